@@ -1,0 +1,109 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EntityManager, MikroORM, MigrationObject, Options } from '@mikro-orm/core';
+import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
+import { Migrator } from '@mikro-orm/migrations';
+import type { Logger } from 'pino';
+import type { PlatformConfig } from '../config/schema.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
+import { OrmLoggerBridge } from './logger-bridge.js';
+
+/** The database of one module: its own ORM, in its own Postgres schema. */
+export interface ModuleDatabase {
+  readonly orm: MikroORM;
+  /** `postgresql` when `DATABASE_URL` (or the service's `databaseUrl`) is set, else `pglite`. */
+  readonly kind: 'postgresql' | 'pglite';
+  readonly schema: string;
+  /** A fresh EntityManager for one request or job. */
+  fork(): EntityManager;
+  migrate(): Promise<string[]>;
+  pendingMigrations(): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  config: PlatformConfig;
+  module: string;
+  /** Entity classes (decorated with `@mikro-orm/decorators/legacy`). */
+  entities: Function[];
+  migrations: MigrationObject[];
+  logger: Logger;
+  metrics: ServiceMetrics;
+}
+
+const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * Opens a module's database: PostgreSQL when a URL is configured, otherwise embedded PGlite
+ * persisted under `dataDir/<module>/pgdata`. Either way the module's tables live in its own
+ * schema and migrations are tracked there.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<ModuleDatabase> {
+  const { config, module, logger, metrics } = options;
+  const service = config.services[module];
+  const schema = service?.dbSchema ?? module.replace(/-/g, '_');
+  const url = service?.databaseUrl ?? config.database.url;
+  const dbLogger = logger.child({ component: 'database' });
+
+  const common: Partial<Options> = {
+    entities: options.entities,
+    metadataProvider: ReflectMetadataProvider,
+    schema,
+    extensions: [Migrator],
+    discovery: { warnWhenNoEntities: false },
+    debug: true,
+    loggerFactory: () => new OrmLoggerBridge(dbLogger, metrics, schema, config.database.debug),
+    migrations: {
+      migrationsList: options.migrations,
+      schema,
+      tableName: 'mikro_orm_migrations',
+      snapshot: false,
+      transactional: true,
+      allOrNothing: true,
+      disableForeignKeys: false,
+    },
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    ensureDatabase: false,
+  };
+
+  let orm: MikroORM;
+  let kind: ModuleDatabase['kind'];
+  if (url) {
+    const { MikroORM: PgOrm } = await import('@mikro-orm/postgresql');
+    kind = 'postgresql';
+    orm = await PgOrm.init({
+      ...(common as object),
+      clientUrl: url,
+      pool: { min: 0, max: config.database.poolMax },
+    });
+  } else {
+    const { MikroORM: PgliteOrm } = await import('@mikro-orm/pglite');
+    kind = 'pglite';
+    const dataDir = join(config.dataDir, module, 'pgdata');
+    mkdirSync(dataDir, { recursive: true });
+    orm = await PgliteOrm.init({ ...(common as object), dbName: dataDir });
+  }
+
+  const em = orm.em.fork();
+  await em.execute(`create schema if not exists ${quoteIdent(schema)}`);
+
+  return {
+    orm,
+    kind,
+    schema,
+    fork: () => orm.em.fork(),
+    async migrate() {
+      const done = await orm.migrator.up();
+      return done.map((m) => m.name);
+    },
+    async pendingMigrations() {
+      return (await orm.migrator.getPending()).map((m) => m.name);
+    },
+    async ping() {
+      await orm.em.fork().execute('select 1');
+    },
+    close: () => orm.close(true),
+  };
+}

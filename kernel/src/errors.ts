@@ -1,0 +1,150 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+/** The closed list of error codes clients can rely on (`extensions.code`). */
+export const ErrorCode = {
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  RATE_LIMITED: 'RATE_LIMITED',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** One problem with one input field, e.g. `{ field: 'title', message: 'must not be empty' }`. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/**
+ * Base class of every expected failure. Its message and extensions are safe to show to the
+ * client; anything that is not a PlatformError (or a GraphQL validation error) is masked.
+ */
+export abstract class PlatformError extends GraphQLError {
+  abstract readonly code: ErrorCode;
+  /** HTTP status used when the error surfaces outside GraphQL (REST endpoints). */
+  abstract readonly httpStatus: number;
+
+  protected constructor(message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions });
+    this.name = new.target.name;
+  }
+
+  protected finish(code: ErrorCode): void {
+    this.extensions.code = code;
+  }
+}
+
+/** BAD_USER_INPUT, with the offending fields named. */
+export class InputError extends PlatformError {
+  readonly code = ErrorCode.BAD_USER_INPUT;
+  readonly httpStatus = 400;
+  readonly fields: FieldError[];
+  constructor(message: string, fields: FieldError[] = []) {
+    super(message, fields.length ? { fields } : {});
+    this.fields = fields;
+    this.finish(this.code);
+  }
+  /** Shorthand for a single invalid field. */
+  static field(field: string, message: string): InputError {
+    return new InputError(`${field}: ${message}`, [{ field, message }]);
+  }
+}
+
+export class AuthenticationError extends PlatformError {
+  readonly code = ErrorCode.UNAUTHENTICATED;
+  readonly httpStatus = 401;
+  constructor(message = 'Authentication required') {
+    super(message);
+    this.finish(this.code);
+  }
+}
+
+export class ForbiddenError extends PlatformError {
+  readonly code = ErrorCode.FORBIDDEN;
+  readonly httpStatus = 403;
+  constructor(message = 'Forbidden', permission?: string) {
+    super(message, permission ? { permission } : {});
+    this.finish(this.code);
+  }
+}
+
+export class NotFoundError extends PlatformError {
+  readonly code = ErrorCode.NOT_FOUND;
+  readonly httpStatus = 404;
+  constructor(resource: string, id?: string) {
+    super(id === undefined ? `${resource} not found` : `${resource} ${id} not found`, { resource });
+    this.finish(this.code);
+  }
+}
+
+export class ConflictError extends PlatformError {
+  readonly code = ErrorCode.CONFLICT;
+  readonly httpStatus = 409;
+  constructor(message: string) {
+    super(message);
+    this.finish(this.code);
+  }
+}
+
+export class RateLimitError extends PlatformError {
+  readonly code = ErrorCode.RATE_LIMITED;
+  readonly httpStatus = 429;
+  constructor(retryAfterSeconds: number, message = 'Too many attempts, try again later') {
+    super(message, { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)) });
+    this.finish(this.code);
+  }
+}
+
+/** Codes Apollo Server itself assigns to client mistakes; safe to pass through. */
+const CLIENT_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  ...Object.values(ErrorCode),
+]);
+
+function findPlatformError(error: unknown): PlatformError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current instanceof PlatformError) return current;
+    current = (current as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}
+
+/**
+ * Turns any error into what a client may see. Expected errors keep their message and code;
+ * everything else becomes INTERNAL_SERVER_ERROR with the request id, the details going to
+ * the log only (through `onInternal`).
+ */
+export function maskError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  requestId: string | undefined,
+  onInternal: (error: unknown) => void,
+): GraphQLFormattedError {
+  const platform = findPlatformError(error);
+  if (platform) {
+    return { ...formatted, extensions: { ...platform.extensions, code: platform.code } };
+  }
+  const code = formatted.extensions?.code;
+  // Errors relayed from a subgraph by the gateway arrive already masked and coded.
+  if (typeof code === 'string' && CLIENT_CODES.has(code)) {
+    const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {};
+    void _drop;
+    return { ...formatted, extensions };
+  }
+  onInternal(error);
+  return {
+    message: 'Internal server error',
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, ...(requestId ? { requestId } : {}) },
+  };
+}

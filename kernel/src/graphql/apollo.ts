@@ -1,0 +1,48 @@
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import type { GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
+import { maskError } from '../errors.js';
+import { currentRequest } from '../http/request-context.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
+
+/** Counts operations by name, type and outcome, and times them. */
+export function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<BaseContext> {
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ operation, operationName, errors, response }) {
+          const type = operation?.operation ?? 'unknown';
+          const outcome = !operation ? 'invalid' : errors?.length || hasErrors(response.body) ? 'error' : 'success';
+          metrics.graphqlOperations.inc({ operation_name: metrics.operationLabel(operationName), operation_type: type, outcome });
+          metrics.graphqlDuration.observe(
+            { operation_type: type, outcome },
+            Number(process.hrtime.bigint() - started) / 1e9,
+          );
+        },
+      };
+    },
+  };
+}
+
+function hasErrors(body: unknown): boolean {
+  const single = (body as { kind?: string; singleResult?: { errors?: unknown[] } }).singleResult;
+  return Boolean(single?.errors?.length);
+}
+
+/** Masks unexpected errors (logged with the request id) and keeps expected ones. */
+export function formatErrorWith(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
+    maskError(formatted, error, currentRequest()?.requestId, (internal) => {
+      logger.error({ err: internal, path: formatted.path }, 'unexpected error in GraphQL operation');
+    });
+}
+
+/** Apollo Sandbox where wanted (the gateway in development), nothing elsewhere. */
+export function landingPagePlugin(sandbox: boolean): ApolloServerPlugin<BaseContext> {
+  return sandbox
+    ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+    : ApolloServerPluginLandingPageDisabled();
+}

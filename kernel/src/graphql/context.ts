@@ -1,0 +1,37 @@
+import DataLoader from 'dataloader';
+import type { EntityManager } from '@mikro-orm/core';
+import type { Logger } from 'pino';
+
+/** The authenticated caller, once identity issues tokens. */
+export interface AuthenticatedUser {
+  id: string;
+  sessionId?: string;
+}
+
+/** Per-request context every resolver receives. */
+export interface GraphQLContext {
+  requestId: string;
+  /** EntityManager forked for this request: its identity map lives and dies with it. */
+  em: EntityManager;
+  /** Request-scoped logger (`requestId`, `traceId`, `module` on every line). */
+  logger: Logger;
+  user?: AuthenticatedUser;
+  /**
+   * A request-scoped DataLoader per key: the first call creates it with `batch`, later calls
+   * in the same request reuse it, so lookups batch and cache per request.
+   */
+  loader<K, V>(key: string, batch: DataLoader.BatchLoadFn<K, V>): DataLoader<K, V>;
+}
+
+/** Builds the `loader()` function of one request. */
+export function loaderFactory(): GraphQLContext['loader'] {
+  const loaders = new Map<string, DataLoader<unknown, unknown>>();
+  return <K, V>(key: string, batch: DataLoader.BatchLoadFn<K, V>): DataLoader<K, V> => {
+    let loader = loaders.get(key) as DataLoader<K, V> | undefined;
+    if (!loader) {
+      loader = new DataLoader<K, V>(batch, { maxBatchSize: 500 });
+      loaders.set(key, loader as DataLoader<unknown, unknown>);
+    }
+    return loader;
+  };
+}

@@ -1,0 +1,30 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+
+/** What every layer may know about the request being served. */
+export interface RequestContext {
+  requestId: string;
+  /** Set once the caller is authenticated. */
+  userId?: string;
+  ip?: string;
+  userAgent?: string;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+/** The request being served on this async path, if any. */
+export function currentRequest(): RequestContext | undefined {
+  return storage.getStore();
+}
+
+export function runWithRequest<T>(context: RequestContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Accepts a caller's `X-Request-ID` when it is a sane token, otherwise makes one. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && REQUEST_ID.test(value) ? value : randomUUID();
+}

@@ -1,0 +1,242 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import cors from 'cors';
+import compression from 'compression';
+import { context, trace, SpanKind, SpanStatusCode, type Context } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import type { PlatformConfig } from '../config/schema.js';
+import type { Readiness } from '../health/health.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
+import { extractContext, tracer } from '../tracing/tracing.js';
+import { currentRequest, requestIdFrom, runWithRequest, type RequestContext } from './request-context.js';
+import { ErrorCode } from '../errors.js';
+
+const SAVED_CONTEXT = Symbol('platform.context') as unknown as string;
+
+export interface HttpServiceOptions {
+  config: Pick<PlatformConfig, 'http' | 'host'>;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  readiness: Readiness;
+  /** gzip/brotli responses (the gateway, facing browsers); subgraphs leave it off. */
+  compression?: boolean;
+  /** Relaxes the content security policy so Apollo Sandbox can load on GET /graphql. */
+  sandbox?: boolean;
+}
+
+/** A JSON error body in the GraphQL shape, so clients parse every failure the same way. */
+export function errorBody(message: string, code: string, extra: Record<string, unknown> = {}): unknown {
+  const requestId = currentRequest()?.requestId;
+  return { errors: [{ message, extensions: { code, ...(requestId ? { requestId } : {}), ...extra } }] };
+}
+
+/**
+ * The HTTP side of a service: request ids, trace context, access log, metrics, security
+ * headers, CORS, body limits, timeouts, health endpoints, error masking and graceful
+ * shutdown. Callers mount GraphQL (and any REST route) on `app` before `listen()`.
+ */
+export class HttpService {
+  readonly app: Express;
+  readonly server: Server;
+  readonly #options: HttpServiceOptions;
+  readonly #sockets = new Set<Socket>();
+  readonly #routes = new Set(['/healthz', '/ready', '/metrics']);
+  #inFlight = 0;
+  #closing = false;
+  #drained: (() => void) | undefined;
+
+  constructor(options: HttpServiceOptions) {
+    this.#options = options;
+    const { config } = options;
+    const app = express();
+    this.app = app;
+    app.disable('x-powered-by');
+    app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+    app.use((req, res, next) => this.#instrument(req, res, next));
+    app.use(
+      helmet({
+        contentSecurityPolicy: options.sandbox ? false : undefined,
+        crossOriginEmbedderPolicy: false,
+      }),
+    );
+    const origins = config.http.cors.origins;
+    app.use(
+      cors({
+        origin: origins.includes('*') ? true : origins,
+        credentials: config.http.cors.credentials && !origins.includes('*'),
+        exposedHeaders: ['X-Request-ID'],
+        maxAge: 600,
+      }),
+    );
+    if (options.compression) app.use(compression());
+    app.use((req, res, next) => this.#timeout(req, res, next));
+    app.get('/healthz', (_req, res) => {
+      res.json({ status: 'ok' });
+    });
+    app.get('/ready', async (_req, res) => {
+      const report = await options.readiness.evaluate();
+      res.status(report.ready ? 200 : 503).json(report);
+    });
+    app.get('/metrics', async (_req, res) => {
+      res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+    });
+
+    this.server = createServer({ requestTimeout: config.http.requestTimeoutMs, keepAliveTimeout: 65_000 }, app);
+    this.server.headersTimeout = Math.min(60_000, config.http.requestTimeoutMs);
+    this.server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+  }
+
+  /** Names a route for the `route` label of the HTTP metric (mounted middleware has none). */
+  registerRoute(path: string): void {
+    this.#routes.add(path);
+  }
+
+  /**
+   * JSON body parser with the configured size limit, for GraphQL and REST routes. Stream
+   * callbacks run outside the request's async context, so the context is re-entered after
+   * parsing.
+   */
+  jsonBody(): express.RequestHandler[] {
+    return [
+      express.json({ limit: this.#options.config.http.bodyLimit }),
+      (_req, res, next) => {
+        const saved = res.locals[SAVED_CONTEXT] as { trace: Context; request: RequestContext } | undefined;
+        if (!saved) return next();
+        context.with(saved.trace, () => runWithRequest(saved.request, () => next()));
+      },
+    ];
+  }
+
+  /** Final handlers: 404 for unknown paths, typed JSON errors for everything thrown. */
+  finish(): void {
+    this.app.use((_req: Request, res: Response) => {
+      res.status(404).json(errorBody('Not found', ErrorCode.NOT_FOUND));
+    });
+    this.app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+      void _next;
+      const err = error as { status?: number; statusCode?: number; type?: string; message?: string };
+      const status = err.status ?? err.statusCode ?? 500;
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      if (status === 413 || err.type === 'entity.too.large') {
+        res.status(413).json(errorBody(`Request body exceeds ${this.#options.config.http.bodyLimit}`, 'PAYLOAD_TOO_LARGE'));
+      } else if (status >= 400 && status < 500) {
+        res
+          .status(status)
+          .json(errorBody(err.type === 'entity.parse.failed' ? 'Malformed JSON body' : (err.message ?? 'Bad request'), 'BAD_REQUEST'));
+      } else {
+        this.#options.logger.error({ err: error, path: req.path }, 'unhandled error');
+        res.status(500).json(errorBody('Internal server error', ErrorCode.INTERNAL_SERVER_ERROR));
+      }
+    });
+  }
+
+  async listen(port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, this.#options.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /**
+   * Graceful stop: refuse new connections, let in-flight requests finish (up to
+   * `http.shutdownTimeoutMs`), then close whatever is left.
+   */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#options.readiness.markStopping();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.#inFlight > 0) {
+      const drained = new Promise<void>((resolve) => (this.#drained = resolve));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.#options.logger.warn({ inFlight: this.#inFlight }, 'shutdown timeout: closing remaining connections');
+          resolve();
+        }, this.#options.config.http.shutdownTimeoutMs);
+      });
+      await Promise.race([drained, timedOut]);
+      clearTimeout(timer);
+    }
+    this.server.closeAllConnections();
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+  }
+
+  #instrument(req: Request, res: Response, next: NextFunction): void {
+    const started = process.hrtime.bigint();
+    const path = req.originalUrl.split('?', 1)[0] ?? '/';
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    res.setHeader('X-Request-ID', requestId);
+    if (this.#closing) res.setHeader('Connection', 'close');
+    this.#inFlight++;
+    const parent = extractContext(req.headers);
+    const span = tracer().startSpan(`${req.method} ${path}`, { kind: SpanKind.SERVER }, parent);
+    span.setAttribute('http.request.method', req.method);
+    span.setAttribute('url.path', path);
+    span.setAttribute('platform.request_id', requestId);
+
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      this.#inFlight--;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = req.route?.path ? String(req.baseUrl + req.route.path) : this.#routes.has(path) ? path : 'other';
+      this.#options.metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      const fields = {
+        method: req.method,
+        path,
+        status: res.statusCode,
+        durationMs: Math.round(seconds * 1e6) / 1e3,
+        bytes: Number(res.getHeader('content-length') ?? 0) || undefined,
+        ip: req.ip,
+      };
+      // Log while the span is still current so the line carries its trace id.
+      context.with(traceContext, () =>
+        runWithRequest(requestState, () => {
+          const quiet = path === '/healthz' || path === '/ready' || path === '/metrics';
+          this.#options.logger[quiet ? 'debug' : 'info'](fields, 'request completed');
+        }),
+      );
+      span.end();
+      if (this.#inFlight === 0) this.#drained?.();
+    };
+    res.once('finish', finish);
+    res.once('close', finish);
+
+    const traceContext = trace.setSpan(parent, span);
+    const requestState: RequestContext = { requestId, ip: req.ip, userAgent: req.get('user-agent') };
+    res.locals[SAVED_CONTEXT] = { trace: traceContext, request: requestState };
+    context.with(traceContext, () => runWithRequest(requestState, () => next()));
+  }
+
+  #timeout(req: Request, res: Response, next: NextFunction): void {
+    const ms = this.#options.config.http.requestTimeoutMs;
+    const timer = setTimeout(() => {
+      if (res.headersSent) return;
+      this.#options.logger.warn({ path: req.path, timeoutMs: ms }, 'request timed out');
+      res.status(503).setHeader('Connection', 'close').json(errorBody(`Request timed out after ${ms} ms`, 'TIMEOUT'));
+    }, ms);
+    timer.unref();
+    const clear = (): void => clearTimeout(timer);
+    res.once('finish', clear);
+    res.once('close', clear);
+    next();
+  }
+}

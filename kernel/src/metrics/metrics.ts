@@ -1,0 +1,71 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const MAX_OPERATION_NAMES = 200;
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * The Prometheus metrics of one service, in its own registry (several services may share a
+ * process in development and tests).
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly graphqlOperations: Counter<'operation_name' | 'operation_type' | 'outcome'>;
+  readonly graphqlDuration: Histogram<'operation_type' | 'outcome'>;
+  readonly dbQueryDuration: Histogram<'operation'>;
+  readonly #operationNames = new Set<string>();
+
+  constructor(service: string) {
+    this.registry.setDefaultLabels({ service });
+    collectDefaultMetrics({ register: this.registry });
+    this.httpDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration by method, route and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.graphqlOperations = new Counter({
+      name: 'graphql_operations_total',
+      help: 'GraphQL operations by name, type and outcome (success, error, invalid)',
+      labelNames: ['operation_name', 'operation_type', 'outcome'],
+      registers: [this.registry],
+    });
+    this.graphqlDuration = new Histogram({
+      name: 'graphql_operation_duration_seconds',
+      help: 'GraphQL operation duration by type and outcome',
+      labelNames: ['operation_type', 'outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.dbQueryDuration = new Histogram({
+      name: 'db_query_duration_seconds',
+      help: 'Database statement duration by statement kind',
+      labelNames: ['operation'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers: [this.registry],
+    });
+  }
+
+  /**
+   * Operation names come from clients: keep label cardinality bounded by accepting only
+   * well-formed names and at most MAX_OPERATION_NAMES distinct ones.
+   */
+  operationLabel(name: string | null | undefined): string {
+    if (!name) return 'anonymous';
+    if (!OPERATION_NAME.test(name)) return 'invalid';
+    if (this.#operationNames.has(name)) return name;
+    if (this.#operationNames.size >= MAX_OPERATION_NAMES) return 'other';
+    this.#operationNames.add(name);
+    return name;
+  }
+
+  /** Records one SQL statement; the kind is its first keyword (select, insert, ...). */
+  observeQuery(sql: string, seconds: number): void {
+    const keyword = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? 'other';
+    const operation = ['select', 'insert', 'update', 'delete', 'begin', 'commit', 'rollback', 'with'].includes(keyword)
+      ? keyword
+      : 'other';
+    this.dbQueryDuration.observe({ operation }, seconds);
+  }
+}

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import semver from 'semver';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** `module.resource.action`: lower-case segments, letters/digits/dashes, exactly three. */
+export const PERMISSION_NAME = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/;
+/** Event names follow the same three-part shape: `module.resource.verb`. */
+export const EVENT_NAME = PERMISSION_NAME;
+export const MODULE_NAME = /^[a-z][a-z0-9-]*$/;
+
+const semverVersion = z.string().refine((v) => semver.valid(v) !== null, 'must be a semver version like 1.2.3');
+const semverRange = z.string().refine((r) => semver.validRange(r) !== null, 'must be a semver range like ^1.2.0');
+
+export const manifestSchema = z
+  .object({
+    name: z.string().regex(MODULE_NAME, 'must be lower-case letters, digits and dashes, starting with a letter'),
+    version: semverVersion,
+    description: z.string().optional(),
+    kernel: semverRange,
+    dependencies: z.record(z.string().regex(MODULE_NAME, 'must be a module name'), semverRange).default({}),
+    permissions: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(PERMISSION_NAME, 'must be module.resource.action (lower-case)'),
+            description: z.string().min(1, 'must describe what the permission allows'),
+          })
+          .strict(),
+      )
+      .default([]),
+    events: z
+      .object({
+        publishes: z.array(z.string().regex(EVENT_NAME, 'must be module.resource.verb')).default([]),
+        consumes: z.array(z.string().regex(EVENT_NAME, 'must be module.resource.verb')).default([]),
+      })
+      .strict()
+      .default({ publishes: [], consumes: [] }),
+  })
+  .strict()
+  .superRefine((manifest, ctx) => {
+    const seen = new Set<string>();
+    manifest.permissions.forEach((permission, index) => {
+      if (!permission.name.startsWith(`${manifest.name}.`)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['permissions', index, 'name'],
+          message: `"${permission.name}" must start with the module name "${manifest.name}."`,
+        });
+      }
+      if (seen.has(permission.name)) {
+        ctx.addIssue({ code: 'custom', path: ['permissions', index, 'name'], message: `"${permission.name}" is declared twice` });
+      }
+      seen.add(permission.name);
+    });
+    manifest.events.publishes.forEach((event, index) => {
+      if (!event.startsWith(`${manifest.name}.`)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['events', 'publishes', index],
+          message: `"${event}" must start with the module name "${manifest.name}."`,
+        });
+      }
+    });
+    if (manifest.name in manifest.dependencies) {
+      ctx.addIssue({ code: 'custom', path: ['dependencies', manifest.name], message: 'a module cannot depend on itself' });
+    }
+  });
+
+/** A validated `module.yaml`. */
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** Raised for an invalid manifest; names the file and every problem. */
+export class ManifestError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid module manifest ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ManifestError';
+  }
+}
+
+/** Validates a parsed manifest; `source` names it in errors (a file path or module name). */
+export function parseManifest(data: unknown, source: string): Manifest {
+  const parsed = manifestSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new ManifestError(
+      source,
+      parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  return parsed.data;
+}
+
+/** Reads and validates a `module.yaml`. */
+export function loadManifest(file: string | URL): Manifest {
+  const path = file instanceof URL ? fileURLToPath(file) : file;
+  let data: unknown;
+  try {
+    data = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ManifestError(path, [(error as Error).message]);
+  }
+  return parseManifest(data, path);
+}

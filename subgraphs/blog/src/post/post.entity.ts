@@ -1,0 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import type { Opt } from '@mikro-orm/core';
+import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+
+@ObjectType({ description: 'A blog post' })
+@Directive('@key(fields: "id")')
+@Entity({ tableName: 'post' })
+@Index({ name: 'post_created_at_id_idx', properties: ['createdAt', 'id'] })
+@Index({ name: 'post_author_id_created_at_idx', properties: ['authorId', 'createdAt'] })
+export class Post {
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string & Opt = randomUUID();
+
+  @Field()
+  @Property({ type: 'varchar', length: 200 })
+  title!: string;
+
+  @Field()
+  @Property({ type: 'text' })
+  content!: string;
+
+  /** The identity user who wrote it; exposed as `author` through federation. */
+  @Property({ type: 'uuid' })
+  authorId!: string;
+
+  @Field(() => Date)
+  @Property({ columnType: 'timestamptz', type: 'datetime' })
+  createdAt: Date & Opt = new Date();
+
+  @Field(() => Date)
+  @Property({ columnType: 'timestamptz', type: 'datetime', onUpdate: () => new Date() })
+  updatedAt: Date & Opt = new Date();
+}
