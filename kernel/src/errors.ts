@@ -110,6 +110,8 @@ const CLIENT_CODES = new Set([
   ...Object.values(ErrorCode),
 ]);
 
+const MASKED_MESSAGE = 'Internal server error';
+
 function findPlatformError(error: unknown): PlatformError | undefined {
   let current: unknown = error;
   for (let depth = 0; current && depth < 5; depth++) {
@@ -135,15 +137,18 @@ export function maskError(
     return { ...formatted, extensions: { ...platform.extensions, code: platform.code } };
   }
   const code = formatted.extensions?.code;
-  // Errors relayed from a subgraph by the gateway arrive already masked and coded.
-  if (typeof code === 'string' && CLIENT_CODES.has(code)) {
+  // Errors relayed from a subgraph by the gateway arrive already masked and coded. Apollo
+  // also codes every unknown error INTERNAL_SERVER_ERROR, so that code passes only when the
+  // message is already the masked one; otherwise the raw message would reach the client.
+  const alreadyMasked = code !== ErrorCode.INTERNAL_SERVER_ERROR || formatted.message === MASKED_MESSAGE;
+  if (typeof code === 'string' && CLIENT_CODES.has(code) && alreadyMasked) {
     const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {};
     void _drop;
     return { ...formatted, extensions };
   }
   onInternal(error);
   return {
-    message: 'Internal server error',
+    message: MASKED_MESSAGE,
     ...(formatted.path ? { path: formatted.path } : {}),
     extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, ...(requestId ? { requestId } : {}) },
   };

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EntityManager, MikroORM, MigrationObject, Options } from '@mikro-orm/core';
+import type { MigrationObject, Options } from '@mikro-orm/core';
+import type { SqlEntityManager, SqlMikroORM } from '@mikro-orm/sql';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from 'pino';
@@ -10,12 +11,12 @@ import { OrmLoggerBridge } from './logger-bridge.js';
 
 /** The database of one module: its own ORM, in its own Postgres schema. */
 export interface ModuleDatabase {
-  readonly orm: MikroORM;
+  readonly orm: SqlMikroORM;
   /** `postgresql` when `DATABASE_URL` (or the service's `databaseUrl`) is set, else `pglite`. */
   readonly kind: 'postgresql' | 'pglite';
   readonly schema: string;
   /** A fresh EntityManager for one request or job. */
-  fork(): EntityManager;
+  fork(): SqlEntityManager;
   migrate(): Promise<string[]>;
   pendingMigrations(): Promise<string[]>;
   ping(): Promise<void>;
@@ -68,7 +69,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
     ensureDatabase: false,
   };
 
-  let orm: MikroORM;
+  let orm: SqlMikroORM;
   let kind: ModuleDatabase['kind'];
   if (url) {
     const { MikroORM: PgOrm } = await import('@mikro-orm/postgresql');

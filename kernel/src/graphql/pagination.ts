@@ -53,11 +53,18 @@ export function ConnectionType<T extends object>(node: ClassType<T>, name: strin
   return ConnectionClass;
 }
 
-/** A keyset position: newest-first lists order by (createdAt desc, id desc). */
+/**
+ * A keyset position: newest-first lists order by (createdAt desc, id desc). Lists ordered by
+ * another timestamp (e.g. `occurredAt`) keep that value in `createdAt` too: a cursor is just
+ * "the position of the last row", opaque to clients.
+ */
 export interface Cursor {
   createdAt: Date;
   id: string;
 }
+
+/** The timestamp property a newest-first list orders by; `createdAt` unless said otherwise. */
+export const DEFAULT_ORDER_FIELD = 'createdAt';
 
 export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(`${cursor.createdAt.toISOString()}|${cursor.id}`, 'utf8').toString('base64url');
@@ -86,11 +93,30 @@ export function pageSize(first: number | null | undefined): number {
 
 /**
  * Builds a connection from rows fetched with `limit = size + 1` (the extra row only tells
- * whether there is a next page).
+ * whether there is a next page). `orderField` names the timestamp the list is ordered by.
  */
-export function toConnection<T extends { id: string; createdAt: Date }>(rows: T[], size: number, totalCount: number): Connection<T> {
+export function toConnection<T extends { id: string; createdAt: Date }>(
+  rows: T[],
+  size: number,
+  totalCount: number,
+): Connection<T>;
+export function toConnection<T extends { id: string } & Record<K, Date>, K extends string>(
+  rows: T[],
+  size: number,
+  totalCount: number,
+  orderField: K,
+): Connection<T>;
+export function toConnection<T extends { id: string }>(
+  rows: T[],
+  size: number,
+  totalCount: number,
+  orderField: string = DEFAULT_ORDER_FIELD,
+): Connection<T> {
   const page = rows.slice(0, size);
-  const edges = page.map((node) => ({ node, cursor: encodeCursor(node) }));
+  const edges = page.map((node) => ({
+    node,
+    cursor: encodeCursor({ createdAt: (node as unknown as Record<string, Date>)[orderField]!, id: node.id }),
+  }));
   return {
     edges,
     pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null },
@@ -98,12 +124,20 @@ export function toConnection<T extends { id: string; createdAt: Date }>(rows: T[
   };
 }
 
-/** MikroORM filter for rows after `cursor` in newest-first order. */
-export function afterCursor(cursor: Cursor | undefined): Record<string, unknown> {
+/** MikroORM filter for rows after `cursor` in newest-first order of `orderField`. */
+export function afterCursor(
+  cursor: Cursor | undefined,
+  orderField: string = DEFAULT_ORDER_FIELD,
+): Record<string, unknown> {
   if (!cursor) return {};
   return {
-    $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }],
+    $or: [{ [orderField]: { $lt: cursor.createdAt } }, { [orderField]: cursor.createdAt, id: { $lt: cursor.id } }],
   };
+}
+
+/** Newest first by `orderField`, ties broken by id so cursors are stable. */
+export function newestFirst<K extends string>(orderField: K): { [P in K | 'id']: 'desc' } {
+  return { [orderField]: 'desc', id: 'desc' } as { [P in K | 'id']: 'desc' };
 }
 
 /** Newest first, ties broken by id so cursors are stable. */

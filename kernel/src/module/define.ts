@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import type { EntityManager, MigrationObject } from '@mikro-orm/core';
+import type { MigrationObject } from '@mikro-orm/core';
+import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import type { IRules } from 'graphql-shield';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -22,7 +23,8 @@ export interface ModuleRuntime<Config = unknown> {
 }
 
 /** Resolves an entity for other subgraphs (`_entities`), batched through the request's loaders. */
-export type ReferenceResolver = (reference: { __typename: string; [key: string]: unknown }, context: GraphQLContext) => unknown;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module narrows its own key fields
+export type ReferenceResolver = (reference: any, context: GraphQLContext) => unknown;
 
 export interface LifecycleHooks<Config> {
   /** After migrations, before the server accepts traffic. */

@@ -1,0 +1,122 @@
+import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import {
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import { context as otelContext } from '@opentelemetry/api';
+import {
+  createLogger,
+  currentRequest,
+  formatErrorWith,
+  HttpService,
+  landingPagePlugin,
+  loadConfig,
+  metricsPlugin,
+  Readiness,
+  ServiceMetrics,
+  startTracing,
+  type PlatformConfig,
+  type ServiceHandle,
+} from '@platform/kernel';
+import { ForwardingDataSource, type GatewayContext } from './data-source.js';
+import { supergraphFromFile } from './supergraph.js';
+
+export interface StartGatewayOptions {
+  config?: PlatformConfig;
+  port?: number;
+}
+
+const HEALTH_TIMEOUT_MS = 1000;
+
+/**
+ * Starts the supergraph gateway: @apollo/gateway over the committed supergraph (or
+ * IntrospectAndCompose in development when configured), forwarding auth, request id and
+ * trace context to subgraphs, with the same health, metrics, logging and shutdown as every
+ * service. `/ready` reports each subgraph's reachability.
+ */
+export async function startGateway(options: StartGatewayOptions = {}): Promise<ServiceHandle & { url: string }> {
+  const config = options.config ?? loadConfig();
+  const logger = createLogger(config, 'gateway');
+  const stopTracing = startTracing(config, 'gateway');
+  const metrics = new ServiceMetrics('gateway');
+  const readiness = new Readiness();
+  const urls = Object.fromEntries(Object.entries(config.services).map(([name, service]) => [name, service.url!]));
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: config.gateway.introspectAndCompose
+      ? new IntrospectAndCompose({
+          subgraphs: Object.entries(urls).map(([name, url]) => ({ name, url })),
+          pollIntervalInMs: config.gateway.pollIntervalMs,
+        })
+      : supergraphFromFile(config.gateway.supergraphPath, logger),
+    buildService: ({ name, url }) => new ForwardingDataSource({ url: urls[name] ?? url }),
+    logger: logger.child({ component: 'apollo-gateway' }),
+  });
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: config.gateway.introspection,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    formatError: formatErrorWith(logger),
+    plugins: [
+      metricsPlugin(metrics),
+      landingPagePlugin(config.gateway.sandbox),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+    ],
+  });
+  await apollo.start();
+
+  for (const [name, url] of Object.entries(urls)) {
+    const health = new URL('/healthz', url).toString();
+    readiness.register(`subgraph:${name}`, async () => {
+      const response = await fetch(health, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+      return response.ok ? { ok: true, url } : { ok: false, url, detail: `HTTP ${response.status}` };
+    });
+  }
+
+  const http = new HttpService({ config, logger, metrics, readiness, compression: true, sandbox: config.gateway.sandbox });
+  http.registerRoute('/graphql');
+  http.app.use(
+    '/graphql',
+    ...http.jsonBody(),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => ({
+        requestId: currentRequest()?.requestId ?? 'unknown',
+        authorization: req.headers.authorization,
+        trace: otelContext.active(),
+      }),
+    }),
+  );
+  http.finish();
+
+  let port: number;
+  try {
+    port = await http.listen(options.port ?? config.gateway.port);
+  } catch (error) {
+    await apollo.stop();
+    await stopTracing();
+    throw error;
+  }
+  readiness.markStarted();
+  const baseUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  logger.info({ url: `${baseUrl}/graphql` }, 'gateway ready');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    name: 'gateway',
+    port,
+    baseUrl,
+    url: `${baseUrl}/graphql`,
+    logger,
+    stop: () =>
+      (stopping ??= (async () => {
+        await http.close();
+        await apollo.stop();
+        await stopTracing();
+      })()),
+  };
+}

@@ -1,0 +1,4 @@
+import { runMain } from '@platform/kernel';
+import { startGateway } from './index.js';
+
+await runMain(() => startGateway());

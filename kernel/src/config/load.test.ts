@@ -1,0 +1,204 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { z } from 'zod';
+import { ConfigError, envOverrides, loadConfig, moduleConfig, type LoadConfigOptions } from './load.js';
+
+const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const load = (env: Record<string, string>, options: Omit<LoadConfigOptions, 'env' | 'cwd'> = {}) =>
+  loadConfig({ env, cwd: ROOT, ...options });
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('loads config/default.yaml with derived service defaults', () => {
+    const config = load({ PLATFORM_ENV: 'test' });
+    expect(config.env).toBe('test');
+    expect(config.gateway.port).toBe(4000);
+    expect(config.http.requestTimeoutMs).toBe(30000);
+    expect(config.database.url).toBeNull();
+    expect(config.services.blog).toEqual({ port: 4004, dbSchema: 'blog', url: 'http://localhost:4004/graphql' });
+    expect(Object.keys(config.services).sort()).toEqual(['audit', 'authz', 'blog', 'identity']);
+    expect(config.gateway.supergraphPath).toBe(join(ROOT, 'schema/supergraph.graphql'));
+  });
+
+  it.each([
+    // [env, path, expected]: <env>.yaml overrides default.yaml
+    [{ PLATFORM_ENV: 'test' }, 'log.level', 'silent'],
+    [{ PLATFORM_ENV: 'test' }, 'http.shutdownTimeoutMs', 1000],
+    [{ PLATFORM_ENV: 'production' }, 'host', '0.0.0.0'],
+    [{ PLATFORM_ENV: 'production' }, 'gateway.introspection', false],
+    [{ PLATFORM_ENV: 'production' }, 'http.cors.origins', []],
+    [{ NODE_ENV: 'production' }, 'env', 'production'],
+    [{}, 'env', 'development'],
+    [{}, 'demoData', true],
+    [{ PLATFORM_ENV: 'test', NODE_ENV: 'production' }, 'env', 'test'],
+  ])('with %j, %s is %j', (env, path, expected) => {
+    expect(get(load(env), path)).toEqual(expected);
+  });
+
+  it.each([
+    // [variable, value, path, expected]
+    ['PLATFORM_GATEWAY__PORT', '4100', 'gateway.port', 4100],
+    ['PLATFORM_HTTP__BODY_LIMIT', '2mb', 'http.bodyLimit', '2mb'],
+    [
+      'PLATFORM_HTTP__CORS__ORIGINS',
+      '[https://a.example, https://b.example]',
+      'http.cors.origins',
+      ['https://a.example', 'https://b.example'],
+    ],
+    ['PLATFORM_SERVICES__BLOG__PORT', '5004', 'services.blog.port', 5004],
+    ['PLATFORM_SERVICES__BLOG__PORT', '5004', 'services.blog.url', 'http://localhost:5004/graphql'],
+    ['PLATFORM_GATEWAY__SANDBOX', 'false', 'gateway.sandbox', false],
+    ['PLATFORM_TRACING__SAMPLE_RATIO', '0.25', 'tracing.sampleRatio', 0.25],
+    ['PLATFORM_MODULES__BLOG__MAX_TITLE', '80', 'modules.blog.maxTitle', 80],
+    ['DATABASE_URL', 'postgres://u:p@db:5432/platform', 'database.url', 'postgres://u:p@db:5432/platform'],
+    ['DATABASE_URL', '', 'database.url', null],
+    ['REDIS_URL', 'redis://redis:6379', 'redis.url', 'redis://redis:6379'],
+    ['SMTP_URL', 'smtp://mail:25', 'smtp.url', 'smtp://mail:25'],
+    ['DATA_DIR', '/srv/data', 'dataDir', '/srv/data'],
+    ['DATA_DIR', 'data/here', 'dataDir', join(ROOT, 'data/here')],
+    ['LOG_LEVEL', 'debug', 'log.level', 'debug'],
+    [
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      'http://127.0.0.1:4318/v1/traces',
+      'tracing.otlpEndpoint',
+      'http://127.0.0.1:4318/v1/traces',
+    ],
+  ])('%s=%s sets %s to %j', (name, value, path, expected) => {
+    expect(get(load({ PLATFORM_ENV: 'test', [name]: value }), path)).toEqual(expected);
+  });
+
+  it('PLATFORM_* variables win over plain variables for the same key', () => {
+    const config = load({ PLATFORM_ENV: 'test', LOG_LEVEL: 'debug', PLATFORM_LOG__LEVEL: 'warn' });
+    expect(config.log.level).toBe('warn');
+  });
+
+  it('overrides win over the environment', () => {
+    const config = load(
+      { PLATFORM_ENV: 'test', PLATFORM_GATEWAY__PORT: '4100' },
+      { overrides: { gateway: { port: 0 } } },
+    );
+    expect(config.gateway.port).toBe(0);
+  });
+
+  it('does not treat PLATFORM_ENV or PLATFORM_CONFIG_DIR as config keys', () => {
+    expect(envOverrides({ PLATFORM_ENV: 'test', PLATFORM_CONFIG_DIR: '/x', PLATFORM_LOG__LEVEL: 'warn' })).toEqual({
+      log: { level: 'warn' },
+    });
+  });
+
+  it('resolves the default relative dataDir against the repository root', () => {
+    expect(load({ PLATFORM_ENV: 'test' }).dataDir).toBe(join(ROOT, 'var'));
+    expect(loadConfig({ env: { PLATFORM_ENV: 'test' }, cwd: join(ROOT, 'kernel', 'src') }).dataDir).toBe(
+      join(ROOT, 'var'),
+    );
+  });
+
+  it('reports every problem at once, each with its key path', () => {
+    const error = configError(() =>
+      load({ PLATFORM_ENV: 'test', PLATFORM_GATEWAY__PORT: '70000', LOG_LEVEL: 'loud', REDIS_URL: 'not a url' }),
+    );
+    expect(error.issues.map((i) => i.path).sort()).toEqual(['gateway.port', 'log.level', 'redis.url']);
+    for (const path of ['gateway.port', 'log.level', 'redis.url']) expect(error.message).toContain(path);
+  });
+
+  it.each([
+    ['PLATFORM_ENV', 'staging', 'env'],
+    ['PLATFORM_HTTP__BODY_LIMIT', 'lots', 'http.bodyLimit'],
+    ['PLATFORM_SERVICES__BLOG__PORT', 'abc', 'services.blog.port'],
+    ['PLATFORM_SERVICES__BLOG__DB_SCHEMA', 'Blog-Schema', 'services.blog.dbSchema'],
+    ['PLATFORM_GATEWAY__PROT', '1', 'gateway'], // unknown key: reported on its parent
+    ['PLATFORM_DATABASE__POOL_MAX', '0', 'database.poolMax'],
+    ['PLATFORM_TRACING__SAMPLE_RATIO', '2', 'tracing.sampleRatio'],
+  ])('%s=%s is rejected at %j', (name, value, path) => {
+    const error = configError(() => load({ PLATFORM_ENV: 'test', [name]: value }));
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]!.path).toBe(path);
+  });
+
+  it('returns a deeply frozen object', () => {
+    const config = load({ PLATFORM_ENV: 'test' });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.services.blog)).toBe(true);
+    expect(Object.isFrozen(config.http.cors.origins)).toBe(true);
+    expect(() => {
+      (config.gateway as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+
+  describe('with PLATFORM_CONFIG_DIR', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'platform-config-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('reads that directory and resolves dataDir against its parent', () => {
+      writeFileSync(join(dir, 'default.yaml'), readDefault());
+      writeFileSync(join(dir, 'test.yaml'), 'gateway:\n  port: 4999\n');
+      const config = loadConfig({ env: { PLATFORM_ENV: 'test', PLATFORM_CONFIG_DIR: dir }, cwd: '/' });
+      expect(config.gateway.port).toBe(4999);
+      expect(config.dataDir).toBe(join(dir, '..', 'var'));
+    });
+
+    it('reports malformed YAML as a ConfigError', () => {
+      writeFileSync(join(dir, 'test.yaml'), 'gateway: [unclosed\n');
+      const error = configError(() => loadConfig({ env: { PLATFORM_ENV: 'test', PLATFORM_CONFIG_DIR: dir } }));
+      expect(error.issues[0]!.message).toContain('test.yaml');
+    });
+  });
+});
+
+describe('moduleConfig', () => {
+  const schema = z.object({ maxTitle: z.number().int().positive().default(200), tagline: z.string() }).strict();
+
+  it('validates the module section with its own schema and applies defaults', () => {
+    const config = load({ PLATFORM_ENV: 'test', PLATFORM_MODULES__BLOG__TAGLINE: 'hello' });
+    expect(moduleConfig(config, 'blog', schema)).toEqual({ maxTitle: 200, tagline: 'hello' });
+  });
+
+  it('reports problems under modules.<name>', () => {
+    const config = load({ PLATFORM_ENV: 'test', PLATFORM_MODULES__BLOG__MAX_TITLE: '-1' });
+    const error = configError(() => moduleConfig(config, 'blog', schema));
+    expect(error.issues.map((i) => i.path).sort()).toEqual(['modules.blog.maxTitle', 'modules.blog.tagline']);
+  });
+});
+
+function get(object: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], object);
+}
+
+function readDefault(): string {
+  return `dataDir: ./var
+host: 127.0.0.1
+demoData: false
+database: { url: null, poolMax: 10, debug: false, migrateOnStart: true }
+redis: { url: null }
+smtp: { url: null, from: "Platform <no-reply@localhost>" }
+log: { level: info, pretty: false }
+http:
+  bodyLimit: 1mb
+  requestTimeoutMs: 30000
+  shutdownTimeoutMs: 4000
+  cors: { origins: [], credentials: true }
+tracing: { otlpEndpoint: null, sampleRatio: 1 }
+gateway:
+  port: 4000
+  supergraphPath: schema/supergraph.graphql
+  introspectAndCompose: false
+  pollIntervalMs: 10000
+  sandbox: true
+  introspection: true
+  subgraphTimeoutMs: 10000
+services: { blog: { port: 4004 } }
+modules: {}
+`;
+}

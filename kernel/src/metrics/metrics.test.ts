@@ -1,0 +1,79 @@
+import { describe, expect, it } from '@jest/globals';
+import { ServiceMetrics } from './metrics.js';
+
+describe('ServiceMetrics.operationLabel', () => {
+  it.each([
+    [undefined, 'anonymous'],
+    [null, 'anonymous'],
+    ['', 'anonymous'],
+    ['GetPosts', 'GetPosts'],
+    ['_private_1', '_private_1'],
+    ['1stQuery', 'invalid'],
+    ['get-posts', 'invalid'],
+    ['a b', 'invalid'],
+    ['x'.repeat(64), 'x'.repeat(64)],
+    ['x'.repeat(65), 'invalid'],
+  ])('labels %p as %p', (name, label) => {
+    expect(new ServiceMetrics('t').operationLabel(name)).toBe(label);
+  });
+
+  it('keeps at most 200 distinct names, then reports "other"', () => {
+    const metrics = new ServiceMetrics('t');
+    for (let i = 0; i < 200; i++) expect(metrics.operationLabel(`Op${i}`)).toBe(`Op${i}`);
+    expect(metrics.operationLabel('Op200')).toBe('other');
+    expect(metrics.operationLabel('Op7')).toBe('Op7');
+    expect(metrics.operationLabel(null)).toBe('anonymous');
+  });
+});
+
+describe('ServiceMetrics.observeQuery', () => {
+  it.each([
+    ['select * from post', 'select'],
+    ['  SELECT 1', 'select'],
+    ['\n\tinsert into post values ($1)', 'insert'],
+    ['UPDATE post SET title = $1', 'update'],
+    ['delete from post', 'delete'],
+    ['with x as (select 1) select * from x', 'with'],
+    ['begin', 'begin'],
+    ['commit', 'commit'],
+    ['rollback', 'rollback'],
+    ['create table x (id int)', 'other'],
+    ['', 'other'],
+    ['-- comment', 'other'],
+  ])('labels %p as %p', async (sql, operation) => {
+    const metrics = new ServiceMetrics('t');
+    metrics.observeQuery(sql, 0.003);
+    const { values } = await metrics.dbQueryDuration.get();
+    const count = values.find((v) => v.metricName === 'db_query_duration_seconds_count');
+    expect(count).toMatchObject({ value: 1, labels: { operation } });
+  });
+});
+
+describe('ServiceMetrics.registry', () => {
+  it('exposes HTTP, GraphQL, database and process metrics with the service label', async () => {
+    const metrics = new ServiceMetrics('blog');
+    metrics.httpDuration.observe({ method: 'GET', route: '/healthz', status: '200' }, 0.002);
+    const text = await metrics.registry.metrics();
+    for (const name of [
+      'http_request_duration_seconds',
+      'graphql_operations_total',
+      'graphql_operation_duration_seconds',
+      'db_query_duration_seconds',
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      expect(text).toContain(`# TYPE ${name} `);
+    }
+    expect(text).toContain(
+      'http_request_duration_seconds_count{service="blog",method="GET",route="/healthz",status="200"} 1',
+    );
+  });
+
+  it('keeps each service in its own registry', async () => {
+    const a = new ServiceMetrics('a');
+    const b = new ServiceMetrics('b');
+    a.httpDuration.observe({ method: 'GET', route: '/x', status: '200' }, 0.1);
+    expect(await b.registry.metrics()).not.toContain('route="/x"');
+  });
+});

@@ -1,0 +1,54 @@
+import type { Manifest } from '@platform/kernel';
+
+export const GENERATED_HEADER = '// Generated from module.yaml by npm run generate. Do not edit.';
+
+const pascal = (segment: string): string =>
+  segment
+    .split('-')
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+
+/** `blog.post.read` → `PostRead`: the module prefix is implied by the file's location. */
+export function permissionKey(name: string): string {
+  return name.split('.').slice(1).map(pascal).join('');
+}
+
+/** Raised when two permissions of one module map to the same constant name. */
+export class PermissionKeyError extends Error {
+  override name = 'PermissionKeyError';
+}
+
+/** A description as a one-line TSDoc comment that cannot close itself early. */
+const docComment = (text: string): string => `/** ${text.replace(/\s+/g, ' ').trim().replace(/\*\//g, '*\\/')} */`;
+
+/**
+ * The source of `src/permissions.generated.ts` for one module: a `Permission` object of
+ * constants (each documented with its manifest description) and the union type of its values.
+ * Output is deterministic (manifest order) and formatted as prettier would.
+ */
+export function renderPermissions(manifest: Pick<Manifest, 'name' | 'permissions'>): string {
+  const seen = new Map<string, string>();
+  const lines: string[] = [];
+  for (const permission of manifest.permissions) {
+    const key = permissionKey(permission.name);
+    const clash = seen.get(key);
+    if (clash) {
+      throw new PermissionKeyError(
+        `${manifest.name}: "${clash}" and "${permission.name}" both become Permission.${key}`,
+      );
+    }
+    seen.set(key, permission.name);
+    lines.push(`  ${docComment(permission.description)}`, `  ${key}: '${permission.name}',`);
+  }
+  const object = lines.length > 0 ? `{\n${lines.join('\n')}\n}` : '{}';
+  return [
+    GENERATED_HEADER,
+    '',
+    `/** Permissions of the ${manifest.name} module, as declared in its module.yaml. */`,
+    `export const Permission = ${object} as const;`,
+    '',
+    'export type Permission = (typeof Permission)[keyof typeof Permission];',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,172 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { stringify } from 'yaml';
+
+const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const CLI = join(REPO, 'scripts', 'src', 'platformctl.ts');
+const REGISTER = join(REPO, 'scripts', 'register.mjs');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI in a child process on Node 22 (node_modules/.bin first on PATH). */
+function platformctl(args: string[]): Promise<Run> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${join(REPO, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+  };
+  delete env.PLATFORM_ROOT;
+  return new Promise((done) => {
+    execFile(
+      'node',
+      ['--import', REGISTER, CLI, ...args],
+      { env, cwd: REPO, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+type ManifestFixture = Record<string, unknown> & { name: string };
+
+/** A repository tree with only `subgraphs/<dir>/module.yaml` files (no sources). */
+function fixture(modules: Record<string, ManifestFixture>): string {
+  const root = mkdtempSync(join(tmpdir(), 'platformctl-'));
+  roots.push(root);
+  for (const [dir, manifest] of Object.entries(modules)) {
+    mkdirSync(join(root, 'subgraphs', dir), { recursive: true });
+    writeFileSync(
+      join(root, 'subgraphs', dir, 'module.yaml'),
+      stringify({ version: '0.1.0', kernel: '^0.1.0', ...manifest }),
+    );
+  }
+  return root;
+}
+
+const identity: ManifestFixture = {
+  name: 'identity',
+  permissions: [{ name: 'identity.user.read', description: 'Read users' }],
+  events: { publishes: ['identity.user.deleted'], consumes: [] },
+};
+const blog: ManifestFixture = {
+  name: 'blog',
+  dependencies: { identity: '^0.1.0' },
+  permissions: [
+    { name: 'blog.post.read', description: 'Read posts' },
+    { name: 'blog.post.create', description: 'Write posts' },
+  ],
+  events: { publishes: ['blog.post.created'], consumes: ['identity.user.deleted'] },
+};
+
+const validate = (root: string): Promise<Run> => platformctl(['modules', 'validate', '--root', root]);
+
+describe('platformctl modules validate', () => {
+  it('accepts a valid set of modules', async () => {
+    const result = await validate(fixture({ identity, blog }));
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('2 modules valid');
+    expect(result.code).toBe(0);
+  });
+
+  // Each case: the manifests, then what the output must say about which module.
+  const cases: Array<[string, Record<string, ManifestFixture>, string, RegExp[]]> = [
+    [
+      'a duplicate module name',
+      { identity, blog, 'blog-copy': blog },
+      'blog',
+      [/registered twice/, /subgraphs\/blog-copy/],
+    ],
+    ['a missing dependency', { blog }, 'blog', [/missing dependency/, /"identity"/]],
+    [
+      'an incompatible dependency version',
+      { identity: { ...identity, version: '0.1.0' }, blog: { ...blog, dependencies: { identity: '^1.0.0' } } },
+      'blog',
+      [/incompatible dependency/, /identity" \^1\.0\.0 but identity is 0\.1\.0/],
+    ],
+    [
+      'a dependency cycle',
+      { identity: { ...identity, dependencies: { blog: '^0.1.0' } }, blog },
+      'blog',
+      [/cycle/, /blog -> identity -> blog/],
+    ],
+    [
+      'a bad permission name',
+      { identity, blog: { ...blog, permissions: [{ name: 'Blog.Post', description: 'Shouting' }] } },
+      'blog',
+      [/subgraphs\/blog\/module\.yaml permissions\.0\.name/, /module\.resource\.action/, /"Blog\.Post"/],
+    ],
+    [
+      'an incompatible kernel range',
+      { identity: { ...identity, kernel: '^9.0.0' } },
+      'identity',
+      [/incompatible kernel/, /\^9\.0\.0/],
+    ],
+    [
+      'a folder named differently from its module',
+      { users: identity },
+      'identity',
+      [/subgraphs\/users/, /subgraphs\/identity/],
+    ],
+  ];
+
+  it.each(cases)('rejects %s, naming the module and the problem', async (_label, modules, module, expected) => {
+    const result = await validate(fixture(modules));
+    expect(result.code).toBe(1);
+    const line = result.stderr
+      .split('\n')
+      .find((l) => l.includes(`- ${module}: `) && expected.every((re) => re.test(l)));
+    expect({ line, stderr: result.stderr }).toEqual({ line: expect.any(String), stderr: result.stderr });
+  });
+
+  it('reports every problem at once', async () => {
+    const result = await validate(
+      fixture({
+        blog: { ...blog, permissions: [{ name: 'Blog.Post', description: 'x' }] },
+        audit: { name: 'audit', dependencies: { nope: '^1.0.0' } },
+      }),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/audit: missing dependency/);
+    expect(result.stderr).toMatch(/blog: subgraphs\/blog\/module\.yaml permissions\.0\.name/);
+  });
+});
+
+describe('platformctl modules list and info', () => {
+  it('lists name, version, dependencies and counts', async () => {
+    const result = await platformctl(['modules', 'list', '--root', fixture({ identity, blog })]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')[0]).toMatch(
+      /^NAME\s+VERSION\s+DEPENDENCIES\s+PERMISSIONS\s+PUBLISHES\s+CONSUMES$/,
+    );
+    expect(result.stdout).toMatch(/^blog\s+0\.1\.0\s+identity@\^0\.1\.0\s+2\s+1\s+1$/m);
+    expect(result.stdout).toMatch(/^identity\s+0\.1\.0\s+-\s+1\s+1\s+0$/m);
+  });
+
+  it('shows permissions, dependents and event publishers', async () => {
+    const result = await platformctl(['modules', 'info', 'identity', '--root', fixture({ identity, blog })]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/identity\.user\.read\s+Read users/);
+    expect(result.stdout).toMatch(/dependents:\n {2}blog \^0\.1\.0/);
+  });
+
+  it('exits 2 on usage errors', async () => {
+    const root = fixture({ identity });
+    expect((await platformctl(['modules', 'info', 'nope', '--root', root])).code).toBe(2);
+    expect((await platformctl(['modules', 'frobnicate', '--root', root])).code).toBe(2);
+    expect((await platformctl(['modules', 'list', '--root', join(root, 'missing')])).code).toBe(2);
+  });
+});

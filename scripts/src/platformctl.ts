@@ -1,0 +1,103 @@
+/**
+ * platformctl: inspect and validate modules, compose the supergraph, run migrations.
+ * Exit codes: 0 ok, 1 problems found, 2 usage errors.
+ */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { KERNEL_VERSION } from '@platform/kernel';
+import { generateArtifacts, SUPERGRAPH_FILE } from './artifacts.js';
+import { listModules, moduleInfo, validateModules } from './commands/modules.js';
+import { migrate } from './commands/migrate.js';
+import { findRoot, RootError } from './modules.js';
+import { UsageError } from './usage.js';
+
+process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('platformctl')
+    .description('Inspect, validate and operate the platform modules')
+    .version(KERNEL_VERSION, '-V, --version', 'print the kernel version')
+    .option(
+      '--root <dir>',
+      'repository root holding subgraphs/ (default: found from the working directory, or PLATFORM_ROOT)',
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  const root = (): string => findRoot(program.opts<{ root?: string }>().root ?? process.env.PLATFORM_ROOT);
+  const run = (action: () => number | Promise<number>) => async () => setExit(await action());
+
+  const modules = program.command('modules').description('module manifests').exitOverride();
+  modules
+    .command('list')
+    .description('name, version, dependencies, permission and event counts of every module')
+    .action(run(() => listModules(root())));
+  modules
+    .command('validate')
+    .description('check manifests, dependencies, kernel ranges, cycles and schema rule coverage')
+    .option('--manifests-only', 'skip importing src/module.ts and building schemas')
+    .action((options: { manifestsOnly?: boolean }) =>
+      run(() => validateModules(root(), { sources: !options.manifestsOnly }))(),
+    );
+  modules
+    .command('info')
+    .description("one module's manifest, dependencies and dependents")
+    .argument('<name>', 'module name')
+    .action((name: string) => run(() => moduleInfo(root(), name))());
+
+  program
+    .command('compose')
+    .description(`compose the supergraph as npm run generate does (default: print it)`)
+    .option('--out <file>', `write it to a file (the gateway reads ${SUPERGRAPH_FILE})`)
+    .action((options: { out?: string }) =>
+      run(async () => {
+        const artifacts = await generateArtifacts(root());
+        for (const warning of artifacts.warnings) console.error(`warning: ${warning}`);
+        const supergraph = artifacts.files.get(SUPERGRAPH_FILE);
+        if (artifacts.errors.length > 0 || !supergraph) {
+          console.error('composition failed:');
+          for (const error of artifacts.errors) console.error(`  - ${error}`);
+          return 1;
+        }
+        if (options.out) {
+          writeFileSync(resolve(options.out), supergraph);
+          console.error(`wrote ${options.out}`);
+        } else {
+          process.stdout.write(supergraph);
+        }
+        return 0;
+      })(),
+    );
+
+  program
+    .command('migrate')
+    .description('run pending migrations of every (or the named) module, in dependency order')
+    .argument('[modules...]', 'only these modules')
+    .option('--status', 'list applied and pending migrations instead of running them')
+    .action((names: string[], options: { status?: boolean }) =>
+      run(() => migrate(root(), names, { status: options.status ?? false, env: process.env }))(),
+    );
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // help and version "errors" are successful exits; everything else commander rejects is usage
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof UsageError || error instanceof RootError) {
+      console.error(`platformctl: ${error.message}`);
+      return 2;
+    }
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,21 @@
+import { isUuid, type GraphQLContext } from '@platform/kernel';
+import type { AuditEvent } from './audit-event.entity.js';
+import { auditEventsByIds } from './audit-event.service.js';
+
+/** Loads an event through the request's DataLoader, so any number of lookups is one query. */
+export function loadAuditEvent(ctx: GraphQLContext, id: string): Promise<AuditEvent | null> {
+  return ctx.loader<string, AuditEvent | null>('AuditEvent.byId', (ids) => auditEventsByIds(ctx.em, ids)).load(id);
+}
+
+/**
+ * `_entities` lookups of `AuditEvent` from other subgraphs. Shield does not wrap
+ * `__resolveReference`, so the query rule (`authenticated`) is repeated here: anonymous
+ * callers get null rather than an event.
+ */
+export function resolveAuditEventReference(
+  reference: { __typename: string; id?: unknown },
+  ctx: GraphQLContext,
+): Promise<AuditEvent | null> | null {
+  if (!ctx.user || !isUuid(reference.id)) return null;
+  return loadAuditEvent(ctx, reference.id.toLowerCase());
+}

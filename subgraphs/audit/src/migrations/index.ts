@@ -1,0 +1,7 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261121000000_audit_events } from './Migration20261121000000_audit_events.js';
+
+/** Every migration of this module, oldest first. Add new ones at the end. */
+export const migrations: MigrationObject[] = [
+  { name: 'Migration20261121000000_audit_events', class: Migration20261121000000_audit_events },
+];

@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import type { Opt } from '@mikro-orm/core';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+
+/** A person with an account. Emails are unique regardless of case (index on `lower(email)`). */
+@ObjectType({ description: 'A user account' })
+@Directive('@key(fields: "id")')
+@Entity({ tableName: 'user' })
+export class User {
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string & Opt = randomUUID();
+
+  @Field({ description: 'Visible to the user themself' })
+  @Property({ type: 'varchar', length: 320 })
+  email!: string;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'varchar', length: 100, nullable: true })
+  displayName?: string | null;
+
+  @Field(() => Boolean, { description: 'Visible to the user themself' })
+  @Property({ type: 'boolean' })
+  emailVerified: boolean & Opt = false;
+
+  @Field(() => Date)
+  @Property({ columnType: 'timestamptz', type: 'datetime' })
+  createdAt: Date & Opt = new Date();
+
+  @Field(() => Date)
+  @Property({ columnType: 'timestamptz', type: 'datetime', onUpdate: () => new Date() })
+  updatedAt: Date & Opt = new Date();
+}

@@ -1,0 +1,19 @@
+import { isUuid, type GraphQLContext } from '@platform/kernel';
+import type { User } from './user.entity.js';
+import { usersByIds } from './user.service.js';
+
+/** Loads a user through the request's DataLoader, so any number of lookups is one query. */
+export function loadUser(ctx: GraphQLContext, id: string): Promise<User | null> {
+  return ctx.loader<string, User | null>('User.byId', (ids) => usersByIds(ctx.em, ids)).load(id);
+}
+
+/**
+ * `_entities` lookups of `User` from other subgraphs. Profiles are public and the private
+ * fields keep their own rules, so the only guard needed here is a well-formed id.
+ */
+export function resolveUserReference(
+  reference: { __typename: string; id?: unknown },
+  ctx: GraphQLContext,
+): Promise<User | null> | null {
+  return isUuid(reference.id) ? loadUser(ctx, reference.id.toLowerCase()) : null;
+}

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DEMO_USERS } from '@platform/kernel';
+import { startTestPlatform, type TestPlatform } from './helpers.js';
+
+type Body = { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+
+describe('supergraph through the gateway', () => {
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({ demoData: true });
+  }, 60_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it('joins posts from blog with their authors from identity', async () => {
+    const response = await platform.graphql({
+      query: '{ posts(first: 5) { totalCount edges { node { id title author { id displayName } } } } }',
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Body;
+    expect(body.errors).toBeUndefined();
+    const posts = body.data!.posts as { totalCount: number; edges: Array<{ node: { title: string; author: { id: string; displayName: string } } }> };
+    expect(posts.totalCount).toBe(5);
+    expect(posts.edges).toHaveLength(5);
+    const names = new Map<string, string>(DEMO_USERS.map((u) => [u.id, u.displayName]));
+    for (const { node } of posts.edges) {
+      expect(node.title.length).toBeGreaterThan(0);
+      expect(node.author.displayName).toBe(names.get(node.author.id));
+    }
+  });
+
+  it('pages with cursors without gaps or duplicates', async () => {
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const response = await platform.graphql({
+        query: 'query($after: String) { posts(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+        variables: { after },
+      });
+      const body = (await response.json()) as Body;
+      const posts = body.data!.posts as { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } };
+      seen.push(...posts.edges.map((e) => e.node.id));
+      if (!posts.pageInfo.hasNextPage) break;
+      after = posts.pageInfo.endCursor;
+    }
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen).size).toBe(5);
+  });
+
+  it('echoes X-Request-ID', async () => {
+    const response = await platform.graphql({ query: '{ posts(first: 1) { totalCount } }' }, { 'x-request-id': 'abc' });
+    expect(response.headers.get('x-request-id')).toBe('abc');
+  });
+
+  it.each([
+    ['malformed GraphQL', { query: '{ posts(first: 1) { ' }, 400, 'GRAPHQL_PARSE_FAILED'],
+    ['an unknown field', { query: '{ posts { nope } }' }, 400, 'GRAPHQL_VALIDATION_FAILED'],
+    ['a bad variable type', { query: 'query($n: Int) { posts(first: $n) { totalCount } }', variables: { n: 'many' } }, 400, 'BAD_USER_INPUT'],
+    ['an out-of-range argument', { query: '{ posts(first: 1000) { totalCount } }' }, 200, 'BAD_USER_INPUT'],
+    ['a malformed id', { query: '{ post(id: "nope") { id } }' }, 200, 'BAD_USER_INPUT'],
+    ['a malformed cursor', { query: '{ posts(after: "%%%") { totalCount } }' }, 200, 'BAD_USER_INPUT'],
+  ])('answers %s with a typed client error', async (_name, body, status, code) => {
+    const response = await platform.graphql(body);
+    expect(response.status).toBe(status);
+    const json = (await response.json()) as Body;
+    expect(json.errors?.[0]?.extensions?.code).toBe(code);
+  });
+
+  it('answers malformed JSON with 400', async () => {
+    const response = await platform.graphql('{"query": ');
+    expect(response.status).toBe(400);
+    const json = (await response.json()) as Body;
+    expect(json.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+  });
+
+  it('answers an oversized body with 413 and keeps serving', async () => {
+    const response = await platform.graphql({ query: `{ posts(first: 1) { totalCount } } # ${'x'.repeat(2 * 1024 * 1024)}` });
+    expect(response.status).toBe(413);
+    const after = await platform.graphql({ query: '{ posts(first: 1) { totalCount } }' });
+    expect(after.status).toBe(200);
+  });
+
+  it('denies by default what the rules do not allow', async () => {
+    const response = await platform.graphql({ query: '{ roles { totalCount } }' });
+    const json = (await response.json()) as Body;
+    expect(json.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('reports every subgraph in the gateway readiness', async () => {
+    const response = await fetch(`${platform.gateway.baseUrl}/ready`);
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as { checks: Record<string, { ok: boolean }> };
+    expect(Object.keys(report.checks).sort()).toEqual(['subgraph:audit', 'subgraph:authz', 'subgraph:blog', 'subgraph:identity']);
+    expect(Object.values(report.checks).every((c) => c.ok)).toBe(true);
+  });
+
+  it('serves healthz, ready and metrics on all five services', async () => {
+    const bases = [platform.gateway.baseUrl, ...Object.values(platform.subgraphs).map((s) => s.baseUrl)];
+    expect(bases).toHaveLength(5);
+    for (const base of bases) {
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${base}/ready`);
+      expect(ready.status).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toContain('http_request_duration_seconds');
+      expect(metrics).toContain('process_cpu_user_seconds_total');
+    }
+    const blogMetrics = await (await fetch(`${platform.subgraphs.blog!.baseUrl}/metrics`)).text();
+    expect(blogMetrics).toMatch(/graphql_operations_total\{[^}]*outcome="success"/);
+    expect(blogMetrics).toMatch(/db_query_duration_seconds_count\{[^}]*operation="select"/);
+  });
+
+  it('shows Apollo Sandbox to browsers on GET /graphql', async () => {
+    const response = await fetch(platform.gateway.url, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/sandbox/i);
+  });
+});
