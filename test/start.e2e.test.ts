@@ -69,7 +69,9 @@ async function postIds(gatewayPort: number): Promise<string[]> {
     body: JSON.stringify({ query: '{ posts(first: 5) { edges { node { id title author { id displayName } } } } }' }),
   });
   expect(response.headers.get('x-request-id')).toBe('abc');
-  const body = (await response.json()) as { data: { posts: { edges: Array<{ node: { id: string; author: { displayName: string } } }> } } };
+  const body = (await response.json()) as {
+    data: { posts: { edges: Array<{ node: { id: string; author: { displayName: string } } }> } };
+  };
   for (const edge of body.data.posts.edges) expect(edge.node.author.displayName).toEqual(expect.any(String));
   return body.data.posts.edges.map((e) => e.node.id);
 }

@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEMO_USERS } from '@platform/kernel';
 import { startTestPlatform, type TestPlatform } from './helpers.js';
 
-type Body = { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+type Body = {
+  data?: Record<string, unknown> | null;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+};
 
 describe('supergraph through the gateway', () => {
   let platform: TestPlatform;
@@ -22,7 +25,10 @@ describe('supergraph through the gateway', () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as Body;
     expect(body.errors).toBeUndefined();
-    const posts = body.data!.posts as { totalCount: number; edges: Array<{ node: { title: string; author: { id: string; displayName: string } } }> };
+    const posts = body.data!.posts as {
+      totalCount: number;
+      edges: Array<{ node: { title: string; author: { id: string; displayName: string } } }>;
+    };
     expect(posts.totalCount).toBe(5);
     expect(posts.edges).toHaveLength(5);
     const names = new Map<string, string>(DEMO_USERS.map((u) => [u.id, u.displayName]));
@@ -37,11 +43,15 @@ describe('supergraph through the gateway', () => {
     let after: string | null = null;
     for (let page = 0; page < 5; page++) {
       const response = await platform.graphql({
-        query: 'query($after: String) { posts(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+        query:
+          'query($after: String) { posts(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
         variables: { after },
       });
       const body = (await response.json()) as Body;
-      const posts = body.data!.posts as { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } };
+      const posts = body.data!.posts as {
+        edges: Array<{ node: { id: string } }>;
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+      };
       seen.push(...posts.edges.map((e) => e.node.id));
       if (!posts.pageInfo.hasNextPage) break;
       after = posts.pageInfo.endCursor;
@@ -58,7 +68,12 @@ describe('supergraph through the gateway', () => {
   it.each([
     ['malformed GraphQL', { query: '{ posts(first: 1) { ' }, 400, 'GRAPHQL_PARSE_FAILED'],
     ['an unknown field', { query: '{ posts { nope } }' }, 400, 'GRAPHQL_VALIDATION_FAILED'],
-    ['a bad variable type', { query: 'query($n: Int) { posts(first: $n) { totalCount } }', variables: { n: 'many' } }, 400, 'BAD_USER_INPUT'],
+    [
+      'a bad variable type',
+      { query: 'query($n: Int) { posts(first: $n) { totalCount } }', variables: { n: 'many' } },
+      400,
+      'BAD_USER_INPUT',
+    ],
     ['an out-of-range argument', { query: '{ posts(first: 1000) { totalCount } }' }, 200, 'BAD_USER_INPUT'],
     ['a malformed id', { query: '{ post(id: "nope") { id } }' }, 200, 'BAD_USER_INPUT'],
     ['a malformed cursor', { query: '{ posts(after: "%%%") { totalCount } }' }, 200, 'BAD_USER_INPUT'],
@@ -77,7 +92,9 @@ describe('supergraph through the gateway', () => {
   });
 
   it('answers an oversized body with 413 and keeps serving', async () => {
-    const response = await platform.graphql({ query: `{ posts(first: 1) { totalCount } } # ${'x'.repeat(2 * 1024 * 1024)}` });
+    const response = await platform.graphql({
+      query: `{ posts(first: 1) { totalCount } } # ${'x'.repeat(2 * 1024 * 1024)}`,
+    });
     expect(response.status).toBe(413);
     const after = await platform.graphql({ query: '{ posts(first: 1) { totalCount } }' });
     expect(after.status).toBe(200);
@@ -93,7 +110,12 @@ describe('supergraph through the gateway', () => {
     const response = await fetch(`${platform.gateway.baseUrl}/ready`);
     expect(response.status).toBe(200);
     const report = (await response.json()) as { checks: Record<string, { ok: boolean }> };
-    expect(Object.keys(report.checks).sort()).toEqual(['subgraph:audit', 'subgraph:authz', 'subgraph:blog', 'subgraph:identity']);
+    expect(Object.keys(report.checks).sort()).toEqual([
+      'subgraph:audit',
+      'subgraph:authz',
+      'subgraph:blog',
+      'subgraph:identity',
+    ]);
     expect(Object.values(report.checks).every((c) => c.ok)).toBe(true);
   });
 

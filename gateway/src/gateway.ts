@@ -78,7 +78,14 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<S
     });
   }
 
-  const http = new HttpService({ config, logger, metrics, readiness, compression: true, sandbox: config.gateway.sandbox });
+  const http = new HttpService({
+    config,
+    logger,
+    metrics,
+    readiness,
+    compression: true,
+    sandbox: config.gateway.sandbox,
+  });
   http.registerRoute('/graphql');
   http.app.use(
     '/graphql',

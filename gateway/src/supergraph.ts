@@ -24,7 +24,9 @@ export function supergraphFromFile(path: string, logger: Logger): SupergraphMana
               current = next;
               logger.info({ path }, 'supergraph reloaded');
             })
-            .catch((error: unknown) => logger.error({ err: error, path }, 'supergraph reload failed; keeping the previous one'));
+            .catch((error: unknown) =>
+              logger.error({ err: error, path }, 'supergraph reload failed; keeping the previous one'),
+            );
         }, 100);
       });
       return {

@@ -2,14 +2,30 @@ import 'reflect-metadata';
 
 export * from './version.js';
 export * from './errors.js';
-export { loadConfig, moduleConfig, ConfigError, envOverrides, PLAIN_ENV_VARS, ENV_PREFIX, type ConfigIssue, type LoadConfigOptions } from './config/load.js';
+export {
+  loadConfig,
+  moduleConfig,
+  ConfigError,
+  envOverrides,
+  PLAIN_ENV_VARS,
+  ENV_PREFIX,
+  type ConfigIssue,
+  type LoadConfigOptions,
+} from './config/load.js';
 export { platformConfigSchema, DEFAULT_SERVICES, type PlatformConfig, type ServiceConfig } from './config/schema.js';
 export { createLogger, REDACT_PATHS, type Logger } from './logging/logger.js';
 export { currentRequest, runWithRequest, requestIdFrom, type RequestContext } from './http/request-context.js';
 export { HttpService, errorBody, type HttpServiceOptions } from './http/server.js';
 export { Readiness, type CheckResult, type ReadinessCheck } from './health/health.js';
 export { ServiceMetrics } from './metrics/metrics.js';
-export { startTracing, tracer, withSpan, extractContext, injectTraceHeaders, activeTraceId } from './tracing/tracing.js';
+export {
+  startTracing,
+  tracer,
+  withSpan,
+  extractContext,
+  injectTraceHeaders,
+  activeTraceId,
+} from './tracing/tracing.js';
 export { openDatabase, type ModuleDatabase, type DatabaseOptions } from './database/database.js';
 export * from './module/manifest.js';
 export * from './module/registry.js';
@@ -20,7 +36,12 @@ export * from './graphql/rules.js';
 export { buildModuleSchema, SchemaRulesError } from './graphql/schema.js';
 export { FEDERATION_VERSION, FEDERATION_LINK } from './graphql/federation.js';
 export { metricsPlugin, formatErrorWith, landingPagePlugin } from './graphql/apollo.js';
-export { startSubgraph, type ServiceHandle, type SubgraphHandle, type StartSubgraphOptions } from './service/subgraph.js';
+export {
+  startSubgraph,
+  type ServiceHandle,
+  type SubgraphHandle,
+  type StartSubgraphOptions,
+} from './service/subgraph.js';
 export { runMain } from './service/main.js';
 export { DEMO_USERS } from './demo.js';
 export { requireUuid, isUuid } from './validation.js';

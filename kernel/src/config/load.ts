@@ -80,7 +80,12 @@ export function envOverrides(env: Env): Record<string, unknown> {
     if (raw !== undefined) setPath(tree, path.split('.'), parseEnvValue(raw));
   }
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || raw === undefined || name === 'PLATFORM_ENV' || name === 'PLATFORM_CONFIG_DIR') {
+    if (
+      !name.startsWith(ENV_PREFIX) ||
+      raw === undefined ||
+      name === 'PLATFORM_ENV' ||
+      name === 'PLATFORM_CONFIG_DIR'
+    ) {
       continue;
     }
     const path = name.slice(ENV_PREFIX.length).split('__').filter(Boolean).map(camel);

@@ -16,7 +16,11 @@ export function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<BaseC
         async willSendResponse({ operation, operationName, errors, response }) {
           const type = operation?.operation ?? 'unknown';
           const outcome = !operation ? 'invalid' : errors?.length || hasErrors(response.body) ? 'error' : 'success';
-          metrics.graphqlOperations.inc({ operation_name: metrics.operationLabel(operationName), operation_type: type, outcome });
+          metrics.graphqlOperations.inc({
+            operation_name: metrics.operationLabel(operationName),
+            operation_type: type,
+            outcome,
+          });
           metrics.graphqlDuration.observe(
             { operation_type: type, outcome },
             Number(process.hrtime.bigint() - started) / 1e9,

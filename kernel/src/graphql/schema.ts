@@ -32,7 +32,9 @@ export class SchemaRulesError extends Error {
  * resolvers (refusing to build if any field lacks a rule), and reference resolvers are added
  * per entity.
  */
-export async function buildModuleSchema(options: SubgraphSchemaOptions): Promise<{ schema: GraphQLSchema; sdl: string }> {
+export async function buildModuleSchema(
+  options: SubgraphSchemaOptions,
+): Promise<{ schema: GraphQLSchema; sdl: string }> {
   const classSchema = await buildSchema({
     resolvers: options.resolvers,
     orphanedTypes: options.orphanedTypes ?? [],

@@ -126,11 +126,18 @@ export class HttpService {
         return;
       }
       if (status === 413 || err.type === 'entity.too.large') {
-        res.status(413).json(errorBody(`Request body exceeds ${this.#options.config.http.bodyLimit}`, 'PAYLOAD_TOO_LARGE'));
+        res
+          .status(413)
+          .json(errorBody(`Request body exceeds ${this.#options.config.http.bodyLimit}`, 'PAYLOAD_TOO_LARGE'));
       } else if (status >= 400 && status < 500) {
         res
           .status(status)
-          .json(errorBody(err.type === 'entity.parse.failed' ? 'Malformed JSON body' : (err.message ?? 'Bad request'), 'BAD_REQUEST'));
+          .json(
+            errorBody(
+              err.type === 'entity.parse.failed' ? 'Malformed JSON body' : (err.message ?? 'Bad request'),
+              'BAD_REQUEST',
+            ),
+          );
       } else {
         this.#options.logger.error({ err: error, path: req.path }, 'unhandled error');
         res.status(500).json(errorBody('Internal server error', ErrorCode.INTERNAL_SERVER_ERROR));
@@ -196,7 +203,10 @@ export class HttpService {
       this.#inFlight--;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = req.route?.path ? String(req.baseUrl + req.route.path) : this.#routes.has(path) ? path : 'other';
-      this.#options.metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      this.#options.metrics.httpDuration.observe(
+        { method: req.method, route, status: String(res.statusCode) },
+        seconds,
+      );
       span.setAttribute('http.response.status_code', res.statusCode);
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       const fields = {
@@ -231,7 +241,10 @@ export class HttpService {
     const timer = setTimeout(() => {
       if (res.headersSent) return;
       this.#options.logger.warn({ path: req.path, timeoutMs: ms }, 'request timed out');
-      res.status(503).setHeader('Connection', 'close').json(errorBody(`Request timed out after ${ms} ms`, 'TIMEOUT'));
+      res
+        .status(503)
+        .setHeader('Connection', 'close')
+        .json(errorBody(`Request timed out after ${ms} ms`, 'TIMEOUT'));
     }, ms);
     timer.unref();
     const clear = (): void => clearTimeout(timer);

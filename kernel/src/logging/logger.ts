@@ -42,7 +42,11 @@ export const REDACT_PATHS = [
  * request's `requestId`, `userId` and the active `traceId`/`spanId` (through `mixin`), so a
  * child logger is not needed to correlate lines.
  */
-export function createLogger(config: Pick<PlatformConfig, 'log'>, module: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  config: Pick<PlatformConfig, 'log'>,
+  module: string,
+  destination?: pino.DestinationStream,
+): Logger {
   const options: LoggerOptions = {
     level: config.log.level,
     base: { module },

@@ -50,7 +50,11 @@ export const manifestSchema = z
         });
       }
       if (seen.has(permission.name)) {
-        ctx.addIssue({ code: 'custom', path: ['permissions', index, 'name'], message: `"${permission.name}" is declared twice` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['permissions', index, 'name'],
+          message: `"${permission.name}" is declared twice`,
+        });
       }
       seen.add(permission.name);
     });
@@ -64,7 +68,11 @@ export const manifestSchema = z
       }
     });
     if (manifest.name in manifest.dependencies) {
-      ctx.addIssue({ code: 'custom', path: ['dependencies', manifest.name], message: 'a module cannot depend on itself' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dependencies', manifest.name],
+        message: 'a module cannot depend on itself',
+      });
     }
   });
 

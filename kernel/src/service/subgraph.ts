@@ -120,7 +120,13 @@ export async function startSubgraph<Config>(
       rules: module.rules,
     });
 
-    const http = new HttpService({ config: platform, logger, metrics, readiness, sandbox: platform.env === 'development' });
+    const http = new HttpService({
+      config: platform,
+      logger,
+      metrics,
+      readiness,
+      sandbox: platform.env === 'development',
+    });
     const apollo = new ApolloServer<GraphQLContext>({
       schema,
       introspection: platform.gateway.introspection,

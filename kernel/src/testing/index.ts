@@ -13,7 +13,10 @@ import { startSubgraph, type StartSubgraphOptions, type SubgraphHandle } from '.
  * `DATABASE_URL` is set, a private Postgres schema per module so suites can run in parallel
  * against one real database. `cleanup()` removes both.
  */
-export function testConfig(overrides: Record<string, unknown> = {}): { config: PlatformConfig; cleanup: () => Promise<void> } {
+export function testConfig(overrides: Record<string, unknown> = {}): {
+  config: PlatformConfig;
+  cleanup: () => Promise<void>;
+} {
   const dataDir = mkdtempSync(join(tmpdir(), 'platform-test-'));
   const suffix = randomBytes(4).toString('hex');
   const base = loadConfig({ env: { ...process.env, PLATFORM_ENV: 'test' } });
@@ -39,7 +42,10 @@ export interface TestSubgraph<Config = unknown> extends SubgraphHandle<Config> {
     query: string,
     variables?: Record<string, unknown>,
     headers?: Record<string, string>,
-  ): Promise<{ status: number; body: { data?: T; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } }>;
+  ): Promise<{
+    status: number;
+    body: { data?: T; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+  }>;
 }
 
 /**

@@ -87,7 +87,10 @@ export function extractContext(headers: Record<string, string | string[] | undef
 }
 
 /** Writes `traceparent` (and `baggage`) for the active context into outgoing headers. */
-export function injectTraceHeaders(headers: Record<string, string>, ctx: Context = context.active()): Record<string, string> {
+export function injectTraceHeaders(
+  headers: Record<string, string>,
+  ctx: Context = context.active(),
+): Record<string, string> {
   propagation.inject(ctx, headers);
   return headers;
 }
