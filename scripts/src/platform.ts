@@ -32,7 +32,10 @@ export async function startPlatform(config: PlatformConfig, modules: ModuleDefin
   const stop = await startInOrder(items, async (item) => {
     if (item === 'gateway') {
       const services = Object.fromEntries(
-        Object.entries(config.services).map(([name, service]) => [name, { ...service, url: subgraphs[name]?.url ?? service.url }]),
+        Object.entries(config.services).map(([name, service]) => [
+          name,
+          { ...service, url: subgraphs[name]?.url ?? service.url },
+        ]),
       );
       gateway = await startGateway({ config: { ...config, services } });
       return gateway.stop;
