@@ -86,6 +86,9 @@ describe('npm start (the whole supergraph as one process)', () => {
     gatewayPort = await freePort();
     env = {
       PLATFORM_ENV: 'test',
+      // Not 'test' (Jest's default): libraries behave as they do for users, e.g. Apollo's
+      // own signal handlers, which once killed the process mid-shutdown.
+      NODE_ENV: 'development',
       PLATFORM_DEMO_DATA: 'true',
       PLATFORM_LOG__LEVEL: 'info',
       DATA_DIR: dataDir,

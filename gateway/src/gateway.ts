@@ -60,6 +60,8 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<S
     introspection: config.gateway.introspection,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
+    // The kernel owns shutdown (drain, hooks, database); Apollo's own handler re-raises the signal.
+    stopOnTerminationSignals: false,
     formatError: formatErrorWith(logger),
     plugins: [
       metricsPlugin(metrics),

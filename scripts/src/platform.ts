@@ -28,8 +28,10 @@ export async function startPlatform(config: PlatformConfig, modules: ModuleDefin
 
   const subgraphs: Record<string, SubgraphHandle> = {};
   let gateway: (ServiceHandle & { url: string }) | undefined;
-  const items: Array<ModuleDefinition | 'gateway'> = [...registry.ordered(), 'gateway'];
-  const stop = await startInOrder(items, async (item) => {
+  // Modules whose dependencies are all up start together (embedded databases initialise in
+  // parallel); each level waits for the previous one, so migrations still run in dependency order.
+  const levels = dependencyLevels(registry.ordered());
+  const stop = await startInOrder<ModuleDefinition[] | 'gateway'>([...levels, 'gateway'], async (item) => {
     if (item === 'gateway') {
       const services = Object.fromEntries(
         Object.entries(config.services).map(([name, service]) => [
@@ -40,10 +42,33 @@ export async function startPlatform(config: PlatformConfig, modules: ModuleDefin
       gateway = await startGateway({ config: { ...config, services } });
       return gateway.stop;
     }
-    const handle = await startSubgraph(item, { config, registryValidated: true });
-    subgraphs[item.manifest.name] = handle;
-    return handle.stop;
+    const started = await Promise.allSettled(
+      item.map((module) => startSubgraph(module, { config, registryValidated: true })),
+    );
+    const handles = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) {
+      await Promise.allSettled(handles.map((handle) => handle.stop()));
+      throw failed.reason;
+    }
+    for (const handle of handles) subgraphs[handle.name] = handle;
+    return async () => {
+      await Promise.all(handles.map((handle) => handle.stop()));
+    };
   });
   createLogger(config, 'platform').debug({ modules: Object.keys(subgraphs) }, 'platform started');
   return { gateway: gateway!, subgraphs, stop };
+}
+
+/** Groups modules (already in dependency order) so each group depends only on earlier groups. */
+export function dependencyLevels(ordered: ModuleDefinition[]): ModuleDefinition[][] {
+  const level = new Map<string, number>();
+  const levels: ModuleDefinition[][] = [];
+  for (const module of ordered) {
+    const deps = Object.keys(module.manifest.dependencies).map((name) => level.get(name) ?? -1);
+    const mine = Math.max(-1, ...deps) + 1;
+    level.set(module.manifest.name, mine);
+    (levels[mine] ??= []).push(module);
+  }
+  return levels;
 }

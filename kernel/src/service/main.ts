@@ -41,6 +41,8 @@ export async function runMain(
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // `on`, not `once`: a library using signal-exit re-raises the signal (killing the process
+  // mid-drain) when it finds no other listener left.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
