@@ -5,13 +5,16 @@ import { ForbiddenError } from '../errors.js';
 import type { GraphQLContext } from './context.js';
 
 export { allow, and, chain, deny, not, or, race, rule };
+
+/** Any graphql-shield rule (a rule or a logic rule such as `and`/`or`). */
+export type ShieldRule = Parameters<typeof and>[number];
 export type { IRules };
 
 /** Anyone, signed in or not. */
-export const publicAccess = allow;
+export const publicAccess: ShieldRule = allow;
 
 /** Any signed-in caller. */
-export const authenticated = rule({ cache: 'contextual' })((_parent, _args, context: GraphQLContext) => {
+export const authenticated: ShieldRule = rule({ cache: 'contextual' })((_parent, _args, context: GraphQLContext) => {
   return context.user ? true : new ForbiddenError('Sign in to do this');
 });
 

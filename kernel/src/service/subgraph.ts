@@ -132,8 +132,8 @@ export async function startSubgraph<Config>(
       introspection: platform.gateway.introspection,
       includeStacktraceInErrorResponses: false,
       csrfPrevention: true,
-    // The kernel owns shutdown (drain, hooks, database); Apollo's own handler re-raises the signal.
-    stopOnTerminationSignals: false,
+      // The kernel owns shutdown (drain, hooks, database); Apollo's own handler re-raises the signal.
+      stopOnTerminationSignals: false,
       formatError: formatErrorWith(logger),
       plugins: [
         metricsPlugin(metrics),

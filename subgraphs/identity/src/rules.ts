@@ -1,10 +1,17 @@
-import { ForbiddenError, publicAccess, rule, type GraphQLContext, type IRules } from '@platform/kernel';
+import {
+  ForbiddenError,
+  publicAccess,
+  rule,
+  type GraphQLContext,
+  type IRules,
+  type ShieldRule,
+} from '@platform/kernel';
 
 /**
  * The caller is the user being read. Not cached across parents: one request may read many
  * users, and the answer differs per user.
  */
-export const isSelf = rule({ cache: 'no_cache' })((parent: { id: string }, _args, ctx: GraphQLContext) => {
+export const isSelf: ShieldRule = rule({ cache: 'no_cache' })((parent: { id: string }, _args, ctx: GraphQLContext) => {
   const callerId = ctx.user?.id.toLowerCase();
   return callerId !== undefined && callerId === parent.id.toLowerCase()
     ? true
