@@ -6,6 +6,7 @@ import { registerHooks } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { transformSync } from '@swc/core';
+import { swcOptions } from './swc-options.mjs';
 
 const SOURCE_CONDITION = '@platform/source';
 
@@ -27,18 +28,7 @@ registerHooks({
   load(url, context, nextLoad) {
     if (!url.endsWith('.ts') || url.includes('/node_modules/')) return nextLoad(url, context);
     const filename = fileURLToPath(url);
-    const { code, map } = transformSync(readFileSync(filename, 'utf8'), {
-      filename,
-      sourceMaps: 'inline',
-      jsc: {
-        parser: { syntax: 'typescript', decorators: true },
-        transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-        target: 'es2023',
-        keepClassNames: true,
-      },
-      module: { type: 'es6' },
-    });
-    void map;
+    const { code } = transformSync(readFileSync(filename, 'utf8'), { ...swcOptions, filename });
     return { format: 'module', source: code, shortCircuit: true };
   },
 });

@@ -1,4 +1,4 @@
-import { testConfig } from '@platform/kernel/testing';
+import { dropTestSchema, testConfig } from '@platform/kernel/testing';
 import type { ModuleDefinition } from '@platform/kernel';
 import identity from '@platform/identity';
 import authz from '@platform/authz';
@@ -26,12 +26,7 @@ export async function startTestPlatform(overrides: Record<string, unknown> = {})
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
     stop: async () => {
-      for (const handle of Object.values(platform.subgraphs)) {
-        const { db } = handle.runtime;
-        if (db.kind === 'postgresql' && db.schema.startsWith('t_')) {
-          await db.orm.em.fork().execute(`drop schema if exists "${db.schema}" cascade`);
-        }
-      }
+      for (const handle of Object.values(platform.subgraphs)) await dropTestSchema(handle.runtime.db);
       await platform.stop();
       await cleanup();
     },

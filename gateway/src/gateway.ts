@@ -1,19 +1,13 @@
 import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import {
-  ApolloServerPluginSchemaReportingDisabled,
-  ApolloServerPluginUsageReportingDisabled,
-} from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { context as otelContext } from '@opentelemetry/api';
 import {
   createLogger,
   currentRequest,
-  formatErrorWith,
   HttpService,
-  landingPagePlugin,
   loadConfig,
-  metricsPlugin,
+  platformApolloOptions,
   Readiness,
   ServiceMetrics,
   startTracing,
@@ -57,18 +51,12 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<S
 
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    introspection: config.gateway.introspection,
-    includeStacktraceInErrorResponses: false,
-    csrfPrevention: true,
-    // The kernel owns shutdown (drain, hooks, database); Apollo's own handler re-raises the signal.
-    stopOnTerminationSignals: false,
-    formatError: formatErrorWith(logger),
-    plugins: [
-      metricsPlugin(metrics),
-      landingPagePlugin(config.gateway.sandbox),
-      ApolloServerPluginUsageReportingDisabled(),
-      ApolloServerPluginSchemaReportingDisabled(),
-    ],
+    ...platformApolloOptions({
+      logger,
+      metrics,
+      introspection: config.gateway.introspection,
+      sandbox: config.gateway.sandbox,
+    }),
   });
   await apollo.start();
 

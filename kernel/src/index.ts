@@ -35,7 +35,7 @@ export * from './graphql/pagination.js';
 export * from './graphql/rules.js';
 export { buildModuleSchema, SchemaRulesError } from './graphql/schema.js';
 export { FEDERATION_VERSION, FEDERATION_LINK } from './graphql/federation.js';
-export { metricsPlugin, formatErrorWith, landingPagePlugin } from './graphql/apollo.js';
+export { metricsPlugin, formatErrorWith, landingPagePlugin, platformApolloOptions } from './graphql/apollo.js';
 export {
   startSubgraph,
   type ServiceHandle,

@@ -1,5 +1,9 @@
-import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { ApolloServerOptionsWithStaticSchema, ApolloServerPlugin, BaseContext } from '@apollo/server';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
@@ -49,4 +53,41 @@ export function landingPagePlugin(sandbox: boolean): ApolloServerPlugin<BaseCont
   return sandbox
     ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
     : ApolloServerPluginLandingPageDisabled();
+}
+
+/**
+ * What every Apollo Server of the platform shares (subgraphs and gateway): masked errors,
+ * operation metrics, no stack traces, CSRF prevention, no reporting to Apollo, and shutdown
+ * left to the kernel.
+ */
+export function platformApolloOptions(options: {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  introspection: boolean;
+  sandbox: boolean;
+  plugins?: ApolloServerPlugin<BaseContext>[];
+}): Pick<
+  ApolloServerOptionsWithStaticSchema<BaseContext>,
+  | 'introspection'
+  | 'includeStacktraceInErrorResponses'
+  | 'csrfPrevention'
+  | 'stopOnTerminationSignals'
+  | 'formatError'
+  | 'plugins'
+> {
+  return {
+    introspection: options.introspection,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    // The kernel owns shutdown (drain, hooks, database); Apollo's own handler re-raises the signal.
+    stopOnTerminationSignals: false,
+    formatError: formatErrorWith(options.logger),
+    plugins: [
+      metricsPlugin(options.metrics),
+      landingPagePlugin(options.sandbox),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      ...(options.plugins ?? []),
+    ],
+  };
 }

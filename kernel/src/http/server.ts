@@ -195,6 +195,8 @@ export class HttpService {
     span.setAttribute('http.request.method', req.method);
     span.setAttribute('url.path', path);
     span.setAttribute('platform.request_id', requestId);
+    const traceContext = trace.setSpan(parent, span);
+    const requestState: RequestContext = { requestId, ip: req.ip, userAgent: req.get('user-agent') };
 
     let done = false;
     const finish = (): void => {
@@ -230,8 +232,6 @@ export class HttpService {
     res.once('finish', finish);
     res.once('close', finish);
 
-    const traceContext = trace.setSpan(parent, span);
-    const requestState: RequestContext = { requestId, ip: req.ip, userAgent: req.get('user-agent') };
     res.locals[SAVED_CONTEXT] = { trace: traceContext, request: requestState };
     context.with(traceContext, () => runWithRequest(requestState, () => next()));
   }

@@ -1,10 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import {
-  ApolloServerPluginInlineTraceDisabled,
-  ApolloServerPluginSchemaReportingDisabled,
-  ApolloServerPluginUsageReportingDisabled,
-} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import type { Request } from 'express';
 import type { PlatformConfig } from '../config/schema.js';
 import { loadConfig, moduleConfig } from '../config/load.js';
@@ -17,7 +13,7 @@ import { ServiceMetrics } from '../metrics/metrics.js';
 import type { ModuleDefinition, ModuleRuntime } from '../module/define.js';
 import { ModuleRegistry } from '../module/registry.js';
 import { startTracing } from '../tracing/tracing.js';
-import { formatErrorWith, landingPagePlugin, metricsPlugin } from '../graphql/apollo.js';
+import { platformApolloOptions } from '../graphql/apollo.js';
 import { loaderFactory, type AuthenticatedUser, type GraphQLContext } from '../graphql/context.js';
 import { buildModuleSchema } from '../graphql/schema.js';
 import { z } from 'zod';
@@ -129,19 +125,13 @@ export async function startSubgraph<Config>(
     });
     const apollo = new ApolloServer<GraphQLContext>({
       schema,
-      introspection: platform.gateway.introspection,
-      includeStacktraceInErrorResponses: false,
-      csrfPrevention: true,
-      // The kernel owns shutdown (drain, hooks, database); Apollo's own handler re-raises the signal.
-      stopOnTerminationSignals: false,
-      formatError: formatErrorWith(logger),
-      plugins: [
-        metricsPlugin(metrics),
-        landingPagePlugin(platform.env === 'development'),
-        ApolloServerPluginInlineTraceDisabled(),
-        ApolloServerPluginUsageReportingDisabled(),
-        ApolloServerPluginSchemaReportingDisabled(),
-      ],
+      ...platformApolloOptions({
+        logger,
+        metrics,
+        introspection: platform.gateway.introspection,
+        sandbox: platform.env === 'development',
+        plugins: [ApolloServerPluginInlineTraceDisabled()],
+      }),
     });
     await apollo.start();
     cleanups.push(() => apollo.stop());

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../config/load.js';
 import type { PlatformConfig } from '../config/schema.js';
 import { deepMerge } from '../config/load.js';
+import type { ModuleDatabase } from '../database/database.js';
 import type { ModuleDefinition } from '../module/define.js';
 import { startSubgraph, type StartSubgraphOptions, type SubgraphHandle } from '../service/subgraph.js';
 
@@ -34,6 +35,13 @@ export function testConfig(overrides: Record<string, unknown> = {}): {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Drops a private test schema (`t_…`) on PostgreSQL; embedded data goes with its directory. */
+export async function dropTestSchema(db: ModuleDatabase): Promise<void> {
+  if (db.kind === 'postgresql' && db.schema.startsWith('t_')) {
+    await db.orm.em.fork().execute(`drop schema if exists "${db.schema}" cascade`);
+  }
 }
 
 export interface TestSubgraph<Config = unknown> extends SubgraphHandle<Config> {
@@ -70,9 +78,7 @@ export async function startTestSubgraph<Config>(
     ...handle,
     query,
     stop: async () => {
-      const { db } = handle.runtime;
-      const dropSchema = db.kind === 'postgresql' && db.schema.startsWith('t_');
-      if (dropSchema) await db.orm.em.fork().execute(`drop schema if exists "${db.schema}" cascade`);
+      await dropTestSchema(handle.runtime.db);
       await handle.stop();
       await prepared.cleanup();
     },
