@@ -27,6 +27,7 @@ export {
   activeTraceId,
 } from './tracing/tracing.js';
 export { openDatabase, type ModuleDatabase, type DatabaseOptions } from './database/database.js';
+export { acquireEmbeddedPostgres, embeddedDataDir, type EmbeddedPostgres } from './database/embedded.js';
 export * from './module/manifest.js';
 export * from './module/registry.js';
 export * from './module/define.js';

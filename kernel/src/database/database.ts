@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { MigrationObject, Options } from '@mikro-orm/core';
 import type { SqlEntityManager, SqlMikroORM } from '@mikro-orm/sql';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
@@ -7,6 +5,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/schema.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
+import { acquireEmbeddedPostgres, embeddedDataDir, type EmbeddedPostgres } from './embedded.js';
 import { OrmLoggerBridge } from './logger-bridge.js';
 
 /** The database of one module: its own ORM, in its own Postgres schema. */
@@ -36,8 +35,8 @@ export interface DatabaseOptions {
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /**
- * Opens a module's database: PostgreSQL when a URL is configured, otherwise embedded PGlite
- * persisted under `dataDir/<module>/pgdata`. Either way the module's tables live in its own
+ * Opens a module's database: PostgreSQL when a URL is configured, otherwise the process's
+ * embedded PGlite cluster under `dataDir/pgdata`. Either way the module's tables live in its own
  * schema and migrations are tracked there.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<ModuleDatabase> {
@@ -71,6 +70,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
 
   let orm: SqlMikroORM;
   let kind: ModuleDatabase['kind'];
+  let embedded: EmbeddedPostgres | undefined;
   if (url) {
     const { MikroORM: PgOrm } = await import('@mikro-orm/postgresql');
     kind = 'postgresql';
@@ -82,9 +82,18 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
   } else {
     const { MikroORM: PgliteOrm } = await import('@mikro-orm/pglite');
     kind = 'pglite';
-    const dataDir = join(config.dataDir, module, 'pgdata');
-    mkdirSync(dataDir, { recursive: true });
-    orm = await PgliteOrm.init({ ...(common as object), dbName: dataDir });
+    embedded = await acquireEmbeddedPostgres(embeddedDataDir(config, module)!);
+    if (embedded.created) dbLogger.info({ dataDir: embedded.dataDir }, 'embedded PostgreSQL cluster created');
+    try {
+      orm = await PgliteOrm.init({
+        ...(common as object),
+        dbName: 'postgres',
+        driverOptions: { pglite: embedded.pglite },
+      });
+    } catch (error) {
+      await embedded.release();
+      throw error;
+    }
   }
 
   const em = orm.em.fork();
@@ -105,6 +114,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
     async ping() {
       await orm.em.fork().execute('select 1');
     },
-    close: () => orm.close(true),
+    async close() {
+      try {
+        await orm.close(true);
+      } finally {
+        await embedded?.release();
+      }
+    },
   };
 }
