@@ -27,7 +27,12 @@ export {
   activeTraceId,
 } from './tracing/tracing.js';
 export { openDatabase, type ModuleDatabase, type DatabaseOptions } from './database/database.js';
-export { acquireEmbeddedPostgres, embeddedDataDir, type EmbeddedPostgres } from './database/embedded.js';
+export {
+  createEmbeddedClusters,
+  embeddedDataDir,
+  openEmbeddedCluster,
+  type EmbeddedCluster,
+} from './database/embedded.js';
 export * from './module/manifest.js';
 export * from './module/registry.js';
 export * from './module/define.js';

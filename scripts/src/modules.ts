@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import {
   ManifestError,
@@ -10,6 +10,10 @@ import {
   type ModuleDefinition,
   type RegistryProblem,
 } from '@platform/kernel';
+
+import { findRoot } from './root.js';
+
+export { findRoot, RootError } from './root.js';
 
 /** One problem found while discovering modules; `file` is relative to the repository root. */
 export interface DiscoveryProblem {
@@ -40,34 +44,6 @@ export interface Discovery {
   root: string;
   modules: DiscoveredModule[];
   problems: DiscoveryProblem[];
-}
-
-/**
- * The repository root: `explicit` if given, else the first directory holding `subgraphs/`
- * above the working directory, else the one above this script.
- */
-export function findRoot(explicit: string | undefined, cwd: string = process.cwd()): string {
-  if (explicit) {
-    const root = resolve(cwd, explicit);
-    if (!existsSync(join(root, 'subgraphs'))) throw new RootError(`${root} has no subgraphs/ folder`);
-    return root;
-  }
-  const scriptRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  for (const start of [cwd, scriptRoot]) {
-    let dir = resolve(start);
-    for (;;) {
-      if (existsSync(join(dir, 'subgraphs')) && statSync(join(dir, 'subgraphs')).isDirectory()) return dir;
-      const parent = dirname(dir);
-      if (parent === dir) break;
-      dir = parent;
-    }
-  }
-  throw new RootError(`no subgraphs/ folder above ${cwd}; pass --root <dir>`);
-}
-
-/** Raised when the repository root cannot be found (a usage error for the CLI). */
-export class RootError extends Error {
-  override name = 'RootError';
 }
 
 function valueAt(data: unknown, path: string): unknown {

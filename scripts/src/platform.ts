@@ -1,6 +1,8 @@
 import { startGateway } from '@platform/gateway';
 import {
+  createEmbeddedClusters,
   createLogger,
+  embeddedDataDir,
   ModuleRegistry,
   startInOrder,
   startSubgraph,
@@ -25,12 +27,18 @@ export async function startPlatform(config: PlatformConfig, modules: ModuleDefin
   const registry = new ModuleRegistry<ModuleDefinition>();
   for (const module of modules) registry.register(module);
   registry.validate();
+  const ordered = registry.ordered();
+  // One initdb for every module without a cluster yet (joining what `npm start` began early);
+  // each module opens its own as soon as it is in place, and reports it if creating it failed.
+  createEmbeddedClusters(ordered.flatMap((module) => embeddedDataDir(config, module.manifest.name) ?? [])).catch(
+    () => {},
+  );
 
   const subgraphs: Record<string, SubgraphHandle> = {};
   let gateway: (ServiceHandle & { url: string }) | undefined;
   // Modules whose dependencies are all up start together (embedded databases initialise in
   // parallel); each level waits for the previous one, so migrations still run in dependency order.
-  const levels = dependencyLevels(registry.ordered());
+  const levels = dependencyLevels(ordered);
   const stop = await startInOrder<ModuleDefinition[] | 'gateway'>([...levels, 'gateway'], async (item) => {
     if (item === 'gateway') {
       const services = Object.fromEntries(

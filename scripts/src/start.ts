@@ -1,15 +1,25 @@
 // `npm start`: the whole supergraph in one process on the embedded defaults.
 import { performance } from 'node:perf_hooks';
-import { createLogger, loadConfig, runMain } from '@platform/kernel';
-import { discoverModules } from './modules.js';
-import { startPlatform } from './platform.js';
+import { loadConfig } from '@platform/kernel/boot';
+import { prepareEmbeddedDatabases } from './prepare.js';
+import { findRoot } from './root.js';
 
 const config = loadConfig();
+const root = findRoot(undefined);
+// First start: initdb runs on a worker thread while the kernel and the modules load. A failure
+// here surfaces again, with its module named, when that module opens its database.
+Promise.resolve()
+  .then(() => prepareEmbeddedDatabases(config, root))
+  .catch(() => {});
+
+const { createLogger, runMain } = await import('@platform/kernel');
+const { discoverModules } = await import('./modules.js');
+const { startPlatform } = await import('./platform.js');
 const logger = createLogger(config, 'platform');
 
 await runMain(
   async () => {
-    const modules = await discoverModules();
+    const modules = await discoverModules(root);
     const platform = await startPlatform(config, modules);
     const seconds = (performance.now() / 1000).toFixed(1);
     const lines = [

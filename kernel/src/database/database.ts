@@ -1,11 +1,12 @@
 import type { MigrationObject, Options } from '@mikro-orm/core';
-import type { SqlEntityManager, SqlMikroORM } from '@mikro-orm/sql';
+import { createPostgreSqlTypeParsers, type SqlEntityManager, type SqlMikroORM } from '@mikro-orm/sql';
+import { parse as parseArray } from 'postgres-array';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/schema.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
-import { acquireEmbeddedPostgres, embeddedDataDir, type EmbeddedPostgres } from './embedded.js';
+import { embeddedDataDir, openEmbeddedCluster, type EmbeddedCluster } from './embedded.js';
 import { OrmLoggerBridge } from './logger-bridge.js';
 
 /** The database of one module: its own ORM, in its own Postgres schema. */
@@ -32,11 +33,14 @@ export interface DatabaseOptions {
   metrics: ServiceMetrics;
 }
 
+/** The type parsers MikroORM gives the PGlite instances it creates itself (dates stay strings for it). */
+const pgliteParsers = createPostgreSqlTypeParsers((value) => parseArray(value));
+
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /**
- * Opens a module's database: PostgreSQL when a URL is configured, otherwise the process's
- * embedded PGlite cluster under `dataDir/pgdata`. Either way the module's tables live in its own
+ * Opens a module's database: PostgreSQL when a URL is configured, otherwise its own embedded
+ * PGlite cluster under `dataDir/<module>/pgdata`. Either way the module's tables live in its own
  * schema and migrations are tracked there.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<ModuleDatabase> {
@@ -70,7 +74,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
 
   let orm: SqlMikroORM;
   let kind: ModuleDatabase['kind'];
-  let embedded: EmbeddedPostgres | undefined;
+  let embedded: EmbeddedCluster | undefined;
   if (url) {
     const { MikroORM: PgOrm } = await import('@mikro-orm/postgresql');
     kind = 'postgresql';
@@ -82,16 +86,18 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
   } else {
     const { MikroORM: PgliteOrm } = await import('@mikro-orm/pglite');
     kind = 'pglite';
-    embedded = await acquireEmbeddedPostgres(embeddedDataDir(config, module)!);
-    if (embedded.created) dbLogger.info({ dataDir: embedded.dataDir }, 'embedded PostgreSQL cluster created');
+    const cluster = await openEmbeddedCluster(embeddedDataDir(config, module)!, { parsers: pgliteParsers });
+    embedded = cluster;
+    if (cluster.created) dbLogger.info({ dataDir: cluster.dataDir }, 'embedded PostgreSQL cluster created');
     try {
+      // MikroORM uses the instance it is given and leaves closing it to us.
       orm = await PgliteOrm.init({
         ...(common as object),
         dbName: 'postgres',
-        driverOptions: { pglite: embedded.pglite },
+        driverOptions: { pglite: cluster.pglite },
       });
     } catch (error) {
-      await embedded.release();
+      await cluster.close();
       throw error;
     }
   }
@@ -118,7 +124,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
       try {
         await orm.close(true);
       } finally {
-        await embedded?.release();
+        await embedded?.close();
       }
     },
   };

@@ -1,22 +1,22 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import pino from 'pino';
 import { loadConfig } from '../config/load.js';
 import { ServiceMetrics } from '../metrics/metrics.js';
 import { openDatabase } from './database.js';
-import { acquireEmbeddedPostgres, embeddedDataDir } from './embedded.js';
+import { clusterExists, createEmbeddedClusters, embeddedDataDir, openEmbeddedCluster } from './embedded.js';
 
 const root = mkdtempSync(join(tmpdir(), 'embedded-test-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('embeddedDataDir', () => {
-  it('is one cluster per data directory, and none when a PostgreSQL URL is configured', () => {
+  it('is one directory per module, and none when a PostgreSQL URL is configured', () => {
     const embedded = loadConfig({ env: { PLATFORM_ENV: 'test' }, overrides: { dataDir: '/data' } });
-    expect(embeddedDataDir(embedded, 'blog')).toBe('/data/pgdata');
-    expect(embeddedDataDir(embedded, 'identity')).toBe('/data/pgdata');
+    expect(embeddedDataDir(embedded, 'blog')).toBe('/data/blog/pgdata');
+    expect(embeddedDataDir(embedded, 'identity')).toBe('/data/identity/pgdata');
     const shared = loadConfig({ env: { PLATFORM_ENV: 'test', DATABASE_URL: 'postgres://db/app' } });
     expect(embeddedDataDir(shared, 'blog')).toBeUndefined();
     const own = loadConfig({
@@ -28,31 +28,60 @@ describe('embeddedDataDir', () => {
   });
 });
 
-describe('acquireEmbeddedPostgres', () => {
-  const dataDir = join(root, 'shared', 'pgdata');
+describe('createEmbeddedClusters', () => {
+  it('creates every missing cluster, each independent, leaving no staging directories behind', async () => {
+    const dirs = ['one', 'two', 'three'].map((name) => join(root, 'many', name, 'pgdata'));
+    // A second, overlapping call joins the creation under way instead of racing it.
+    await Promise.all([createEmbeddedClusters(dirs), createEmbeddedClusters([dirs[1]!])]);
+    expect(dirs.map(clusterExists)).toEqual([true, true, true]);
+    for (const name of ['one', 'two', 'three']) {
+      expect(readdirSync(join(root, 'many', name))).toEqual(['pgdata']);
+    }
 
-  it('creates the cluster once, shares it in the process and closes it after the last release', async () => {
-    const first = await acquireEmbeddedPostgres(dataDir);
-    const second = await acquireEmbeddedPostgres(dataDir);
+    const one = await openEmbeddedCluster(dirs[0]!);
+    const two = await openEmbeddedCluster(dirs[1]!);
+    try {
+      await one.pglite.exec('create table only_in_one (id int)');
+      const tables = "select count(*)::int as n from pg_tables where tablename = 'only_in_one'";
+      expect((await one.pglite.query(tables)).rows).toEqual([{ n: 1 }]);
+      expect((await two.pglite.query(tables)).rows).toEqual([{ n: 0 }]);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+    await expect(createEmbeddedClusters(dirs)).resolves.toBeUndefined(); // nothing left to do
+  });
+
+  it('refuses to initialise over a directory that holds something else, and writes nothing', async () => {
+    const foreign = join(root, 'foreign');
+    mkdirSync(foreign, { recursive: true });
+    writeFileSync(join(foreign, 'notes.txt'), 'mine');
+    await expect(createEmbeddedClusters([foreign])).rejects.toThrow('holds no PostgreSQL cluster');
+    await expect(openEmbeddedCluster(foreign)).rejects.toThrow('holds no PostgreSQL cluster');
+    expect(readdirSync(foreign)).toEqual(['notes.txt']);
+    expect(existsSync(`${foreign}.lock`)).toBe(false);
+  });
+});
+
+describe('openEmbeddedCluster', () => {
+  const dataDir = join(root, 'single', 'pgdata');
+
+  it('creates the cluster on first open, locks it while open, and keeps the data', async () => {
+    const first = await openEmbeddedCluster(dataDir);
     expect(first.created).toBe(true);
-    expect(second.created).toBe(false);
-    expect(second.pglite).toBe(first.pglite);
     expect(readFileSync(`${dataDir}.lock`, 'utf8').trim()).toBe(String(process.pid));
-
+    await expect(openEmbeddedCluster(dataDir)).rejects.toThrow('in use by this process already');
     await first.pglite.exec('create table kept (value int); insert into kept values (42)');
-    await first.release();
-    await first.release(); // idempotent: must not close the cluster under `second`
-    expect(first.pglite.closed).toBe(false);
-    await second.release();
-    expect(first.pglite.closed).toBe(true);
+    await first.close();
+    await first.close(); // idempotent
     expect(existsSync(`${dataDir}.lock`)).toBe(false);
 
-    const again = await acquireEmbeddedPostgres(dataDir);
+    const again = await openEmbeddedCluster(dataDir);
     try {
       expect(again.created).toBe(false);
       expect((await again.pglite.query('select value from kept')).rows).toEqual([{ value: 42 }]);
     } finally {
-      await again.release();
+      await again.close();
     }
   });
 
@@ -60,78 +89,44 @@ describe('acquireEmbeddedPostgres', () => {
     const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     try {
       writeFileSync(`${dataDir}.lock`, `${other.pid}\n`);
-      await expect(acquireEmbeddedPostgres(dataDir)).rejects.toThrow(`is in use by process ${other.pid}`);
+      await expect(openEmbeddedCluster(dataDir)).rejects.toThrow(`in use by process ${other.pid}`);
+      expect(readFileSync(`${dataDir}.lock`, 'utf8').trim()).toBe(String(other.pid));
     } finally {
       other.kill();
     }
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     writeFileSync(`${dataDir}.lock`, `${gone.stdout}\n`);
-    const taken = await acquireEmbeddedPostgres(dataDir);
+    const taken = await openEmbeddedCluster(dataDir);
     expect(readFileSync(`${dataDir}.lock`, 'utf8').trim()).toBe(String(process.pid));
-    await taken.release();
-  });
-
-  it('refuses to initialise over a directory that holds something else', async () => {
-    const foreign = join(root, 'foreign');
-    mkdirSync(foreign, { recursive: true });
-    writeFileSync(join(foreign, 'notes.txt'), 'mine');
-    await expect(acquireEmbeddedPostgres(foreign)).rejects.toThrow('holds no PostgreSQL cluster');
-    expect(readFileSync(join(foreign, 'notes.txt'), 'utf8')).toBe('mine');
-    expect(existsSync(`${foreign}.lock`)).toBe(false);
+    await taken.close();
   });
 });
 
-describe('modules sharing the embedded cluster', () => {
-  const config = loadConfig({ env: { PLATFORM_ENV: 'test' }, overrides: { dataDir: join(root, 'modules') } });
-  const open = (module: string) =>
-    openDatabase({
-      config,
-      module,
-      entities: [],
-      migrations: [],
-      logger: pino({ level: 'silent' }),
-      metrics: new ServiceMetrics(module),
-    });
-  let a: Awaited<ReturnType<typeof open>>;
-  let b: Awaited<ReturnType<typeof open>>;
-
-  beforeAll(async () => {
-    a = await open('alpha');
-    b = await open('beta');
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-  });
-
-  it('keeps each module in its own schema', async () => {
-    expect([a.kind, a.schema, b.schema]).toEqual(['pglite', 'alpha', 'beta']);
-    await a.fork().execute('create table alpha.item (id int primary key)');
-    await b.fork().execute('create table beta.item (id int primary key)');
-    await a.fork().execute('insert into alpha.item values (1)');
-    expect(await b.fork().execute('select count(*)::int as n from beta.item')).toEqual([{ n: 0 }]);
-  });
-
-  it("never lets one module's open transaction leak into another module's queries", async () => {
-    let insideTransaction!: () => void;
-    const entered = new Promise<void>((resolve) => (insideTransaction = resolve));
-    let commit!: () => void;
-    const committed = new Promise<void>((resolve) => (commit = resolve));
-
-    const transaction = a.fork().transactional(async (em) => {
-      await em.execute('insert into alpha.item values (2)');
-      insideTransaction();
-      await committed;
-      throw new Error('roll back');
-    });
-    await entered;
-    // beta's write waits for alpha's transaction instead of running inside it …
-    const write = b.fork().execute('insert into beta.item values (7)');
-    commit();
-    await expect(transaction).rejects.toThrow('roll back');
-    await write;
-    // … so alpha's rollback undid only alpha's row, and beta's write survived.
-    expect(await a.fork().execute('select id from alpha.item order by id')).toEqual([{ id: 1 }]);
-    expect(await b.fork().execute('select id from beta.item')).toEqual([{ id: 7 }]);
+describe('openDatabase on the embedded default', () => {
+  it("gives each module its own cluster, with the module's tables in its own schema", async () => {
+    const config = loadConfig({ env: { PLATFORM_ENV: 'test' }, overrides: { dataDir: join(root, 'modules') } });
+    const open = (module: string) =>
+      openDatabase({
+        config,
+        module,
+        entities: [],
+        migrations: [],
+        logger: pino({ level: 'silent' }),
+        metrics: new ServiceMetrics(module),
+      });
+    const [alpha, beta] = await Promise.all([open('alpha'), open('beta')]);
+    try {
+      expect([alpha.kind, alpha.schema, beta.schema]).toEqual(['pglite', 'alpha', 'beta']);
+      expect(clusterExists(join(root, 'modules', 'alpha', 'pgdata'))).toBe(true);
+      expect(clusterExists(join(root, 'modules', 'beta', 'pgdata'))).toBe(true);
+      await alpha.fork().execute('create table alpha.item (id int primary key)');
+      await alpha.fork().execute('insert into alpha.item values (1)');
+      expect(await alpha.fork().execute('select id from alpha.item')).toEqual([{ id: 1 }]);
+      await expect(beta.fork().execute('select id from alpha.item')).rejects.toThrow('does not exist');
+    } finally {
+      await alpha.close();
+      await beta.close();
+    }
+    expect(existsSync(join(root, 'modules', 'alpha', 'pgdata.lock'))).toBe(false);
   });
 });
