@@ -15,6 +15,8 @@ WORKDIR /src
 COPY . .
 # Not `npm ci`: the lockfile names other platforms' optional binaries, which a partial
 # registry mirror answers 404 for.
+# Services in containers use PostgreSQL: no embedded database template.
+ENV PLATFORM_SKIP_EMBEDDED_TEMPLATE=1
 RUN npm install --no-audit --no-fund \
  && npm run build \
  && npm prune --omit=dev --no-audit --no-fund

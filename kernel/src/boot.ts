@@ -2,4 +2,9 @@
 // the configuration, and embedded databases, which can then be created on another core meanwhile.
 export { loadConfig } from './config/load.js';
 export type { PlatformConfig } from './config/schema.js';
-export { clusterExists, createEmbeddedClusters, embeddedDataDir } from './database/embedded.js';
+export {
+  clusterExists,
+  createEmbeddedClusters,
+  embeddedDataDir,
+  prepareEmbeddedTemplate,
+} from './database/embedded.js';

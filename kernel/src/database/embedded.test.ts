@@ -7,7 +7,13 @@ import pino from 'pino';
 import { loadConfig } from '../config/load.js';
 import { ServiceMetrics } from '../metrics/metrics.js';
 import { openDatabase } from './database.js';
-import { clusterExists, createEmbeddedClusters, embeddedDataDir, openEmbeddedCluster } from './embedded.js';
+import {
+  clusterExists,
+  createEmbeddedClusters,
+  embeddedDataDir,
+  openEmbeddedCluster,
+  prepareEmbeddedTemplate,
+} from './embedded.js';
 
 const root = mkdtempSync(join(tmpdir(), 'embedded-test-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -29,6 +35,13 @@ describe('embeddedDataDir', () => {
 });
 
 describe('createEmbeddedClusters', () => {
+  it('keeps one initialised template per PGlite version to copy clusters from', async () => {
+    const template = await prepareEmbeddedTemplate();
+    expect(template).toMatch(/pglite-\d+\.\d+\.\d+$/);
+    expect(clusterExists(template)).toBe(true);
+    await expect(prepareEmbeddedTemplate()).resolves.toBe(template); // idempotent
+  });
+
   it('creates every missing cluster, each independent, leaving no staging directories behind', async () => {
     const dirs = ['one', 'two', 'three'].map((name) => join(root, 'many', name, 'pgdata'));
     // A second, overlapping call joins the creation under way instead of racing it.

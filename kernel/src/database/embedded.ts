@@ -1,8 +1,19 @@
 // Embedded PostgreSQL (PGlite): one cluster per module under `dataDir/<module>/pgdata`.
 // Kept free of heavy imports so `npm start` can begin creating clusters before it loads the rest.
-import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, sep } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { PGlite, PGliteOptions } from '@electric-sql/pglite';
 import type { PlatformConfig } from '../config/schema.js';
@@ -24,42 +35,102 @@ const creating = new Map<string, Promise<void>>();
 
 /*
  * Runs in a worker thread so initdb (seconds of WebAssembly CPU) uses the second core while the
- * main thread loads the platform. initdb runs once; the result is copied for every other module,
- * and each cluster is written beside its place and renamed into it, so an interrupted first start
- * never leaves a half-made cluster. Plain CommonJS: workers do not share the main thread's loaders.
+ * main thread loads the platform. initdb runs once per PGlite version: its result is kept as a
+ * template under node_modules/.cache (made by `npm install`, or by the first start) and copied
+ * for every module. Every directory is written beside its place and renamed into it, so an
+ * interrupted run never leaves a half-made cluster. Plain CommonJS: workers do not share the main
+ * thread's module loaders.
  */
 const CREATE_CLUSTERS = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { cpSync, mkdirSync, renameSync, rmSync, rmdirSync, existsSync } = require('node:fs');
-const { dirname } = require('node:path');
+const { cpSync, existsSync, mkdirSync, renameSync, rmSync, rmdirSync } = require('node:fs');
+const { dirname, join } = require('node:path');
 const { PGlite } = require(workerData.pglite);
-const place = (from, to) => {
-  mkdirSync(dirname(to), { recursive: true });
-  if (existsSync(to)) rmdirSync(to); // empty: checked by the caller
-  renameSync(from, to);
-  parentPort.postMessage({ ready: to });
-};
+const staging = (dir) => dir + '.init-' + process.pid;
 (async () => {
   const { template, dirs } = workerData;
-  rmSync(template, { recursive: true, force: true });
-  mkdirSync(template, { recursive: true });
-  const pglite = await PGlite.create({ dataDir: template });
-  await pglite.close();
-  dirs.slice(0, -1).forEach((dir) => {
-    const staging = dir + '.init-' + process.pid;
-    rmSync(staging, { recursive: true, force: true });
-    cpSync(template, staging, { recursive: true });
-    place(staging, dir);
-  });
-  place(template, dirs[dirs.length - 1]);
+  if (!existsSync(join(template, 'PG_VERSION'))) {
+    const fresh = staging(template);
+    rmSync(fresh, { recursive: true, force: true });
+    mkdirSync(fresh, { recursive: true });
+    try {
+      const pglite = await PGlite.create({ dataDir: fresh });
+      await pglite.close();
+      rmSync(template, { recursive: true, force: true });
+      renameSync(fresh, template);
+    } catch (error) {
+      if (!existsSync(join(template, 'PG_VERSION'))) throw error; // else another process made it
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  }
+  for (const dir of dirs) {
+    const copy = staging(dir);
+    rmSync(copy, { recursive: true, force: true });
+    cpSync(template, copy, { recursive: true });
+    mkdirSync(dirname(dir), { recursive: true });
+    if (existsSync(dir)) rmdirSync(dir); // empty: checked by the caller
+    renameSync(copy, dir);
+    parentPort.postMessage({ ready: dir });
+  }
+  parentPort.postMessage({ done: true });
 })().catch((error) => {
-  rmSync(workerData.template, { recursive: true, force: true });
+  for (const dir of workerData.dirs) rmSync(staging(dir), { recursive: true, force: true });
   parentPort.postMessage({ error: error && error.stack ? error.stack : String(error) });
 });
 `;
 
+/** Where PGlite is installed, and the template cluster for its version. */
+function pgliteInstall(): { entry: string; template: string } {
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const marker = `${sep}node_modules${sep}`;
+  const nodeModules = entry.slice(0, entry.lastIndexOf(marker) + marker.length - 1);
+  const { version } = JSON.parse(
+    readFileSync(join(nodeModules, '@electric-sql', 'pglite', 'package.json'), 'utf8'),
+  ) as { version: string };
+  // node_modules may be read-only (a container image): the system's temporary directory then.
+  const template = [join(nodeModules, '.cache', 'platform'), join(tmpdir(), 'platform')].find(writable)!;
+  return { entry, template: join(template, `pglite-${version}`) };
+}
+
+/** Whether `dir` exists and is writable, or could be created. */
+function writable(dir: string): boolean {
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  try {
+    accessSync(existing, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the cluster worker; `onReady` hears of each directory as soon as it is in place. */
+function runClusterWorker(dirs: string[], onReady: (dir: string) => void): Promise<void> {
+  const { entry, template } = pgliteInstall();
+  return new Promise<void>((resolve, reject) => {
+    const worker = new Worker(CREATE_CLUSTERS, { eval: true, workerData: { pglite: entry, template, dirs } });
+    worker.on('message', (message: { ready?: string; done?: boolean; error?: string }) => {
+      if (message.ready) onReady(message.ready);
+      if (message.done) resolve();
+      if (message.error) reject(new Error(`could not create the embedded database: ${message.error}`));
+    });
+    worker.on('error', reject);
+    worker.on('exit', () => reject(new Error('the embedded database creator stopped before finishing')));
+  });
+}
+
 /**
- * Creates the clusters that do not exist yet (in dependency order: each directory is usable as
+ * Makes the template cluster that new module databases are copied from (`npm install` runs
+ * this, so the first `npm start` need not run initdb). Returns its directory.
+ */
+export async function prepareEmbeddedTemplate(): Promise<string> {
+  await runClusterWorker([], () => {});
+  return pgliteInstall().template;
+}
+
+/**
+ * Creates the clusters that do not exist yet (in the order given: each directory is usable as
  * soon as it is in place) and resolves when all are there. Directories already being created in
  * this process are joined, not created twice. A non-empty directory that is not a cluster is
  * refused rather than overwritten.
@@ -83,23 +154,9 @@ export function createEmbeddedClusters(dataDirs: string[]): Promise<void> {
         () => creating.delete(dir),
       );
     }
-    const worker = new Worker(CREATE_CLUSTERS, {
-      eval: true,
-      workerData: {
-        pglite: createRequire(import.meta.url).resolve('@electric-sql/pglite'),
-        template: `${fresh.at(-1)!}.init-${process.pid}-template`,
-        dirs: fresh,
-      },
+    runClusterWorker(fresh, (dir) => settle.get(dir)?.resolve()).catch((error: Error) => {
+      for (const { reject } of settle.values()) reject(error); // no effect on those in place
     });
-    const failAll = (error: Error) => {
-      for (const { reject } of settle.values()) reject(error);
-    };
-    worker.on('message', (message: { ready?: string; error?: string }) => {
-      if (message.ready) settle.get(message.ready)?.resolve();
-      if (message.error) failAll(new Error(`could not create the embedded database: ${message.error}`));
-    });
-    worker.on('error', failAll);
-    worker.on('exit', () => failAll(new Error('the embedded database creator stopped before finishing')));
   }
   return Promise.all(pending.map((dir) => creating.get(dir) ?? Promise.resolve())).then(() => undefined);
 }
