@@ -100,10 +100,10 @@ describe('supergraph through the gateway', () => {
     expect(after.status).toBe(200);
   });
 
-  it('denies by default what the rules do not allow', async () => {
+  it('refuses anonymous callers what the rules reserve for signed-in ones', async () => {
     const response = await platform.graphql({ query: '{ roles { totalCount } }' });
     const json = (await response.json()) as Body;
-    expect(json.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(json.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
   it('reports every subgraph in the gateway readiness', async () => {

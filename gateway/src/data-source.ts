@@ -6,6 +6,9 @@ import { injectTraceHeaders } from '@platform/kernel';
 export interface GatewayContext {
   requestId: string;
   authorization?: string;
+  /** The caller's address as the gateway saw it (behind trusted proxies: the original client). */
+  clientIp?: string;
+  userAgent?: string;
   /** The OpenTelemetry context of the incoming request (its server span). */
   trace: Context;
 }
@@ -13,7 +16,8 @@ export interface GatewayContext {
 /**
  * Calls one subgraph, forwarding the caller's `Authorization`, the request id and the W3C
  * trace context, so the subgraph authenticates the same user and its logs and spans join the
- * gateway's.
+ * gateway's; and the client's address and user agent (as `X-Forwarded-For`, which subgraphs
+ * trust from private addresses only), for sessions, rate limits and audit records.
  */
 export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
@@ -22,6 +26,8 @@ export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
     const gateway = context as GatewayContext;
     headers.set('x-request-id', gateway.requestId);
     if (gateway.authorization) headers.set('authorization', gateway.authorization);
+    if (gateway.clientIp) headers.set('x-forwarded-for', gateway.clientIp);
+    if (gateway.userAgent) headers.set('user-agent', gateway.userAgent);
     for (const [name, value] of Object.entries(injectTraceHeaders({}, gateway.trace))) headers.set(name, value);
   }
 }

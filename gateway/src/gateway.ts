@@ -84,6 +84,8 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<S
       context: async ({ req }) => ({
         requestId: currentRequest()?.requestId ?? 'unknown',
         authorization: req.headers.authorization,
+        clientIp: currentRequest()?.ip,
+        userAgent: req.get('user-agent'),
         trace: otelContext.active(),
       }),
     }),

@@ -39,6 +39,7 @@ export * from './module/define.js';
 export * from './graphql/context.js';
 export * from './graphql/pagination.js';
 export * from './graphql/rules.js';
+export * from './graphql/permissions.js';
 export { buildModuleSchema, SchemaRulesError } from './graphql/schema.js';
 export { FEDERATION_VERSION, FEDERATION_LINK } from './graphql/federation.js';
 export { metricsPlugin, formatErrorWith, landingPagePlugin, platformApolloOptions } from './graphql/apollo.js';
@@ -49,5 +50,9 @@ export {
   type StartSubgraphOptions,
 } from './service/subgraph.js';
 export { runMain } from './service/main.js';
+export * from './events/index.js';
+export * from './auth/index.js';
+export * from './security/index.js';
+export { createRedis, closeRedis, describeRedisUrl } from './redis.js';
 export { DEMO_USERS } from './demo.js';
 export { requireUuid, isUuid } from './validation.js';

@@ -182,6 +182,7 @@ host: 127.0.0.1
 demoData: false
 database: { url: null, poolMax: 10, debug: false, migrateOnStart: true }
 redis: { url: null }
+auth: { issuer: http://localhost:4000, audience: platform, accessTokenTtlSec: 900, jwksUrl: null }
 smtp: { url: null, from: "Platform <no-reply@localhost>" }
 log: { level: info, pretty: false }
 http:

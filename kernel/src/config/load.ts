@@ -32,6 +32,8 @@ export const PLAIN_ENV_VARS: Readonly<Record<string, string>> = {
   DATA_DIR: 'dataDir',
   LOG_LEVEL: 'log.level',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'tracing.otlpEndpoint',
+  SEED_ADMIN_EMAIL: 'modules.identity.seedAdmin.email',
+  SEED_ADMIN_PASSWORD: 'modules.identity.seedAdmin.password',
 };
 export const ENV_PREFIX = 'PLATFORM_';
 

@@ -42,6 +42,18 @@ export const platformConfigSchema = z
       })
       .strict(),
     redis: z.object({ url: url.nullable() }).strict(),
+    auth: z
+      .object({
+        /** `iss` of access tokens: identity's public base URL. */
+        issuer: z.string().min(1),
+        /** `aud` of access tokens: the platform's API. */
+        audience: z.string().min(1),
+        /** Access-token lifetime; also how long a revocation must be remembered. */
+        accessTokenTtlSec: z.number().int().min(30).max(3600),
+        /** Where services fetch identity's public keys; default: identity's URL + /.well-known/jwks.json. */
+        jwksUrl: url.nullable(),
+      })
+      .strict(),
     smtp: z.object({ url: url.nullable(), from: z.string().min(3) }).strict(),
     log: z
       .object({

@@ -1,3 +1,4 @@
+import { currentRequest } from '../http/request-context.js';
 import type { Logger as OrmLogger, LogContext, LoggerNamespace } from '@mikro-orm/core';
 import { SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
@@ -40,7 +41,7 @@ export class OrmLoggerBridge implements OrmLogger {
   logQuery(context: LogContext): void {
     const sql = String(context.query ?? '');
     const tookMs = typeof context.took === 'number' ? context.took : 0;
-    this.metrics.observeQuery(sql, tookMs / 1000);
+    this.metrics.observeQuery(sql, tookMs / 1000, currentRequest() ? 'request' : 'background');
     if (trace.getActiveSpan()) {
       const end = Date.now();
       const span = tracer().startSpan('db.query', {

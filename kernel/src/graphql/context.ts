@@ -8,14 +8,21 @@ export interface AuthenticatedUser {
   sessionId?: string;
 }
 
-/** Per-request context every resolver receives. */
-export interface GraphQLContext {
+/**
+ * Per-request context every resolver receives. `Services` is what the module's `services`
+ * hook built at start (its mailers, hashers, domain services…).
+ */
+export interface GraphQLContext<Services = unknown> {
   requestId: string;
   /** EntityManager forked for this request: its identity map lives and dies with it. */
   em: EntityManager;
   /** Request-scoped logger (`requestId`, `traceId`, `module` on every line). */
   logger: Logger;
   user?: AuthenticatedUser;
+  /** Whether the caller holds a permission (`module.resource.action`); anonymous = guest. */
+  can(permission: string): Promise<boolean>;
+  /** The module's own services. */
+  services: Services;
   /**
    * A request-scoped DataLoader per key: the first call creates it with `batch`, later calls
    * in the same request reuse it, so lookups batch and cache per request.

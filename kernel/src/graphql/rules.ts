@@ -1,7 +1,7 @@
 import { allow, and, chain, deny, not, or, race, rule, shield, type IRules } from 'graphql-shield';
 import { GraphQLObjectType, isObjectType, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
-import { ForbiddenError } from '../errors.js';
+import { AuthenticationError, ForbiddenError } from '../errors.js';
 import type { GraphQLContext } from './context.js';
 
 export { allow, and, chain, deny, not, or, race, rule };
@@ -13,10 +13,27 @@ export type { IRules };
 /** Anyone, signed in or not. */
 export const publicAccess: ShieldRule = allow;
 
-/** Any signed-in caller. */
+/** Any signed-in caller; anonymous callers get UNAUTHENTICATED. */
 export const authenticated: ShieldRule = rule({ cache: 'contextual' })((_parent, _args, context: GraphQLContext) => {
-  return context.user ? true : new ForbiddenError('Sign in to do this');
+  return context.user ? true : new AuthenticationError('Sign in to do this');
 });
+
+const permissionRules = new Map<string, ShieldRule>();
+
+/**
+ * The caller holds `name` (`module.resource.action`), as the platform's permission resolver
+ * says: their roles' grants, or the guest role's when anonymous. Denials name the permission.
+ */
+export function permission(name: string): ShieldRule {
+  let cached = permissionRules.get(name);
+  if (!cached) {
+    cached = rule(`permission:${name}`, { cache: 'contextual' })(async (_parent, _args, context: GraphQLContext) =>
+      (await context.can(name)) ? true : new ForbiddenError(`Missing permission ${name}`, name),
+    );
+    permissionRules.set(name, cached);
+  }
+  return cached;
+}
 
 /** Types the kernel itself owns or that only wrap what their root field already guards. */
 const IMPLICITLY_ALLOWED = (typeName: string): boolean =>

@@ -1,10 +1,15 @@
 import { fileURLToPath } from 'node:url';
+import type { Router } from 'express';
+import type { JSONWebKeySet } from 'jose';
 import type { MigrationObject } from '@mikro-orm/core';
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import type { IRules } from 'graphql-shield';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { Redis } from 'ioredis';
 import type { PlatformConfig } from '../config/schema.js';
+import type { EventBus } from '../events/bus.js';
+import type { EventMeta } from '../events/event.js';
 import type { CheckResult } from '../health/health.js';
 import type { ModuleDatabase } from '../database/database.js';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -20,22 +25,44 @@ export interface ModuleRuntime<Config = unknown> {
   readonly db: ModuleDatabase;
   /** A fresh EntityManager for background work (requests get their own in the context). */
   em(): EntityManager;
+  /** The platform's event bus: `subscribe` for durable handling, `listen` for cache invalidation. */
+  readonly bus: EventBus;
+  /** This module's side of the transactional outbox. */
+  readonly events: ModuleEvents;
+  /** A shared Redis connection for commands (rate limits, caches) when `REDIS_URL` is set. */
+  readonly redis?: Redis;
+}
+
+/** Publishing from a module: events are written with the change and relayed after the commit. */
+export interface ModuleEvents {
+  /**
+   * Records an event in the module's outbox through `em`, inside the caller's transaction: it
+   * is published only if (and as soon as) that transaction commits.
+   */
+  record(em: EntityManager, topic: string, payload: object, meta?: Partial<EventMeta>): Promise<void>;
 }
 
 /** Resolves an entity for other subgraphs (`_entities`), batched through the request's loaders. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module narrows its own key fields
 export type ReferenceResolver = (reference: any, context: GraphQLContext) => unknown;
 
-export interface LifecycleHooks<Config> {
+export interface LifecycleHooks<Config, Services = unknown> {
   /** After migrations, before the server accepts traffic. */
-  onStart?(runtime: ModuleRuntime<Config>): Promise<void> | void;
+  onStart?(runtime: ModuleRuntime<Config>, services: Services): Promise<void> | void;
   /** On shutdown, after the server stopped accepting traffic, before the database closes. */
-  onStop?(runtime: ModuleRuntime<Config>): Promise<void> | void;
+  onStop?(runtime: ModuleRuntime<Config>, services: Services): Promise<void> | void;
   /** Development-only demo data, after `onStart` (runs when `modules.<name>.seedDemoData`). */
   seed?(runtime: ModuleRuntime<Config>): Promise<void> | void;
 }
 
-export interface ModuleOptions<Schema extends z.ZodType> {
+/** Extra HTTP routes beside `/graphql` (e.g. identity's `/.well-known/jwks.json`). */
+export type RouteRegistrar<Config, Services> = (
+  router: Router,
+  runtime: ModuleRuntime<Config>,
+  services: Services,
+) => void;
+
+export interface ModuleOptions<Schema extends z.ZodType, Services = unknown> {
   /** Path of `module.yaml`, usually `new URL('../module.yaml', import.meta.url)`. */
   manifest: URL | string;
   /** Schema of the module's config section; defaults apply when the section is absent. */
@@ -50,13 +77,27 @@ export interface ModuleOptions<Schema extends z.ZodType> {
   references?: Record<string, ReferenceResolver>;
   /** graphql-shield rules; every root field must have one, everything else is denied. */
   rules: IRules;
-  hooks?: LifecycleHooks<z.infer<Schema>>;
+  hooks?: LifecycleHooks<z.infer<Schema>, Services>;
+  /**
+   * Builds the module's services once its database is up; resolvers get them as
+   * `ctx.services`. A `close()` on the result is called on shutdown.
+   */
+  services?: (runtime: ModuleRuntime<z.infer<Schema>>) => Promise<Services> | Services;
+  routes?: RouteRegistrar<z.infer<Schema>, Services>;
+  /**
+   * The module issues access tokens (identity): its own public keys, read in-process instead
+   * of over HTTP by its token verifier.
+   */
+  localKeys?: (services: Services) => JSONWebKeySet | Promise<JSONWebKeySet>;
   /** Extra `/ready` checks (database and migrations are built in). */
   readiness?: Record<string, (runtime: ModuleRuntime<z.infer<Schema>>) => Promise<CheckResult> | CheckResult>;
 }
 
 /** A module as the kernel runs it: the manifest plus everything `defineModule` declared. */
-export interface ModuleDefinition<Config = unknown> extends Omit<ModuleOptions<z.ZodType<Config>>, 'manifest'> {
+export interface ModuleDefinition<Config = unknown, Services = unknown> extends Omit<
+  ModuleOptions<z.ZodType<Config>, Services>,
+  'manifest'
+> {
   readonly manifest: Manifest;
   readonly manifestPath: string;
 }
@@ -65,10 +106,10 @@ export interface ModuleDefinition<Config = unknown> extends Omit<ModuleOptions<z
  * Declares a module in one call. The manifest is read and validated here, so a module with a
  * broken `module.yaml` fails at import with a message naming the file and the problem.
  */
-export function defineModule<Schema extends z.ZodType = z.ZodType<Record<string, never>>>(
-  options: ModuleOptions<Schema>,
-): ModuleDefinition<z.infer<Schema>> {
+export function defineModule<Schema extends z.ZodType = z.ZodType<Record<string, never>>, Services = unknown>(
+  options: ModuleOptions<Schema, Services>,
+): ModuleDefinition<z.infer<Schema>, Services> {
   const manifestPath = options.manifest instanceof URL ? fileURLToPath(options.manifest) : options.manifest;
   const manifest = loadManifest(options.manifest);
-  return { ...options, manifest, manifestPath } as ModuleDefinition<z.infer<Schema>>;
+  return { ...options, manifest, manifestPath } as ModuleDefinition<z.infer<Schema>, Services>;
 }

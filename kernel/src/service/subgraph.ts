@@ -1,7 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import type { Request } from 'express';
+import { Router, type Request } from 'express';
 import type { PlatformConfig } from '../config/schema.js';
 import { loadConfig, moduleConfig } from '../config/load.js';
 import { openDatabase } from '../database/database.js';
@@ -10,12 +10,20 @@ import { HttpService } from '../http/server.js';
 import { currentRequest } from '../http/request-context.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ServiceMetrics } from '../metrics/metrics.js';
-import type { ModuleDefinition, ModuleRuntime } from '../module/define.js';
+import type { ModuleDefinition, ModuleEvents, ModuleRuntime } from '../module/define.js';
+import { createEventBus } from '../events/create.js';
+import type { EventBus } from '../events/bus.js';
+import { createEvent } from '../events/event.js';
+import { OutboxRelay, recordEvents } from '../events/outbox.js';
+import { closeRedis, createRedis } from '../redis.js';
+import { RevocationList } from '../auth/revocation-list.js';
+import { TokenVerifier } from '../auth/token-verifier.js';
 import { ModuleRegistry } from '../module/registry.js';
 import { startTracing } from '../tracing/tracing.js';
 import { platformApolloOptions } from '../graphql/apollo.js';
 import { loaderFactory, type AuthenticatedUser, type GraphQLContext } from '../graphql/context.js';
 import { buildModuleSchema } from '../graphql/schema.js';
+import { permissionCheck, StaticPermissions, type PermissionResolver } from '../graphql/permissions.js';
 import { z } from 'zod';
 
 /** A running service (subgraph or gateway). */
@@ -29,8 +37,10 @@ export interface ServiceHandle {
   stop(): Promise<void>;
 }
 
-export interface SubgraphHandle<Config = unknown> extends ServiceHandle {
+export interface SubgraphHandle<Config = unknown, Services = unknown> extends ServiceHandle {
   readonly runtime: ModuleRuntime<Config>;
+  /** What the module's `services` hook built (undefined without one). */
+  readonly services: Services;
   /** GraphQL endpoint, e.g. http://127.0.0.1:4004/graphql */
   readonly url: string;
   readonly sdl: string;
@@ -45,19 +55,32 @@ export interface StartSubgraphOptions {
   authenticate?: (req: Request) => Promise<AuthenticatedUser | undefined> | AuthenticatedUser | undefined;
   /** Set when the caller already validated the whole registry (the in-process platform). */
   registryValidated?: boolean;
+  /** Answers `ctx.can()`; default: nobody holds any permission. */
+  permissions?: PermissionResolver;
+  /** A bus shared with other services in this process (closed by its owner); default: one from config. */
+  bus?: EventBus;
 }
 
 const emptyConfig = z.object({}).passthrough();
+
+/** identity's key set, where the platform's config says identity is. */
+function jwksUrlOf(platform: PlatformConfig): string {
+  const identity = platform.services.identity;
+  const base = identity?.url
+    ? new URL(identity.url).origin
+    : `http://${platform.host === '0.0.0.0' ? '127.0.0.1' : platform.host}:${identity?.port ?? 4001}`;
+  return `${base}/.well-known/jwks.json`;
+}
 
 /**
  * Starts one module as a Federation 2 subgraph, in the kernel's fixed order: config → logger
  * → tracing → database + migrations → schema + rules → HTTP server with health and metrics →
  * `onStart` → listen. `stop()` undoes it in reverse.
  */
-export async function startSubgraph<Config>(
-  module: ModuleDefinition<Config>,
+export async function startSubgraph<Config, Services = unknown>(
+  module: ModuleDefinition<Config, Services>,
   options: StartSubgraphOptions = {},
-): Promise<SubgraphHandle<Config>> {
+): Promise<SubgraphHandle<Config, Services>> {
   const { manifest } = module;
   const name = manifest.name;
   const platform = options.config ?? loadConfig();
@@ -94,7 +117,29 @@ export async function startSubgraph<Config>(
       const applied = await db.migrate();
       if (applied.length > 0) logger.info({ migrations: applied, schema: db.schema }, 'migrations applied');
     }
-    const runtime: ModuleRuntime<Config> = { manifest, platform, config, logger, db, em: () => db.fork() };
+
+    const redis = platform.redis.url ? createRedis(platform.redis.url, { name: name, logger }) : undefined;
+    if (redis) cleanups.push(() => closeRedis(redis));
+    const bus = options.bus ?? createEventBus({ config: platform, module: name, logger });
+    if (!options.bus) cleanups.push(() => bus.close());
+    const relay = new OutboxRelay({ db, bus, logger });
+    relay.start();
+    cleanups.push(() => relay.stop());
+    const events: ModuleEvents = {
+      record: (em, topic, payload, meta) =>
+        recordEvents(em, db.schema, createEvent(name, topic, payload as Record<string, unknown>, meta)),
+    };
+    const runtime: ModuleRuntime<Config> = {
+      manifest,
+      platform,
+      config,
+      logger,
+      db,
+      em: () => db.fork(),
+      bus,
+      events,
+      redis,
+    };
 
     readiness.register('database', async () => {
       await db.ping();
@@ -107,6 +152,37 @@ export async function startSubgraph<Config>(
     for (const [checkName, check] of Object.entries(module.readiness ?? {})) {
       readiness.register(checkName, () => check(runtime));
     }
+
+    const services = (module.services ? await module.services(runtime) : undefined) as Services;
+    const closable = services as { close?: () => Promise<void> | void } | undefined;
+    if (typeof closable?.close === 'function') cleanups.push(() => closable.close!());
+    const permissions = options.permissions ?? new StaticPermissions();
+
+    // Access tokens: verified here, against identity's keys; revocations arrive over the bus.
+    const revocations = new RevocationList({ holdMs: (platform.auth.accessTokenTtlSec + 60) * 1000 });
+    const subscriptions = await Promise.all([
+      bus.listen('identity.session.revoked', (event) => {
+        const { sessionId } = event.payload as { sessionId?: string };
+        if (sessionId) revocations.revokeSession(sessionId);
+      }),
+      bus.listen('identity.user.deleted', (event) => {
+        const { userId } = event.payload as { userId?: string };
+        if (userId) revocations.revokeUser(userId, undefined, Date.parse(event.occurredAt));
+      }),
+    ]);
+    cleanups.push(async () => {
+      await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    });
+    const verifier = new TokenVerifier({
+      issuer: platform.auth.issuer,
+      audience: platform.auth.audience,
+      keys: module.localKeys
+        ? { local: () => module.localKeys!(services) }
+        : { url: platform.auth.jwksUrl ?? jwksUrlOf(platform) },
+      revocations,
+      logger,
+    });
+    const authenticate = options.authenticate ?? ((req: Request) => verifier.authenticate(req));
 
     const { schema, sdl } = await buildModuleSchema({
       module: name,
@@ -123,7 +199,7 @@ export async function startSubgraph<Config>(
       readiness,
       sandbox: platform.env === 'development',
     });
-    const apollo = new ApolloServer<GraphQLContext>({
+    const apollo = new ApolloServer<GraphQLContext<Services>>({
       schema,
       ...platformApolloOptions({
         logger,
@@ -143,7 +219,7 @@ export async function startSubgraph<Config>(
       expressMiddleware(apollo, {
         context: async ({ req }) => {
           const request = currentRequest();
-          const user = (await options.authenticate?.(req)) ?? undefined;
+          const user = (await authenticate(req)) ?? undefined;
           if (request && user) request.userId = user.id;
           const requestId = request?.requestId ?? 'unknown';
           return {
@@ -151,16 +227,23 @@ export async function startSubgraph<Config>(
             em: db.fork(),
             logger,
             user,
+            can: permissionCheck(permissions, user),
+            services,
             loader: loaderFactory(),
           };
         },
       }),
     );
+    if (module.routes) {
+      const router = Router();
+      module.routes(router, runtime, services);
+      http.app.use(router);
+    }
     http.finish();
 
-    await module.hooks?.onStart?.(runtime);
+    await module.hooks?.onStart?.(runtime, services);
     cleanups.push(async () => {
-      await module.hooks?.onStop?.(runtime);
+      await module.hooks?.onStop?.(runtime, services);
     });
 
     const port = await http.listen(options.port ?? platform.services[name]?.port ?? 0);
@@ -178,6 +261,7 @@ export async function startSubgraph<Config>(
       sdl,
       logger,
       runtime,
+      services,
       stop: () => (stopping ??= cleanup()),
     };
   } catch (error) {

@@ -44,7 +44,7 @@ export async function dropTestSchema(db: ModuleDatabase): Promise<void> {
   }
 }
 
-export interface TestSubgraph<Config = unknown> extends SubgraphHandle<Config> {
+export interface TestSubgraph<Config = unknown, Services = unknown> extends SubgraphHandle<Config, Services> {
   /** POSTs a GraphQL operation and returns the parsed body and status. */
   query<T = Record<string, unknown>>(
     query: string,
@@ -60,10 +60,10 @@ export interface TestSubgraph<Config = unknown> extends SubgraphHandle<Config> {
  * Boots one real module on a real database (embedded, or PostgreSQL with `DATABASE_URL`) on a
  * free port. `stop()` stops it, drops its test schema and removes its data directory.
  */
-export async function startTestSubgraph<Config>(
-  module: ModuleDefinition<Config>,
+export async function startTestSubgraph<Config, Services = unknown>(
+  module: ModuleDefinition<Config, Services>,
   options: Omit<StartSubgraphOptions, 'config'> & { config?: PlatformConfig; overrides?: Record<string, unknown> } = {},
-): Promise<TestSubgraph<Config>> {
+): Promise<TestSubgraph<Config, Services>> {
   const prepared = options.config ? { config: options.config, cleanup: async () => {} } : testConfig(options.overrides);
   const handle = await startSubgraph(module, { ...options, config: prepared.config, port: 0 });
   const query: TestSubgraph['query'] = async (text, variables, headers) => {

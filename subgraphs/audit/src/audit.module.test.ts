@@ -71,9 +71,9 @@ describe('audit module', () => {
   });
 
   describe('auditEvents', () => {
-    it('is FORBIDDEN for anonymous callers', async () => {
+    it('is UNAUTHENTICATED for anonymous callers', async () => {
       const { body } = await handle.query(EVENTS);
-      expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       expect(body.data ?? null).toBeNull();
     });
 

@@ -68,9 +68,9 @@ describe('authz module', () => {
   });
 
   describe('roles', () => {
-    it('is FORBIDDEN for anonymous callers', async () => {
+    it('is UNAUTHENTICATED for anonymous callers', async () => {
       const { body } = await handle.query(ROLES);
-      expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       expect(body.data ?? null).toBeNull();
     });
 
@@ -105,9 +105,9 @@ describe('authz module', () => {
   describe('role', () => {
     const ROLE = `query ($id: ID!) { role(id: $id) { id name description builtIn createdAt } }`;
 
-    it('is FORBIDDEN for anonymous callers', async () => {
+    it('is UNAUTHENTICATED for anonymous callers', async () => {
       const { body } = await handle.query(ROLE, { id: editorId });
-      expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     });
 
     it('reads one role for signed-in callers', async () => {

@@ -12,10 +12,10 @@ const BOB = randomUUID();
 /** Who calls: the `x-test-user` header names the caller (token verification comes later). */
 const as = (id: string): Record<string, string> => ({ 'x-test-user': id });
 
-/** How many SELECT statements the subgraph has run, read from its own /metrics. */
+/** How many SELECT statements requests made the subgraph run (not background work), from its /metrics. */
 async function selectCount(handle: TestSubgraph): Promise<number> {
   const text = await (await fetch(`${handle.baseUrl}/metrics`)).text();
-  const match = /^db_query_duration_seconds_count\{[^}]*operation="select"[^}]*\} (\d+)$/m.exec(text);
+  const match = /^db_query_duration_seconds_count\{[^}]*operation="select",source="request"[^}]*\} (\d+)$/m.exec(text);
   return Number(match?.[1] ?? 0);
 }
 

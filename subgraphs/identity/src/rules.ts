@@ -1,35 +1,72 @@
 import {
+  authenticated,
   ForbiddenError,
+  or,
+  permission,
   publicAccess,
   rule,
   type GraphQLContext,
   type IRules,
   type ShieldRule,
 } from '@platform/kernel';
+import { Permission } from './permissions.generated.js';
+
+/** Users a request has just proven to be (registered, verified, signed in as): the caller is them. */
+const provenUsers = new WeakMap<object, Set<string>>();
+
+/** Lets the rest of this request read `userId`'s own fields (e.g. `register { email }`). */
+export function actAs(ctx: GraphQLContext, userId: string): void {
+  const ids = provenUsers.get(ctx) ?? new Set<string>();
+  ids.add(userId.toLowerCase());
+  provenUsers.set(ctx, ids);
+}
 
 /**
  * The caller is the user being read. Not cached across parents: one request may read many
  * users, and the answer differs per user.
  */
 export const isSelf: ShieldRule = rule({ cache: 'no_cache' })((parent: { id: string }, _args, ctx: GraphQLContext) => {
-  const callerId = ctx.user?.id.toLowerCase();
-  return callerId !== undefined && callerId === parent.id.toLowerCase()
+  const id = parent.id.toLowerCase();
+  return ctx.user?.id.toLowerCase() === id || provenUsers.get(ctx)?.has(id)
     ? true
     : new ForbiddenError('Only the user themself can see this');
 });
 
-/** Profiles are public (a blog shows its authors); contact details are the user's own. */
+/**
+ * Profiles are public (a blog shows its authors); contact details are the user's own or for
+ * those allowed to read accounts. Sign-up, login and the email-link flows are open to anyone.
+ */
 export const rules: IRules = {
   Query: {
     user: publicAccess,
     me: publicAccess,
+    users: permission(Permission.UserRead),
+    sessions: authenticated,
+  },
+  Mutation: {
+    register: publicAccess,
+    verifyEmail: publicAccess,
+    resendVerificationEmail: publicAccess,
+    requestPasswordReset: publicAccess,
+    resetPassword: publicAccess,
+    changePassword: authenticated,
+    login: publicAccess,
+    refreshToken: publicAccess,
+    logout: publicAccess,
+    revokeSession: authenticated,
+    updateProfile: authenticated,
+    updateUser: permission(Permission.UserUpdate),
+    deleteUser: permission(Permission.UserDelete),
   },
   User: {
     id: publicAccess,
     displayName: publicAccess,
     createdAt: publicAccess,
     updatedAt: publicAccess,
-    email: isSelf,
-    emailVerified: isSelf,
+    email: or(isSelf, permission(Permission.UserRead)),
+    emailVerified: or(isSelf, permission(Permission.UserRead)),
   },
+  // Only ever the caller's own: returned by login/refresh and the `sessions` query.
+  AuthPayload: publicAccess,
+  Session: authenticated,
 };

@@ -31,4 +31,15 @@ export class User {
   @Field(() => Date)
   @Property({ columnType: 'timestamptz', type: 'datetime', onUpdate: () => new Date() })
   updatedAt: Date & Opt = new Date();
+
+  /** argon2id PHC string; null for accounts that cannot sign in with a password. Never exposed. */
+  @Property({ type: 'varchar', length: 255, nullable: true, lazy: true })
+  passwordHash?: string | null;
+
+  @Property({ columnType: 'timestamptz', type: 'datetime', nullable: true })
+  passwordChangedAt?: Date | null;
+
+  /** Set when the account is deleted: the row stays as a tombstone so references still resolve. */
+  @Property({ columnType: 'timestamptz', type: 'datetime', nullable: true })
+  deletedAt?: Date | null;
 }

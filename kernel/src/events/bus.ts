@@ -1,0 +1,139 @@
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { PlatformEvent } from './event.js';
+
+/** Handles one event; throwing means "retry later". Must be idempotent by `event.id`. */
+export type EventHandler = (event: PlatformEvent) => Promise<void> | void;
+
+/** Stops one subscription or listener; in-flight handling finishes first. */
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  /** Consumer group: one member of a group handles each event; every group gets every event. */
+  group: string;
+  /** Deliveries before the event goes to the dead letter; default 5. */
+  maxAttempts?: number;
+}
+
+/**
+ * How modules tell each other what happened. Two transports share these semantics: in memory
+ * for the embedded single-process platform, Redis Streams when `REDIS_URL` is set.
+ */
+export interface EventBus {
+  readonly kind: 'memory' | 'redis';
+  /** Resolves once the bus has durably accepted the events (Redis: XADD done). Throws if it cannot. */
+  publish(events: PlatformEvent | PlatformEvent[]): Promise<void>;
+  /** Durable, at-least-once per group; one member of the group handles each matching event. */
+  subscribe(pattern: string, handler: EventHandler, options: SubscribeOptions): Promise<Subscription>;
+  /** Fan-out to every process: ephemeral, for cache invalidation (only while listening). */
+  listen(pattern: string, handler: EventHandler): Promise<Subscription>;
+  /**
+   * Called when the bus noticed that its backing store lost data (Redis restarted without
+   * persistence, or the stream vanished), so the outbox can re-publish recent events.
+   * Returns a function that removes the listener.
+   */
+  onReset?(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Backoff between deliveries of an event whose handler threw. */
+export interface RetryOptions {
+  /** Delay before the second delivery; default 100 ms. */
+  baseDelayMs?: number;
+  /** Upper bound of any delay; default 30 s. */
+  maxDelayMs?: number;
+}
+
+/** An event that exhausted its attempts in one group: logged, kept for inspection, acknowledged. */
+export interface DeadLetter {
+  event: PlatformEvent;
+  group: string;
+  error: string;
+  attempts: number;
+  failedAt: string;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
+/**
+ * Delay after the `attempt`-th failed delivery: exponential from the base, capped, with
+ * "equal jitter" (half fixed, half random) so retries of many events spread out but a retry
+ * never comes immediately.
+ */
+export function retryDelay(attempt: number, retry: RetryOptions = {}): number {
+  const base = retry.baseDelayMs ?? 100;
+  const cap = retry.maxDelayMs ?? 30_000;
+  const delay = Math.min(cap, base * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+  return Math.round(delay / 2 + (Math.random() * delay) / 2);
+}
+
+export function normalizeEvents(events: PlatformEvent | PlatformEvent[]): PlatformEvent[] {
+  return Array.isArray(events) ? events : [events];
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/** Waits, returning early (without throwing) when the signal aborts. */
+export async function sleep(ms: number, signal?: AbortSignal, ref = true): Promise<void> {
+  try {
+    await sleepFor(ms, undefined, { signal, ref });
+  } catch (error) {
+    if ((error as Error).name !== 'AbortError') throw error;
+  }
+}
+
+export function assertGroup(group: string): void {
+  if (typeof group !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/.test(group)) {
+    throw new Error(`Invalid consumer group ${JSON.stringify(group)}: use letters, digits and . _ : -`);
+  }
+}
+
+export function assertMaxAttempts(maxAttempts: number): void {
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new Error(`Invalid maxAttempts ${maxAttempts}: expected a positive integer`);
+  }
+}
+
+/** Counts work in progress so `close()` can wait for it, with a bound. */
+export class InFlight {
+  #count = 0;
+  #waiters: Array<() => void> = [];
+
+  get count(): number {
+    return this.#count;
+  }
+
+  async run<T>(fn: () => Promise<T> | T): Promise<T> {
+    this.#count++;
+    try {
+      return await fn();
+    } finally {
+      this.#count--;
+      if (this.#count === 0) for (const wake of this.#waiters.splice(0)) wake();
+    }
+  }
+
+  /** Resolves when nothing is in flight, or after `timeoutMs`; true if it is idle. */
+  async idle(timeoutMs: number): Promise<boolean> {
+    if (this.#count === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    let wake: (() => void) | undefined;
+    const idle = new Promise<boolean>((resolve) => {
+      wake = () => resolve(true);
+      this.#waiters.push(wake);
+    });
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([idle, timeout]);
+    } finally {
+      clearTimeout(timer);
+      this.#waiters = this.#waiters.filter((waiter) => waiter !== wake);
+    }
+  }
+}

@@ -1,0 +1,294 @@
+import type { Logger } from 'pino';
+import {
+  assertGroup,
+  assertMaxAttempts,
+  DEFAULT_MAX_ATTEMPTS,
+  errorMessage,
+  InFlight,
+  normalizeEvents,
+  retryDelay,
+  sleep,
+  type DeadLetter,
+  type EventBus,
+  type EventHandler,
+  type RetryOptions,
+  type SubscribeOptions,
+  type Subscription,
+} from './bus.js';
+import { assertTopic, topicMatcher, type PlatformEvent } from './event.js';
+
+interface Member {
+  readonly bus: MemoryEventBus;
+  readonly matches: (topic: string) => boolean;
+  readonly handler: EventHandler;
+  readonly maxAttempts: number;
+  readonly work: InFlight;
+}
+
+interface Group {
+  readonly name: string;
+  readonly members: Member[];
+  readonly queue: PlatformEvent[];
+  readonly abort: AbortController;
+  running: boolean;
+  done: Promise<void>;
+  turn: number;
+}
+
+interface Listener {
+  readonly bus: MemoryEventBus;
+  readonly matches: (topic: string) => boolean;
+  readonly handler: EventHandler;
+}
+
+const DEAD_LETTERS_KEPT = 1000;
+
+/**
+ * What in-memory buses share: groups, listeners and dead letters. Every module of the
+ * embedded platform runs in one process, so they share the process-wide broker and see each
+ * other's events; tests make their own for isolation.
+ */
+export class MemoryBroker {
+  static readonly shared = new MemoryBroker();
+
+  readonly #groups = new Map<string, Group>();
+  readonly #listeners = new Set<Listener>();
+  readonly #deadLetters: DeadLetter[] = [];
+
+  /** The most recent dead letters (up to 1000), oldest first. */
+  get deadLetters(): readonly DeadLetter[] {
+    return this.#deadLetters;
+  }
+
+  /** @internal Enqueues to every interested group and listener; handlers run later, never in this stack. */
+  enqueue(events: PlatformEvent[]): void {
+    for (const event of events) {
+      for (const group of this.#groups.values()) {
+        if (group.members.some((member) => member.matches(event.topic))) {
+          group.queue.push(event);
+          this.#schedule(group);
+        }
+      }
+      for (const listener of this.#listeners) {
+        if (listener.matches(event.topic)) listener.bus.notify(listener, event);
+      }
+    }
+  }
+
+  /** @internal */
+  join(groupName: string, member: Member): () => Promise<void> {
+    let group = this.#groups.get(groupName);
+    if (!group) {
+      group = {
+        name: groupName,
+        members: [],
+        queue: [],
+        abort: new AbortController(),
+        running: false,
+        done: Promise.resolve(),
+        turn: 0,
+      };
+      this.#groups.set(groupName, group);
+    }
+    group.members.push(member);
+    const joined = group;
+    return async () => {
+      const index = joined.members.indexOf(member);
+      if (index >= 0) joined.members.splice(index, 1);
+      if (joined.members.length === 0 && this.#groups.get(joined.name) === joined) {
+        // Nobody is left to handle what is queued; a retry waiting in backoff stops now.
+        this.#groups.delete(joined.name);
+        joined.abort.abort();
+        joined.queue.length = 0;
+      }
+    };
+  }
+
+  /** @internal */
+  addListener(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** @internal Resolves when the groups `bus` takes part in have nothing queued, or at the deadline. */
+  async drain(bus: MemoryEventBus, deadline: number): Promise<void> {
+    for (;;) {
+      const busy = [...this.#groups.values()].find(
+        (group) => (group.running || group.queue.length > 0) && group.members.some((member) => member.bus === bus),
+      );
+      const left = deadline - Date.now();
+      if (!busy || left <= 0) return;
+      const stop = new AbortController();
+      await Promise.race([busy.done, sleep(left, stop.signal)]);
+      stop.abort();
+    }
+  }
+
+  #schedule(group: Group): void {
+    if (group.running) return;
+    group.running = true;
+    group.done = new Promise((resolve) => {
+      setImmediate(() => {
+        void this.#pump(group).finally(resolve);
+      });
+    });
+  }
+
+  /** One event at a time per group, so each group sees events in publish order. */
+  async #pump(group: Group): Promise<void> {
+    try {
+      while (group.queue.length > 0 && !group.abort.signal.aborted) {
+        await this.#deliver(group, group.queue.shift()!);
+      }
+    } finally {
+      group.running = false;
+    }
+  }
+
+  async #deliver(group: Group, event: PlatformEvent): Promise<void> {
+    for (let attempt = 1; !group.abort.signal.aborted; attempt++) {
+      const candidates = group.members.filter((member) => member.matches(event.topic));
+      if (candidates.length === 0) return;
+      const member = candidates[group.turn++ % candidates.length]!;
+      try {
+        // A copy per delivery, as a real transport would give: handlers cannot see each other's edits.
+        await member.work.run(() => member.handler(structuredClone(event)));
+        return;
+      } catch (error) {
+        const fields = { eventId: event.id, topic: event.topic, group: group.name, attempt, err: error };
+        if (attempt >= member.maxAttempts) {
+          member.bus.logger.error(fields, 'event handler failed for the last time; event dead-lettered');
+          this.#deadLetters.push({
+            event,
+            group: group.name,
+            error: errorMessage(error),
+            attempts: attempt,
+            failedAt: new Date().toISOString(),
+          });
+          if (this.#deadLetters.length > DEAD_LETTERS_KEPT) this.#deadLetters.shift();
+          return;
+        }
+        member.bus.logger.warn(fields, 'event handler failed; will retry');
+        await sleep(retryDelay(attempt, member.bus.retry), group.abort.signal);
+      }
+    }
+  }
+}
+
+export interface MemoryEventBusOptions {
+  logger: Logger;
+  /** Default: the process-wide broker, shared by every module in this process. */
+  broker?: MemoryBroker;
+  retry?: RetryOptions;
+  /** How long `close()` lets queued events finish; default 5 s. */
+  drainTimeoutMs?: number;
+}
+
+/**
+ * The embedded event bus: delivery within one process, same semantics as the Redis bus
+ * (groups, ordering per group, retries, dead letters) minus durability across restarts, which
+ * the transactional outbox provides.
+ */
+export class MemoryEventBus implements EventBus {
+  readonly kind = 'memory' as const;
+  readonly broker: MemoryBroker;
+  /** @internal */
+  readonly logger: Logger;
+  /** @internal */
+  readonly retry: RetryOptions;
+  readonly #drainTimeoutMs: number;
+  readonly #subscriptions = new Set<Subscription>();
+  readonly #listening = new InFlight();
+  #closed: Promise<void> | undefined;
+
+  constructor(options: MemoryEventBusOptions) {
+    this.logger = options.logger.child({ component: 'event-bus', bus: 'memory' });
+    this.broker = options.broker ?? MemoryBroker.shared;
+    this.retry = options.retry ?? {};
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? 5000;
+  }
+
+  /** Events that exhausted their attempts, on this bus's broker. */
+  get deadLetters(): readonly DeadLetter[] {
+    return this.broker.deadLetters;
+  }
+
+  async publish(events: PlatformEvent | PlatformEvent[]): Promise<void> {
+    this.#assertOpen();
+    const list = normalizeEvents(events);
+    for (const event of list) assertTopic(event.topic);
+    this.broker.enqueue(list.map((event) => structuredClone(event)));
+  }
+
+  async subscribe(pattern: string, handler: EventHandler, options: SubscribeOptions): Promise<Subscription> {
+    this.#assertOpen();
+    const matches = topicMatcher(pattern);
+    assertGroup(options.group);
+    const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    assertMaxAttempts(maxAttempts);
+    const member: Member = { bus: this, matches, handler, maxAttempts, work: new InFlight() };
+    const leave = this.broker.join(options.group, member);
+    let closing: Promise<void> | undefined;
+    const subscription: Subscription = {
+      close: () => {
+        closing ??= (async () => {
+          this.#subscriptions.delete(subscription);
+          await leave();
+          await member.work.idle(this.#drainTimeoutMs);
+        })();
+        return closing;
+      },
+    };
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async listen(pattern: string, handler: EventHandler): Promise<Subscription> {
+    this.#assertOpen();
+    const remove = this.broker.addListener({ bus: this, matches: topicMatcher(pattern), handler });
+    const subscription: Subscription = {
+      close: async () => {
+        remove();
+        this.#subscriptions.delete(subscription);
+      },
+    };
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** In-process state cannot be lost without losing the process, so there is never a reset. */
+  onReset(_listener: () => void): () => void {
+    return () => {};
+  }
+
+  /** @internal Runs a listener outside the publisher's stack; failures are logged, not retried. */
+  notify(listener: Listener, event: PlatformEvent): void {
+    void this.#listening.run(
+      () =>
+        new Promise<void>((resolve) => {
+          setImmediate(() => {
+            Promise.resolve()
+              .then(() => listener.handler(structuredClone(event)))
+              .catch((error: unknown) =>
+                this.logger.warn({ eventId: event.id, topic: event.topic, err: error }, 'event listener failed'),
+              )
+              .finally(resolve);
+          });
+        }),
+    );
+  }
+
+  /** Lets queued events finish (bounded by `drainTimeoutMs`), then leaves every group. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.broker.drain(this, Date.now() + this.#drainTimeoutMs);
+      await Promise.all([...this.#subscriptions].map((subscription) => subscription.close()));
+      await this.#listening.idle(this.#drainTimeoutMs);
+    })();
+    return this.#closed;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error('The event bus is closed');
+  }
+}

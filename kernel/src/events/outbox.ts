@@ -1,0 +1,278 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/sql';
+import type { Logger } from 'pino';
+import type { ModuleDatabase } from '../database/database.js';
+import { errorMessage, normalizeEvents, sleep, type EventBus } from './bus.js';
+import { assertTopic, type PlatformEvent } from './event.js';
+import { quoteIdent } from './handle-once.js';
+import { Migration20260101000000_kernel_events } from './migrations/Migration20260101000000_kernel_events.js';
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/** Transactions that wrote outbox rows, so their commit can wake the relay at once. */
+const recordedIn = new WeakSet<object>();
+
+/** The kernel's event tables; `openDatabase` runs it first in every module's schema. */
+export const outboxMigration: MigrationObject = {
+  name: 'Migration20260101000000_kernel_events',
+  class: Migration20260101000000_kernel_events,
+};
+
+/**
+ * Writes events to the module's outbox through `em`. Call it inside the transaction that makes
+ * the change: the events then exist exactly when the change commits, and the relay publishes them
+ * (a running relay notices the commit itself, so callers need not `kick()` it).
+ */
+export async function recordEvents(
+  em: SqlEntityManager,
+  schema: string,
+  events: PlatformEvent | PlatformEvent[],
+): Promise<void> {
+  const list = normalizeEvents(events);
+  if (list.length === 0) return;
+  const values: unknown[] = [];
+  for (const event of list) {
+    assertTopic(event.topic);
+    values.push(
+      event.id,
+      event.topic,
+      event.source,
+      JSON.stringify(event.payload),
+      JSON.stringify(event.meta ?? {}),
+      event.occurredAt,
+    );
+  }
+  const row = '(?, ?, ?, ?::jsonb, ?::jsonb, ?::timestamptz)';
+  await em.execute(
+    `insert into ${quoteIdent(schema)}.outbox (id, topic, source, payload, meta, occurred_at) values ${list.map(() => row).join(', ')}`,
+    values,
+    'run',
+  );
+  const transaction = em.getTransactionContext<object>();
+  if (transaction) recordedIn.add(transaction);
+}
+
+export interface OutboxRelayOptions {
+  db: ModuleDatabase;
+  bus: EventBus;
+  logger: Logger;
+  /** Fallback poll when nobody calls `kick()`; default 500 ms. */
+  pollIntervalMs?: number;
+  batchSize?: number;
+  /** Published rows are deleted after this; default 7 days. */
+  publishedRetentionMs?: number;
+  /** After the bus reports data loss, rows published this recently are sent again; default 1 h. */
+  replayWindowMs?: number;
+  /** Longest wait between attempts while the bus or the database fails; default 30 s. */
+  maxBackoffMs?: number;
+  /** How often published rows past retention are deleted; default 10 min. */
+  cleanupIntervalMs?: number;
+}
+
+interface OutboxRow {
+  id: string;
+  seq: number | string;
+  topic: string;
+  source: string;
+  payload: Record<string, unknown>;
+  meta: PlatformEvent['meta'];
+  occurred_at: string;
+}
+
+const COLUMNS =
+  'id, seq, topic, source, payload, meta, ' +
+  `to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at`;
+
+const toEvent = (row: OutboxRow): PlatformEvent => ({
+  id: row.id,
+  topic: row.topic,
+  source: row.source,
+  occurredAt: row.occurred_at,
+  payload: row.payload,
+  meta: row.meta ?? {},
+});
+
+/**
+ * Moves committed outbox rows to the event bus: at-least-once, in `occurred_at` order, never
+ * dropping a row while the bus is down. On PostgreSQL replicas share the work through
+ * `for update skip locked`; PGlite has one process, so a plain read suffices.
+ */
+export class OutboxRelay {
+  readonly #db: ModuleDatabase;
+  readonly #bus: EventBus;
+  readonly #logger: Logger;
+  readonly #table: string;
+  readonly #pollIntervalMs: number;
+  readonly #batchSize: number;
+  readonly #retentionMs: number;
+  readonly #replayWindowMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #cleanupIntervalMs: number;
+  #loop: Promise<void> | undefined;
+  #wake: AbortController | undefined;
+  #stopping = false;
+  #kicked = false;
+  #failures = 0;
+  #replayRequested = false;
+  #nextCleanupAt = 0;
+  #unsubscribeReset: (() => void) | undefined;
+  #watchingCommits = false;
+
+  constructor(options: OutboxRelayOptions) {
+    this.#db = options.db;
+    this.#bus = options.bus;
+    this.#logger = options.logger.child({ component: 'outbox-relay' });
+    this.#table = `${quoteIdent(options.db.schema)}.outbox`;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.#batchSize = options.batchSize ?? 100;
+    this.#retentionMs = options.publishedRetentionMs ?? 7 * 24 * HOUR_MS;
+    this.#replayWindowMs = options.replayWindowMs ?? HOUR_MS;
+    this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.#cleanupIntervalMs = options.cleanupIntervalMs ?? 10 * 60_000;
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    this.#stopping = false;
+    this.#unsubscribeReset = this.#bus.onReset?.(() => {
+      this.#replayRequested = true;
+      this.kick();
+    });
+    if (!this.#watchingCommits) {
+      // MikroORM cannot unregister a subscriber; a stopped relay just ignores the calls.
+      this.#watchingCommits = true;
+      this.#db.orm.em.getEventManager().registerSubscriber({
+        afterTransactionCommit: ({ transaction }) => {
+          if (this.#loop && transaction && recordedIn.has(transaction)) this.kick();
+        },
+      });
+    }
+    this.#loop = this.#run();
+  }
+
+  /** Publishes soon: call it right after committing events, so latency is not the poll interval. */
+  kick(): void {
+    this.#kicked = true;
+    // While failing, a kick would only add load to whatever is down; the backoff decides.
+    if (this.#failures === 0) this.#wake?.abort();
+  }
+
+  /** Stops polling; the batch in progress finishes first. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#wake?.abort();
+    this.#unsubscribeReset?.();
+    this.#unsubscribeReset = undefined;
+    await this.#loop;
+    this.#loop = undefined;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      this.#kicked = false;
+      let delay = this.#pollIntervalMs;
+      try {
+        if (this.#replayRequested) {
+          this.#replayRequested = false;
+          try {
+            await this.#replay();
+          } catch (error) {
+            this.#replayRequested = true;
+            throw error;
+          }
+        }
+        const sent = await this.#publishBatch();
+        if (sent === this.#batchSize) delay = 0;
+        if (Date.now() >= this.#nextCleanupAt) {
+          await this.#cleanup();
+          this.#nextCleanupAt = Date.now() + this.#cleanupIntervalMs;
+        }
+        if (this.#failures > 0) this.#logger.info({ failures: this.#failures }, 'outbox relay recovered');
+        this.#failures = 0;
+      } catch (error) {
+        this.#failures++;
+        const backoff = Math.min(this.#maxBackoffMs, this.#pollIntervalMs * 2 ** Math.min(this.#failures - 1, 16));
+        delay = Math.round(backoff / 2 + (Math.random() * backoff) / 2);
+        const level = this.#failures === 1 || this.#failures % 20 === 0 ? 'warn' : 'debug';
+        this.#logger[level]({ err: error, failures: this.#failures, retryInMs: delay }, 'outbox relay failed');
+      }
+      if (this.#stopping || delay === 0 || (this.#kicked && this.#failures === 0)) continue;
+      this.#wake = new AbortController();
+      // Unreferenced: an idle relay never keeps the process alive on its own.
+      await sleep(delay, this.#wake.signal, false);
+      this.#wake = undefined;
+    }
+  }
+
+  /** One batch; returns how many rows it sent. Throws when the bus refused them. */
+  async #publishBatch(): Promise<number> {
+    const select =
+      `select ${COLUMNS} from ${this.#table} where published_at is null order by occurred_at, seq limit ?` +
+      (this.#db.kind === 'postgresql' ? ' for update skip locked' : '');
+    const send = async (em: SqlEntityManager): Promise<{ sent: number; error?: unknown }> => {
+      const rows = await em.execute<OutboxRow[]>(select, [this.#batchSize]);
+      if (rows.length === 0) return { sent: 0 };
+      const ids = rows.map((row) => row.id);
+      try {
+        await this.#bus.publish(rows.map(toEvent));
+      } catch (error) {
+        // Kept for the next attempt, with a trace of why it is late.
+        await em.execute(
+          `update ${this.#table} set attempts = attempts + 1, last_error = ? where id in (?)`,
+          [errorMessage(error).slice(0, 2000), ids],
+          'run',
+        );
+        return { sent: 0, error };
+      }
+      await em.execute(
+        `update ${this.#table} set published_at = now(), last_error = null where id in (?)`,
+        [ids],
+        'run',
+      );
+      return { sent: rows.length };
+    };
+    const em = this.#db.fork();
+    const result = this.#db.kind === 'postgresql' ? await em.transactional(send) : await send(em);
+    if (result.error) throw result.error;
+    return result.sent;
+  }
+
+  /** Re-sends what was published recently; consumers are idempotent by event id. */
+  async #replay(): Promise<void> {
+    const since = new Date(Date.now() - this.#replayWindowMs).toISOString();
+    let after = '0';
+    let total = 0;
+    for (;;) {
+      const rows = await this.#db
+        .fork()
+        .execute<OutboxRow[]>(
+          `select ${COLUMNS} from ${this.#table} where published_at >= ?::timestamptz and seq > ? order by seq limit ?`,
+          [since, after, this.#batchSize],
+        );
+      if (rows.length > 0) await this.#bus.publish(rows.map(toEvent));
+      total += rows.length;
+      if (rows.length < this.#batchSize || this.#stopping) break;
+      after = String(rows.at(-1)!.seq);
+    }
+    this.#logger.warn(
+      { events: total, windowMs: this.#replayWindowMs },
+      'outbox replayed recent events after bus data loss',
+    );
+  }
+
+  /** Deletes published rows past retention, in chunks so no statement holds locks for long. */
+  async #cleanup(): Promise<void> {
+    const before = new Date(Date.now() - this.#retentionMs).toISOString();
+    const chunk = 1000;
+    for (let deleted = chunk; deleted === chunk && !this.#stopping;) {
+      const result = await this.#db
+        .fork()
+        .execute<{ affectedRows: number }>(
+          `delete from ${this.#table} where id in (select id from ${this.#table} where published_at < ?::timestamptz limit ?)`,
+          [before, chunk],
+          'run',
+        );
+      deleted = result.affectedRows;
+    }
+  }
+}

@@ -1,0 +1,233 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { describeRedisUrl, reconnectDelay } from '../redis.js';
+import type { EventBus } from './bus.js';
+import { createEvent, type PlatformEvent } from './event.js';
+import { RedisEventBus } from './redis-bus.js';
+import { busKinds, deferred, redisTestOptions, waitFor, type BusHarness } from './__tests__/harness.js';
+
+const event = (topic: string, payload: Record<string, unknown> = {}): PlatformEvent =>
+  createEvent('test', topic, payload);
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+describe('redis connection helpers', () => {
+  it('describes a URL without its credentials', () => {
+    expect(describeRedisUrl('redis://user:s3cret@cache.internal:6380/2')).toBe('redis://cache.internal:6380/2');
+    expect(describeRedisUrl('rediss://:s3cret@cache.internal')).toBe('rediss://cache.internal');
+    expect(describeRedisUrl('not a url')).not.toContain('not a url');
+  });
+
+  it('backs off exponentially between reconnects, capped, never zero', () => {
+    for (let attempt = 1; attempt < 40; attempt++) {
+      const delay = reconnectDelay(attempt, 5000);
+      expect(delay).toBeGreaterThanOrEqual(Math.min(5000, 100 * 2 ** (attempt - 1)) / 2);
+      expect(delay).toBeLessThanOrEqual(5000);
+    }
+  });
+});
+
+const redisKinds = busKinds().filter(({ kind }) => kind === 'redis');
+
+// Redis-only behaviour; the table is empty (and the block absent) without REDIS_URL.
+if (redisKinds.length > 0) {
+  describe.each(redisKinds)('RedisEventBus', ({ make }) => {
+    let harness: BusHarness;
+    let redis: Redis;
+    let stream: string;
+
+    beforeEach(() => {
+      harness = make();
+      redis = harness.redis!;
+      stream = `${harness.prefix}:stream`;
+    });
+    afterEach(() => harness.cleanup());
+
+    it('redelivers an entry a dead consumer left unacknowledged to another consumer', async () => {
+      const stuck = deferred();
+      const seenByFirst: string[] = [];
+      const first = harness.create({ closeTimeoutMs: 100 });
+      await first.subscribe(
+        'test.*',
+        async (e) => {
+          seenByFirst.push(e.id);
+          await stuck.promise;
+        },
+        { group: 'workers' },
+      );
+      const work = event('test.job.queued', { n: 1 });
+      await first.publish(work);
+      await waitFor(() => seenByFirst.length === 1, 'the first consumer to take the entry');
+      // The first consumer "dies" mid-handler: its connections close, its entry stays pending.
+      await first.close();
+
+      const seenBySecond: PlatformEvent[] = [];
+      const second = harness.create({ claimIdleMs: 300 });
+      await second.subscribe('test.*', (e) => void seenBySecond.push(e), { group: 'workers' });
+      await waitFor(() => seenBySecond.length === 1, 'the second consumer to claim the entry');
+      await waitFor(() => harness.settled('workers'), 'the acknowledgement');
+      stuck.resolve();
+
+      expect(seenBySecond[0]).toEqual(work);
+      expect(seenByFirst).toEqual([work.id]);
+    });
+
+    it('lets a group created after publishing catch up on retained events', async () => {
+      const bus = harness.create();
+      const early = [event('identity.user.created', { n: 1 }), event('identity.user.updated', { n: 2 })];
+      await bus.publish(early);
+      const received: PlatformEvent[] = [];
+      await bus.subscribe('identity.*', (e) => void received.push(e), { group: 'late-module' });
+      await bus.publish(event('identity.user.deleted', { n: 3 }));
+      await waitFor(() => received.length === 3);
+      expect(received.map((e) => e.payload.n)).toEqual([1, 2, 3]);
+      expect(received[0]).toEqual(early[0]);
+    });
+
+    it('recovers when the stream vanishes, and reports the data loss', async () => {
+      const bus = harness.create();
+      let resets = 0;
+      bus.onReset!(() => resets++);
+      const received: string[] = [];
+      await bus.subscribe('test.*', (e) => void received.push(e.id), { group: 'survivor' });
+      const before = event('test.item.added');
+      await bus.publish(before);
+      await waitFor(() => received.length === 1);
+
+      await redis.del(stream);
+      const after = event('test.item.added');
+      await bus.publish(after);
+      await waitFor(() => received.length === 2, 'an event after the stream was lost');
+      await waitFor(() => resets === 1, 'the reset notification');
+      expect(received).toEqual([before.id, after.id]);
+      expect(await redis.xinfo('GROUPS', stream)).toHaveLength(1);
+    });
+
+    it('trims entries by age, keeping recent ones', async () => {
+      const bus = new RedisEventBus({
+        ...redisTestOptions(process.env.REDIS_URL!, harness.prefix!),
+        retentionMs: DAY_MS,
+      });
+      try {
+        await redis.xadd(stream, `${Date.now() - 2 * DAY_MS}-0`, 'topic', 'test.item.added', 'event', '{}');
+        const recent = event('test.item.added');
+        await bus.publish(recent);
+        expect(await redis.xlen(stream)).toBe(2);
+        await bus.trim();
+        const left = (await redis.xrange(stream, '-', '+')) as Array<[string, string[]]>;
+        expect(left.map(([, fields]) => JSON.parse(fields[3]!).id)).toEqual([recent.id]);
+      } finally {
+        await bus.close();
+      }
+    });
+
+    it('leaves its consumer group membership behind cleanly on close', async () => {
+      const bus = harness.create();
+      let handled = 0;
+      const subscription = await bus.subscribe('test.*', () => void handled++, { group: 'tidy' });
+      await bus.publish(event('test.item.added'));
+      await waitFor(() => handled === 1);
+      await waitFor(() => harness.settled('tidy'));
+      expect(await redis.xinfo('CONSUMERS', stream, 'tidy')).toHaveLength(1);
+      await subscription.close();
+      expect(await redis.xinfo('CONSUMERS', stream, 'tidy')).toEqual([]);
+    });
+
+    it('fails publish() while Redis is unreachable instead of hanging', async () => {
+      const bus = new RedisEventBus({ ...redisTestOptions('redis://127.0.0.1:1', harness.prefix!) });
+      try {
+        await expect(bus.publish(event('test.item.added'))).rejects.toThrow();
+      } finally {
+        await bus.close();
+      }
+    });
+  });
+}
+
+/** A private, throw-away Redis server: the shared one must never be restarted. */
+const redisServer = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startRedisServer(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+  try {
+    await waitFor(
+      () =>
+        probe.ping().then(
+          () => true,
+          () => false,
+        ),
+      'the private redis-server',
+    );
+  } finally {
+    probe.disconnect();
+  }
+  return child;
+}
+
+async function stopRedisServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+// A real restart needs a server of our own; it runs in the Redis pass, where redis-server exists.
+if (redisKinds.length > 0 && redisServer) {
+  describe.each(redisKinds)('RedisEventBus across a Redis restart', () => {
+    let server: ChildProcess | undefined;
+    let bus: EventBus | undefined;
+
+    afterEach(async () => {
+      await bus?.close();
+      if (server) await stopRedisServer(server);
+    });
+
+    it('notices the new run_id, recreates its group and keeps delivering', async () => {
+      const port = await freePort();
+      server = await startRedisServer(port);
+      bus = new RedisEventBus(
+        redisTestOptions(`redis://127.0.0.1:${port}`, `test:events:${randomBytes(4).toString('hex')}`),
+      );
+      let resets = 0;
+      bus.onReset!(() => resets++);
+      const received: string[] = [];
+      await bus.subscribe('test.*', (e) => void received.push(e.id), { group: 'phoenix' });
+      const before = event('test.item.added');
+      await bus.publish(before);
+      await waitFor(() => received.length === 1);
+
+      await stopRedisServer(server);
+      server = await startRedisServer(port);
+      await waitFor(() => resets >= 1, 'the reset notification');
+      const after = event('test.item.added');
+      await waitFor(
+        () =>
+          bus!.publish(after).then(
+            () => true,
+            () => false,
+          ),
+        'publish to succeed after the restart',
+      );
+      await waitFor(() => received.includes(after.id), 'delivery after the restart');
+      expect(received.filter((id) => id === after.id).length).toBeGreaterThanOrEqual(1);
+      expect(received[0]).toBe(before.id);
+    });
+  });
+}

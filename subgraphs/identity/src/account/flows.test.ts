@@ -1,0 +1,300 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { join } from 'node:path';
+import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
+import identity from '../module.js';
+import { extractLinkToken, readOutbox } from '../mail/outbox.js';
+import type { IdentityServices } from '../services.js';
+import type { IdentityConfig } from '../config.js';
+
+/**
+ * The account lifecycle through identity's GraphQL API, authenticated by real access tokens
+ * (the kernel's verifier with identity's own keys), on the configured database.
+ */
+type Handle = TestSubgraph<IdentityConfig, IdentityServices>;
+
+interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  user: { id: string; email: string };
+}
+
+const PASSWORD = 'correct horse battery';
+const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+let handle: Handle;
+let outboxDir: string;
+
+async function gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string) {
+  const { body } = await handle.query<T>(query, variables, token ? bearer(token) : undefined);
+  return body;
+}
+
+const code = (body: { errors?: Array<{ extensions?: Record<string, unknown> }> }) => body.errors?.[0]?.extensions?.code;
+
+async function register(email: string, password = PASSWORD): Promise<string> {
+  const body = await gql<{ register: { id: string } }>(
+    `mutation ($input: RegisterInput!) { register(input: $input) { id email emailVerified } }`,
+    { input: { email, password, displayName: 'Test User' } },
+  );
+  expect(body.errors).toBeUndefined();
+  return body.data!.register.id;
+}
+
+async function login(email: string, password = PASSWORD) {
+  return gql<{ login: Tokens }>(
+    `mutation ($email: String!, $password: String!) {
+       login(email: $email, password: $password) { accessToken refreshToken expiresIn user { id email } }
+     }`,
+    { email, password },
+  );
+}
+
+async function refresh(refreshToken: string) {
+  return gql<{ refreshToken: Tokens }>(
+    `mutation ($token: String!) { refreshToken(refreshToken: $token) { accessToken refreshToken expiresIn user { id } } }`,
+    { token: refreshToken },
+  );
+}
+
+const me = (token: string) => gql<{ me: { id: string; email: string } | null }>(`{ me { id email } }`, {}, token);
+
+/** The newest mail to `to` (written by the mailer into DATA_DIR/mail). */
+async function lastMailTo(to: string) {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const mails = (await readOutbox(outboxDir)).filter((mail) => mail.to.includes(to));
+    if (mails.length > 0) return mails.at(-1)!;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no mail to ${to}`);
+}
+
+/** Polls until `check` passes (revocations travel over the event bus). */
+async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+beforeAll(async () => {
+  handle = (await startTestSubgraph(identity, {
+    overrides: { modules: { identity: { throttle: { perAccount: { attempts: 5, windowSec: 3 } } } } },
+  })) as Handle;
+  outboxDir = join(handle.runtime.platform.dataDir, 'mail');
+});
+
+afterAll(async () => {
+  await handle?.stop();
+});
+
+describe('registration and email verification', () => {
+  it('registers, mails a verification link, and verifies the address with it once', async () => {
+    const id = await register('Flow.One@Example.com');
+    const mail = await lastMailTo('flow.one@example.com');
+    expect(mail.subject).toMatch(/verify/i);
+    const token = extractLinkToken(mail.text);
+    expect(token).toEqual(expect.any(String));
+
+    const verified = await gql<{ verifyEmail: { id: string; emailVerified: boolean } }>(
+      `mutation ($token: String!) { verifyEmail(token: $token) { id emailVerified } }`,
+      { token },
+    );
+    expect(verified.errors).toBeUndefined();
+    expect(verified.data!.verifyEmail).toEqual({ id, emailVerified: true });
+
+    const again = await gql(`mutation ($token: String!) { verifyEmail(token: $token) { id } }`, { token });
+    expect(code(again)).toBe('BAD_USER_INPUT');
+  });
+
+  it('refuses a second account for the same address, whatever the case (CONFLICT)', async () => {
+    await register('dup@example.com');
+    const body = await gql(`mutation ($input: RegisterInput!) { register(input: $input) { id } }`, {
+      input: { email: ' DUP@example.COM ', password: PASSWORD },
+    });
+    expect(code(body)).toBe('CONFLICT');
+  });
+
+  it('names every invalid field and creates nothing', async () => {
+    const body = await gql(`mutation ($input: RegisterInput!) { register(input: $input) { id } }`, {
+      input: { email: 'not-an-email', password: 'password1' },
+    });
+    expect(code(body)).toBe('BAD_USER_INPUT');
+    const fields = (body.errors![0]!.extensions!.fields as Array<{ field: string }>).map((f) => f.field);
+    expect(fields).toEqual(expect.arrayContaining(['email', 'password']));
+    expect((await login('not-an-email', 'password1')).errors).toBeDefined();
+  });
+});
+
+describe('login, refresh rotation and reuse detection', () => {
+  const email = 'rotate@example.com';
+
+  beforeAll(async () => {
+    await register(email);
+  });
+
+  it('logs in, reads me, rotates the refresh token, and revokes the session when an old one is reused', async () => {
+    const first = await login(email);
+    expect(first.errors).toBeUndefined();
+    const tokens = first.data!.login;
+    expect(tokens.expiresIn).toBe(900);
+    expect((await me(tokens.accessToken)).data!.me!.email).toBe(email);
+
+    const rotated = await refresh(tokens.refreshToken);
+    expect(rotated.errors).toBeUndefined();
+    const second = rotated.data!.refreshToken;
+    expect(second.refreshToken).not.toBe(tokens.refreshToken);
+
+    // The first refresh token was used: presenting it again means someone else has a copy.
+    const reused = await refresh(tokens.refreshToken);
+    expect(code(reused)).toBe('UNAUTHENTICATED');
+    // … so the whole session ends: the new refresh token and the new access token stop working.
+    expect(code(await refresh(second.refreshToken))).toBe('UNAUTHENTICATED');
+    await eventually(async () => {
+      expect(code(await me(second.accessToken))).toBe('UNAUTHENTICATED');
+    });
+
+    const again = await login(email);
+    expect(again.errors).toBeUndefined();
+    expect((await me(again.data!.login.accessToken)).data!.me!.email).toBe(email);
+  });
+
+  it('answers an unknown email exactly like a wrong password', async () => {
+    const unknown = await login('nobody@example.com');
+    const wrong = await login(email, 'wrong password here');
+    expect(code(unknown)).toBe('UNAUTHENTICATED');
+    expect(unknown.errors![0]!.message).toBe(wrong.errors![0]!.message);
+  });
+});
+
+describe('changing and resetting the password', () => {
+  it('changePassword needs the current password and signs out the other sessions only', async () => {
+    const email = 'change@example.com';
+    await register(email);
+    const laptop = (await login(email)).data!.login;
+    const phone = (await login(email)).data!.login;
+
+    const wrong = await gql(
+      `mutation { changePassword(currentPassword: "not it at all", newPassword: "a brand new passphrase") }`,
+      {},
+      laptop.accessToken,
+    );
+    expect(code(wrong)).toBe('BAD_USER_INPUT');
+
+    const changed = await gql<{ changePassword: boolean }>(
+      `mutation { changePassword(currentPassword: "${PASSWORD}", newPassword: "a brand new passphrase") }`,
+      {},
+      laptop.accessToken,
+    );
+    expect(changed.errors).toBeUndefined();
+    await eventually(async () => {
+      expect(code(await me(phone.accessToken))).toBe('UNAUTHENTICATED');
+    });
+    expect(code(await refresh(phone.refreshToken))).toBe('UNAUTHENTICATED');
+    expect((await me(laptop.accessToken)).data!.me!.email).toBe(email);
+    expect(code(await login(email))).toBe('UNAUTHENTICATED');
+    expect((await login(email, 'a brand new passphrase')).errors).toBeUndefined();
+    expect((await lastMailTo(email)).subject).toMatch(/password/i);
+  });
+
+  it('requestPasswordReset answers true for unknown addresses too; the link resets once and ends every session', async () => {
+    const email = 'reset@example.com';
+    await register(email);
+    const session = (await login(email)).data!.login;
+
+    const unknown = await gql(`mutation { requestPasswordReset(email: "ghost@example.com") }`);
+    const known = await gql(`mutation { requestPasswordReset(email: "${email}") }`);
+    expect(unknown).toEqual({ data: { requestPasswordReset: true } });
+    expect(known).toEqual({ data: { requestPasswordReset: true } });
+
+    let token: string | null = null;
+    await eventually(async () => {
+      const mail = await lastMailTo(email);
+      expect(mail.subject).toMatch(/reset/i);
+      token = extractLinkToken(mail.text);
+      expect(token).toEqual(expect.any(String));
+    });
+    const reset = await gql(
+      `mutation ($token: String!) { resetPassword(token: $token, newPassword: "reset to something new") }`,
+      {
+        token,
+      },
+    );
+    expect(reset).toEqual({ data: { resetPassword: true } });
+    const twice = await gql(
+      `mutation ($token: String!) { resetPassword(token: $token, newPassword: "and again something") }`,
+      {
+        token,
+      },
+    );
+    expect(code(twice)).toBe('BAD_USER_INPUT');
+    await eventually(async () => {
+      expect(code(await me(session.accessToken))).toBe('UNAUTHENTICATED');
+    });
+    expect((await login(email, 'reset to something new')).errors).toBeUndefined();
+  });
+});
+
+describe('brute force', () => {
+  it('after 5 wrong passwords the account is RATE_LIMITED, even for the right password, until the window passes', async () => {
+    const email = 'brute@example.com';
+    await register(email);
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      expect(code(await login(email, `wrong password ${attempt}`))).toBe('UNAUTHENTICATED');
+    }
+    const sixth = await login(email, 'wrong password 6');
+    expect(code(sixth)).toBe('RATE_LIMITED');
+    expect(sixth.errors![0]!.extensions!.retryAfter).toEqual(expect.any(Number));
+    expect(code(await login(email))).toBe('RATE_LIMITED');
+    // The test configuration uses a 3-second window.
+    await eventually(async () => {
+      expect((await login(email)).errors).toBeUndefined();
+    }, 10_000);
+  });
+});
+
+describe('sessions', () => {
+  it('lists the caller’s sessions with the current one marked, and revokes one', async () => {
+    const email = 'sessions@example.com';
+    await register(email);
+    const a = (await login(email)).data!.login;
+    const b = (await login(email)).data!.login;
+    const list = await gql<{ sessions: Array<{ id: string; current: boolean }> }>(
+      `{ sessions { id current createdAt lastUsedAt userAgent ip } }`,
+      {},
+      a.accessToken,
+    );
+    expect(list.errors).toBeUndefined();
+    expect(list.data!.sessions).toHaveLength(2);
+    const other = list.data!.sessions.find((session) => !session.current)!;
+    expect(list.data!.sessions.filter((session) => session.current)).toHaveLength(1);
+
+    const revoked = await gql(`mutation ($id: ID!) { revokeSession(id: $id) }`, { id: other.id }, a.accessToken);
+    expect(revoked).toEqual({ data: { revokeSession: true } });
+    await eventually(async () => {
+      expect(code(await me(b.accessToken))).toBe('UNAUTHENTICATED');
+    });
+    expect(code(await gql(`{ sessions { id } }`))).toBe('UNAUTHENTICATED');
+
+    const loggedOut = await gql(`mutation ($t: String) { logout(refreshToken: $t) }`, { t: a.refreshToken });
+    expect(loggedOut).toEqual({ data: { logout: true } });
+    expect(code(await refresh(a.refreshToken))).toBe('UNAUTHENTICATED');
+  });
+
+  it('publishes the keys tokens are checked with, without private parts', async () => {
+    const jwks = (await (await fetch(`${handle.baseUrl}/.well-known/jwks.json`)).json()) as {
+      keys: Array<Record<string, unknown>>;
+    };
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    for (const key of jwks.keys) {
+      expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig', kid: expect.any(String) });
+      expect(key).not.toHaveProperty('d');
+    }
+  });
+});

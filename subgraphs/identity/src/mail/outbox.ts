@@ -1,0 +1,55 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseMail } from './mime.js';
+
+/** A message read back from the outbox directory. */
+export interface OutboxMessage {
+  /** Absolute path of the `.eml` file. */
+  file: string;
+  to: string;
+  from: string;
+  subject: string;
+  messageId: string;
+  date: Date | null;
+  text: string;
+  html: string;
+}
+
+/**
+ * Every message in the outbox, oldest first (file names sort by time), so tests and developers
+ * can follow a link without an SMTP server: `(await readOutbox(dir)).filter((m) => m.to === email).at(-1)`.
+ * A missing directory means no mail yet.
+ */
+export async function readOutbox(outboxDir: string): Promise<OutboxMessage[]> {
+  let names: string[];
+  try {
+    names = await readdir(outboxDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const files = names.filter((name) => name.endsWith('.eml') && !name.startsWith('.')).sort();
+  return Promise.all(
+    files.map(async (name) => {
+      const file = join(outboxDir, name);
+      return { file, ...parseMail(await readFile(file)) };
+    }),
+  );
+}
+
+/**
+ * The value of `param` in the first link of a mail body that has it (`…/verify-email?token=abc` → `abc`),
+ * or null. Works on the text body and on HTML (where `&` is written `&amp;`).
+ */
+export function extractLinkToken(body: string, param = 'token'): string | null {
+  const text = body.replace(/&amp;/g, '&');
+  for (const [candidate] of text.matchAll(/https?:\/\/[^\s<>"')]+/g)) {
+    try {
+      const value = new URL(candidate).searchParams.get(param);
+      if (value) return value;
+    } catch {
+      // Not a URL after all; try the next one.
+    }
+  }
+  return null;
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from '@jest/globals';
+import { escapeHtml, passwordChangedEmail, passwordResetEmail, verificationEmail } from './templates.js';
+
+const LINK = 'https://app.example.com/verify-email?token=abc&x=1';
+
+describe('email templates', () => {
+  const all = [
+    ['verification', verificationEmail({ displayName: '<script>alert(1)</script>', link: LINK, expiresInHours: 24 })],
+    ['reset', passwordResetEmail({ displayName: '<script>alert(1)</script>', link: LINK, expiresInMinutes: 60 })],
+    ['changed', passwordChangedEmail({ displayName: '<script>alert(1)</script>', when: new Date() })],
+  ] as const;
+
+  it.each(all)('%s escapes the display name in HTML and keeps it in text', (_name, email) => {
+    expect(email.html).not.toContain('<script>');
+    expect(email.html).toContain('Hi &lt;script&gt;alert(1)&lt;/script&gt;,');
+    expect(email.text).toContain('Hi <script>alert(1)</script>,');
+  });
+
+  it('verification: link in both bodies (escaped in HTML), expiry, default product name', () => {
+    const email = verificationEmail({ displayName: 'Alice', link: LINK, expiresInHours: 24 });
+    expect(email.subject).toBe('Verify your email address for Platform');
+    expect(email.text).toContain(`\n${LINK}\n`);
+    expect(email.text).toContain('expires in 24 hours');
+    expect(email.html).toContain('href="https://app.example.com/verify-email?token=abc&amp;x=1"');
+    expect(email.html).not.toContain('token=abc&x=1');
+  });
+
+  it('reset: says to ignore it if not asked for, with the expiry in minutes', () => {
+    const email = passwordResetEmail({ displayName: null, link: LINK, expiresInMinutes: 1, productName: 'Acme' });
+    expect(email.subject).toBe('Reset your Acme password');
+    expect(email.text.startsWith('Hi,\n')).toBe(true);
+    expect(email.text).toContain('expires in 1 minute ');
+    expect(email.text).toMatch(/If you did not ask for this, ignore this email/);
+    expect(email.html).toContain(escapeHtml(LINK));
+  });
+
+  it('changed: gives the time and says to reset and contact support if it was not you', () => {
+    const email = passwordChangedEmail({
+      displayName: 'Bob',
+      when: new Date('2026-11-21T16:00:30Z'),
+      productName: 'R&D <Tools>',
+      supportEmail: 'help@example.com',
+    });
+    expect(email.subject).toBe('Your R&D <Tools> password was changed');
+    expect(email.text).toContain('2026-11-21 16:00 UTC');
+    expect(email.text).toMatch(/If it was not you, reset your password .* contact support at help@example.com/);
+    expect(email.html).toContain('R&amp;D &lt;Tools&gt;');
+    expect(email.html).not.toContain('<Tools>');
+  });
+
+  it('keeps line breaks in a display name out of the text body', () => {
+    const email = verificationEmail({ displayName: 'Eve\r\nBcc: x@evil.test', link: LINK, expiresInHours: 1 });
+    expect(email.text.split('\n')[0]).toBe('Hi Eve Bcc: x@evil.test,');
+  });
+
+  it('escapes all five HTML specials', () => {
+    expect(escapeHtml(`&<>"'`)).toBe('&amp;&lt;&gt;&quot;&#39;');
+  });
+});

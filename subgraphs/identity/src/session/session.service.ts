@@ -1,0 +1,212 @@
+import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
+import { AuthenticationError, NotFoundError, type LoginThrottle } from '@platform/kernel';
+import type { PasswordHasher } from '../password/hasher.js';
+import { signAccessToken, type SigningKeys } from '../keys/signing-keys.js';
+import { hashSecret, newSecret } from '../tokens.js';
+import { User } from '../user/user.entity.js';
+import { findUserByEmail, normaliseEmail } from '../user/user.service.js';
+import { RefreshToken, Session } from './session.entity.js';
+import type { Emit } from '../events.js';
+
+export interface TokenSettings {
+  issuer: string;
+  audience: string;
+  accessTokenTtlSec: number;
+  refreshTokenTtlSec: number;
+}
+
+/** Who is calling, as far as the session record is concerned. */
+export interface ClientInfo {
+  ip?: string;
+  userAgent?: string;
+}
+
+export interface AuthResult {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  user: User;
+  session: Session;
+}
+
+/** One generic answer for unknown emails and wrong passwords: no account enumeration. */
+const BAD_CREDENTIALS = 'Invalid email or password';
+
+/** Why a session ended; recorded on the row and in the `identity.session.revoked` event. */
+export type RevocationReason =
+  'logout' | 'revoked_by_user' | 'password_changed' | 'password_reset' | 'refresh_reuse' | 'user_deleted';
+
+/**
+ * Sessions and tokens: login issues a short-lived access JWT and an opaque refresh token;
+ * every refresh replaces the refresh token, and presenting a replaced one again revokes the
+ * whole session (someone else has a copy).
+ */
+export class SessionService {
+  constructor(
+    private readonly deps: {
+      hasher: PasswordHasher;
+      keys: SigningKeys;
+      throttle: LoginThrottle;
+      tokens: TokenSettings;
+      /** Records an event in the outbox of the current transaction (relayed after commit). */
+      emit: Emit;
+    },
+  ) {}
+
+  async login(em: EntityManager, email: string, password: string, client: ClientInfo): Promise<AuthResult> {
+    const account = normaliseEmail(email);
+    const { hasher, throttle, emit } = this.deps;
+    await throttle.check(account, client.ip);
+
+    const user = account ? await findUserByEmail(em, account, { withPassword: true }) : null;
+    const valid = user?.passwordHash
+      ? await hasher.verify(user.passwordHash, password)
+      : await hasher.dummyVerify(password);
+    if (!user || !user.passwordHash || !valid) {
+      await throttle.recordFailure(account, client.ip);
+      await em.transactional(async (tx) => {
+        await emit(tx, 'identity.login.failed', {
+          userId: user?.id ?? null,
+          reason: user ? (user.passwordHash ? 'wrong_password' : 'no_password') : 'unknown_email',
+        });
+      });
+      throw new AuthenticationError(BAD_CREDENTIALS);
+    }
+    await throttle.recordSuccess(account, client.ip);
+
+    return em.transactional(async (tx) => {
+      if (hasher.needsRehash(user.passwordHash!)) {
+        // Parameters were raised since this hash was made: upgrade it while we know the password.
+        await tx.nativeUpdate(User, { id: user.id }, { passwordHash: await hasher.hash(password) });
+      }
+      const session = tx.create(Session, {
+        userId: user.id,
+        expiresAt: new Date(Date.now() + this.deps.tokens.refreshTokenTtlSec * 1000),
+        lastUsedAt: new Date(),
+        ip: client.ip?.slice(0, 64) ?? null,
+        userAgent: client.userAgent?.slice(0, 512) ?? null,
+      });
+      await tx.flush(); // before its refresh token: the rows are related only by the foreign key
+      const result = await this.issue(tx, user, session);
+      await emit(tx, 'identity.login.succeeded', { userId: user.id, sessionId: session.id }, { actorId: user.id });
+      return result;
+    });
+  }
+
+  async refresh(em: EntityManager, refreshToken: string): Promise<AuthResult> {
+    const tokenHash = hashSecret(refreshToken);
+    const outcome = await em.transactional(async (tx) => {
+      const token = await tx.findOne(RefreshToken, { tokenHash });
+      if (!token) return { error: 'unknown' as const };
+      const session = await tx.findOne(Session, { id: token.sessionId });
+      if (!session || session.revokedAt || session.expiresAt <= new Date() || token.expiresAt <= new Date()) {
+        return { error: 'ended' as const };
+      }
+      // Mark used only if still unused: of two concurrent refreshes with one token, one wins.
+      const claimed = await tx.nativeUpdate(RefreshToken, { id: token.id, usedAt: null }, { usedAt: new Date() });
+      if (claimed === 0) {
+        await this.revokeIn(tx, session, 'refresh_reuse');
+        await this.deps.emit(
+          tx,
+          'identity.refresh.reused',
+          { userId: session.userId, sessionId: session.id },
+          { actorId: session.userId },
+        );
+        return { error: 'reused' as const };
+      }
+      const user = await tx.findOne(User, { id: session.userId, deletedAt: null });
+      if (!user) return { error: 'ended' as const };
+      session.lastUsedAt = new Date();
+      return { result: await this.issue(tx, user, session) };
+    });
+    if ('result' in outcome && outcome.result) return outcome.result;
+    throw new AuthenticationError('Invalid or expired refresh token');
+  }
+
+  /** Ends the session a refresh token belongs to, or the caller's current one. */
+  async logout(em: EntityManager, options: { refreshToken?: string | null; userId?: string; sessionId?: string }) {
+    let sessionId = options.sessionId;
+    if (options.refreshToken) {
+      const token = await em.findOne(RefreshToken, { tokenHash: hashSecret(options.refreshToken) });
+      if (!token) throw new AuthenticationError('Invalid or expired refresh token');
+      sessionId = token.sessionId;
+    }
+    if (!sessionId) throw new AuthenticationError();
+    const session = await em.findOne(Session, { id: sessionId });
+    if (!session) throw new AuthenticationError('Invalid or expired refresh token');
+    if (options.userId && session.userId !== options.userId) throw new AuthenticationError();
+    await this.revoke(em, [session], 'logout');
+    return true;
+  }
+
+  /** The caller's own live sessions, newest first. */
+  async list(em: EntityManager, userId: string, currentSessionId?: string): Promise<Session[]> {
+    const sessions = await em.find(
+      Session,
+      { userId, revokedAt: null, expiresAt: { $gt: new Date() } },
+      { orderBy: { createdAt: 'desc', id: 'desc' } },
+    );
+    for (const session of sessions) session.current = session.id === currentSessionId;
+    return sessions;
+  }
+
+  async revokeOwn(em: EntityManager, userId: string, sessionId: string): Promise<boolean> {
+    const session = await em.findOne(Session, { id: sessionId, userId });
+    if (!session) throw new NotFoundError('Session', sessionId);
+    if (!session.revokedAt) await this.revoke(em, [session], 'revoked_by_user');
+    return true;
+  }
+
+  /**
+   * Revokes sessions in one transaction; each publishes `identity.session.revoked`, which every
+   * service's token verifier hears within a second.
+   */
+  async revoke(em: EntityManager, sessions: Session[], reason: RevocationReason): Promise<void> {
+    const live = sessions.filter((session) => !session.revokedAt);
+    if (live.length === 0) return;
+    await em.transactional(async (tx) => {
+      for (const session of live) await this.revokeIn(tx, tx.merge(session), reason);
+    });
+  }
+
+  /** Revokes every live session of a user (optionally but one) inside the caller's transaction. */
+  async revokeAllIn(
+    tx: EntityManager,
+    userId: string,
+    reason: RevocationReason,
+    exceptSessionId?: string,
+  ): Promise<string[]> {
+    const sessions = await tx.find(Session, {
+      userId,
+      revokedAt: null,
+      ...(exceptSessionId ? { id: { $ne: exceptSessionId } } : {}),
+    });
+    for (const session of sessions) await this.revokeIn(tx, session, reason);
+    return sessions.map((session) => session.id);
+  }
+
+  private async revokeIn(tx: EntityManager, session: Session, reason: RevocationReason): Promise<void> {
+    session.revokedAt = new Date();
+    session.revokedReason = reason;
+    await tx.flush();
+    await this.deps.emit(tx, 'identity.session.revoked', { userId: session.userId, sessionId: session.id, reason });
+  }
+
+  /** A new refresh token in `session` and an access token naming it; inside the caller's transaction. */
+  private async issue(tx: EntityManager, user: User, session: Session): Promise<AuthResult> {
+    const { tokens, keys } = this.deps;
+    const refreshToken = newSecret();
+    tx.create(RefreshToken, {
+      sessionId: session.id,
+      tokenHash: hashSecret(refreshToken),
+      expiresAt: session.expiresAt,
+    });
+    await tx.flush();
+    const access = await signAccessToken(
+      keys,
+      { sub: user.id, sid: session.id },
+      { issuer: tokens.issuer, audience: tokens.audience, ttlSec: tokens.accessTokenTtlSec },
+    );
+    return { accessToken: access.token, refreshToken, expiresIn: access.expiresIn, user, session };
+  }
+}
