@@ -12,7 +12,7 @@ export class ServiceMetrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly graphqlOperations: Counter<'operation_name' | 'operation_type' | 'outcome'>;
   readonly graphqlDuration: Histogram<'operation_type' | 'outcome'>;
-  readonly dbQueryDuration: Histogram<'operation'>;
+  readonly dbQueryDuration: Histogram<'operation' | 'source'>;
   readonly #operationNames = new Set<string>();
 
   constructor(service: string) {
