@@ -126,6 +126,16 @@ function findPlatformError(error: unknown): PlatformError | undefined {
  * everything else becomes INTERNAL_SERVER_ERROR with the request id, the details going to
  * the log only (through `onInternal`).
  */
+/**
+ * Drops what describes the plumbing rather than the error: stack traces, HTTP hints, and the
+ * subgraph response the gateway attaches to a failed fetch (it names internal URLs).
+ */
+function withoutTransport(extensions: Record<string, unknown>): Record<string, unknown> {
+  const { stacktrace: _stack, http: _http, response: _response, exception: _exception, ...rest } = extensions;
+  void [_stack, _http, _response, _exception];
+  return rest;
+}
+
 export function maskError(
   formatted: GraphQLFormattedError,
   error: unknown,
@@ -134,7 +144,7 @@ export function maskError(
 ): GraphQLFormattedError {
   const platform = findPlatformError(error);
   if (platform) {
-    return { ...formatted, extensions: { ...platform.extensions, code: platform.code } };
+    return { ...formatted, extensions: { ...withoutTransport(platform.extensions), code: platform.code } };
   }
   const code = formatted.extensions?.code;
   // Errors relayed from a subgraph by the gateway arrive already masked and coded. Apollo
@@ -142,9 +152,7 @@ export function maskError(
   // message is already the masked one; otherwise the raw message would reach the client.
   const alreadyMasked = code !== ErrorCode.INTERNAL_SERVER_ERROR || formatted.message === MASKED_MESSAGE;
   if (typeof code === 'string' && CLIENT_CODES.has(code) && alreadyMasked) {
-    const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {};
-    void _drop;
-    return { ...formatted, extensions };
+    return { ...formatted, extensions: withoutTransport(formatted.extensions ?? {}) };
   }
   onInternal(error);
   return {

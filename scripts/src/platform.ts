@@ -50,8 +50,14 @@ export async function startPlatform(config: PlatformConfig, modules: ModuleDefin
       gateway = await startGateway({ config: { ...config, services } });
       return gateway.stop;
     }
+    // Modules started after identity fetch its keys from where it really listens (port 0 in tests).
+    const identity = subgraphs.identity;
+    const moduleConfig =
+      identity && !config.auth.jwksUrl
+        ? { ...config, auth: { ...config.auth, jwksUrl: `${identity.baseUrl}/.well-known/jwks.json` } }
+        : config;
     const started = await Promise.allSettled(
-      item.map((module) => startSubgraph(module, { config, registryValidated: true })),
+      item.map((module) => startSubgraph(module, { config: moduleConfig, registryValidated: true })),
     );
     const handles = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     const failed = started.find((result) => result.status === 'rejected');

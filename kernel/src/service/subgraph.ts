@@ -1,4 +1,5 @@
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { PlatformError } from '../errors.js';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { Router, type Request } from 'express';
@@ -62,6 +63,29 @@ export interface StartSubgraphOptions {
 }
 
 const emptyConfig = z.object({}).passthrough();
+
+/**
+ * A request whose token was refused gets UNAUTHENTICATED for the whole operation: it is not
+ * quietly served as anonymous. Raised once the operation is known, so the answer is a normal
+ * GraphQL response that the gateway relays with its code.
+ */
+function rejectBadCredentials(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ contextValue }) {
+          const error = (contextValue as GraphQLContext & { authError?: PlatformError }).authError;
+          if (error) {
+            // Apollo answers errors raised here with 500 unless told otherwise; to the gateway a
+            // 200 with errors is a GraphQL answer it relays as is (message and code).
+            error.extensions.http = { status: 200 };
+            throw error;
+          }
+        },
+      };
+    },
+  };
+}
 
 /** identity's key set, where the platform's config says identity is. */
 function jwksUrlOf(platform: PlatformConfig): string {
@@ -206,7 +230,7 @@ export async function startSubgraph<Config, Services = unknown>(
         metrics,
         introspection: platform.gateway.introspection,
         sandbox: platform.env === 'development',
-        plugins: [ApolloServerPluginInlineTraceDisabled()],
+        plugins: [ApolloServerPluginInlineTraceDisabled(), rejectBadCredentials()],
       }),
     });
     await apollo.start();
@@ -219,7 +243,16 @@ export async function startSubgraph<Config, Services = unknown>(
       expressMiddleware(apollo, {
         context: async ({ req }) => {
           const request = currentRequest();
-          const user = (await authenticate(req)) ?? undefined;
+          let user: AuthenticatedUser | undefined;
+          let authError: PlatformError | undefined;
+          try {
+            user = (await authenticate(req)) ?? undefined;
+          } catch (error) {
+            // A bad token fails the operation (see rejectBadCredentials), not the HTTP request.
+            if (!(error instanceof PlatformError)) throw error;
+            authError = error;
+            logger.info({ reason: (error as { reason?: string }).reason }, 'access token rejected');
+          }
           if (request && user) request.userId = user.id;
           const requestId = request?.requestId ?? 'unknown';
           return {
@@ -230,6 +263,7 @@ export async function startSubgraph<Config, Services = unknown>(
             can: permissionCheck(permissions, user),
             services,
             loader: loaderFactory(),
+            ...(authError ? { authError } : {}),
           };
         },
       }),

@@ -243,7 +243,8 @@ describe('changing and resetting the password', () => {
 
 describe('brute force', () => {
   it('after 5 wrong passwords the account is RATE_LIMITED, even for the right password, until the window passes', async () => {
-    const email = 'brute@example.com';
+    // Unique per run: with REDIS_URL the throttle's counters and lockout history live in Redis.
+    const email = `brute-${Date.now()}@example.com`;
     await register(email);
     for (let attempt = 0; attempt < 5; attempt += 1) {
       expect(code(await login(email, `wrong password ${attempt}`))).toBe('UNAUTHENTICATED');
