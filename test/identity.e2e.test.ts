@@ -191,7 +191,7 @@ describe('tokens every subgraph refuses', () => {
     [
       'HS256 with the public key as the secret',
       async () => {
-        const jwks = services.keys.jwks() as { keys: Array<Record<string, unknown>> };
+        const jwks = services.keys.jwks() as unknown as { keys: Array<Record<string, unknown>> };
         const secret = new TextEncoder().encode(JSON.stringify(jwks.keys[0]));
         const [, payload] = user.tokens.accessToken.split('.');
         const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload!))) as Record<string, unknown>;
