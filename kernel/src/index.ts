@@ -50,6 +50,7 @@ export {
   type StartSubgraphOptions,
 } from './service/subgraph.js';
 export { runMain } from './service/main.js';
+export { withModuleRuntime } from './service/offline.js';
 export * from './events/index.js';
 export * from './auth/index.js';
 export * from './security/index.js';

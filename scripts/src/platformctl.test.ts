@@ -5,6 +5,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, withModuleRuntime } from '@platform/kernel';
+import identityModule from '@platform/identity';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const CLI = join(REPO, 'scripts', 'src', 'platformctl.ts');
@@ -17,9 +20,10 @@ interface Run {
 }
 
 /** Runs the real CLI in a child process on Node 22 (node_modules/.bin first on PATH). */
-function platformctl(args: string[]): Promise<Run> {
+function platformctl(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...extraEnv,
     PATH: `${join(REPO, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
   };
   delete env.PLATFORM_ROOT;
@@ -168,5 +172,48 @@ describe('platformctl modules list and info', () => {
     expect((await platformctl(['modules', 'info', 'nope', '--root', root])).code).toBe(2);
     expect((await platformctl(['modules', 'frobnicate', '--root', root])).code).toBe(2);
     expect((await platformctl(['modules', 'list', '--root', join(root, 'missing')])).code).toBe(2);
+  });
+});
+
+describe('platformctl seed', () => {
+  it('creates the administrator from SEED_ADMIN_* once, and refuses a weak password', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'platformctl-seed-'));
+    roots.push(dataDir);
+    const schema = `t_${randomBytes(4).toString('hex')}_identity`;
+    const env = {
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      PLATFORM_ENV: 'test',
+      PLATFORM_SERVICES__IDENTITY__DB_SCHEMA: schema,
+      SEED_ADMIN_EMAIL: 'Chief@Example.com',
+      SEED_ADMIN_PASSWORD: 'a long and private passphrase',
+    };
+    try {
+      const first = await platformctl(['seed'], env);
+      expect(first).toMatchObject({ code: 0, stdout: expect.stringContaining('identity: seeded') });
+      const again = await platformctl(['seed'], env);
+      expect(again.code).toBe(0);
+
+      const config = loadConfig({ env: { ...process.env, ...env }, cwd: REPO });
+      const admins = await withModuleRuntime(identityModule, config, async (runtime) =>
+        runtime.em().execute(`select email, email_verified from "${schema}"."user"`),
+      );
+      expect(admins).toEqual([{ email: 'chief@example.com', email_verified: true }]);
+
+      const weak = await platformctl(['seed'], {
+        ...env,
+        SEED_ADMIN_EMAIL: 'other@example.com',
+        SEED_ADMIN_PASSWORD: 'password1',
+      });
+      expect(weak.code).toBe(1);
+      expect(weak.stderr).toContain('identity: seed failed');
+    } finally {
+      const config = loadConfig({ env: { ...process.env, ...env }, cwd: REPO });
+      if (config.database.url) {
+        await withModuleRuntime(identityModule, config, async (runtime) => {
+          await runtime.em().execute(`drop schema if exists "${schema}" cascade`);
+        });
+      }
+    }
   });
 });

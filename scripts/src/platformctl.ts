@@ -9,6 +9,7 @@ import { KERNEL_VERSION } from '@platform/kernel';
 import { generateArtifacts, SUPERGRAPH_FILE } from './artifacts.js';
 import { listModules, moduleInfo, validateModules } from './commands/modules.js';
 import { migrate } from './commands/migrate.js';
+import { seed } from './commands/seed.js';
 import { findRoot, RootError } from './modules.js';
 import { UsageError } from './usage.js';
 
@@ -77,6 +78,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action((names: string[], options: { status?: boolean }) =>
       run(() => migrate(root(), names, { status: options.status ?? false, env: process.env }))(),
     );
+  program
+    .command('seed')
+    .description('create initial data idempotently, e.g. the administrator from SEED_ADMIN_EMAIL / SEED_ADMIN_PASSWORD')
+    .action(run(() => seed(root(), process.env)));
   return program;
 }
 

@@ -51,8 +51,11 @@ export interface LifecycleHooks<Config, Services = unknown> {
   onStart?(runtime: ModuleRuntime<Config>, services: Services): Promise<void> | void;
   /** On shutdown, after the server stopped accepting traffic, before the database closes. */
   onStop?(runtime: ModuleRuntime<Config>, services: Services): Promise<void> | void;
-  /** Development-only demo data, after `onStart` (runs when `modules.<name>.seedDemoData`). */
-  seed?(runtime: ModuleRuntime<Config>): Promise<void> | void;
+  /**
+   * Initial data the platform needs, created idempotently (e.g. the first administrator): run
+   * by `platformctl seed`, and at start in development, after `onStart`.
+   */
+  seed?(runtime: ModuleRuntime<Config>, services: Services): Promise<void> | void;
 }
 
 /** Extra HTTP routes beside `/graphql` (e.g. identity's `/.well-known/jwks.json`). */

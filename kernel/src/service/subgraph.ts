@@ -276,6 +276,7 @@ export async function startSubgraph<Config, Services = unknown>(
     http.finish();
 
     await module.hooks?.onStart?.(runtime, services);
+    if (platform.env === 'development') await module.hooks?.seed?.(runtime, services);
     cleanups.push(async () => {
       await module.hooks?.onStop?.(runtime, services);
     });

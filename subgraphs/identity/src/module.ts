@@ -32,10 +32,12 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
     });
   },
   hooks: {
-    async onStart(runtime, services) {
+    async onStart(runtime) {
       if (runtime.platform.demoData) await seedDemoUsers(runtime);
-      // Automatic in development; elsewhere `platformctl seed` does it.
-      if (runtime.platform.env === 'development') await seedAdmin(runtime, services);
+    },
+    // `platformctl seed`, and automatic in development: the first administrator.
+    async seed(runtime, services) {
+      await seedAdmin(runtime, services);
     },
   },
 });
