@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { join } from 'node:path';
+import { StaticPermissions } from '@platform/kernel';
 import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
 import identity from '../module.js';
 import { extractLinkToken, readOutbox } from '../mail/outbox.js';
@@ -297,5 +298,101 @@ describe('sessions', () => {
       expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig', kid: expect.any(String) });
       expect(key).not.toHaveProperty('d');
     }
+  });
+});
+
+describe('administration (with the permissions authz grants)', () => {
+  let admin: Handle;
+  const byUser: Record<string, string[]> = {};
+  const adminGql = async <T = Record<string, unknown>>(
+    query: string,
+    variables: Record<string, unknown>,
+    token?: string,
+  ) => (await admin.query<T>(query, variables, token ? bearer(token) : undefined)).body;
+
+  beforeAll(async () => {
+    admin = (await startTestSubgraph(identity, { permissions: new StaticPermissions({ byUser }) })) as Handle;
+  });
+  afterAll(async () => {
+    await admin?.stop();
+  });
+
+  async function account(email: string, displayName: string): Promise<{ id: string; token: string }> {
+    const created = await adminGql<{ register: { id: string } }>(
+      `mutation ($input: RegisterInput!) { register(input: $input) { id } }`,
+      { input: { email, password: PASSWORD, displayName } },
+    );
+    const tokens = await adminGql<{ login: Tokens }>(
+      `mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
+      { e: email, p: PASSWORD },
+    );
+    return { id: created.data!.register.id, token: tokens.data!.login.accessToken };
+  }
+
+  it('lists and searches users, edits and deletes them, each only with its permission', async () => {
+    const boss = await account('boss@example.com', 'The Boss');
+    const ada = await account('ada@example.com', 'Ada Lovelace');
+    await account('grace@example.com', 'Grace Hopper');
+
+    const forbidden = await adminGql(`{ users { totalCount } }`, {}, ada.token);
+    expect(forbidden.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', permission: 'identity.user.read' });
+
+    byUser[boss.id] = ['identity.user.read', 'identity.user.update', 'identity.user.delete'];
+    const all = await adminGql<{ users: { totalCount: number; edges: Array<{ node: { email: string } }> } }>(
+      `{ users(first: 2) { totalCount edges { node { email } } pageInfo { hasNextPage } } }`,
+      {},
+      boss.token,
+    );
+    expect(all.errors).toBeUndefined();
+    expect(all.data!.users.totalCount).toBe(3);
+    expect(all.data!.users.edges).toHaveLength(2);
+    const found = await adminGql<{ users: { edges: Array<{ node: { displayName: string } }> } }>(
+      `{ users(search: "LOVELACE") { edges { node { displayName email } } } }`,
+      {},
+      boss.token,
+    );
+    expect(found.data!.users.edges.map((edge) => edge.node.displayName)).toEqual(['Ada Lovelace']);
+
+    const edited = await adminGql<{ updateUser: { email: string; emailVerified: boolean; displayName: string } }>(
+      `mutation ($id: ID!) { updateUser(id: $id, input: { email: "ADA@math.example.com", displayName: " Countess " }) { email emailVerified displayName } }`,
+      { id: ada.id },
+      boss.token,
+    );
+    expect(edited.data!.updateUser).toEqual({
+      email: 'ada@math.example.com',
+      emailVerified: false,
+      displayName: 'Countess',
+    });
+    const taken = await adminGql(
+      `mutation ($id: ID!) { updateUser(id: $id, input: { email: "grace@example.com" }) { id } }`,
+      { id: ada.id },
+      boss.token,
+    );
+    expect(code(taken)).toBe('CONFLICT');
+
+    const profile = await adminGql<{ updateProfile: { displayName: string | null } }>(
+      `mutation { updateProfile(input: { displayName: "" }) { displayName } }`,
+      {},
+      ada.token,
+    );
+    expect(profile.data!.updateProfile.displayName).toBeNull();
+
+    expect(await adminGql(`mutation ($id: ID!) { deleteUser(id: $id) }`, { id: ada.id }, boss.token)).toEqual({
+      data: { deleteUser: true },
+    });
+    await eventually(async () => expect(code(await adminGql(`{ me { id } }`, {}, ada.token))).toBe('UNAUTHENTICATED'));
+    expect((await adminGql<{ user: null }>(`query ($id: ID!) { user(id: $id) { id } }`, { id: ada.id })).data).toEqual({
+      user: null,
+    });
+    const again = await adminGql(`mutation ($id: ID!) { deleteUser(id: $id) }`, { id: ada.id }, boss.token);
+    expect(code(again)).toBe('NOT_FOUND');
+    expect(
+      code(
+        await adminGql(`mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, {
+          e: 'ada@math.example.com',
+          p: PASSWORD,
+        }),
+      ),
+    ).toBe('UNAUTHENTICATED');
   });
 });
