@@ -181,7 +181,7 @@ function readDefault(): string {
 host: 127.0.0.1
 demoData: false
 database: { url: null, poolMax: 10, debug: false, migrateOnStart: true }
-redis: { url: null }
+redis: { url: null, keyPrefix: platform }
 auth: { issuer: http://localhost:4000, audience: platform, accessTokenTtlSec: 900, jwksUrl: null }
 smtp: { url: null, from: "Platform <no-reply@localhost>" }
 log: { level: info, pretty: false }

@@ -41,7 +41,13 @@ export const platformConfigSchema = z
         migrateOnStart: z.boolean(),
       })
       .strict(),
-    redis: z.object({ url: url.nullable() }).strict(),
+    redis: z
+      .object({
+        url: url.nullable(),
+        /** Namespace of every key the platform writes (streams, rate limits), so deployments can share a Redis. */
+        keyPrefix: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits and : _ - only'),
+      })
+      .strict(),
     auth: z
       .object({
         /** `iss` of access tokens: identity's public base URL. */

@@ -189,8 +189,16 @@ describe.each(busKinds())('$kind event bus', ({ make }) => {
 
 describe('createEventBus', () => {
   it('makes the in-process bus without a Redis URL, and the Redis bus with one', async () => {
-    const memory = createEventBus({ config: { redis: { url: null } }, module: 'blog', logger: silent });
-    const redis = createEventBus({ config: { redis: { url: 'redis://127.0.0.1:1' } }, module: 'blog', logger: silent });
+    const memory = createEventBus({
+      config: { redis: { url: null, keyPrefix: 'platform' } },
+      module: 'blog',
+      logger: silent,
+    });
+    const redis = createEventBus({
+      config: { redis: { url: 'redis://127.0.0.1:1', keyPrefix: 'platform' } },
+      module: 'blog',
+      logger: silent,
+    });
     try {
       expect(memory).toBeInstanceOf(MemoryEventBus);
       expect((memory as MemoryEventBus).broker).toBe(MemoryBroker.shared);

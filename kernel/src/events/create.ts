@@ -14,7 +14,7 @@ export interface CreateEventBusOptions {
   retry?: RetryOptions;
   /** In-memory only: a private broker instead of the process-wide one (isolated test platforms). */
   broker?: MemoryBroker;
-  /** Redis only: key prefix; default `platform:events`. */
+  /** Redis only: key prefix; default `<redis.keyPrefix>:events`. */
   prefix?: string;
 }
 
@@ -26,5 +26,11 @@ export function createEventBus(options: CreateEventBusOptions): EventBus {
   const { config, module, logger, retry, broker, prefix } = options;
   if (!config.redis.url) return new MemoryEventBus({ logger, retry, broker });
   const consumer = `${module}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  return new RedisEventBus({ url: config.redis.url, logger, consumer, retry, prefix });
+  return new RedisEventBus({
+    url: config.redis.url,
+    logger,
+    consumer,
+    retry,
+    prefix: prefix ?? `${config.redis.keyPrefix}:events`,
+  });
 }

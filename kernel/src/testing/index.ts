@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../config/load.js';
 import type { PlatformConfig } from '../config/schema.js';
 import { deepMerge } from '../config/load.js';
@@ -27,14 +28,32 @@ export function testConfig(overrides: Record<string, unknown> = {}): {
   }
   const config = loadConfig({
     env: { ...process.env, PLATFORM_ENV: 'test' },
-    overrides: deepMerge({ dataDir, services }, overrides),
+    // A private Redis namespace too: rate limits and streams of one suite never meet another's.
+    overrides: deepMerge({ dataDir, services, redis: { keyPrefix: `test:${suffix}` } }, overrides),
   });
   return {
     config,
     cleanup: async () => {
       rmSync(dataDir, { recursive: true, force: true });
+      if (config.redis.url) await deleteRedisKeys(config.redis.url, `${config.redis.keyPrefix}:*`);
     },
   };
+}
+
+/** Removes a suite's keys (its streams, rate limits) from the shared Redis. */
+async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Drops a private test schema (`t_…`) on PostgreSQL; embedded data goes with its directory. */

@@ -38,7 +38,7 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
   });
   const throttle = new LoginThrottle({
     redis: runtime.redis,
-    keyPrefix: 'identity:login',
+    keyPrefix: `${platform.redis.keyPrefix}:identity:login`,
     perAccount: config.throttle.perAccount,
     perIp: config.throttle.perIp,
   });
