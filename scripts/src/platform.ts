@@ -41,6 +41,8 @@ export async function startPlatform(config: PlatformConfig, modules: ModuleDefin
   const levels = dependencyLevels(ordered);
   const stop = await startInOrder<ModuleDefinition[] | 'gateway'>([...levels, 'gateway'], async (item) => {
     if (item === 'gateway') {
+      // Every module is up and subscribed: events recorded while starting (seeds) flow now.
+      for (const handle of Object.values(subgraphs)) handle.releaseEvents();
       const services = Object.fromEntries(
         Object.entries(config.services).map(([name, service]) => [
           name,
@@ -57,7 +59,7 @@ export async function startPlatform(config: PlatformConfig, modules: ModuleDefin
         ? { ...config, auth: { ...config.auth, jwksUrl: `${identity.baseUrl}/.well-known/jwks.json` } }
         : config;
     const started = await Promise.allSettled(
-      item.map((module) => startSubgraph(module, { config: moduleConfig, registryValidated: true })),
+      item.map((module) => startSubgraph(module, { config: moduleConfig, registryValidated: true, holdEvents: true })),
     );
     const handles = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     const failed = started.find((result) => result.status === 'rejected');

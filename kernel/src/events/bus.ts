@@ -10,7 +10,11 @@ export interface Subscription {
 }
 
 export interface SubscribeOptions {
-  /** Consumer group: one member of a group handles each event; every group gets every event. */
+  /**
+   * Consumer group: one member of a group handles each event; every group gets every event.
+   * Give a group ONE pattern: on Redis a group is one cursor over the stream, and a member with
+   * another pattern acknowledges (drops) what it does not match. Use one group per pattern.
+   */
   group: string;
   /** Deliveries before the event goes to the dead letter; default 5. */
   maxAttempts?: number;

@@ -6,8 +6,8 @@ import { z } from 'zod';
 
 /** `module.resource.action`: lower-case segments, letters/digits/dashes, exactly three. */
 export const PERMISSION_NAME = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/;
-/** Event names follow the same three-part shape: `module.resource.verb`. */
-export const EVENT_NAME = PERMISSION_NAME;
+/** Event names are `module.resource.verb`, lower-case; the verb may contain `_` (`email_verified`). */
+export const EVENT_NAME = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.[a-z][a-z0-9_]*$/;
 export const MODULE_NAME = /^[a-z][a-z0-9-]*$/;
 
 const semverVersion = z.string().refine((v) => semver.valid(v) !== null, 'must be a semver version like 1.2.3');

@@ -42,6 +42,8 @@ export interface SubgraphHandle<Config = unknown, Services = unknown> extends Se
   readonly runtime: ModuleRuntime<Config>;
   /** What the module's `services` hook built (undefined without one). */
   readonly services: Services;
+  /** Starts relaying the outbox (immediate unless started with `holdEvents`). */
+  releaseEvents(): void;
   /** GraphQL endpoint, e.g. http://127.0.0.1:4004/graphql */
   readonly url: string;
   readonly sdl: string;
@@ -60,6 +62,12 @@ export interface StartSubgraphOptions {
   permissions?: PermissionResolver;
   /** A bus shared with other services in this process (closed by its owner); default: one from config. */
   bus?: EventBus;
+  /**
+   * Keep recorded events in the outbox until `releaseEvents()`: the in-process platform starts
+   * every module (and so every subscription) before any event flows, as the in-memory bus
+   * delivers only to groups that already exist.
+   */
+  holdEvents?: boolean;
 }
 
 const emptyConfig = z.object({}).passthrough();
@@ -147,7 +155,7 @@ export async function startSubgraph<Config, Services = unknown>(
     const bus = options.bus ?? createEventBus({ config: platform, module: name, logger });
     if (!options.bus) cleanups.push(() => bus.close());
     const relay = new OutboxRelay({ db, bus, logger });
-    relay.start();
+    if (!options.holdEvents) relay.start();
     cleanups.push(() => relay.stop());
     const events: ModuleEvents = {
       record: (em, topic, payload, meta) =>
@@ -297,6 +305,7 @@ export async function startSubgraph<Config, Services = unknown>(
       logger,
       runtime,
       services,
+      releaseEvents: () => relay.start(),
       stop: () => (stopping ??= cleanup()),
     };
   } catch (error) {

@@ -1,7 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
-import authz from './module.js';
+import { startAuthz, type AuthzTestHandle } from './__tests__/start-authz.js';
 import { Role } from './role/role.entity.js';
 import { ensureBuiltInRoles } from './role/role.service.js';
 
@@ -24,11 +23,11 @@ const ROLES = `query ($first: Int, $after: String) {
 }`;
 
 describe('authz module', () => {
-  let handle: TestSubgraph;
+  let handle: AuthzTestHandle;
   let editorId: string;
 
   beforeAll(async () => {
-    handle = await startTestSubgraph(authz, {
+    handle = await startAuthz({
       authenticate: (req) => {
         const id = req.headers['x-test-user'];
         return typeof id === 'string' ? { id } : undefined;

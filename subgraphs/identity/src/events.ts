@@ -2,7 +2,13 @@ import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 
 /** Every event identity publishes (topic → what the payload carries). Never secrets. */
 export interface IdentityEvents {
-  'identity.user.created': { userId: string; email: string; displayName: string | null };
+  /** `via`: how the account came to be; only `seed` accounts are trusted with the administrator role. */
+  'identity.user.created': {
+    userId: string;
+    email: string;
+    displayName: string | null;
+    via: 'registration' | 'seed';
+  };
   'identity.user.updated': { userId: string; changed: string[] };
   'identity.user.deleted': { userId: string };
   'identity.user.email_verified': { userId: string };

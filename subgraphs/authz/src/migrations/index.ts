@@ -1,7 +1,9 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261121000000_roles } from './Migration20261121000000_roles.js';
+import { Migration20261121200000_assignments } from './Migration20261121200000_assignments.js';
 
 /** Every migration of this module, oldest first. Add new ones at the end. */
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261121000000_roles', class: Migration20261121000000_roles },
+  { name: 'Migration20261121200000_assignments', class: Migration20261121200000_assignments },
 ];

@@ -90,7 +90,7 @@ export class AccountService {
         await this.deps.emit(
           tx,
           'identity.user.created',
-          { userId: created.id, email, displayName },
+          { userId: created.id, email, displayName, via: 'registration' },
           { actorId: created.id },
         );
         return { user: created, link: this.link('verify-email', token) };
@@ -260,7 +260,12 @@ export class AccountService {
         emailVerified: true,
       });
       await tx.flush();
-      await this.deps.emit(tx, 'identity.user.created', { userId: user.id, email: address, displayName });
+      await this.deps.emit(tx, 'identity.user.created', {
+        userId: user.id,
+        email: address,
+        displayName,
+        via: 'seed',
+      });
       return user;
     });
   }

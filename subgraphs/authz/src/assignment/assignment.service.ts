@@ -1,0 +1,79 @@
+import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
+import { isUuid, NotFoundError, type EventMeta } from '@platform/kernel';
+import type { Emit } from '../events.js';
+import { Role } from '../role/role.entity.js';
+import { RoleAssignment } from './assignment.entity.js';
+
+const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * Who holds which role. Every change records its event in the same transaction, and only when
+ * something changed: repeating a call (a redelivered event, a retried request) publishes nothing.
+ */
+export class AssignmentService {
+  readonly #emit: Emit;
+  readonly #tables: { assignment: string; role: string };
+
+  /** `schema` is the module's Postgres schema, for the one statement written in SQL. */
+  constructor(deps: { emit: Emit; schema: string }) {
+    this.#emit = deps.emit;
+    const schema = quoteIdent(deps.schema);
+    this.#tables = { assignment: `${schema}."role_assignment"`, role: `${schema}."role"` };
+  }
+
+  /**
+   * Gives `role` (a name, or a role id) to a user; a no-op when the user holds it already.
+   * `meta` carries the cause (request, trace, actor) into the event.
+   *
+   * @returns whether the assignment is new.
+   */
+  async assignRole(em: EntityManager, userId: string, role: string, meta?: Partial<EventMeta>): Promise<boolean> {
+    return em.transactional(async (tx) => {
+      const found = await tx.findOne(Role, isUuid(role) ? { id: role.toLowerCase() } : { name: role });
+      if (!found) throw new NotFoundError('Role', role);
+      // `on conflict do nothing` instead of a lookup first: concurrent calls cannot both insert.
+      const inserted = await tx
+        .createQueryBuilder(RoleAssignment)
+        .insert({ userId, role: found.id, assignedAt: new Date() })
+        .onConflict(['userId', 'role'])
+        .ignore()
+        .returning(['userId'])
+        .execute('all');
+      if (inserted.length === 0) return false;
+      await this.#emit(tx, 'authz.assignment.created', { userId, roleId: found.id, roleName: found.name }, meta);
+      return true;
+    });
+  }
+
+  /** Takes every role away from a user (who was deleted); returns how many assignments went. */
+  async unassignAll(em: EntityManager, userId: string, meta?: Partial<EventMeta>): Promise<number> {
+    return em.transactional(async (tx) => {
+      // One statement that also names the roles: MikroORM's delete cannot return rows.
+      const removed = await tx.execute<Array<{ role_id: string; name: string }>>(
+        `delete from ${this.#tables.assignment} a using ${this.#tables.role} r
+          where a.user_id = ? and r.id = a.role_id returning a.role_id, r.name`,
+        [userId],
+      );
+      for (const { role_id: roleId, name: roleName } of removed) {
+        await this.#emit(tx, 'authz.assignment.deleted', { userId, roleId, roleName }, meta);
+      }
+      return removed.length;
+    });
+  }
+
+  /** The roles of each user in one query, in the order asked, each list sorted by name. */
+  async rolesOf(em: EntityManager, userIds: readonly string[]): Promise<Role[][]> {
+    const rows = await em.find(
+      RoleAssignment,
+      { userId: { $in: [...userIds] } },
+      { populate: ['role'], orderBy: { role: { name: 'asc' } } },
+    );
+    const byUser = new Map<string, Role[]>();
+    for (const row of rows) {
+      const roles = byUser.get(row.userId);
+      if (roles) roles.push(row.role);
+      else byUser.set(row.userId, [row.role]);
+    }
+    return userIds.map((userId) => byUser.get(userId) ?? []);
+  }
+}

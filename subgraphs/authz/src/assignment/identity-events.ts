@@ -1,0 +1,112 @@
+import {
+  handleOnce,
+  isUuid,
+  type EventMeta,
+  type Logger,
+  type ModuleRuntime,
+  type PlatformConfig,
+  type PlatformEvent,
+  type Subscription,
+} from '@platform/kernel';
+import type { AssignmentService } from './assignment.service.js';
+
+/** Consumer group of every authz replica: each identity event is handled by one of them. */
+export const CONSUMER_GROUP = 'authz';
+
+/**
+ * The seed administrator's email, lower-cased: identity's `modules.identity.seedAdmin.email`,
+ * read from the raw platform config because identity's config schema is identity's own.
+ */
+export function seedAdminEmail(platform: PlatformConfig): string | undefined {
+  const seedAdmin = platform.modules.identity?.seedAdmin as { email?: unknown } | undefined;
+  const email = typeof seedAdmin?.email === 'string' ? seedAdmin.email.trim().toLowerCase() : '';
+  return email || undefined;
+}
+
+/** What caused an event, carried into the events its handling records. */
+const causedBy = ({ meta }: PlatformEvent): Partial<EventMeta> => ({
+  requestId: meta.requestId,
+  traceId: meta.traceId,
+  actorId: meta.actorId,
+});
+
+/**
+ * Keeps assignments in step with identity's users: a new user gets the built-in `user` role
+ * (and `admin` when the account is the configured seed administrator); a deleted user loses
+ * every role, since authz keeps only user ids. Each handler runs at most once per event id.
+ */
+export class IdentityEventConsumer {
+  readonly #runtime: ModuleRuntime;
+  readonly #assignments: AssignmentService;
+  readonly #logger: Logger;
+  readonly #adminEmail: string | undefined;
+  #subscription: Subscription | undefined;
+
+  constructor(deps: { runtime: ModuleRuntime; assignments: AssignmentService }) {
+    this.#runtime = deps.runtime;
+    this.#assignments = deps.assignments;
+    this.#logger = deps.runtime.logger.child({ component: 'identity-events' });
+    this.#adminEmail = seedAdminEmail(deps.runtime.platform);
+  }
+
+  /** Subscribes; call it once the built-in roles exist. */
+  async start(): Promise<void> {
+    // One subscription for the group: on Redis a group is one cursor over the stream, and a
+    // member subscribed to another pattern would acknowledge (and so drop) what it does not match.
+    this.#subscription = await this.#runtime.bus.subscribe('identity.user.*', (event) => this.handle(event), {
+      group: CONSUMER_GROUP,
+    });
+  }
+
+  /** One of identity's user events; the topics authz does not care about are acknowledged as is. */
+  async handle(event: PlatformEvent): Promise<void> {
+    if (event.topic === 'identity.user.created') await this.userCreated(event);
+    else if (event.topic === 'identity.user.deleted') await this.userDeleted(event);
+  }
+
+  /** Stops consuming; handlers in flight finish first, so it must run before the database closes. */
+  async stop(): Promise<void> {
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    await subscription?.close();
+  }
+
+  async userCreated(event: PlatformEvent): Promise<void> {
+    const { userId, email, via } = event.payload;
+    if (!isUuid(userId)) return this.#skipMalformed(event);
+    // Only the account identity itself seeded is the administrator: someone registering with the
+    // configured address before the seed ran must not become one.
+    const roles = via === 'seed' && this.#isSeedAdmin(email) ? ['user', 'admin'] : ['user'];
+    const assigned: string[] = [];
+    await handleOnce(this.#runtime.db, 'authz.assignment.on-user-created', event, async (em) => {
+      for (const role of roles) {
+        if (await this.#assignments.assignRole(em, userId, role, causedBy(event))) assigned.push(role);
+      }
+    });
+    if (assigned.length > 0) this.#logger.info({ userId, roles: assigned, eventId: event.id }, 'roles assigned');
+  }
+
+  async userDeleted(event: PlatformEvent): Promise<void> {
+    const { userId } = event.payload;
+    if (!isUuid(userId)) return this.#skipMalformed(event);
+    let removed = 0;
+    await handleOnce(this.#runtime.db, 'authz.assignment.on-user-deleted', event, async (em) => {
+      removed = await this.#assignments.unassignAll(em, userId, causedBy(event));
+    });
+    if (removed > 0) this.#logger.info({ userId, removed, eventId: event.id }, 'roles of deleted user removed');
+  }
+
+  #isSeedAdmin(email: unknown): boolean {
+    return (
+      this.#adminEmail !== undefined && typeof email === 'string' && email.trim().toLowerCase() === this.#adminEmail
+    );
+  }
+
+  /** A redelivery cannot fix a bad payload: logged and acknowledged rather than retried. */
+  #skipMalformed(event: PlatformEvent): void {
+    this.#logger.error(
+      { eventId: event.id, topic: event.topic, source: event.source },
+      'event without a valid userId skipped',
+    );
+  }
+}
