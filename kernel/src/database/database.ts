@@ -71,6 +71,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
     },
     allowGlobalContext: false,
     forceUtcTimezone: true,
+    // Each module's ORM keeps its own request/transaction context: several share one process, and a
+    // handler running inside another module's transaction must not pick up that module's EntityManager.
+    contextName: `platform:${module}`,
     ensureDatabase: false,
   };
 
