@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SignJWT, base64url, type CryptoKey } from 'jose';
 import { extractLinkToken, readOutbox } from '../subgraphs/identity/src/mail/outbox.js';
 import type { IdentityServices } from '../subgraphs/identity/src/services.js';
+import { eventually } from '@platform/kernel/testing';
 import { startTestPlatform, type TestPlatform } from './helpers.js';
 
 /**
@@ -43,19 +44,6 @@ async function login(email: string, password: string): Promise<Tokens> {
   const body = await gql<{ login: Tokens }>(LOGIN, { email, password });
   expect(body.errors).toBeUndefined();
   return body.data!.login;
-}
-
-async function eventually(check: () => Promise<void>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
 }
 
 beforeAll(async () => {

@@ -3,7 +3,8 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import type { Logger } from 'pino';
 import type { ModuleDatabase } from '../database/database.js';
 import { errorMessage, normalizeEvents, sleep, type EventBus } from './bus.js';
-import { assertTopic, type PlatformEvent } from './event.js';
+import { assertTopic, createEvent, type PlatformEvent } from './event.js';
+import type { ModuleEvents } from '../module/define.js';
 import { quoteIdent } from './handle-once.js';
 import { Migration20260101000000_kernel_events } from './migrations/Migration20260101000000_kernel_events.js';
 
@@ -275,4 +276,12 @@ export class OutboxRelay {
       deleted = result.affectedRows;
     }
   }
+}
+
+/** A module's side of the outbox: events recorded through the caller's EntityManager, as `source`. */
+export function outboxRecorder(source: string, db: Pick<ModuleDatabase, 'schema'>): ModuleEvents {
+  return {
+    record: (em, topic, payload, meta) =>
+      recordEvents(em, db.schema, createEvent(source, topic, payload as Record<string, unknown>, meta)),
+  };
 }

@@ -2,9 +2,8 @@ import { z } from 'zod';
 import { moduleConfig } from '../config/load.js';
 import type { PlatformConfig } from '../config/schema.js';
 import { openDatabase } from '../database/database.js';
-import { createEvent } from '../events/event.js';
 import { MemoryBroker, MemoryEventBus } from '../events/memory-bus.js';
-import { recordEvents } from '../events/outbox.js';
+import { outboxRecorder } from '../events/outbox.js';
 import { createLogger } from '../logging/logger.js';
 import { ServiceMetrics } from '../metrics/metrics.js';
 import type { ModuleDefinition, ModuleRuntime } from '../module/define.js';
@@ -46,10 +45,7 @@ export async function withModuleRuntime<Config, Services, T>(
       em: () => db.fork(),
       bus,
       redis,
-      events: {
-        record: (em, topic, payload, meta) =>
-          recordEvents(em, db.schema, createEvent(name, topic, payload as Record<string, unknown>, meta)),
-      },
+      events: outboxRecorder(name, db),
     };
     services = (module.services ? await module.services(runtime) : undefined) as Services;
     return await job(runtime, services);

@@ -11,11 +11,10 @@ import { HttpService } from '../http/server.js';
 import { currentRequest } from '../http/request-context.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ServiceMetrics } from '../metrics/metrics.js';
-import type { ModuleDefinition, ModuleEvents, ModuleRuntime } from '../module/define.js';
+import type { ModuleDefinition, ModuleRuntime } from '../module/define.js';
 import { createEventBus } from '../events/create.js';
 import type { EventBus } from '../events/bus.js';
-import { createEvent } from '../events/event.js';
-import { OutboxRelay, recordEvents } from '../events/outbox.js';
+import { OutboxRelay, outboxRecorder } from '../events/outbox.js';
 import { closeRedis, createRedis } from '../redis.js';
 import { RevocationList } from '../auth/revocation-list.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
@@ -157,10 +156,7 @@ export async function startSubgraph<Config, Services = unknown>(
     const relay = new OutboxRelay({ db, bus, logger });
     if (!options.holdEvents) relay.start();
     cleanups.push(() => relay.stop());
-    const events: ModuleEvents = {
-      record: (em, topic, payload, meta) =>
-        recordEvents(em, db.schema, createEvent(name, topic, payload as Record<string, unknown>, meta)),
-    };
+    const events = outboxRecorder(name, db);
     const runtime: ModuleRuntime<Config> = {
       manifest,
       platform,

@@ -5,21 +5,9 @@ import type { DeadLetter, EventBus, RetryOptions } from '../bus.js';
 import { MemoryBroker, MemoryEventBus } from '../memory-bus.js';
 import { RedisEventBus, type RedisEventBusOptions } from '../redis-bus.js';
 
-export const silent = pino({ level: 'silent' });
+export { waitFor } from '../../testing/index.js';
 
-/** Polls until `condition` holds; fails with `message` after a generous timeout. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  message = 'condition',
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${message}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+export const silent = pino({ level: 'silent' });
 
 /** A promise with its resolver, for handlers a test wants to hold and release. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {

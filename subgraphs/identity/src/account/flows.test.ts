@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { join } from 'node:path';
 import { StaticPermissions } from '@platform/kernel';
-import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
+import { eventually, startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
 import identity from '../module.js';
 import { extractLinkToken, readOutbox } from '../mail/outbox.js';
 import type { IdentityServices } from '../services.js';
@@ -68,20 +68,6 @@ async function lastMailTo(to: string) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`no mail to ${to}`);
-}
-
-/** Polls until `check` passes (revocations travel over the event bus). */
-async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
 }
 
 beforeAll(async () => {
