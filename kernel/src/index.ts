@@ -53,6 +53,7 @@ export { runMain } from './service/main.js';
 export { withModuleRuntime } from './service/offline.js';
 export * from './events/index.js';
 export * from './auth/index.js';
+export { RemotePermissions, PERMISSIONS_PATH, type RemotePermissionsOptions } from './auth/remote-permissions.js';
 export * from './security/index.js';
 export { createRedis, closeRedis, describeRedisUrl } from './redis.js';
 export { DEMO_USERS } from './demo.js';

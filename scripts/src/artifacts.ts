@@ -4,7 +4,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { buildModuleSchema, loadConfig, SchemaRulesError } from '@platform/kernel';
 import { scanModules, loadDefinition, registryOf, type DiscoveredModule } from './modules.js';
-import { renderPermissions } from './permissions.js';
+import { CATALOGUE_FILE, CATALOGUE_MODULE, renderCatalogue, renderPermissions } from './permissions.js';
 
 export const SUPERGRAPH_FILE = 'schema/supergraph.graphql';
 const SDL_HEADER = '# Generated from the module sources by npm run generate. Do not edit.';
@@ -36,6 +36,7 @@ async function moduleSdl(module: DiscoveredModule): Promise<string> {
     orphanedTypes: definition.orphanedTypes,
     references: definition.references,
     rules: definition.rules,
+    permissions: definition.manifest.permissions.map((p) => p.name),
   });
   return sdl;
 }
@@ -113,6 +114,14 @@ export async function generateArtifacts(root: string): Promise<Artifacts> {
     } catch (error) {
       errors.push(...describe(module.manifest.name, error));
     }
+  }
+
+  const catalogueOwner = modules.find((module) => module.manifest.name === CATALOGUE_MODULE);
+  if (catalogueOwner) {
+    files.set(
+      `subgraphs/${catalogueOwner.dir}/${CATALOGUE_FILE}`,
+      renderCatalogue(modules.map((module) => module.manifest)),
+    );
   }
 
   let urls: Record<string, { url?: string } | undefined> = {};

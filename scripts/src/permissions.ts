@@ -52,3 +52,36 @@ export function renderPermissions(manifest: Pick<Manifest, 'name' | 'permissions
     '',
   ].join('\n');
 }
+
+/** Where the permission catalogue goes: the module that owns roles validates grants against it. */
+export const CATALOGUE_MODULE = 'authz';
+export const CATALOGUE_FILE = 'src/catalogue.generated.ts';
+
+/**
+ * The source of authz's `src/catalogue.generated.ts`: every permission every module declares,
+ * sorted by name, so grants can be checked against the whole platform without asking each
+ * module at run time. Adding a module and running `npm run generate` extends it.
+ */
+export function renderCatalogue(manifests: Array<Pick<Manifest, 'name' | 'permissions'>>): string {
+  const entries = manifests
+    .flatMap((manifest) => manifest.permissions.map((p) => ({ ...p, module: manifest.name })))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const lines = entries.map(
+    (p) =>
+      `  { name: ${JSON.stringify(p.name)}, module: ${JSON.stringify(p.module)}, description: ${JSON.stringify(p.description.replace(/\s+/g, ' ').trim())} },`,
+  );
+  return [
+    '// Generated from every module.yaml by npm run generate. Do not edit.',
+    '',
+    '/** A permission some module declares, as its manifest describes it. */',
+    'export interface CataloguedPermission {',
+    '  readonly name: string;',
+    '  readonly module: string;',
+    '  readonly description: string;',
+    '}',
+    '',
+    '/** Every permission of every module in this repository, sorted by name. */',
+    `export const PERMISSION_CATALOGUE: readonly CataloguedPermission[] = [${lines.length > 0 ? `\n${lines.join('\n')}\n` : ''}];`,
+    '',
+  ].join('\n');
+}

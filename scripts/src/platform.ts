@@ -59,7 +59,15 @@ export async function startPlatform(config: PlatformConfig, modules: ModuleDefin
         ? { ...config, auth: { ...config.auth, jwksUrl: `${identity.baseUrl}/.well-known/jwks.json` } }
         : config;
     const started = await Promise.allSettled(
-      item.map((module) => startSubgraph(module, { config: moduleConfig, registryValidated: true, holdEvents: true })),
+      item.map((module) =>
+        startSubgraph(module, {
+          config: moduleConfig,
+          registryValidated: true,
+          holdEvents: true,
+          // authz may start after a module that asks it (identity), on a port picked then.
+          authzUrl: () => subgraphs.authz?.baseUrl,
+        }),
+      ),
     );
     const handles = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     const failed = started.find((result) => result.status === 'rejected');

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,6 +146,50 @@ describe('platformctl modules validate', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/audit: missing dependency/);
     expect(result.stderr).toMatch(/blog: subgraphs\/blog\/module\.yaml permissions\.0\.name/);
+  });
+
+  it("reports a module's rule-coverage problems from its sources", async () => {
+    const root = fixture({
+      notes: { name: 'notes', permissions: [{ name: 'notes.note.read', description: 'Read notes' }] },
+    });
+    // The fixture's module.ts resolves the kernel and type-graphql from this repository.
+    symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir');
+    mkdirSync(join(root, 'subgraphs', 'notes', 'src'));
+    writeFileSync(
+      join(root, 'subgraphs', 'notes', 'src', 'module.ts'),
+      `import { defineModule, permission } from '@platform/kernel';
+import { Query, Resolver } from 'type-graphql';
+
+@Resolver()
+class NoteResolver {
+  @Query(() => String)
+  note(): string {
+    return 'hello';
+  }
+
+  @Query(() => String)
+  secret(): string {
+    return 'psst';
+  }
+}
+
+export default defineModule({
+  manifest: new URL('../module.yaml', import.meta.url),
+  entities: [],
+  migrations: [],
+  resolvers: [NoteResolver],
+  rules: { Query: { note: permission('notes.note.delete') } },
+});
+`,
+    );
+    const result = await validate(root);
+    expect(result.code).toBe(1);
+    const where = 'notes: subgraphs/notes/src/module.ts';
+    expect(result.stderr).toContain(`${where}: Query.secret has no rule`);
+    expect(result.stderr).toContain(
+      `${where}: rule names permission notes.note.delete, which module.yaml does not declare`,
+    );
+    expect(result.stderr).toContain(`${where}: module.yaml declares notes.note.read, which no rule uses`);
   });
 });
 

@@ -142,8 +142,16 @@ describe('TokenVerifier', () => {
       const sub = randomUUID();
       const sid = randomUUID();
       const token = await signToken(key, { claims: { sub, sid } });
-      await expect(verifier.authenticate(request(`Bearer ${token}`))).resolves.toEqual({ id: sub, sessionId: sid });
-      await expect(verifier.authenticate(request(`bearer ${token}`))).resolves.toEqual({ id: sub, sessionId: sid });
+      await expect(verifier.authenticate(request(`Bearer ${token}`))).resolves.toEqual({
+        id: sub,
+        sessionId: sid,
+        token,
+      });
+      await expect(verifier.authenticate(request(`bearer ${token}`))).resolves.toEqual({
+        id: sub,
+        sessionId: sid,
+        token,
+      });
     });
 
     it.each([

@@ -102,7 +102,8 @@ export class TokenVerifier {
   /**
    * The caller of a request: undefined without an Authorization header (anonymous), the user
    * for a valid `Bearer` token, InvalidTokenError for anything else, so a broken token is
-   * reported rather than silently downgraded to anonymous.
+   * reported rather than silently downgraded to anonymous. The user carries the token itself,
+   * so the service can forward it when it asks authz for the caller's permissions.
    */
   async authenticate(req: HeaderCarrier): Promise<AuthenticatedUser | undefined> {
     const header = req.headers.authorization;
@@ -111,7 +112,7 @@ export class TokenVerifier {
     const token = value === undefined ? undefined : BEARER.exec(value)?.[1];
     if (token === undefined) throw new InvalidTokenError('bad-scheme');
     const { id, sessionId } = await this.verify(token);
-    return { id, sessionId };
+    return { id, sessionId, token };
   }
 }
 

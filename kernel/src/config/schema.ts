@@ -58,6 +58,11 @@ export const platformConfigSchema = z
         accessTokenTtlSec: z.number().int().min(30).max(3600),
         /** Where services fetch identity's public keys; default: identity's URL + /.well-known/jwks.json. */
         jwksUrl: url.nullable(),
+        /**
+         * Longest a service serves a user's cached permissions. authz's events drop them at once;
+         * this bounds staleness only if such an event is missed.
+         */
+        permissionCacheTtlSec: z.number().int().min(1).max(3600).default(60),
       })
       .strict(),
     smtp: z.object({ url: url.nullable(), from: z.string().min(3) }).strict(),

@@ -6,6 +6,13 @@ import type { Logger } from 'pino';
 export interface AuthenticatedUser {
   id: string;
   sessionId?: string;
+  /**
+   * The raw bearer token the caller presented, so this service can ask another (authz) on the
+   * caller's behalf. A credential: never log it, never put it in an event, never return it.
+   * The logger redacts `token` one level deep (`user.token`), not deeper, so log `user.id`,
+   * not the user object.
+   */
+  token?: string;
 }
 
 /**

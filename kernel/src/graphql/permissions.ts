@@ -1,27 +1,54 @@
 import type { AuthenticatedUser } from './context.js';
 
 /**
- * Answers "may this caller do X?" for the `permission()` rule. The authz module provides the
- * real one (roles and grants, cached and invalidated by events); anonymous callers get the
- * guest role's permissions.
+ * What a caller may do. `all` is the admin role's "everything": it covers permissions of
+ * modules added after the answer was computed, which an enumerated set cannot, so a check
+ * must ask {@link holds} rather than the set alone.
  */
-export interface PermissionResolver {
-  permissionsOf(user: AuthenticatedUser | undefined): Promise<ReadonlySet<string>>;
+export interface EffectivePermissions {
+  readonly all: boolean;
+  readonly permissions: ReadonlySet<string>;
 }
 
-/** Fixed permission sets: for tests, and the deny-all default of a service without authz. */
+/**
+ * Answers "may this caller do X?" for the `permission()` rule. authz computes the answer
+ * (roles and grants): in its own process straight from its database, elsewhere through
+ * RemotePermissions (cached, invalidated by authz's events). Anonymous callers get the guest
+ * role's permissions.
+ */
+export interface PermissionResolver {
+  permissionsOf(user: AuthenticatedUser | undefined): Promise<EffectivePermissions>;
+}
+
+/** Whether `effective` includes `permission`, counting `all` as every permission. */
+export function holds(effective: EffectivePermissions, permission: string): boolean {
+  return effective.all || effective.permissions.has(permission);
+}
+
+/**
+ * Fixed permission sets: for tests, and the deny-all default of a service without authz. The
+ * options are read on every lookup, so a test may change `byUser` between requests.
+ */
 export class StaticPermissions implements PermissionResolver {
   constructor(
     private readonly grants: {
+      /** What anonymous callers hold. */
       guest?: Iterable<string>;
+      /** What every signed-in caller holds. */
       user?: Iterable<string>;
+      /** What particular users hold, on top of `user`. */
       byUser?: Record<string, Iterable<string>>;
+      /** Users who hold every permission, as the admin role does. */
+      all?: Iterable<string>;
     } = {},
   ) {}
 
-  async permissionsOf(user: AuthenticatedUser | undefined): Promise<ReadonlySet<string>> {
-    if (!user) return new Set(this.grants.guest ?? []);
-    return new Set([...(this.grants.user ?? []), ...(this.grants.byUser?.[user.id] ?? [])]);
+  async permissionsOf(user: AuthenticatedUser | undefined): Promise<EffectivePermissions> {
+    if (!user) return { all: false, permissions: new Set(this.grants.guest ?? []) };
+    return {
+      all: [...(this.grants.all ?? [])].includes(user.id),
+      permissions: new Set([...(this.grants.user ?? []), ...(this.grants.byUser?.[user.id] ?? [])]),
+    };
   }
 }
 
@@ -30,9 +57,9 @@ export function permissionCheck(
   resolver: PermissionResolver,
   user: AuthenticatedUser | undefined,
 ): (permission: string) => Promise<boolean> {
-  let permissions: Promise<ReadonlySet<string>> | undefined;
+  let effective: Promise<EffectivePermissions> | undefined;
   return async (permission) => {
-    permissions ??= resolver.permissionsOf(user);
-    return (await permissions).has(permission);
+    effective ??= resolver.permissionsOf(user);
+    return holds(await effective, permission);
   };
 }

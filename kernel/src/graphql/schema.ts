@@ -1,19 +1,22 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { parse, type GraphQLSchema } from 'graphql';
+import { parse, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { IRules } from 'graphql-shield';
 import { FEDERATION_LINK } from './federation.js';
-import { applyRules, ruleCoverageProblems } from './rules.js';
-import type { ReferenceResolver } from '../module/define.js';
+import { applyRules, enforceRule, ruleCoverageProblems } from './rules.js';
+import type { EntityReference } from '../module/define.js';
+import type { GraphQLContext } from './context.js';
 
 export interface SubgraphSchemaOptions {
   module: string;
   resolvers: [Function, ...Function[]];
   orphanedTypes?: Function[];
-  references?: Record<string, ReferenceResolver>;
+  references?: Record<string, EntityReference>;
   rules: IRules;
+  /** The permission names of the module's manifest: the rules must check exactly these. */
+  permissions: readonly string[];
 }
 
 export class SchemaRulesError extends Error {
@@ -21,16 +24,27 @@ export class SchemaRulesError extends Error {
     readonly module: string,
     readonly problems: string[],
   ) {
-    super(`Module ${module} has fields without authorization rules:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `Module ${module}'s authorization rules do not fit its schema and manifest:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'SchemaRulesError';
   }
+}
+
+/** `__resolveReference` for one entity: the reference's rule first, as shield would guard a field. */
+function guardedReference({ rule, resolve }: EntityReference) {
+  return async (reference: unknown, context: GraphQLContext, info: GraphQLResolveInfo): Promise<unknown> => {
+    await enforceRule(rule, reference, {}, context, info);
+    return resolve(reference, context);
+  };
 }
 
 /**
  * Builds a module's Federation 2 subgraph schema from its type-graphql classes: the class
  * schema is printed with its directives under the federation `@link`, shield rules wrap its
- * resolvers (refusing to build if any field lacks a rule), and reference resolvers are added
- * per entity.
+ * resolvers, and each entity's guarded reference resolver is added. Refuses to build (with
+ * every problem of `ruleCoverageProblems`) when a field or entity lacks a rule, or the rules
+ * and the manifest's permissions disagree.
  */
 export async function buildModuleSchema(
   options: SubgraphSchemaOptions,
@@ -41,15 +55,18 @@ export async function buildModuleSchema(
     skipCheck: true,
     validate: false,
   });
-  const problems = ruleCoverageProblems(classSchema, options.rules);
+  const problems = ruleCoverageProblems(classSchema, options.rules, {
+    permissions: options.permissions,
+    references: options.references,
+  });
   if (problems.length > 0) throw new SchemaRulesError(options.module, problems);
 
   const shielded = applyRules(classSchema, options.rules);
   const sdl = `${FEDERATION_LINK}\n\n${printSchemaWithDirectives(classSchema)}`;
   const resolvers = createResolversMap(shielded) as GraphQLResolverMap<unknown>;
-  for (const [typeName, resolve] of Object.entries(options.references ?? {})) {
+  for (const [typeName, reference] of Object.entries(options.references ?? {})) {
     const typeResolvers = (resolvers[typeName] ??= {}) as Record<string, unknown>;
-    typeResolvers.__resolveReference = resolve;
+    typeResolvers.__resolveReference = guardedReference(reference);
   }
   const schema = buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers }]);
   return { schema, sdl };

@@ -20,6 +20,7 @@ export const REDACT_PATHS = [
   '*.newPassword',
   '*.currentPassword',
   '*.token',
+  '*.user.token',
   '*.accessToken',
   '*.refreshToken',
   '*.secret',

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { Router } from 'express';
+import type { Request, Router } from 'express';
 import type { JSONWebKeySet } from 'jose';
 import type { MigrationObject } from '@mikro-orm/core';
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
@@ -12,7 +12,9 @@ import type { EventBus } from '../events/bus.js';
 import type { EventMeta } from '../events/event.js';
 import type { CheckResult } from '../health/health.js';
 import type { ModuleDatabase } from '../database/database.js';
-import type { GraphQLContext } from '../graphql/context.js';
+import type { AuthenticatedUser, GraphQLContext } from '../graphql/context.js';
+import type { PermissionResolver } from '../graphql/permissions.js';
+import type { ShieldRule } from '../graphql/rules.js';
 import { loadManifest, type Manifest } from './manifest.js';
 
 /** What a module's hooks receive once its infrastructure is up. */
@@ -46,6 +48,18 @@ export interface ModuleEvents {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module narrows its own key fields
 export type ReferenceResolver = (reference: any, context: GraphQLContext) => unknown;
 
+/**
+ * How other subgraphs reach an entity this module owns. Shield does not wrap
+ * `__resolveReference`, so the kernel evaluates `rule` first (as shield would for a field:
+ * an error or a denial fails that lookup) and only then calls `resolve`. The entity's fields
+ * keep their own rules.
+ */
+export interface EntityReference {
+  /** Who may look the entity up by its key, e.g. `permission(Permission.PostRead)` or `publicAccess`. */
+  rule: ShieldRule;
+  resolve: ReferenceResolver;
+}
+
 export interface LifecycleHooks<Config, Services = unknown> {
   /** After migrations, before the server accepts traffic. */
   onStart?(runtime: ModuleRuntime<Config>, services: Services): Promise<void> | void;
@@ -63,7 +77,17 @@ export type RouteRegistrar<Config, Services> = (
   router: Router,
   runtime: ModuleRuntime<Config>,
   services: Services,
+  kernel: RouteContext,
 ) => void;
+
+/** What the kernel lends a module's own routes. */
+export interface RouteContext {
+  /**
+   * The caller of a request, as for `/graphql`: undefined when anonymous, the user for a valid
+   * bearer token; throws an UNAUTHENTICATED PlatformError for a refused token.
+   */
+  authenticate(req: Request): Promise<AuthenticatedUser | undefined>;
+}
 
 export interface ModuleOptions<Schema extends z.ZodType, Services = unknown> {
   /** Path of `module.yaml`, usually `new URL('../module.yaml', import.meta.url)`. */
@@ -76,9 +100,15 @@ export interface ModuleOptions<Schema extends z.ZodType, Services = unknown> {
   resolvers: [Function, ...Function[]];
   /** Types not reachable from resolvers but part of the schema (e.g. entity stubs). */
   orphanedTypes?: Function[];
-  /** `__resolveReference` per entity type this module owns. */
-  references?: Record<string, ReferenceResolver>;
-  /** graphql-shield rules; every root field must have one, everything else is denied. */
+  /**
+   * The guarded `__resolveReference` of each entity type this module resolves (every type
+   * with a resolvable `@key` and fields beyond it); the kernel refuses to start without one.
+   */
+  references?: Record<string, EntityReference>;
+  /**
+   * graphql-shield rules; every field must have one (everything else is denied), and together
+   * with the reference rules they must check each permission of `module.yaml`, and no other.
+   */
   rules: IRules;
   hooks?: LifecycleHooks<z.infer<Schema>, Services>;
   /**
@@ -92,6 +122,11 @@ export interface ModuleOptions<Schema extends z.ZodType, Services = unknown> {
    * of over HTTP by its token verifier.
    */
   localKeys?: (services: Services) => JSONWebKeySet | Promise<JSONWebKeySet>;
+  /**
+   * The module computes permissions itself (authz): its own resolver instead of asking authz
+   * over HTTP.
+   */
+  permissions?: (services: Services) => PermissionResolver;
   /** Extra `/ready` checks (database and migrations are built in). */
   readiness?: Record<string, (runtime: ModuleRuntime<z.infer<Schema>>) => Promise<CheckResult> | CheckResult>;
 }

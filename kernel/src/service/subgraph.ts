@@ -23,7 +23,8 @@ import { startTracing } from '../tracing/tracing.js';
 import { platformApolloOptions } from '../graphql/apollo.js';
 import { loaderFactory, type AuthenticatedUser, type GraphQLContext } from '../graphql/context.js';
 import { buildModuleSchema } from '../graphql/schema.js';
-import { permissionCheck, StaticPermissions, type PermissionResolver } from '../graphql/permissions.js';
+import { permissionCheck, type PermissionResolver } from '../graphql/permissions.js';
+import { RemotePermissions } from '../auth/remote-permissions.js';
 import { z } from 'zod';
 
 /** A running service (subgraph or gateway). */
@@ -57,8 +58,13 @@ export interface StartSubgraphOptions {
   authenticate?: (req: Request) => Promise<AuthenticatedUser | undefined> | AuthenticatedUser | undefined;
   /** Set when the caller already validated the whole registry (the in-process platform). */
   registryValidated?: boolean;
-  /** Answers `ctx.can()`; default: nobody holds any permission. */
+  /**
+   * Answers `ctx.can()`; default: the module's own resolver if it has one (authz), else authz
+   * asked over HTTP and cached.
+   */
   permissions?: PermissionResolver;
+  /** Where authz is, when not where the config says (the in-process platform, on free ports). */
+  authzUrl?: () => string | undefined;
   /** A bus shared with other services in this process (closed by its owner); default: one from config. */
   bus?: EventBus;
   /**
@@ -94,13 +100,20 @@ function rejectBadCredentials(): ApolloServerPlugin {
   };
 }
 
+/** A service's base URL, where the platform's config says it is. */
+function serviceBaseUrl(platform: PlatformConfig, name: string, defaultPort: number): string {
+  const service = platform.services[name];
+  return service?.url
+    ? new URL(service.url).origin
+    : `http://${platform.host === '0.0.0.0' ? '127.0.0.1' : platform.host}:${service?.port ?? defaultPort}`;
+}
+
+/** authz's base URL, for permission lookups. */
+export const authzUrlOf = (platform: PlatformConfig): string => serviceBaseUrl(platform, 'authz', 4002);
+
 /** identity's key set, where the platform's config says identity is. */
 function jwksUrlOf(platform: PlatformConfig): string {
-  const identity = platform.services.identity;
-  const base = identity?.url
-    ? new URL(identity.url).origin
-    : `http://${platform.host === '0.0.0.0' ? '127.0.0.1' : platform.host}:${identity?.port ?? 4001}`;
-  return `${base}/.well-known/jwks.json`;
+  return `${serviceBaseUrl(platform, 'identity', 4001)}/.well-known/jwks.json`;
 }
 
 /**
@@ -184,7 +197,21 @@ export async function startSubgraph<Config, Services = unknown>(
     const services = (module.services ? await module.services(runtime) : undefined) as Services;
     const closable = services as { close?: () => Promise<void> | void } | undefined;
     if (typeof closable?.close === 'function') cleanups.push(() => closable.close!());
-    const permissions = options.permissions ?? new StaticPermissions();
+    let permissions = options.permissions ?? module.permissions?.(services);
+    if (!permissions) {
+      // authz asked over HTTP, where the config says it is; its events (on this service's bus)
+      // drop cached answers as soon as roles, grants or assignments change.
+      const remote = new RemotePermissions({
+        url: options.authzUrl ?? authzUrlOf(platform),
+        bus,
+        logger,
+        ttlMs: platform.auth.permissionCacheTtlSec * 1000,
+      });
+      await remote.start();
+      cleanups.push(() => remote.close());
+      permissions = remote;
+    }
+    const resolver: PermissionResolver = permissions;
 
     // Access tokens: verified here, against identity's keys; revocations arrive over the bus.
     const revocations = new RevocationList({ holdMs: (platform.auth.accessTokenTtlSec + 60) * 1000 });
@@ -218,6 +245,7 @@ export async function startSubgraph<Config, Services = unknown>(
       orphanedTypes: module.orphanedTypes,
       references: module.references,
       rules: module.rules,
+      permissions: manifest.permissions.map((p) => p.name),
     });
 
     const http = new HttpService({
@@ -264,7 +292,7 @@ export async function startSubgraph<Config, Services = unknown>(
             em: db.fork(),
             logger,
             user,
-            can: permissionCheck(permissions, user),
+            can: permissionCheck(resolver, user),
             services,
             loader: loaderFactory(),
             ...(authError ? { authError } : {}),
@@ -274,7 +302,7 @@ export async function startSubgraph<Config, Services = unknown>(
     );
     if (module.routes) {
       const router = Router();
-      module.routes(router, runtime, services);
+      module.routes(router, runtime, services, { authenticate: async (req) => (await authenticate(req)) ?? undefined });
       http.app.use(router);
     }
     http.finish();

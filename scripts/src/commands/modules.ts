@@ -45,6 +45,7 @@ async function sourceProblems(module: DiscoveredModule): Promise<string[]> {
       orphanedTypes: definition.orphanedTypes,
       references: definition.references,
       rules: definition.rules,
+      permissions: definition.manifest.permissions.map((p) => p.name),
     });
     return [];
   } catch (error) {

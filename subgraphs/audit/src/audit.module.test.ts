@@ -1,10 +1,13 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { createHash, randomUUID } from 'node:crypto';
+import { StaticPermissions } from '@platform/kernel';
 import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
 import audit from './module.js';
 import { AuditEvent } from './audit-event/audit-event.entity.js';
 
+/** A signed-in caller holding `audit.event.read`, and one without it. */
 const CALLER = { 'x-test-user': randomUUID() };
+const OUTSIDER = { 'x-test-user': randomUUID() };
 const ACTOR = randomUUID();
 const BASE = Date.UTC(2026, 0, 1);
 
@@ -37,6 +40,7 @@ describe('audit module', () => {
         const id = req.headers['x-test-user'];
         return typeof id === 'string' ? { id } : undefined;
       },
+      permissions: new StaticPermissions({ byUser: { [CALLER['x-test-user']]: ['audit.event.read'] } }),
     });
     // No recording pipeline yet: rows go straight in. Events 3 and 4 share a timestamp, so
     // the id tie-break is exercised too.
@@ -71,13 +75,16 @@ describe('audit module', () => {
   });
 
   describe('auditEvents', () => {
-    it('is UNAUTHENTICATED for anonymous callers', async () => {
-      const { body } = await handle.query(EVENTS);
-      expect(body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    it.each([
+      ['anonymous callers', {}],
+      ['signed-in callers without audit.event.read', OUTSIDER],
+    ])('is FORBIDDEN for %s', async (_case, headers) => {
+      const { body } = await handle.query(EVENTS, undefined, headers);
+      expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', permission: 'audit.event.read' });
       expect(body.data ?? null).toBeNull();
     });
 
-    it('lists every field for signed-in callers', async () => {
+    it('lists every field for callers with audit.event.read', async () => {
       const { body } = await handle.query(
         `{ auditEvents(first: 1) { edges { node {
             id action actor { id } targetType targetId metadata requestId traceId ip userAgent occurredAt hash
@@ -151,7 +158,7 @@ describe('audit module', () => {
       _entities(representations: $representations) { ... on AuditEvent { id action } }
     }`;
 
-    it('resolves events for signed-in callers', async () => {
+    it('resolves events for callers with audit.event.read', async () => {
       const { body } = await handle.query(
         ENTITIES,
         {
@@ -167,11 +174,17 @@ describe('audit module', () => {
       expect(body.data).toEqual({ _entities: [{ id: newestFirst[4], action: 'test.thing.step0' }, null, null] });
     });
 
-    it('resolves nothing for anonymous callers', async () => {
-      const { body } = await handle.query(ENTITIES, {
-        representations: [{ __typename: 'AuditEvent', id: newestFirst[0] }],
-      });
+    it.each([
+      ['anonymous callers', {}],
+      ['signed-in callers without audit.event.read', OUTSIDER],
+    ])('resolves nothing for %s: FORBIDDEN', async (_case, headers) => {
+      const { body } = await handle.query(
+        ENTITIES,
+        { representations: [{ __typename: 'AuditEvent', id: newestFirst[0] }] },
+        headers,
+      );
       expect(body.data).toEqual({ _entities: [null] });
+      expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', permission: 'audit.event.read' });
     });
   });
 });

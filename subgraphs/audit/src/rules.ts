@@ -1,14 +1,12 @@
-import { authenticated, publicAccess, type IRules } from '@platform/kernel';
+import { permission, publicAccess, type IRules } from '@platform/kernel';
+import { Permission } from './permissions.generated.js';
 
-/**
- * Who may touch what. Until authz answers permission checks, reading the audit log needs a
- * signed-in caller (the `audit.event.read` check replaces `authenticated` once it exists).
- */
+/** Who may touch what. The audit log is readable only with `audit.event.read`, whichever way it is reached. */
 export const rules: IRules = {
   Query: {
-    auditEvents: authenticated,
+    auditEvents: permission(Permission.EventRead),
   },
-  AuditEvent: authenticated,
+  AuditEvent: permission(Permission.EventRead),
   // Only the id of identity's user, reachable only through an audit event.
   User: publicAccess,
 };

@@ -1,8 +1,16 @@
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import type { EventMeta } from '@platform/kernel';
 
-/** Every event authz publishes (topic → what the payload carries). */
+/**
+ * Every event authz publishes (topic → what the payload carries). Other services drop cached
+ * permissions on them; audit records them.
+ */
 export interface AuthzEvents {
+  'authz.role.created': { roleId: string; name: string };
+  'authz.role.updated': { roleId: string; name: string; changed: string[] };
+  /** `holders`: how many users lost the role with it. */
+  'authz.role.deleted': { roleId: string; name: string; holders: number };
+  'authz.grant.changed': { roleId: string; roleName: string; granted: string[]; revoked: string[] };
   'authz.assignment.created': { userId: string; roleId: string; roleName: string };
   'authz.assignment.deleted': { userId: string; roleId: string; roleName: string };
 }

@@ -1,24 +1,35 @@
-import { defineModule } from '@platform/kernel';
+import { defineModule, permission, publicAccess } from '@platform/kernel';
 import { RoleAssignment } from './assignment/assignment.entity.js';
+import { RolePermission } from './grant/grant.entity.js';
 import { migrations } from './migrations/index.js';
+import { Permission } from './permissions.generated.js';
 import { Role } from './role/role.entity.js';
 import { resolveRoleReference } from './role/role.reference.js';
 import { RoleResolver } from './role/role.resolver.js';
-import { ensureBuiltInRoles } from './role/role.service.js';
+import { permissionRoutes } from './routes.js';
 import { rules } from './rules.js';
 import { createAuthzServices } from './services.js';
+import { KnownUser } from './user/known-user.entity.js';
+import { UserRolesResolver } from './user/user.resolver.js';
+import { resolveUserReference } from './user/user.type.js';
 
 export default defineModule({
   manifest: new URL('../module.yaml', import.meta.url),
-  entities: [Role, RoleAssignment],
+  entities: [Role, RolePermission, RoleAssignment, KnownUser],
   migrations,
-  resolvers: [RoleResolver],
-  references: { Role: resolveRoleReference },
+  resolvers: [RoleResolver, UserRolesResolver],
+  references: {
+    Role: { rule: permission(Permission.RoleRead), resolve: resolveRoleReference },
+    // Only the id; `roles` and `permissions` carry their own rules.
+    User: { rule: publicAccess, resolve: resolveUserReference },
+  },
   rules,
   services: createAuthzServices,
+  permissions: (services) => services.permissions,
+  routes: permissionRoutes,
   hooks: {
     async onStart(runtime, services) {
-      const created = await ensureBuiltInRoles(runtime.em());
+      const created = await services.roles.ensureBuiltIn(runtime.em());
       if (created.length > 0) runtime.logger.info({ roles: created }, 'built-in roles created');
       // After the built-in roles exist: identity's events assign them.
       await services.identityEvents.start();

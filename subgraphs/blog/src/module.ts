@@ -1,23 +1,31 @@
-import { defineModule } from '@platform/kernel';
+import { defineModule, permission, publicAccess } from '@platform/kernel';
+import { seedDemoPosts } from './demo.js';
 import { migrations } from './migrations/index.js';
+import { Permission } from './permissions.generated.js';
 import { Post } from './post/post.entity.js';
 import { resolvePostReference } from './post/post.reference.js';
 import { PostResolver } from './post/post.resolver.js';
-import { UserRef } from './user/user.stub.js';
 import { rules } from './rules.js';
-import { seedDemoPosts } from './demo.js';
+import { createBlogServices } from './services.js';
+import { resolveUserReference } from './user/user.reference.js';
+import { UserPostsResolver } from './user/user.resolver.js';
 
 export default defineModule({
   manifest: new URL('../module.yaml', import.meta.url),
   entities: [Post],
   migrations,
-  resolvers: [PostResolver],
-  orphanedTypes: [UserRef],
-  references: { Post: resolvePostReference },
+  resolvers: [PostResolver, UserPostsResolver],
+  references: {
+    Post: { rule: permission(Permission.PostRead), resolve: resolvePostReference },
+    // Only the id: `posts` carries its own rule.
+    User: { rule: publicAccess, resolve: resolveUserReference },
+  },
   rules,
+  services: createBlogServices,
   hooks: {
-    async onStart(runtime) {
+    async onStart(runtime, services) {
       if (runtime.platform.demoData) await seedDemoPosts(runtime);
+      await services.identityEvents.start();
     },
   },
 });

@@ -1,11 +1,65 @@
-import { publicAccess, type IRules } from '@platform/kernel';
+import {
+  and,
+  ForbiddenError,
+  isUuid,
+  or,
+  permission,
+  publicAccess,
+  rule,
+  type GraphQLContext,
+  type IRules,
+  type ShieldRule,
+} from '@platform/kernel';
+import { Permission } from './permissions.generated.js';
+import { loadPost } from './post/post.reference.js';
 
-/** Who may touch what. Reading is public (guests read the blog). */
+/**
+ * The caller wrote the post `args.id`, for an action `own` allows on one's own posts. The post
+ * is loaded through the request's DataLoader, so the resolver's own lookup costs nothing more.
+ * A malformed id or a post that does not exist passes: the resolver then answers
+ * BAD_USER_INPUT or NOT_FOUND (see `ownPostOrModerator`).
+ */
+function isAuthor(own: Permission): ShieldRule {
+  return rule(`isAuthor:${own}`, { cache: 'contextual' })(
+    async (_parent, args: { id?: unknown }, ctx: GraphQLContext) => {
+      if (!isUuid(args.id)) return true;
+      const post = await loadPost(ctx, args.id.toLowerCase());
+      if (!post || post.authorId === ctx.user?.id.toLowerCase()) return true;
+      return new ForbiddenError(
+        `Missing permission ${Permission.PostModerate}: ${own} allows this on your own posts only`,
+        Permission.PostModerate,
+      );
+    },
+  );
+}
+
+/**
+ * The post's author holding `own`, or a moderator. A post that does not exist is NOT_FOUND for
+ * anyone who holds `own` or moderates (they could act on some post), and FORBIDDEN for anyone
+ * else: an existing post is FORBIDDEN too for them, so the answer reveals nothing. That a post
+ * exists is no secret anyway — anyone with blog.post.read can look it up.
+ */
+function ownPostOrModerator(own: Permission): ShieldRule {
+  return or(and(permission(own), isAuthor(own)), permission(Permission.PostModerate));
+}
+
+const read = permission(Permission.PostRead);
+
+/** Who may touch what. Guests hold blog.post.read through the guest role, so the blog is public by default. */
 export const rules: IRules = {
   Query: {
-    post: publicAccess,
-    posts: publicAccess,
+    post: read,
+    posts: read,
   },
-  Post: publicAccess,
-  User: publicAccess,
+  Mutation: {
+    createPost: permission(Permission.PostCreate),
+    updatePost: ownPostOrModerator(Permission.PostUpdate),
+    deletePost: ownPostOrModerator(Permission.PostDelete),
+  },
+  Post: read,
+  User: {
+    // The key only: whether the user exists and who they are is identity's to say.
+    id: publicAccess,
+    posts: read,
+  },
 };

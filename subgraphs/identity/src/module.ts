@@ -1,4 +1,4 @@
-import { defineModule } from '@platform/kernel';
+import { defineModule, publicAccess } from '@platform/kernel';
 import { AccountResolver } from './account/account.resolver.js';
 import { EmailToken } from './account/email-token.entity.js';
 import { identityConfigSchema } from './config.js';
@@ -21,7 +21,8 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
   migrations,
   resolvers: [UserResolver, AccountResolver, SessionResolver],
   orphanedTypes: [AuthPayload],
-  references: { User: resolveUserReference },
+  // Profiles are public; `email` and `emailVerified` keep their own field rules.
+  references: { User: { rule: publicAccess, resolve: resolveUserReference } },
   rules,
   services: createIdentityServices,
   localKeys: (services) => services.keys.jwks(),

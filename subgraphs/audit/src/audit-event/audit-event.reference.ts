@@ -7,15 +7,10 @@ export function loadAuditEvent(ctx: GraphQLContext, id: string): Promise<AuditEv
   return ctx.loader<string, AuditEvent | null>('AuditEvent.byId', (ids) => auditEventsByIds(ctx.em, ids)).load(id);
 }
 
-/**
- * `_entities` lookups of `AuditEvent` from other subgraphs. Shield does not wrap
- * `__resolveReference`, so the query rule (`authenticated`) is repeated here: anonymous
- * callers get null rather than an event.
- */
+/** `_entities` lookups of `AuditEvent` from other subgraphs (guarded by the module's reference rule). */
 export function resolveAuditEventReference(
   reference: { __typename: string; id?: unknown },
   ctx: GraphQLContext,
 ): Promise<AuditEvent | null> | null {
-  if (!ctx.user || !isUuid(reference.id)) return null;
-  return loadAuditEvent(ctx, reference.id.toLowerCase());
+  return isUuid(reference.id) ? loadAuditEvent(ctx, reference.id.toLowerCase()) : null;
 }

@@ -2,6 +2,7 @@ import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import { isUuid, NotFoundError, type EventMeta } from '@platform/kernel';
 import type { Emit } from '../events.js';
 import { Role } from '../role/role.entity.js';
+import { KnownUser } from '../user/known-user.entity.js';
 import { RoleAssignment } from './assignment.entity.js';
 
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -19,6 +20,44 @@ export class AssignmentService {
     this.#emit = deps.emit;
     const schema = quoteIdent(deps.schema);
     this.#tables = { assignment: `${schema}."role_assignment"`, role: `${schema}."role"` };
+  }
+
+  /** Notes that identity has this user (from `identity.user.created`); idempotent. */
+  async rememberUser(em: EntityManager, userId: string): Promise<void> {
+    await em
+      .createQueryBuilder(KnownUser)
+      .insert({ userId, knownSince: new Date() })
+      .onConflict(['userId'])
+      .ignore()
+      .execute();
+  }
+
+  /** Forgets a deleted user; their assignments go with `unassignAll`. */
+  async forgetUser(em: EntityManager, userId: string): Promise<void> {
+    await em.nativeDelete(KnownUser, { userId });
+  }
+
+  /** Throws NOT_FOUND unless identity told authz about this user. */
+  async requireKnownUser(em: EntityManager, userId: string): Promise<string> {
+    const id = isUuid(userId) ? userId.toLowerCase() : undefined;
+    if (!id || (await em.count(KnownUser, { userId: id })) === 0) throw new NotFoundError('User', userId);
+    return id;
+  }
+
+  /**
+   * Takes a role (a name, or a role id) from a user; a no-op when the user does not hold it.
+   *
+   * @returns whether an assignment was removed.
+   */
+  async unassignRole(em: EntityManager, userId: string, role: string, meta?: Partial<EventMeta>): Promise<boolean> {
+    return em.transactional(async (tx) => {
+      const found = await tx.findOne(Role, isUuid(role) ? { id: role.toLowerCase() } : { name: role });
+      if (!found) throw new NotFoundError('Role', role);
+      const removed = await tx.nativeDelete(RoleAssignment, { userId, role: found.id });
+      if (removed === 0) return false;
+      await this.#emit(tx, 'authz.assignment.deleted', { userId, roleId: found.id, roleName: found.name }, meta);
+      return true;
+    });
   }
 
   /**

@@ -79,6 +79,7 @@ export class IdentityEventConsumer {
     const roles = via === 'seed' && this.#isSeedAdmin(email) ? ['user', 'admin'] : ['user'];
     const assigned: string[] = [];
     await handleOnce(this.#runtime.db, 'authz.assignment.on-user-created', event, async (em) => {
+      await this.#assignments.rememberUser(em, userId);
       for (const role of roles) {
         if (await this.#assignments.assignRole(em, userId, role, causedBy(event))) assigned.push(role);
       }
@@ -92,6 +93,7 @@ export class IdentityEventConsumer {
     let removed = 0;
     await handleOnce(this.#runtime.db, 'authz.assignment.on-user-deleted', event, async (em) => {
       removed = await this.#assignments.unassignAll(em, userId, causedBy(event));
+      await this.#assignments.forgetUser(em, userId);
     });
     if (removed > 0) this.#logger.info({ userId, removed, eventId: event.id }, 'roles of deleted user removed');
   }

@@ -25,7 +25,17 @@ export class Role {
   @Property({ type: 'boolean' })
   builtIn: boolean & Opt = false;
 
+  @Field(() => Boolean, {
+    description: 'Holds every permission, including those of modules added later (the admin role)',
+  })
+  @Property({ type: 'boolean' })
+  grantsAll: boolean & Opt = false;
+
   @Field(() => Date)
   @Property({ columnType: 'timestamptz', type: 'datetime' })
   createdAt: Date & Opt = new Date();
+
+  @Field(() => Date, { nullable: true, description: 'Last rename or new description' })
+  @Property({ columnType: 'timestamptz', type: 'datetime', nullable: true })
+  updatedAt?: Date | null;
 }

@@ -1,18 +1,54 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/core';
-import { afterCursor, decodeCursor, NEWEST_FIRST, pageSize, toConnection, type Connection } from '@platform/kernel';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
+import {
+  afterCursor,
+  ConflictError,
+  decodeCursor,
+  InputError,
+  isUuid,
+  NEWEST_FIRST,
+  NotFoundError,
+  pageSize,
+  toConnection,
+  type Connection,
+} from '@platform/kernel';
+import type { Emit } from '../events.js';
+import { RoleAssignment } from '../assignment/assignment.entity.js';
+import { RolePermission } from '../grant/grant.entity.js';
+import type { PermissionCatalogue } from '../grant/catalogue.js';
 import { Role } from './role.entity.js';
 
-/** The roles every installation has: `admin` gets every permission, `guest` is anonymous. */
+/** The roles every installation has; `admin` holds every permission, `guest` is anonymous. */
 export const BUILT_IN_ROLES = [
-  { name: 'admin', description: 'Every permission' },
-  { name: 'user', description: 'Every registered user' },
-  { name: 'guest', description: 'Anonymous callers' },
+  { name: 'admin', description: 'Every permission', grantsAll: true, grants: [] },
+  {
+    name: 'user',
+    description: 'Every registered user',
+    grantsAll: false,
+    grants: ['blog.post.read', 'blog.post.create', 'blog.post.update', 'blog.post.delete'],
+  },
+  { name: 'guest', description: 'Anonymous callers', grantsAll: false, grants: ['blog.post.read'] },
 ] as const;
+
+const ROLE_NAME = /^[a-z][a-z0-9_-]{1,63}$/;
+const MAX_DESCRIPTION = 500;
+const MAX_PERMISSIONS_PER_CALL = 200;
 
 export interface ListRolesArgs {
   first?: number | null;
   after?: string | null;
+}
+
+export interface CreateRoleInput {
+  name: string;
+  description?: string | null;
+  permissions?: string[] | null;
+}
+
+export interface UpdateRoleInput {
+  name?: string | null;
+  description?: string | null;
 }
 
 /** Reads roles; newest first with keyset cursors. */
@@ -33,22 +69,237 @@ export async function rolesByIds(em: EntityManager, ids: readonly string[]): Pro
   return ids.map((id) => byId.get(id) ?? null);
 }
 
+/** A role name: 2–64 of lower-case letters, digits, `-` and `_`, starting with a letter. */
+function roleName(value: unknown): string {
+  const name = typeof value === 'string' ? value.trim() : '';
+  if (!ROLE_NAME.test(name)) {
+    throw InputError.field(
+      'name',
+      'must be 2-64 characters of lower-case letters, digits, "-" and "_", starting with a letter',
+    );
+  }
+  return name;
+}
+
+function roleDescription(value: string | null | undefined): string | null {
+  const description = value?.trim() ?? '';
+  if (description.length > MAX_DESCRIPTION) {
+    throw InputError.field('description', `must be at most ${MAX_DESCRIPTION} characters`);
+  }
+  return description || null;
+}
+
 /**
- * Creates the built-in roles that are missing; safe to run on every start and from several
- * processes at once (`on conflict (name) do nothing`). Returns the names it created.
+ * Roles and what they grant. Every change records its event in the same transaction, and only
+ * when something changed, so audit sees exactly what happened and caches drop only when needed.
  */
-export async function ensureBuiltInRoles(em: EntityManager): Promise<string[]> {
-  const existing = new Set(
-    (await em.find(Role, { name: { $in: BUILT_IN_ROLES.map((r) => r.name) } })).map((r) => r.name),
-  );
-  const missing = BUILT_IN_ROLES.filter((role) => !existing.has(role.name));
-  if (missing.length === 0) return [];
-  const now = new Date();
-  await em.upsertMany(
-    Role,
-    // Plain rows skip the entity's defaults: the id is set here.
-    missing.map((role) => ({ ...role, id: randomUUID(), builtIn: true, createdAt: now })),
-    { onConflictFields: ['name'], onConflictAction: 'ignore' },
-  );
-  return missing.map((role) => role.name);
+export class RoleService {
+  readonly #emit: Emit;
+  readonly #catalogue: PermissionCatalogue;
+
+  constructor(deps: { emit: Emit; catalogue: PermissionCatalogue }) {
+    this.#emit = deps.emit;
+    this.#catalogue = deps.catalogue;
+  }
+
+  async create(em: EntityManager, input: CreateRoleInput): Promise<Role> {
+    const name = roleName(input.name);
+    const description = roleDescription(input.description);
+    const permissions = this.#known(input.permissions ?? [], 'permissions');
+    try {
+      return await em.transactional(async (tx) => {
+        const role = tx.create(Role, { name, description });
+        await tx.flush();
+        for (const permission of permissions) tx.create(RolePermission, { role, permission });
+        await tx.flush();
+        await this.#emit(tx, 'authz.role.created', { roleId: role.id, name });
+        if (permissions.length > 0) {
+          await this.#emit(tx, 'authz.grant.changed', {
+            roleId: role.id,
+            roleName: name,
+            granted: permissions,
+            revoked: [],
+          });
+        }
+        return role;
+      });
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) {
+        throw new ConflictError(`A role named ${name} already exists`);
+      }
+      throw error;
+    }
+  }
+
+  async update(em: EntityManager, id: string, input: UpdateRoleInput): Promise<Role> {
+    const name = input.name === undefined || input.name === null ? undefined : roleName(input.name);
+    const description = input.description === undefined ? undefined : roleDescription(input.description);
+    if (name === undefined && description === undefined) {
+      throw new InputError('Nothing to change: give a name or a description', [
+        { field: 'input', message: 'give a name or a description' },
+      ]);
+    }
+    try {
+      return await em.transactional(async (tx) => {
+        const role = await this.#find(tx, id);
+        const changed: string[] = [];
+        if (name !== undefined && name !== role.name) {
+          if (role.builtIn) throw new ConflictError(`Built-in role ${role.name} cannot be renamed`);
+          role.name = name;
+          changed.push('name');
+        }
+        if (description !== undefined && description !== (role.description ?? null)) {
+          role.description = description;
+          changed.push('description');
+        }
+        if (changed.length === 0) return role;
+        role.updatedAt = new Date();
+        await tx.flush();
+        await this.#emit(tx, 'authz.role.updated', { roleId: role.id, name: role.name, changed });
+        return role;
+      });
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) {
+        throw new ConflictError(`A role named ${name} already exists`);
+      }
+      throw error;
+    }
+  }
+
+  /** Deletes a role with its grants and assignments; built-in roles stay (CONFLICT). */
+  async delete(em: EntityManager, id: string): Promise<boolean> {
+    return em.transactional(async (tx) => {
+      const role = await this.#find(tx, id);
+      if (role.builtIn) throw new ConflictError(`Built-in role ${role.name} cannot be deleted`);
+      const holders = await tx.count(RoleAssignment, { role: role.id });
+      tx.remove(role);
+      await tx.flush();
+      await this.#emit(tx, 'authz.role.deleted', { roleId: role.id, name: role.name, holders });
+      return true;
+    });
+  }
+
+  /** Adds permissions to a role; those it already grants are left as they are. */
+  async grant(em: EntityManager, roleId: string, permissions: readonly string[]): Promise<Role> {
+    const wanted = this.#known(permissions, 'permissions');
+    if (wanted.length === 0) throw InputError.field('permissions', 'name at least one permission');
+    return em.transactional(async (tx) => {
+      const role = await this.#find(tx, roleId);
+      if (role.grantsAll) throw new ConflictError(`Role ${role.name} already holds every permission`);
+      const inserted = await tx
+        .createQueryBuilder(RolePermission)
+        .insert(wanted.map((permission) => ({ role: role.id, permission, grantedAt: new Date() })))
+        .onConflict(['role', 'permission'])
+        .ignore()
+        .returning(['permission'])
+        .execute('all');
+      const granted = (inserted as Array<{ permission: string }>).map((row) => row.permission).sort();
+      if (granted.length > 0) {
+        await this.#emit(tx, 'authz.grant.changed', { roleId: role.id, roleName: role.name, granted, revoked: [] });
+      }
+      return role;
+    });
+  }
+
+  /** Takes one permission from a role; a no-op when the role does not grant it. */
+  async revoke(em: EntityManager, roleId: string, permission: string): Promise<Role> {
+    const name = typeof permission === 'string' ? permission.trim() : '';
+    return em.transactional(async (tx) => {
+      const role = await this.#find(tx, roleId);
+      if (role.grantsAll) throw new ConflictError(`Role ${role.name} holds every permission; none can be revoked`);
+      const removed = await tx.nativeDelete(RolePermission, { role: role.id, permission: name });
+      // A name no module declares may still be granted (its module was removed): revocable then.
+      if (removed === 0 && !this.#catalogue.has(name)) {
+        throw InputError.field('permission', `no module declares ${JSON.stringify(name)}`);
+      }
+      if (removed > 0) {
+        await this.#emit(tx, 'authz.grant.changed', {
+          roleId: role.id,
+          roleName: role.name,
+          granted: [],
+          revoked: [name],
+        });
+      }
+      return role;
+    });
+  }
+
+  /** What each role grants, in one statement; a role holding everything lists the whole catalogue. */
+  async permissionsOf(em: EntityManager, roles: readonly Role[]): Promise<string[][]> {
+    const ids = roles.filter((role) => !role.grantsAll).map((role) => role.id);
+    const rows = ids.length > 0 ? await em.find(RolePermission, { role: { $in: ids } }, { orderBy: { permission: 'asc' } }) : [];
+    const byRole = new Map<string, string[]>();
+    for (const row of rows) {
+      const list = byRole.get(row.role.id);
+      if (list) list.push(row.permission);
+      else byRole.set(row.role.id, [row.permission]);
+    }
+    return roles.map((role) => (role.grantsAll ? this.#catalogue.names() : (byRole.get(role.id) ?? [])));
+  }
+
+  /**
+   * Creates the built-in roles that are missing, with the grants a fresh install starts with
+   * (only those some module declares). Safe on every start and from several processes at once
+   * (`on conflict (name) do nothing`). Returns the names it created.
+   */
+  async ensureBuiltIn(em: EntityManager): Promise<string[]> {
+    const existing = new Set(
+      (await em.find(Role, { name: { $in: BUILT_IN_ROLES.map((r) => r.name) } })).map((r) => r.name),
+    );
+    const missing = BUILT_IN_ROLES.filter((role) => !existing.has(role.name));
+    if (missing.length === 0) return [];
+    const now = new Date();
+    return em.transactional(async (tx) => {
+      const created: string[] = [];
+      for (const role of missing) {
+        const id = randomUUID();
+        const inserted = await tx
+          .createQueryBuilder(Role)
+          .insert({
+            id,
+            name: role.name,
+            description: role.description,
+            builtIn: true,
+            grantsAll: role.grantsAll,
+            createdAt: now,
+          })
+          .onConflict(['name'])
+          .ignore()
+          .returning(['id'])
+          .execute('all');
+        if (inserted.length === 0) continue; // another process made it first
+        const grants = role.grants.filter((permission) => this.#catalogue.has(permission));
+        if (grants.length > 0) {
+          await tx
+            .createQueryBuilder(RolePermission)
+            .insert(grants.map((permission) => ({ role: id, permission, grantedAt: now })))
+            .execute();
+        }
+        created.push(role.name);
+      }
+      return created;
+    });
+  }
+
+  async #find(em: EntityManager, id: string): Promise<Role> {
+    const role = isUuid(id) ? await em.findOne(Role, { id: id.toLowerCase() }) : null;
+    if (!role) throw new NotFoundError('Role', id);
+    return role;
+  }
+
+  /** Trimmed, de-duplicated permission names, every one declared by some module. */
+  #known(permissions: readonly string[], field: string): string[] {
+    if (permissions.length > MAX_PERMISSIONS_PER_CALL) {
+      throw InputError.field(field, `at most ${MAX_PERMISSIONS_PER_CALL} permissions per call`);
+    }
+    const names = [...new Set(permissions.map((p) => (typeof p === 'string' ? p.trim() : '')))];
+    const unknown = names.filter((name) => !this.#catalogue.has(name));
+    if (unknown.length > 0) {
+      throw new InputError(
+        `Unknown permission${unknown.length === 1 ? '' : 's'}: ${unknown.map((n) => JSON.stringify(n)).join(', ')}`,
+        unknown.map((name) => ({ field, message: `no module declares ${JSON.stringify(name)}` })),
+      );
+    }
+    return names;
+  }
 }

@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Opt } from '@mikro-orm/core';
-import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { Check, Entity, Index, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
 
+/** A blog post. The table is made by the migrations; the decorators describe it to the ORM. */
 @ObjectType({ description: 'A blog post' })
 @Directive('@key(fields: "id")')
 @Entity({ tableName: 'post' })
 @Index({ name: 'post_created_at_id_idx', properties: ['createdAt', 'id'] })
-@Index({ name: 'post_author_id_created_at_idx', properties: ['authorId', 'createdAt'] })
+@Index({ name: 'post_author_id_created_at_id_idx', properties: ['authorId', 'createdAt', 'id'] })
+@Check({ name: 'post_title_length_check', expression: 'char_length("title") between 1 and 200' })
+@Check({ name: 'post_content_length_check', expression: 'char_length("content") between 1 and 100000' })
 export class Post {
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })

@@ -1,13 +1,13 @@
-import type { GraphQLContext } from '@platform/kernel';
+import { isUuid, type GraphQLContext } from '@platform/kernel';
 import type { Post } from './post.entity.js';
-import { postsByIds } from './post.service.js';
+import { postsByIds } from './post.queries.js';
 
-/** Loads a post through the request's DataLoader, so any number of lookups is one query. */
+/** Loads a post through the request's DataLoader: any number of lookups in a request is one query. */
 export function loadPost(ctx: GraphQLContext, id: string): Promise<Post | null> {
   return ctx.loader<string, Post | null>('Post.byId', (ids) => postsByIds(ctx.em, ids)).load(id);
 }
 
-/** `_entities` lookups of `Post` from other subgraphs. */
+/** `_entities` lookups of `Post` from other subgraphs (guarded by the module's reference rule). */
 export function resolvePostReference(reference: { id?: unknown }, ctx: GraphQLContext): Promise<Post | null> | null {
-  return typeof reference.id === 'string' ? loadPost(ctx, reference.id) : null;
+  return isUuid(reference.id) ? loadPost(ctx, reference.id.toLowerCase()) : null;
 }

@@ -1,28 +1,89 @@
-import type { EntityManager } from '@mikro-orm/core';
-import { afterCursor, decodeCursor, NEWEST_FIRST, pageSize, toConnection, type Connection } from '@platform/kernel';
+import { LockMode } from '@mikro-orm/core';
+import { NotFoundError, type EventMeta } from '@platform/kernel';
+import type { EntityManager } from '../context.js';
+import type { Emit } from '../events.js';
 import { Post } from './post.entity.js';
+import { postTable } from './post.queries.js';
+import { validateNewPost, validatePostChanges, type PostField, type PostText } from './post.validation.js';
 
-export interface ListPostsArgs {
-  first?: number | null;
-  after?: string | null;
-  authorId?: string | null;
-}
+/**
+ * Writing posts. Input is checked before anything is written, and every change records its
+ * event in the same transaction, only when something changed: a retried call publishes nothing.
+ * Who may call what is the rules' business (see rules.ts), not this class's.
+ */
+export class PostService {
+  readonly #emit: Emit;
 
-/** Reads posts; newest first with keyset cursors so pages stay stable while posts are added. */
-export async function listPosts(em: EntityManager, args: ListPostsArgs): Promise<Connection<Post>> {
-  const size = pageSize(args.first);
-  const cursor = args.after ? decodeCursor(args.after) : undefined;
-  const scope = args.authorId ? { authorId: args.authorId } : {};
-  const [rows, totalCount] = await Promise.all([
-    em.find(Post, { ...scope, ...afterCursor(cursor) }, { orderBy: NEWEST_FIRST, limit: size + 1 }),
-    em.count(Post, scope),
-  ]);
-  return toConnection(rows, size, totalCount);
-}
+  constructor(deps: { emit: Emit }) {
+    this.#emit = deps.emit;
+  }
 
-/** Loads posts by id in one statement, in the order asked (null where missing). */
-export async function postsByIds(em: EntityManager, ids: readonly string[]): Promise<Array<Post | null>> {
-  const rows = await em.find(Post, { id: { $in: [...ids] } });
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
+  async create(em: EntityManager, authorId: string, input: PostText): Promise<Post> {
+    const text = validateNewPost(input);
+    return em.transactional(async (tx) => {
+      const post = tx.create(Post, { ...text, authorId });
+      await tx.flush();
+      await this.#emit(tx, 'blog.post.created', { postId: post.id, authorId });
+      return post;
+    });
+  }
+
+  /** Changes the title, the content or both; `updatedAt` moves only when one of them did. */
+  async update(
+    em: EntityManager,
+    id: string,
+    input: { title?: string | null; content?: string | null },
+  ): Promise<Post> {
+    const changes = validatePostChanges(input);
+    return em.transactional(async (tx) => {
+      const post = await this.#lock(tx, id);
+      const changed = (Object.keys(changes) as PostField[]).filter((field) => changes[field] !== post[field]);
+      if (changed.length === 0) return post;
+      for (const field of changed) post[field] = changes[field]!;
+      await tx.flush();
+      await this.#emit(tx, 'blog.post.updated', { postId: post.id, authorId: post.authorId, changed });
+      return post;
+    });
+  }
+
+  async delete(em: EntityManager, id: string): Promise<boolean> {
+    return em.transactional(async (tx) => {
+      const post = await this.#lock(tx, id);
+      tx.remove(post);
+      await tx.flush();
+      await this.#emit(tx, 'blog.post.deleted', { postId: post.id, authorId: post.authorId, reason: 'requested' });
+      return true;
+    });
+  }
+
+  /**
+   * Deletes every post of an author identity deleted, recording `blog.post.deleted` for each;
+   * `meta` names what caused it. Safe to repeat: a second call finds nothing to delete.
+   *
+   * @returns how many posts were deleted.
+   */
+  async deleteByAuthor(em: EntityManager, authorId: string, meta?: Partial<EventMeta>): Promise<number> {
+    return em.transactional(async (tx) => {
+      // One statement that says what it deleted (MikroORM's delete cannot return rows): a post
+      // written meanwhile is either deleted with its event or left alone, never deleted silently.
+      const removed = await tx.execute<Array<{ id: string }>>(
+        `delete from ${postTable(tx)} where author_id = ? returning id`,
+        [authorId],
+      );
+      for (const { id } of removed) {
+        await this.#emit(tx, 'blog.post.deleted', { postId: id, authorId, reason: 'author_deleted' }, meta);
+      }
+      return removed.length;
+    });
+  }
+
+  /**
+   * The post, read afresh and locked until the transaction ends: a concurrent change waits
+   * instead of being overwritten, and a post deleted since the rules saw it is NOT_FOUND.
+   */
+  async #lock(tx: EntityManager, id: string): Promise<Post> {
+    const post = await tx.findOne(Post, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    if (!post) throw new NotFoundError('Post', id);
+    return post;
+  }
 }

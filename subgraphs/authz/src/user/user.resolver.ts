@@ -1,0 +1,51 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { requireUuid } from '@platform/kernel';
+import type { AuthzContext } from '../context.js';
+import { Role } from '../role/role.entity.js';
+import { User, userOf } from './user.type.js';
+
+@Resolver(() => User)
+export class UserRolesResolver {
+  @FieldResolver(() => [Role], { description: 'The roles the user holds, by name' })
+  roles(@Root() user: User, @Ctx() ctx: AuthzContext): Promise<Role[]> {
+    return ctx
+      .loader<string, Role[]>('User.roles', (ids) => ctx.services.assignments.rolesOf(ctx.em, ids))
+      .load(user.id);
+  }
+
+  @FieldResolver(() => [String], {
+    description: "Everything the user may do: their roles' grants and the guest role's, sorted",
+  })
+  async permissions(@Root() user: User, @Ctx() ctx: AuthzContext): Promise<string[]> {
+    const effective = await ctx
+      .loader<string, Awaited<ReturnType<AuthzContext['services']['effective']['of']>>>('User.permissions', (ids) =>
+        ctx.services.effective.ofMany(ctx.em, ids),
+      )
+      .load(user.id);
+    return [...effective.permissions].sort();
+  }
+
+  @Mutation(() => User, { description: 'Gives a role to a user (a no-op when they hold it)' })
+  async assignRole(
+    @Arg('userId', () => ID) userId: string,
+    @Arg('roleId', () => ID) roleId: string,
+    @Ctx() ctx: AuthzContext,
+  ): Promise<User> {
+    const { assignments } = ctx.services;
+    const id = await assignments.requireKnownUser(ctx.em, requireUuid(userId, 'userId'));
+    await assignments.assignRole(ctx.em, id, requireUuid(roleId, 'roleId'));
+    return userOf(id);
+  }
+
+  @Mutation(() => User, { description: 'Takes a role from a user (a no-op when they do not hold it)' })
+  async unassignRole(
+    @Arg('userId', () => ID) userId: string,
+    @Arg('roleId', () => ID) roleId: string,
+    @Ctx() ctx: AuthzContext,
+  ): Promise<User> {
+    const { assignments } = ctx.services;
+    const id = await assignments.requireKnownUser(ctx.em, requireUuid(userId, 'userId'));
+    await assignments.unassignRole(ctx.em, id, requireUuid(roleId, 'roleId'));
+    return userOf(id);
+  }
+}

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { StaticPermissions } from '@platform/kernel';
+import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
+import blog from '../module.js';
+import { Permission } from '../permissions.generated.js';
+import type { BlogServices } from '../services.js';
+
+export type BlogTestHandle = TestSubgraph<unknown, BlogServices>;
+export type Errors = Array<{ message: string; extensions?: Record<string, unknown> }> | undefined;
+
+const WRITER = [Permission.PostRead, Permission.PostCreate, Permission.PostUpdate, Permission.PostDelete];
+
+/** The callers of a suite: what each holds mirrors the built-in roles of authz. */
+export interface Callers {
+  /** A plain user (the `user` role): reads, writes and edits their own posts. */
+  author: string;
+  /** Another plain user. */
+  other: string;
+  /** A user who also moderates. */
+  moderator: string;
+  /** Signed in, but granted nothing. */
+  nobody: string;
+}
+
+export const newCallers = (): Callers => ({
+  author: randomUUID(),
+  other: randomUUID(),
+  moderator: randomUUID(),
+  nobody: randomUUID(),
+});
+
+/** The `x-test-user` header names the caller; no header is a guest. */
+export const as = (userId: string): Record<string, string> => ({ 'x-test-user': userId });
+
+/** Boots blog on a real database with fixed permissions: guests read, users write, moderators moderate. */
+export function startBlog(callers: Callers): Promise<BlogTestHandle> {
+  return startTestSubgraph(blog, {
+    authenticate: (req) => {
+      const id = req.headers['x-test-user'];
+      return typeof id === 'string' ? { id } : undefined;
+    },
+    permissions: new StaticPermissions({
+      guest: [Permission.PostRead],
+      byUser: {
+        [callers.author]: WRITER,
+        [callers.other]: WRITER,
+        [callers.moderator]: [...WRITER, Permission.PostModerate],
+      },
+    }),
+  });
+}
+
+export interface OutboxRow {
+  topic: string;
+  payload: Record<string, unknown>;
+  meta: Record<string, unknown>;
+}
+
+/** blog's recorded events, oldest first, optionally only those about one post. */
+export function outbox(handle: BlogTestHandle, postId?: string): Promise<OutboxRow[]> {
+  const table = `"${handle.runtime.db.schema}".outbox`;
+  return handle.runtime
+    .em()
+    .execute<OutboxRow[]>(
+      `select topic, payload, meta from ${table} where topic like 'blog.%'` +
+        (postId ? ` and payload->>'postId' = ?` : '') +
+        ' order by seq',
+      postId ? [postId] : [],
+    );
+}
+
+export const codeOf = (errors: Errors): unknown => errors?.[0]?.extensions?.code;
+
+/**
+ * How many SQL statements requests made blog run: the sum, over statement kinds, of the
+ * `db_query_duration_seconds` count the kernel's ORM logger records for every statement
+ * MikroORM sends (raw SQL included), read from /metrics. Background work (the outbox relay,
+ * event handlers) is labelled `source="background"` and left out.
+ */
+export async function requestStatements(handle: BlogTestHandle): Promise<number> {
+  const text = await (await fetch(`${handle.baseUrl}/metrics`)).text();
+  let total = 0;
+  for (const [, labels, count] of text.matchAll(/^db_query_duration_seconds_count\{([^}]*)\} (\d+)$/gm)) {
+    if (labels!.includes('source="request"')) total += Number(count);
+  }
+  return total;
+}
+
+/** Runs `operation` and says how many statements it cost (requests must not overlap meanwhile). */
+export async function countStatements<T>(
+  handle: BlogTestHandle,
+  operation: () => Promise<T>,
+): Promise<{ result: T; statements: number }> {
+  const before = await requestStatements(handle);
+  const result = await operation();
+  return { result, statements: (await requestStatements(handle)) - before };
+}

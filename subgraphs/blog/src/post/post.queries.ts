@@ -1,0 +1,93 @@
+import {
+  afterCursor,
+  decodeCursor,
+  InputError,
+  isUuid,
+  NEWEST_FIRST,
+  pageSize,
+  toConnection,
+  type Connection,
+  type Cursor,
+} from '@platform/kernel';
+import type { EntityManager } from '../context.js';
+import { Post } from './post.entity.js';
+
+/** A page of a newest-first list: `size` rows after `cursor` (from the start without one). */
+export interface Page {
+  size: number;
+  cursor?: Cursor;
+}
+
+/** The post table's schema-qualified name, for the few statements the ORM cannot express. */
+export function postTable(em: EntityManager): string {
+  return em.getDriver().getTableName(em.getMetadata(Post), {});
+}
+
+/** `first` and `after` checked, as BAD_USER_INPUT naming the argument. */
+export function pageOf(args: { first?: number | null; after?: string | null }): Page {
+  const size = pageSize(args.first);
+  if (!args.after) return { size };
+  const cursor = decodeCursor(args.after);
+  // The kernel checks only the cursor's shape. Ours hold a uuid and a date PostgreSQL can take;
+  // a forged one must be refused here, not fail in the database.
+  const year = cursor.createdAt.getUTCFullYear();
+  if (!isUuid(cursor.id) || year < 1 || year > 9999) throw InputError.field('after', 'is not a valid cursor');
+  return { size, cursor };
+}
+
+/** Posts, newest first, optionally of one author; keyset cursors keep pages stable while posts are added. */
+export async function listPosts(em: EntityManager, page: Page, authorId?: string): Promise<Connection<Post>> {
+  const scope = authorId ? { authorId } : {};
+  const [rows, totalCount] = await Promise.all([
+    em.find(Post, { ...scope, ...afterCursor(page.cursor) }, { orderBy: NEWEST_FIRST, limit: page.size + 1 }),
+    em.count(Post, scope),
+  ]);
+  return toConnection(rows, page.size, totalCount);
+}
+
+/** Loads posts by id in one statement, in the order asked (null where missing). */
+export async function postsByIds(em: EntityManager, ids: readonly string[]): Promise<Array<Post | null>> {
+  const rows = await em.find(Post, { id: { $in: [...ids] } });
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+/**
+ * The same page of several authors' posts, in two statements however many authors there are
+ * (`User.posts` batched over a request). Each author's page is a lateral subquery that reads
+ * at most `size + 1` rows from the (author, created_at, id) index, so an author with thousands
+ * of posts costs no more than one with a few; the ORM's `find` cannot express the lateral join,
+ * hence SQL, with the table named by the ORM and rows mapped back to entities.
+ */
+export async function pagesByAuthor(
+  em: EntityManager,
+  authorIds: readonly string[],
+  page: Page,
+): Promise<Array<Connection<Post>>> {
+  const table = postTable(em);
+  const keyset = page.cursor ? 'and (post.created_at, post.id) < (?::timestamptz, ?::uuid)' : '';
+  const [rows, counts] = await Promise.all([
+    em.execute(
+      `select page.* from unnest(array[?]::uuid[]) as author (id)
+        cross join lateral (
+          select * from ${table} post where post.author_id = author.id ${keyset}
+          order by post.created_at desc, post.id desc limit ?
+        ) page
+        order by page.author_id, page.created_at desc, page.id desc`,
+      [authorIds, ...(page.cursor ? [page.cursor.createdAt, page.cursor.id] : []), page.size + 1],
+    ),
+    em.execute<Array<{ author_id: string; total: number }>>(
+      `select author_id, count(*)::int as total from ${table} where author_id in (?) group by author_id`,
+      [authorIds],
+    ),
+  ]);
+  const posts = new Map<string, Post[]>();
+  for (const row of rows) {
+    const post = em.map(Post, row);
+    const list = posts.get(post.authorId);
+    if (list) list.push(post);
+    else posts.set(post.authorId, [post]);
+  }
+  const totals = new Map(counts.map((count) => [count.author_id, count.total]));
+  return authorIds.map((id) => toConnection(posts.get(id) ?? [], page.size, totals.get(id) ?? 0));
+}
