@@ -105,7 +105,11 @@ describe('permissions through the gateway', () => {
       'blog.post.read',
       'blog.post.update',
     ]);
-    const other = await gql(`query ($id: ID!) { user(id: $id) { id permissions } }`, { id: userIds.editor }, tokens.writer);
+    const other = await gql(
+      `query ($id: ID!) { user(id: $id) { id permissions } }`,
+      { id: userIds.editor },
+      tokens.writer,
+    );
     expect(code(other)).toBe('FORBIDDEN');
   });
 
@@ -161,7 +165,45 @@ describe('permissions through the gateway', () => {
     }, PROPAGATION_MS);
   });
 
-  it("keeps composition working: every subgraph answers `_service { sdl }` to anyone", async () => {
+  it("lets the administrator manage accounts, and nobody else (identity's admin operations)", async () => {
+    const USERS = `query ($search: String) { users(search: $search) { totalCount edges { node { id email } } } }`;
+    const denied = await gql(USERS, { search: 'writer' }, tokens.writer);
+    expect(code(denied)).toBe('FORBIDDEN');
+    expect(denied.errors?.[0]?.extensions?.permission).toBe('identity.user.read');
+    const found = await gql(USERS, { search: 'writer' }, tokens.admin);
+    expect(found).toEqual({
+      data: { users: { totalCount: 1, edges: [{ node: { id: userIds.writer, email: WRITER.email } }] } },
+    });
+
+    const UPDATE_USER = `mutation ($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id displayName } }`;
+    const renamedByPeer = await gql(
+      UPDATE_USER,
+      { id: userIds.writer, input: { displayName: 'Hacked' } },
+      tokens.editor,
+    );
+    expect(code(renamedByPeer)).toBe('FORBIDDEN');
+    const renamed = await gql(UPDATE_USER, { id: userIds.writer, input: { displayName: 'Renamed' } }, tokens.admin);
+    expect(renamed).toEqual({ data: { updateUser: { id: userIds.writer, displayName: 'Renamed' } } });
+
+    const doomed = { email: 'doomed@example.com', password: 'doomed passphrase 1', displayName: 'Doomed' };
+    await register(doomed);
+    const doomedId = (await signIn(doomed.email, doomed.password)).id;
+    const DELETE_USER = `mutation ($id: ID!) { deleteUser(id: $id) }`;
+    expect(code(await gql(DELETE_USER, { id: doomedId }, tokens.writer))).toBe('FORBIDDEN');
+    expect(await gql(DELETE_USER, { id: doomedId }, tokens.admin)).toEqual({ data: { deleteUser: true } });
+    // authz forgets the deleted user: no role can be given to them any more.
+    const roles = await gql<{ roles: { edges: Array<{ node: { id: string; name: string } }> } }>(
+      `{ roles { edges { node { id name } } } }`,
+      {},
+      tokens.admin,
+    );
+    const userRole = roles.data!.roles.edges.find(({ node }) => node.name === 'user')!.node.id;
+    await eventually(async () => {
+      expect(code(await gql(ASSIGN, { userId: doomedId, roleId: userRole }, tokens.admin))).toBe('NOT_FOUND');
+    });
+  });
+
+  it('keeps composition working: every subgraph answers `_service { sdl }` to anyone', async () => {
     for (const [name, handle] of Object.entries(platform.subgraphs)) {
       const body = await gqlAt<{ _service: { sdl: string } }>(handle.url, `{ _service { sdl } }`);
       expect({ name, errors: body.errors }).toEqual({ name, errors: undefined });

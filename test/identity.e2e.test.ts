@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, base64url, type CryptoKey } from 'jose';
 import { extractLinkToken, readOutbox } from '../subgraphs/identity/src/mail/outbox.js';
 import type { IdentityServices } from '../subgraphs/identity/src/services.js';
+import { MemoryBroker, MemoryEventBus, startSubgraph, StaticPermissions } from '@platform/kernel';
+import blog from '@platform/blog';
 import { eventually } from '@platform/kernel/testing';
 import { startTestPlatform, type TestPlatform } from './helpers.js';
 
@@ -194,6 +198,56 @@ describe('tokens every subgraph refuses', () => {
     expect(code(body)).toBe('UNAUTHENTICATED');
     expect(body.errors!.every((error) => error.extensions?.code === 'UNAUTHENTICATED')).toBe(true);
     expect(body.data?.me ?? null).toBeNull();
+  });
+
+  it('is refused by a subgraph started after the session ended, which heard no broadcast', async () => {
+    const email = 'late-start@example.com';
+    const password = 'late start passphrase';
+    await gql(`mutation ($input: RegisterInput!) { register(input: $input) { id } }`, { input: { email, password } });
+    const ended = await login(email, password);
+    const live = await login(email, password);
+    expect(
+      await gql(
+        `mutation ($token: String) { logout(refreshToken: $token) }`,
+        { token: ended.refreshToken },
+        ended.accessToken,
+      ),
+    ).toEqual({
+      data: { logout: true },
+    });
+
+    const identityHandle = platform.subgraphs.identity!;
+    const config = identityHandle.runtime.platform;
+    // Its own in-memory broker: nothing identity broadcast reaches it, before or after it starts.
+    const bus = new MemoryEventBus({ broker: new MemoryBroker(), logger: identityHandle.logger });
+    const late = await startSubgraph(blog, {
+      config: {
+        ...config,
+        // Its own embedded database (the running blog holds the platform's).
+        dataDir: mkdtempSync(join(tmpdir(), 'platform-late-')),
+        auth: { ...config.auth, jwksUrl: `${identityHandle.baseUrl}/.well-known/jwks.json` },
+      },
+      port: 0,
+      bus,
+      registryValidated: true,
+      permissions: new StaticPermissions({ guest: ['blog.post.read'], user: ['blog.post.read'] }),
+    });
+    try {
+      const ask = async (token: string) => {
+        const response = await fetch(late.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: '{ posts(first: 1) { totalCount } }' }),
+        });
+        return (await response.json()) as Body;
+      };
+      expect(code(await ask(ended.accessToken))).toBe('UNAUTHENTICATED');
+      expect((await ask(live.accessToken)).errors).toBeUndefined();
+    } finally {
+      await late.stop();
+      await bus.close();
+      rmSync(late.runtime.platform.dataDir, { recursive: true, force: true });
+    }
   });
 
   it('stops a deleted user’s token within a second, in every subgraph', async () => {

@@ -34,18 +34,25 @@ export async function startSecondProcess(platform: TestPlatform, timeoutMs = 30_
     gateway: { ...first.gateway, port: 0 },
     auth: { ...first.auth, jwksUrl: `${platform.subgraphs.identity!.baseUrl}/.well-known/jwks.json` },
   };
-  const child = spawn(process.execPath, ['--import', './scripts/register.mjs', 'test/fixtures/second-process-main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, SECOND_PROCESS_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', './scripts/register.mjs', 'test/fixtures/second-process-main.ts'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, SECOND_PROCESS_CONFIG: JSON.stringify(config) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-4000);
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const gatewayUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`second process not ready in ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`second process not ready in ${timeoutMs} ms:\n${stderr}`)),
+      timeoutMs,
+    );
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`second process exited with ${code}:\n${stderr}`));

@@ -48,6 +48,7 @@ export {
   type ServiceHandle,
   type SubgraphHandle,
   type StartSubgraphOptions,
+  revocationHoldMs,
 } from './service/subgraph.js';
 export { runMain } from './service/main.js';
 export { withModuleRuntime } from './service/offline.js';

@@ -7,3 +7,4 @@ export {
   type RevocationSnapshot,
 } from './revocation-list.js';
 export { TokenVerifier, type HeaderCarrier, type TokenVerifierOptions, type VerifiedToken } from './token-verifier.js';
+export { primeRevocations, REVOCATIONS_PATH, type RevocationPrimingOptions } from './revocation-priming.js';

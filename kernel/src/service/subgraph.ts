@@ -17,6 +17,7 @@ import type { EventBus } from '../events/bus.js';
 import { OutboxRelay, outboxRecorder } from '../events/outbox.js';
 import { closeRedis, createRedis } from '../redis.js';
 import { RevocationList } from '../auth/revocation-list.js';
+import { primeRevocations } from '../auth/revocation-priming.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { ModuleRegistry } from '../module/registry.js';
 import { startTracing } from '../tracing/tracing.js';
@@ -100,6 +101,9 @@ function rejectBadCredentials(): ApolloServerPlugin {
   };
 }
 
+/** How long a revocation matters: no access token issued before it outlives this. */
+export const revocationHoldMs = (platform: PlatformConfig): number => (platform.auth.accessTokenTtlSec + 60) * 1000;
+
 /** A service's base URL, where the platform's config says it is. */
 function serviceBaseUrl(platform: PlatformConfig, name: string, defaultPort: number): string {
   const service = platform.services[name];
@@ -110,6 +114,13 @@ function serviceBaseUrl(platform: PlatformConfig, name: string, defaultPort: num
 
 /** authz's base URL, for permission lookups. */
 export const authzUrlOf = (platform: PlatformConfig): string => serviceBaseUrl(platform, 'authz', 4002);
+
+/** identity's base URL; undefined when only "a free port" is configured (a lone test subgraph). */
+function identityBaseUrl(platform: PlatformConfig): string | undefined {
+  if (platform.auth.jwksUrl) return new URL(platform.auth.jwksUrl).origin;
+  const identity = platform.services.identity;
+  return identity?.url || identity?.port !== 0 ? serviceBaseUrl(platform, 'identity', 4001) : undefined;
+}
 
 /** identity's key set, where the platform's config says identity is. */
 function jwksUrlOf(platform: PlatformConfig): string {
@@ -214,7 +225,7 @@ export async function startSubgraph<Config, Services = unknown>(
     const resolver: PermissionResolver = permissions;
 
     // Access tokens: verified here, against identity's keys; revocations arrive over the bus.
-    const revocations = new RevocationList({ holdMs: (platform.auth.accessTokenTtlSec + 60) * 1000 });
+    const revocations = new RevocationList({ holdMs: revocationHoldMs(platform) });
     const subscriptions = await Promise.all([
       bus.listen('identity.session.revoked', (event) => {
         const { sessionId } = event.payload as { sessionId?: string };
@@ -228,6 +239,11 @@ export async function startSubgraph<Config, Services = unknown>(
     cleanups.push(async () => {
       await Promise.all(subscriptions.map((subscription) => subscription.close()));
     });
+    const identityUrl = identityBaseUrl(platform);
+    if (!module.localKeys && identityUrl) {
+      // What identity revoked before this service listened (it restarted, or started late).
+      cleanups.push(await primeRevocations({ url: identityUrl, revocations, logger }));
+    }
     const verifier = new TokenVerifier({
       issuer: platform.auth.issuer,
       audience: platform.auth.audience,

@@ -15,9 +15,10 @@ import { loadPost } from './post/post.reference.js';
 
 /**
  * The caller wrote the post `args.id`, for an action `own` allows on one's own posts. The post
- * is loaded through the request's DataLoader, so the resolver's own lookup costs nothing more.
- * A malformed id or a post that does not exist passes: the resolver then answers
- * BAD_USER_INPUT or NOT_FOUND (see `ownPostOrModerator`).
+ * is loaded through the request's DataLoader (one query for every rule and lookup of the
+ * request); the service reads it again, locked, when it changes it. A malformed id or a post
+ * that does not exist passes: the resolver then answers BAD_USER_INPUT or NOT_FOUND (see
+ * `ownPostOrModerator`).
  */
 function isAuthor(own: Permission): ShieldRule {
   return rule(`isAuthor:${own}`, { cache: 'contextual' })(

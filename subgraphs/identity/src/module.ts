@@ -1,4 +1,4 @@
-import { defineModule, publicAccess } from '@platform/kernel';
+import { defineModule, publicAccess, REVOCATIONS_PATH, revocationHoldMs } from '@platform/kernel';
 import { AccountResolver } from './account/account.resolver.js';
 import { EmailToken } from './account/email-token.entity.js';
 import { identityConfigSchema } from './config.js';
@@ -7,6 +7,7 @@ import { migrations } from './migrations/index.js';
 import { rules } from './rules.js';
 import { seedAdmin } from './seed.js';
 import { createIdentityServices, type IdentityServices } from './services.js';
+import { recentRevocations } from './session/revocations.js';
 import { RefreshToken, Session } from './session/session.entity.js';
 import { SessionResolver } from './session/session.resolver.js';
 import { AuthPayload } from './account/account.types.js';
@@ -26,10 +27,16 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
   rules,
   services: createIdentityServices,
   localKeys: (services) => services.keys.jwks(),
-  routes(router, _runtime, services) {
+  routes(router, runtime, services) {
     // Public keys for every service's token verifier; cached briefly, refetched on an unknown kid.
     router.get('/.well-known/jwks.json', (_req, res) => {
       res.set('cache-control', 'public, max-age=300').json(services.keys.jwks());
+    });
+    // Revocations a starting service missed: sessions ended and users deleted within one
+    // access-token lifetime. Internal: the gateway does not route it.
+    router.get(REVOCATIONS_PATH, async (_req, res) => {
+      const snapshot = await recentRevocations(runtime.em(), revocationHoldMs(runtime.platform));
+      res.set('cache-control', 'no-store').json(snapshot);
     });
   },
   hooks: {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { StaticPermissions } from '@platform/kernel';
 import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
 import blog from '../module.js';
+import { Post } from '../post/post.entity.js';
 import { Permission } from '../permissions.generated.js';
 import type { BlogServices } from '../services.js';
 
@@ -70,6 +71,40 @@ export function outbox(handle: BlogTestHandle, postId?: string): Promise<OutboxR
 }
 
 export const codeOf = (errors: Errors): unknown => errors?.[0]?.extensions?.code;
+
+/** The fields a BAD_USER_INPUT names. */
+export const fieldsOf = (errors: Errors): unknown =>
+  (errors?.[0]?.extensions?.fields as Array<{ field: string }> | undefined)?.map((f) => f.field);
+
+/** A post as the API shows it. */
+export interface PostView {
+  id: string;
+  title: string;
+  content: string;
+  createdAt: string;
+  updatedAt: string;
+  author: { id: string };
+}
+
+const POST_FIELDS = 'id title content createdAt updatedAt author { id }';
+export const CREATE = `mutation ($input: CreatePostInput!) { createPost(input: $input) { ${POST_FIELDS} } }`;
+export const POST = `query ($id: ID!) { post(id: $id) { ${POST_FIELDS} } }`;
+
+/** A post by `writer`, created through the API. */
+export async function createPost(handle: BlogTestHandle, writer: string, title = 'A post'): Promise<PostView> {
+  const { body } = await handle.query<{ createPost: PostView }>(
+    CREATE,
+    { input: { title, content: 'Text.' } },
+    as(writer),
+  );
+  if (body.errors) throw new Error(`createPost failed: ${JSON.stringify(body.errors)}`);
+  return body.data!.createPost;
+}
+
+/** How many posts and events are stored: what a refused request must leave as it was. */
+export async function writtenState(handle: BlogTestHandle): Promise<[posts: number, events: number]> {
+  return [await handle.runtime.em().count(Post, {}), (await outbox(handle)).length];
+}
 
 /**
  * How many SQL statements requests made blog run: the sum, over statement kinds, of the

@@ -1,0 +1,25 @@
+import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
+import type { RevocationSnapshot } from '@platform/kernel';
+import { User } from '../user/user.entity.js';
+import { Session } from './session.entity.js';
+
+/**
+ * Revocations whose access tokens may still be alive: sessions revoked and users deleted within
+ * the last `holdMs` (the access-token lifetime plus a margin). Read from the database rather
+ * than any one process's memory, so every identity replica answers the same.
+ */
+export async function recentRevocations(em: EntityManager, holdMs: number): Promise<RevocationSnapshot> {
+  const since = new Date(Date.now() - holdMs);
+  const [sessions, users] = await Promise.all([
+    em.find(Session, { revokedAt: { $gt: since } }, { fields: ['id', 'revokedAt'] }),
+    em.find(User, { deletedAt: { $gt: since } }, { fields: ['id', 'deletedAt'] }),
+  ]);
+  return {
+    sessions: sessions.map((session) => ({ id: session.id, untilMs: session.revokedAt!.getTime() + holdMs })),
+    users: users.map((user) => ({
+      id: user.id,
+      revokedAtMs: user.deletedAt!.getTime(),
+      untilMs: user.deletedAt!.getTime() + holdMs,
+    })),
+  };
+}
