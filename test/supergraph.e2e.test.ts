@@ -4,7 +4,7 @@ import { startTestPlatform, type TestPlatform } from './helpers.js';
 
 type Body = {
   data?: Record<string, unknown> | null;
-  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+  errors?: Array<{ message: string; extensions?: { code?: string; permission?: string } }>;
 };
 
 describe('supergraph through the gateway', () => {
@@ -100,8 +100,15 @@ describe('supergraph through the gateway', () => {
     expect(after.status).toBe(200);
   });
 
-  it('refuses anonymous callers what the rules reserve for signed-in ones', async () => {
+  it('refuses anonymous callers what the guest role does not grant, naming the permission', async () => {
     const response = await platform.graphql({ query: '{ roles { totalCount } }' });
+    const json = (await response.json()) as Body;
+    expect(json.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(json.errors?.[0]?.extensions?.permission).toBe('authz.role.read');
+  });
+
+  it('refuses anonymous callers what needs a signed-in caller', async () => {
+    const response = await platform.graphql({ query: '{ sessions { id } }' });
     const json = (await response.json()) as Body;
     expect(json.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });

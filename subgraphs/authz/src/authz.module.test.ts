@@ -69,7 +69,9 @@ describe('authz module', () => {
   const outboxTopics = async (): Promise<Array<{ topic: string; payload: Record<string, unknown> }>> =>
     handle.runtime
       .em()
-      .execute(`select topic, payload from "${handle.runtime.db.schema}".outbox where topic like 'authz.%' order by seq`);
+      .execute(
+        `select topic, payload from "${handle.runtime.db.schema}".outbox where topic like 'authz.%' order by seq`,
+      );
 
   describe('built-in roles', () => {
     it('exist after start with the grants of a fresh install', async () => {
@@ -157,11 +159,9 @@ describe('authz module', () => {
 
   describe('the permission catalogue', () => {
     it('lists every permission of every module with its module and description', async () => {
-      const { body } = await handle.query<{ permissions: Array<{ name: string; module: string; description: string }> }>(
-        `{ permissions { name module description } }`,
-        {},
-        as(ADMIN),
-      );
+      const { body } = await handle.query<{
+        permissions: Array<{ name: string; module: string; description: string }>;
+      }>(`{ permissions { name module description } }`, {}, as(ADMIN));
       expect(body.errors).toBeUndefined();
       expect(body.data!.permissions).toEqual(PERMISSION_CATALOGUE.map((p) => ({ ...p })));
       expect(body.data!.permissions).toContainEqual({
@@ -212,7 +212,12 @@ describe('authz module', () => {
     it.each([
       ['a duplicate name', { name: 'editor' }, 'CONFLICT', undefined],
       ['a bad name', { name: 'Editors!' }, 'BAD_USER_INPUT', 'name'],
-      ['an unknown permission', { name: 'writer', permissions: ['blog.post.publish'] }, 'BAD_USER_INPUT', 'permissions'],
+      [
+        'an unknown permission',
+        { name: 'writer', permissions: ['blog.post.publish'] },
+        'BAD_USER_INPUT',
+        'permissions',
+      ],
       ['a long description', { name: 'writer', description: 'x'.repeat(501) }, 'BAD_USER_INPUT', 'description'],
     ])('refuses %s and writes nothing', async (_case, input, code, field) => {
       const before = await outboxTopics();
@@ -234,7 +239,9 @@ describe('authz module', () => {
         data: { grantPermissions: { name: 'editor', permissions: ['blog.post.moderate', 'blog.post.update'] } },
       });
       const revoked = await handle.query(REVOKE, { roleId: ids.editor, permission: 'blog.post.update' }, as(ADMIN));
-      expect(revoked.body).toEqual({ data: { revokePermission: { name: 'editor', permissions: ['blog.post.moderate'] } } });
+      expect(revoked.body).toEqual({
+        data: { revokePermission: { name: 'editor', permissions: ['blog.post.moderate'] } },
+      });
       const before = (await outboxTopics()).length;
       await handle.query(REVOKE, { roleId: ids.editor, permission: 'blog.post.update' }, as(ADMIN));
       await handle.query(GRANT, { roleId: ids.editor, permissions: ['blog.post.moderate'] }, as(ADMIN));
@@ -276,7 +283,13 @@ describe('authz module', () => {
         assignRole: {
           id: MEMBER,
           roles: [{ name: 'editor' }, { name: 'user' }],
-          permissions: ['blog.post.create', 'blog.post.delete', 'blog.post.moderate', 'blog.post.read', 'blog.post.update'],
+          permissions: [
+            'blog.post.create',
+            'blog.post.delete',
+            'blog.post.moderate',
+            'blog.post.read',
+            'blog.post.update',
+          ],
         },
       });
       expect(await outboxTopics()).toContainEqual({
@@ -312,7 +325,11 @@ describe('authz module', () => {
         as(MEMBER),
       );
       expect(codeOf(someoneElse.body.errors)).toBe('FORBIDDEN');
-      const admin = await handle.query(USER_ACCESS, { representations: [{ __typename: 'User', id: OTHER }] }, as(ADMIN));
+      const admin = await handle.query(
+        USER_ACCESS,
+        { representations: [{ __typename: 'User', id: OTHER }] },
+        as(ADMIN),
+      );
       expect(admin.body.errors).toBeUndefined();
     });
 
@@ -348,7 +365,12 @@ describe('authz module', () => {
     it('resolves roles for callers holding authz.role.read', async () => {
       const { body } = await handle.query(
         ENTITIES,
-        { representations: [{ __typename: 'Role', id: ids.user }, { __typename: 'Role', id: randomUUID() }] },
+        {
+          representations: [
+            { __typename: 'Role', id: ids.user },
+            { __typename: 'Role', id: randomUUID() },
+          ],
+        },
         as(ADMIN),
       );
       expect(body.errors).toBeUndefined();
@@ -356,7 +378,11 @@ describe('authz module', () => {
     });
 
     it('is FORBIDDEN for others', async () => {
-      const { body } = await handle.query(ENTITIES, { representations: [{ __typename: 'Role', id: ids.user }] }, as(MEMBER));
+      const { body } = await handle.query(
+        ENTITIES,
+        { representations: [{ __typename: 'Role', id: ids.user }] },
+        as(MEMBER),
+      );
       expect(codeOf(body.errors)).toBe('FORBIDDEN');
       expect(body.data).toEqual({ _entities: [null] });
     });

@@ -3,7 +3,9 @@ import { Permission } from './permissions.generated.js';
 
 /** The caller is the user whose roles are read. */
 const isSelf = rule({ cache: 'no_cache' })((parent: { id: string }, _args, ctx: GraphQLContext) =>
-  ctx.user?.id.toLowerCase() === parent.id.toLowerCase() ? true : new ForbiddenError('Only the user themself can see this'),
+  ctx.user?.id.toLowerCase() === parent.id.toLowerCase()
+    ? true
+    : new ForbiddenError('Only the user themself can see this'),
 );
 
 /**

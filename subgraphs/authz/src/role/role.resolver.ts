@@ -44,7 +44,7 @@ export class RoleResolver {
     return ctx.services.roles.create(ctx.em, input);
   }
 
-  @Mutation(() => Role, { description: "Renames a role or changes its description" })
+  @Mutation(() => Role, { description: 'Renames a role or changes its description' })
   updateRole(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateRoleInput) input: UpdateRoleInput,

@@ -227,7 +227,8 @@ export class RoleService {
   /** What each role grants, in one statement; a role holding everything lists the whole catalogue. */
   async permissionsOf(em: EntityManager, roles: readonly Role[]): Promise<string[][]> {
     const ids = roles.filter((role) => !role.grantsAll).map((role) => role.id);
-    const rows = ids.length > 0 ? await em.find(RolePermission, { role: { $in: ids } }, { orderBy: { permission: 'asc' } }) : [];
+    const rows =
+      ids.length > 0 ? await em.find(RolePermission, { role: { $in: ids } }, { orderBy: { permission: 'asc' } }) : [];
     const byRole = new Map<string, string[]>();
     for (const row of rows) {
       const list = byRole.get(row.role.id);

@@ -21,7 +21,7 @@ export class UpdateRoleInput {
   description?: string | null;
 }
 
-@ObjectType({ description: "A permission some module declares in its manifest (`module.resource.action`)" })
+@ObjectType({ description: 'A permission some module declares in its manifest (`module.resource.action`)' })
 export class Permission {
   @Field()
   name!: string;

@@ -21,6 +21,8 @@ export interface Callers {
   moderator: string;
   /** Signed in, but granted nothing. */
   nobody: string;
+  /** Holds every permission, as the `admin` role does. */
+  admin: string;
 }
 
 export const newCallers = (): Callers => ({
@@ -28,6 +30,7 @@ export const newCallers = (): Callers => ({
   other: randomUUID(),
   moderator: randomUUID(),
   nobody: randomUUID(),
+  admin: randomUUID(),
 });
 
 /** The `x-test-user` header names the caller; no header is a guest. */
@@ -47,6 +50,7 @@ export function startBlog(callers: Callers): Promise<BlogTestHandle> {
         [callers.other]: WRITER,
         [callers.moderator]: [...WRITER, Permission.PostModerate],
       },
+      all: [callers.admin],
     }),
   });
 }

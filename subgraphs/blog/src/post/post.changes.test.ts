@@ -23,7 +23,7 @@ const DELETE = `mutation ($id: ID!) { deletePost(id: $id) }`;
 /** Changing and deleting posts: who may, and what it records. */
 describe('post changes', () => {
   const callers = newCallers();
-  const { author, other, moderator, nobody } = callers;
+  const { author, other, moderator, nobody, admin } = callers;
   let handle: BlogTestHandle;
 
   beforeAll(async () => {
@@ -156,9 +156,12 @@ describe('post changes', () => {
       expect(await stored(post.id)).not.toBeNull();
     });
 
-    it("lets a moderator delete anyone's post", async () => {
+    it.each([
+      ['a moderator', moderator],
+      ['an administrator, who holds every permission', admin],
+    ])("lets %s delete anyone's post", async (_case, caller) => {
       const post = await created();
-      expect((await handle.query(DELETE, { id: post.id }, as(moderator))).body).toEqual({ data: { deletePost: true } });
+      expect((await handle.query(DELETE, { id: post.id }, as(caller))).body).toEqual({ data: { deletePost: true } });
       expect(await stored(post.id)).toBeNull();
     });
   });

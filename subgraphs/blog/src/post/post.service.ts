@@ -21,7 +21,8 @@ export class PostService {
   async create(em: EntityManager, authorId: string, input: PostText): Promise<Post> {
     const text = validateNewPost(input);
     return em.transactional(async (tx) => {
-      const post = tx.create(Post, { ...text, authorId });
+      const now = new Date(); // one instant: a new post was last updated when it was created
+      const post = tx.create(Post, { ...text, authorId, createdAt: now, updatedAt: now });
       await tx.flush();
       await this.#emit(tx, 'blog.post.created', { postId: post.id, authorId });
       return post;
