@@ -18,20 +18,19 @@ import { loadPost } from './post/post.reference.js';
  * is loaded through the request's DataLoader (one query for every rule and lookup of the
  * request); the service reads it again, locked, when it changes it. A malformed id or a post
  * that does not exist passes: the resolver then answers BAD_USER_INPUT or NOT_FOUND (see
- * `ownPostOrModerator`).
+ * `ownPostOrModerator`). Cached per arguments (`strict`), never per request: one operation may
+ * update several posts under aliases, and each needs its own answer.
  */
 function isAuthor(own: Permission): ShieldRule {
-  return rule(`isAuthor:${own}`, { cache: 'contextual' })(
-    async (_parent, args: { id?: unknown }, ctx: GraphQLContext) => {
-      if (!isUuid(args.id)) return true;
-      const post = await loadPost(ctx, args.id.toLowerCase());
-      if (!post || post.authorId === ctx.user?.id.toLowerCase()) return true;
-      return new ForbiddenError(
-        `Missing permission ${Permission.PostModerate}: ${own} allows this on your own posts only`,
-        Permission.PostModerate,
-      );
-    },
-  );
+  return rule(`isAuthor:${own}`, { cache: 'strict' })(async (_parent, args: { id?: unknown }, ctx: GraphQLContext) => {
+    if (!isUuid(args.id)) return true;
+    const post = await loadPost(ctx, args.id.toLowerCase());
+    if (!post || post.authorId === ctx.user?.id.toLowerCase()) return true;
+    return new ForbiddenError(
+      `Missing permission ${Permission.PostModerate}: ${own} allows this on your own posts only`,
+      Permission.PostModerate,
+    );
+  });
 }
 
 /**

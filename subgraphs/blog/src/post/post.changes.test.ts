@@ -96,6 +96,24 @@ describe('post changes', () => {
       expect((await stored(post.id))!.title).toBe(post.title);
     });
 
+    it("judges each aliased update on its own post: one's own passes, another's is FORBIDDEN", async () => {
+      const mine = await createPost(handle, other);
+      const theirs = await created();
+      const { body } = await handle.query(
+        `mutation ($mine: ID!, $theirs: ID!) {
+          a: updatePost(id: $mine, input: { title: "Mine, edited" }) { id }
+          b: updatePost(id: $theirs, input: { title: "Theirs, hijacked" }) { id }
+        }`,
+        { mine: mine.id, theirs: theirs.id },
+        as(other),
+      );
+      // `updatePost` is non-null, so the refused alias nulls the whole answer; `a` ran first.
+      expect(body.errors).toHaveLength(1);
+      expect(body.errors?.[0]).toMatchObject({ path: ['b'], extensions: { code: 'FORBIDDEN' } });
+      expect((await stored(mine.id))!.title).toBe('Mine, edited');
+      expect((await stored(theirs.id))!.title).toBe(theirs.title);
+    });
+
     it.each([
       ['a guest', {}],
       ['a user without blog.post.update', as(nobody)],
