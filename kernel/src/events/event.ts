@@ -136,3 +136,12 @@ export function createEvent<P>(
   }
   return { id: randomUUID(), topic, source, occurredAt: new Date().toISOString(), payload, meta: merged };
 }
+
+/**
+ * What caused `event`, for the events its handling records: the same request, trace and actor,
+ * so a consumer's follow-up (a role given on registration, posts deleted with their author)
+ * is traced back to the action that started it.
+ */
+export function causedBy({ meta }: PlatformEvent): Partial<EventMeta> {
+  return { requestId: meta.requestId, traceId: meta.traceId, actorId: meta.actorId };
+}

@@ -1,4 +1,12 @@
-export { createEvent, assertTopic, topicMatcher, topicMatches, type EventMeta, type PlatformEvent } from './event.js';
+export {
+  causedBy,
+  createEvent,
+  assertTopic,
+  topicMatcher,
+  topicMatches,
+  type EventMeta,
+  type PlatformEvent,
+} from './event.js';
 export {
   retryDelay,
   DEFAULT_MAX_ATTEMPTS,

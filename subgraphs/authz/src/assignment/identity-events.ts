@@ -1,7 +1,7 @@
 import {
+  causedBy,
   handleOnce,
   isUuid,
-  type EventMeta,
   type Logger,
   type ModuleRuntime,
   type PlatformConfig,
@@ -22,13 +22,6 @@ export function seedAdminEmail(platform: PlatformConfig): string | undefined {
   const email = typeof seedAdmin?.email === 'string' ? seedAdmin.email.trim().toLowerCase() : '';
   return email || undefined;
 }
-
-/** What caused an event, carried into the events its handling records. */
-const causedBy = ({ meta }: PlatformEvent): Partial<EventMeta> => ({
-  requestId: meta.requestId,
-  traceId: meta.traceId,
-  actorId: meta.actorId,
-});
 
 /**
  * Keeps assignments in step with identity's users: a new user gets the built-in `user` role

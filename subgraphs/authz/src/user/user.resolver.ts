@@ -26,26 +26,32 @@ export class UserRolesResolver {
   }
 
   @Mutation(() => User, { description: 'Gives a role to a user (a no-op when they hold it)' })
-  async assignRole(
+  assignRole(
     @Arg('userId', () => ID) userId: string,
     @Arg('roleId', () => ID) roleId: string,
     @Ctx() ctx: AuthzContext,
   ): Promise<User> {
-    const { assignments } = ctx.services;
-    const id = await assignments.requireKnownUser(ctx.em, requireUuid(userId, 'userId'));
-    await assignments.assignRole(ctx.em, id, requireUuid(roleId, 'roleId'));
-    return userOf(id);
+    return this.#change(ctx, userId, roleId, (id, role) => ctx.services.assignments.assignRole(ctx.em, id, role));
   }
 
   @Mutation(() => User, { description: 'Takes a role from a user (a no-op when they do not hold it)' })
-  async unassignRole(
+  unassignRole(
     @Arg('userId', () => ID) userId: string,
     @Arg('roleId', () => ID) roleId: string,
     @Ctx() ctx: AuthzContext,
   ): Promise<User> {
-    const { assignments } = ctx.services;
-    const id = await assignments.requireKnownUser(ctx.em, requireUuid(userId, 'userId'));
-    await assignments.unassignRole(ctx.em, id, requireUuid(roleId, 'roleId'));
+    return this.#change(ctx, userId, roleId, (id, role) => ctx.services.assignments.unassignRole(ctx.em, id, role));
+  }
+
+  /** Checks both ids and that authz knows the user, then applies `change`. */
+  async #change(
+    ctx: AuthzContext,
+    userId: string,
+    roleId: string,
+    change: (userId: string, roleId: string) => Promise<boolean>,
+  ): Promise<User> {
+    const id = await ctx.services.assignments.requireKnownUser(ctx.em, requireUuid(userId, 'userId'));
+    await change(id, requireUuid(roleId, 'roleId'));
     return userOf(id);
   }
 }

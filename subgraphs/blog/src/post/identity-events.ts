@@ -1,7 +1,7 @@
 import {
+  causedBy,
   handleOnce,
   isUuid,
-  type EventMeta,
   type Logger,
   type ModuleRuntime,
   type PlatformEvent,
@@ -15,13 +15,6 @@ import type { PostService } from './post.service.js';
  * consumes later gets a group of its own.
  */
 export const CONSUMER_GROUP = 'blog.identity-user-deleted';
-
-/** What caused an event, carried into the events its handling records. */
-const causedBy = ({ meta }: PlatformEvent): Partial<EventMeta> => ({
-  requestId: meta.requestId,
-  traceId: meta.traceId,
-  actorId: meta.actorId,
-});
 
 /**
  * A deleted user's posts go with them: identity erases the account's personal data and keeps
