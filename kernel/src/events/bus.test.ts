@@ -153,6 +153,23 @@ describe.each(busKinds())('$kind event bus', ({ make }) => {
     expect(attempts.get(poison.id)).toBe(3);
   });
 
+  it('keeps what a group missed while it had no member, and delivers it when a member returns', async () => {
+    const seen: number[] = [];
+    const first = await bus.subscribe('test.*', (e) => void seen.push(e.payload.n as number), { group: 'returning' });
+    await bus.publish(event('test.item.added', { n: 1 }));
+    await waitFor(() => seen.length === 1);
+    await first.close();
+
+    await bus.publish([2, 3, 4].map((n) => event('test.item.added', { n })));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen).toEqual([1]);
+
+    const later = harness.create();
+    await later.subscribe('test.*', (e) => void seen.push(e.payload.n as number), { group: 'returning' });
+    await waitFor(() => seen.length === 4, 'the missed events');
+    expect(seen).toEqual([1, 2, 3, 4]);
+  });
+
   it('fans listen() out to every bus instance, for matching topics only', async () => {
     const other = harness.create();
     const heard: Record<string, string[]> = { here: [], there: [] };
@@ -210,7 +227,7 @@ describe('createEventBus', () => {
 });
 
 describe('MemoryEventBus', () => {
-  it('drains queued events on close, and leaves no group behind', async () => {
+  it('drains queued events on close, and leaves nothing queued in the group', async () => {
     const broker = new MemoryBroker();
     const bus = new MemoryEventBus({ logger: silent, broker });
     const handled: number[] = [];
@@ -226,7 +243,7 @@ describe('MemoryEventBus', () => {
     await bus.close();
     expect(handled).toEqual([1, 2, 3, 4, 5]);
 
-    // A later bus on the same broker starts the group afresh: nothing was left queued.
+    // A later bus on the same broker joins the group again: nothing was left queued.
     const later = new MemoryEventBus({ logger: silent, broker });
     const seen: number[] = [];
     await later.subscribe('test.*', (e) => void seen.push(e.payload.n as number), { group: 'drained' });
@@ -234,5 +251,29 @@ describe('MemoryEventBus', () => {
     await waitFor(() => seen.length === 1);
     expect(seen).toEqual([6]);
     await later.close();
+  });
+
+  it('parks an event whose retry is waiting when the last member leaves, for the next member', async () => {
+    const broker = new MemoryBroker();
+    const bus = new MemoryEventBus({ logger: silent, broker, retry: { baseDelayMs: 60_000, maxDelayMs: 60_000 } });
+    const failing = await bus.subscribe(
+      'test.*',
+      () => {
+        throw new Error('not now');
+      },
+      { group: 'parked' },
+    );
+    const stuck = event('test.item.added', { n: 1 });
+    await bus.publish(stuck);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Leaving wakes the retry at once (no 60 s wait), and the event is not dropped.
+    await failing.close();
+
+    const seen: string[] = [];
+    await bus.subscribe('test.*', (e) => void seen.push(e.id), { group: 'parked' });
+    await waitFor(() => seen.length === 1, 'the parked event');
+    expect(seen).toEqual([stuck.id]);
+    expect(broker.deadLetters).toEqual([]);
+    await bus.close();
   });
 });

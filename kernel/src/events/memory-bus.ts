@@ -19,6 +19,7 @@ import { assertTopic, topicMatcher, type PlatformEvent } from './event.js';
 
 interface Member {
   readonly bus: MemoryEventBus;
+  readonly pattern: string;
   readonly matches: (topic: string) => boolean;
   readonly handler: EventHandler;
   readonly maxAttempts: number;
@@ -28,11 +29,16 @@ interface Member {
 interface Group {
   readonly name: string;
   readonly members: Member[];
+  /** Every pattern a member ever subscribed with: what the group keeps while it has no member. */
+  readonly patterns: Map<string, (topic: string) => boolean>;
   readonly queue: PlatformEvent[];
-  readonly abort: AbortController;
+  /** Wakes a retry waiting in backoff when the last member leaves; replaced after each use. */
+  wake: AbortController;
   running: boolean;
   done: Promise<void>;
   turn: number;
+  /** Events dropped because the group had no member and too many were waiting. */
+  dropped: number;
 }
 
 interface Listener {
@@ -42,11 +48,17 @@ interface Listener {
 }
 
 const DEAD_LETTERS_KEPT = 1000;
+/** Most events a group without members keeps waiting for one; the oldest go first beyond it. */
+export const MEMBERLESS_QUEUE_LIMIT = 100_000;
 
 /**
  * What in-memory buses share: groups, listeners and dead letters. Every module of the
  * embedded platform runs in one process, so they share the process-wide broker and see each
  * other's events; tests make their own for isolation.
+ *
+ * A group outlives its members, as a Redis consumer group does: while a module is stopped
+ * (restarting, or stopped on purpose) the events its group subscribed to wait for it, up to
+ * {@link MEMBERLESS_QUEUE_LIMIT}, and are delivered once a member joins again.
  */
 export class MemoryBroker {
   static readonly shared = new MemoryBroker();
@@ -54,6 +66,8 @@ export class MemoryBroker {
   readonly #groups = new Map<string, Group>();
   readonly #listeners = new Set<Listener>();
   readonly #deadLetters: DeadLetter[] = [];
+  /** The logger of the last bus that handled an event, for the broker's own complaints. */
+  #logger: Logger | undefined;
 
   /** The most recent dead letters (up to 1000), oldest first. */
   get deadLetters(): readonly DeadLetter[] {
@@ -64,10 +78,10 @@ export class MemoryBroker {
   enqueue(events: PlatformEvent[]): void {
     for (const event of events) {
       for (const group of this.#groups.values()) {
-        if (group.members.some((member) => member.matches(event.topic))) {
-          group.queue.push(event);
-          this.#schedule(group);
-        }
+        if (![...group.patterns.values()].some((matches) => matches(event.topic))) continue;
+        group.queue.push(event);
+        if (group.members.length > 0) this.#schedule(group);
+        else if (group.queue.length > MEMBERLESS_QUEUE_LIMIT && !group.running) this.#dropOldest(group);
       }
       for (const listener of this.#listeners) {
         if (listener.matches(event.topic)) listener.bus.notify(listener, event);
@@ -82,24 +96,29 @@ export class MemoryBroker {
       group = {
         name: groupName,
         members: [],
+        patterns: new Map(),
         queue: [],
-        abort: new AbortController(),
+        wake: new AbortController(),
         running: false,
         done: Promise.resolve(),
         turn: 0,
+        dropped: 0,
       };
       this.#groups.set(groupName, group);
     }
     group.members.push(member);
+    if (!group.patterns.has(member.pattern)) group.patterns.set(member.pattern, member.matches);
+    // What waited while the group had no member flows again.
+    if (group.queue.length > 0) this.#schedule(group);
     const joined = group;
     return async () => {
       const index = joined.members.indexOf(member);
       if (index >= 0) joined.members.splice(index, 1);
-      if (joined.members.length === 0 && this.#groups.get(joined.name) === joined) {
-        // Nobody is left to handle what is queued; a retry waiting in backoff stops now.
-        this.#groups.delete(joined.name);
-        joined.abort.abort();
-        joined.queue.length = 0;
+      if (joined.members.length === 0) {
+        // Nobody is left to handle what is queued: a retry waiting in backoff stops now, and its
+        // event waits, first in line, for the next member.
+        joined.wake.abort();
+        joined.wake = new AbortController();
       }
     };
   }
@@ -137,23 +156,43 @@ export class MemoryBroker {
   /** One event at a time per group, so each group sees events in publish order. */
   async #pump(group: Group): Promise<void> {
     try {
-      while (group.queue.length > 0 && !group.abort.signal.aborted) {
-        await this.#deliver(group, group.queue.shift()!);
+      while (group.queue.length > 0) {
+        // The event stays queued while it is handled: if the last member leaves meanwhile, it waits.
+        if ((await this.#deliver(group, group.queue[0]!)) === 'parked') break;
+        group.queue.shift();
       }
     } finally {
       group.running = false;
     }
+    if (group.queue.length > MEMBERLESS_QUEUE_LIMIT && group.members.length === 0) this.#dropOldest(group);
   }
 
-  async #deliver(group: Group, event: PlatformEvent): Promise<void> {
-    for (let attempt = 1; !group.abort.signal.aborted; attempt++) {
+  /** Keeps a group without members from growing without bound; loud, as this loses events. */
+  #dropOldest(group: Group): void {
+    const excess = group.queue.length - MEMBERLESS_QUEUE_LIMIT;
+    group.queue.splice(0, excess);
+    if (group.dropped === 0 || Math.floor(group.dropped / 1000) !== Math.floor((group.dropped + excess) / 1000)) {
+      this.#logger?.error(
+        { group: group.name, dropped: group.dropped + excess, limit: MEMBERLESS_QUEUE_LIMIT },
+        'event group has had no member for too long; dropping its oldest events',
+      );
+    }
+    group.dropped += excess;
+  }
+
+  /** @returns `parked` when the group has no member left to handle the event (it stays queued). */
+  async #deliver(group: Group, event: PlatformEvent): Promise<'done' | 'parked'> {
+    for (let attempt = 1; ; attempt++) {
+      if (group.members.length === 0) return 'parked';
+      // Members subscribed with other patterns drop what they do not match, as on Redis.
       const candidates = group.members.filter((member) => member.matches(event.topic));
-      if (candidates.length === 0) return;
+      if (candidates.length === 0) return 'done';
       const member = candidates[group.turn++ % candidates.length]!;
+      this.#logger = member.bus.logger;
       try {
         // A copy per delivery, as a real transport would give: handlers cannot see each other's edits.
         await member.work.run(() => member.handler(structuredClone(event)));
-        return;
+        return 'done';
       } catch (error) {
         const fields = { eventId: event.id, topic: event.topic, group: group.name, attempt, err: error };
         if (attempt >= member.maxAttempts) {
@@ -166,10 +205,10 @@ export class MemoryBroker {
             failedAt: new Date().toISOString(),
           });
           if (this.#deadLetters.length > DEAD_LETTERS_KEPT) this.#deadLetters.shift();
-          return;
+          return 'done';
         }
         member.bus.logger.warn(fields, 'event handler failed; will retry');
-        await sleep(retryDelay(attempt, member.bus.retry), group.abort.signal);
+        await sleep(retryDelay(attempt, member.bus.retry), group.wake.signal);
       }
     }
   }
@@ -226,7 +265,7 @@ export class MemoryEventBus implements EventBus {
     assertGroup(options.group);
     const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     assertMaxAttempts(maxAttempts);
-    const member: Member = { bus: this, matches, handler, maxAttempts, work: new InFlight() };
+    const member: Member = { bus: this, pattern, matches, handler, maxAttempts, work: new InFlight() };
     const leave = this.broker.join(options.group, member);
     let closing: Promise<void> | undefined;
     const subscription: Subscription = {

@@ -4,6 +4,8 @@
 export const Permission = {
   /** Read audit events of every module */
   EventRead: 'audit.event.read',
+  /** Check that the audit log's hash chain is intact */
+  EventVerify: 'audit.event.verify',
 } as const;
 
 export type Permission = (typeof Permission)[keyof typeof Permission];

@@ -10,6 +10,7 @@ export interface CataloguedPermission {
 /** Every permission of every module in this repository, sorted by name. */
 export const PERMISSION_CATALOGUE: readonly CataloguedPermission[] = [
   { name: 'audit.event.read', module: 'audit', description: 'Read audit events of every module' },
+  { name: 'audit.event.verify', module: 'audit', description: "Check that the audit log's hash chain is intact" },
   { name: 'authz.permission.read', module: 'authz', description: 'List every permission the modules declare' },
   { name: 'authz.role.assign', module: 'authz', description: 'Give roles to users and take them away' },
   { name: 'authz.role.create', module: 'authz', description: 'Create new roles' },

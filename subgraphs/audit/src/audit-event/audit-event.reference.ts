@@ -1,6 +1,6 @@
 import { isUuid, type GraphQLContext } from '@platform/kernel';
 import type { AuditEvent } from './audit-event.entity.js';
-import { auditEventsByIds } from './audit-event.service.js';
+import { auditEventsByIds } from './audit-event.queries.js';
 
 /** Loads an event through the request's DataLoader, so any number of lookups is one query. */
 export function loadAuditEvent(ctx: GraphQLContext, id: string): Promise<AuditEvent | null> {

@@ -1,0 +1,65 @@
+import type { Logger, ModuleRuntime, PlatformEvent, Subscription } from '@platform/kernel';
+import { mapEvent } from './event-mapping.js';
+import type { AuditRecorder } from './recorder.js';
+
+/**
+ * Audit's one consumer group: every event on the bus passes through it, and those a module
+ * declares (audit's `events.consumes`, which `npm run generate` keeps equal to every module's
+ * `events.publishes`) are recorded. One group, one pattern (`*`): on Redis a group is one
+ * cursor over the stream.
+ */
+export const CONSUMER_GROUP = 'audit.record';
+
+/**
+ * Deliveries before an event is dead-lettered. Recording fails only when audit's database does
+ * (mapping never throws), so retries outlast a database restart: with the bus's backoff (capped at
+ * 30 s) this is about twenty minutes.
+ */
+export const MAX_ATTEMPTS = 50;
+
+export class AuditConsumer {
+  readonly #runtime: ModuleRuntime;
+  readonly #recorder: AuditRecorder;
+  readonly #topics: ReadonlySet<string>;
+  readonly #logger: Logger;
+  #subscription: Subscription | undefined;
+
+  constructor(deps: { runtime: ModuleRuntime; recorder: AuditRecorder; topics: readonly string[] }) {
+    this.#runtime = deps.runtime;
+    this.#recorder = deps.recorder;
+    this.#topics = new Set(deps.topics);
+    this.#logger = deps.runtime.logger.child({ component: 'audit-recorder' });
+  }
+
+  async start(): Promise<void> {
+    if (this.#subscription) return;
+    this.#subscription = await this.#runtime.bus.subscribe('*', (event) => this.handle(event), {
+      group: CONSUMER_GROUP,
+      maxAttempts: MAX_ATTEMPTS,
+    });
+  }
+
+  /** Stops consuming; the event in hand is recorded first, so this must run before the database closes. */
+  async stop(): Promise<void> {
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    await subscription?.close();
+  }
+
+  /** Records one event if it is audited; throws only when it could not be stored (the bus retries). */
+  async handle(event: PlatformEvent): Promise<void> {
+    const topic = typeof event?.topic === 'string' ? event.topic : undefined;
+    if (!topic || !this.#topics.has(topic)) {
+      this.#logger.debug({ topic, eventId: event?.id }, 'event no module declares; not audited');
+      return;
+    }
+    const { draft, notes } = mapEvent(event);
+    const result = await this.#recorder.append(draft);
+    if (notes.length > 0) this.#logger.warn({ eventId: draft.eventId, topic, notes }, 'event stored with changes');
+    if (result.recorded) {
+      this.#logger.debug({ eventId: draft.eventId, topic, seq: result.record.seq }, 'audit event recorded');
+    } else {
+      this.#logger.debug({ eventId: draft.eventId, topic }, 'event already recorded; redelivery ignored');
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { join } from 'node:path';
+import type { ModuleRuntime } from '@platform/kernel';
+import { verifyChain, type ChainReport } from './chain/chain-verifier.js';
+import type { ChainRecord } from './chain/canonical.js';
+import { auditTables, RECORD_COLUMNS, toRecord, type RecordRow } from './chain/chain.store.js';
+import type { AuditConfig } from './config.js';
+import type { EntityManager } from './context.js';
+import { AuditConsumer } from './recording/consumer.js';
+import { AuditRecorder } from './recording/recorder.js';
+import { AuditPruner } from './retention/pruner.js';
+import { RetentionJob } from './retention/retention-job.js';
+
+/** Everything audit's hooks, resolvers and `platformctl audit` use, built once the database is up. */
+export interface AuditServices {
+  recorder: AuditRecorder;
+  /** Every declared event, recorded; consumed from `onStart` on. */
+  consumer: AuditConsumer;
+  /** Checks the whole hash chain (from the latest checkpoint). */
+  verify(em?: EntityManager): Promise<ChainReport>;
+  /** One stored record, exactly as the chain hashes it. */
+  record(id: string, em?: EntityManager): Promise<ChainRecord | undefined>;
+  pruner: AuditPruner;
+  /** The periodic prune, when `retentionDays` is set and `pruneIntervalMinutes` is not 0; started from `onStart`. */
+  retention: RetentionJob | undefined;
+  close(): Promise<void>;
+}
+
+export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditServices {
+  const { config, db, logger } = runtime;
+  const recorder = new AuditRecorder(db);
+  const consumer = new AuditConsumer({
+    runtime: runtime as ModuleRuntime,
+    recorder,
+    topics: runtime.manifest.events.consumes,
+  });
+  const pruner = new AuditPruner({
+    db,
+    archiveDir: config.archiveDir ?? join(runtime.platform.dataDir, 'audit', 'archive'),
+    checkpointKey: config.checkpointKey,
+    batchLimit: config.pruneBatchLimit,
+    logger,
+  });
+  const retention =
+    config.retentionDays && config.pruneIntervalMinutes > 0
+      ? new RetentionJob({
+          pruner,
+          retentionDays: config.retentionDays,
+          intervalMinutes: config.pruneIntervalMinutes,
+          logger,
+        })
+      : undefined;
+  const tables = auditTables(db.schema);
+  return {
+    recorder,
+    consumer,
+    verify: (em = db.fork()) => verifyChain(em, tables, { checkpointKey: config.checkpointKey }),
+    record: async (id, em = db.fork()) => {
+      const rows = await em.execute<RecordRow[]>(`select ${RECORD_COLUMNS} from ${tables.events} e where e.id = ?`, [
+        id,
+      ]);
+      return rows[0] ? toRecord(rows[0]) : undefined;
+    },
+    pruner,
+    retention,
+    // Called by the kernel before the database closes, so no handler or prune outlives it.
+    close: async () => {
+      await Promise.all([consumer.stop(), retention?.stop()]);
+    },
+  };
+}
