@@ -1,18 +1,21 @@
 # syntax=docker/dockerfile:1
 # One image per service, built from the whole workspace:
 #   docker build --build-arg SERVICE=blog --build-arg PORT=4004 -t platform-blog .
-# SERVICE is gateway | identity | authz | audit | blog; PORT is the port it listens on
-# (only used for EXPOSE and the health check; the service reads its port from config).
+# SERVICE is gateway or a module under subgraphs/ (identity, authz, audit, blog, or one added
+# with `platformctl modules new`); PORT is the port it listens on (only used for EXPOSE and the
+# health check; the service reads its port from config).
 
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS builder
 ARG SERVICE
-RUN case "$SERVICE" in gateway|identity|authz|audit|blog) ;; \
-      *) echo "build arg SERVICE must be gateway, identity, authz, audit or blog (got '$SERVICE')" >&2; exit 1 ;; \
-    esac
 WORKDIR /src
 COPY . .
+RUN case "$SERVICE" in \
+      gateway) ;; \
+      ''|*[!a-z0-9-]*) echo "build arg SERVICE must be gateway or a module name (got '$SERVICE')" >&2; exit 1 ;; \
+      *) [ -f "subgraphs/$SERVICE/module.yaml" ] || { echo "build arg SERVICE: no module subgraphs/$SERVICE (got '$SERVICE')" >&2; exit 1; } ;; \
+    esac
 # Not `npm ci`: the lockfile names other platforms' optional binaries, which a partial
 # registry mirror answers 404 for.
 # Services in containers use PostgreSQL: no embedded database template.

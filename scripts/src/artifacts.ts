@@ -5,6 +5,7 @@ import { parse } from 'graphql';
 import { buildModuleSchema, loadConfig, SchemaRulesError } from '@platform/kernel';
 import { scanModules, loadDefinition, registryOf, type DiscoveredModule } from './modules.js';
 import { CATALOGUE_FILE, CATALOGUE_MODULE, renderCatalogue, renderPermissions } from './permissions.js';
+import { auditCoverage } from './audit-coverage.js';
 
 export const SUPERGRAPH_FILE = 'schema/supergraph.graphql';
 const SDL_HEADER = '# Generated from the module sources by npm run generate. Do not edit.';
@@ -66,7 +67,7 @@ export function composeSupergraph(subgraphs: SubgraphSdl[]): { supergraph?: stri
 }
 
 /** Formats as `prettier --write` would, including leaving alone what `.prettierignore` excludes. */
-async function format(root: string, file: string, text: string): Promise<string> {
+export async function format(root: string, file: string, text: string): Promise<string> {
   const prettier = await import('prettier');
   const filepath = join(root, file);
   const ignorePath = join(root, '.prettierignore');
@@ -107,6 +108,9 @@ export async function generateArtifacts(root: string): Promise<Artifacts> {
   );
   const files = new Map<string, string>();
   const modules = [...discovery.modules].sort((a, b) => a.manifest.name.localeCompare(b.manifest.name));
+  const coverage = auditCoverage(modules.map((module) => module.manifest));
+  errors.push(...coverage.errors);
+  warnings.push(...coverage.warnings);
 
   for (const module of modules) {
     try {

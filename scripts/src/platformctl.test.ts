@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 import { randomBytes } from 'node:crypto';
-import { loadConfig, withModuleRuntime } from '@platform/kernel';
+import { createEvent, loadConfig, withModuleRuntime, type ModuleRuntime } from '@platform/kernel';
 import identityModule from '@platform/identity';
+import auditModule, { type AuditConfig, type AuditServices } from '@platform/audit';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const CLI = join(REPO, 'scripts', 'src', 'platformctl.ts');
@@ -260,4 +261,65 @@ describe('platformctl seed', () => {
       }
     }
   });
+});
+
+describe('platformctl audit', () => {
+  it('verifies the chain, prunes into an archive, and names the first broken record with exit 1', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'platformctl-audit-'));
+    roots.push(dataDir);
+    const schema = `t_${randomBytes(4).toString('hex')}_audit`;
+    const env = {
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      PLATFORM_ENV: 'test',
+      PLATFORM_SERVICES__AUDIT__DB_SCHEMA: schema,
+    };
+    const config = loadConfig({ env: { ...process.env, ...env }, cwd: REPO });
+    const inAudit = <T>(job: (runtime: ModuleRuntime<AuditConfig>, services: AuditServices) => Promise<T>) =>
+      withModuleRuntime(auditModule, config, job);
+    const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60 * 1000).toISOString();
+    try {
+      await inAudit(async (_runtime, services) => {
+        for (const days of [60, 50, 40, 0]) {
+          const event = createEvent('blog', 'blog.post.created', { postId: `post-${days}`, authorId: 'a' });
+          await services.consumer.handle({ ...event, occurredAt: daysAgo(days) });
+        }
+      });
+
+      const valid = await platformctl(['audit', 'verify'], env);
+      expect(valid).toMatchObject({ code: 0, stdout: expect.stringContaining('audit chain valid: 4 records checked') });
+
+      expect((await platformctl(['audit', 'prune'], env)).code).toBe(2); // no retention configured
+      expect((await platformctl(['audit', 'prune', '--older-than-days', '0'], env)).code).toBe(2);
+      const pruned = await platformctl(['audit', 'prune', '--older-than-days', '30'], env);
+      expect(pruned).toMatchObject({ code: 0, stdout: expect.stringContaining('pruned 3 audit records') });
+      expect(readdirSync(join(dataDir, 'audit', 'archive'))).toEqual([expect.stringMatching(/^audit-0+1-0+3\.jsonl$/)]);
+      expect((await platformctl(['audit', 'verify'], env)).stdout).toContain(
+        'audit chain valid: 1 records checked (from the checkpoint after record 3)',
+      );
+
+      const tampered = await inAudit(async (runtime) => {
+        const table = `"${schema}"."audit_event"`;
+        return runtime.em().transactional(async (tx) => {
+          await tx.execute(`alter table ${table} disable trigger user`);
+          const [row] = await tx.execute<Array<{ id: string }>>(
+            `update ${table} set target_id = 'someone-else' returning id`,
+          );
+          await tx.execute(`alter table ${table} enable trigger user`);
+          return row!.id;
+        });
+      });
+      const broken = await platformctl(['audit', 'verify'], env);
+      expect(broken.code).toBe(1);
+      expect(broken.stderr).toContain('audit chain BROKEN: record 4 does not match its hash');
+      expect(broken.stdout).toContain(`first broken record (seq 4, id ${tampered})`);
+      expect(broken.stdout).toContain('"targetId": "someone-else"');
+    } finally {
+      if (config.database.url) {
+        await inAudit(async (runtime) => {
+          await runtime.em().execute(`drop schema if exists "${schema}" cascade`);
+        });
+      }
+    }
+  }, 90_000);
 });

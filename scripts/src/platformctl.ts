@@ -1,5 +1,6 @@
 /**
- * platformctl: inspect and validate modules, compose the supergraph, run migrations.
+ * platformctl: inspect and validate modules, compose the supergraph, run migrations, check and
+ * prune the audit log.
  * Exit codes: 0 ok, 1 problems found, 2 usage errors.
  */
 import { writeFileSync } from 'node:fs';
@@ -7,8 +8,10 @@ import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { KERNEL_VERSION } from '@platform/kernel';
 import { generateArtifacts, SUPERGRAPH_FILE } from './artifacts.js';
+import { auditPrune, auditVerify } from './commands/audit.js';
 import { listModules, moduleInfo, validateModules } from './commands/modules.js';
 import { migrate } from './commands/migrate.js';
+import { newModule } from './commands/new-module.js';
 import { seed } from './commands/seed.js';
 import { findRoot, RootError } from './modules.js';
 import { UsageError } from './usage.js';
@@ -45,6 +48,12 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description("one module's manifest, dependencies and dependents")
     .argument('<name>', 'module name')
     .action((name: string) => run(() => moduleInfo(root(), name))());
+  modules
+    .command('new')
+    .description('scaffold subgraphs/<name> from the module template, with its port in config/default.yaml')
+    .argument('<name>', 'module name: one lower-case word, e.g. notes')
+    .option('--resource <word>', "the template's entity, singular (default: the name made singular)")
+    .action((name: string, options: { resource?: string }) => run(() => newModule(root(), name, options))());
 
   program
     .command('compose')
@@ -78,6 +87,16 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action((names: string[], options: { status?: boolean }) =>
       run(() => migrate(root(), names, { status: options.status ?? false, env: process.env }))(),
     );
+  const audit = program.command('audit').description('the audit log').exitOverride();
+  audit
+    .command('verify')
+    .description('recompute the hash chain; exit 1 and print the first broken record when it is broken')
+    .action(run(() => auditVerify(root(), process.env)));
+  audit
+    .command('prune')
+    .description('archive and delete records past retention (modules.audit.retentionDays), leaving a checkpoint')
+    .option('--older-than-days <days>', 'prune records older than this instead of the configured retention')
+    .action((options: { olderThanDays?: string }) => run(() => auditPrune(root(), process.env, options))());
   program
     .command('seed')
     .description('create initial data idempotently, e.g. the administrator from SEED_ADMIN_EMAIL / SEED_ADMIN_PASSWORD')

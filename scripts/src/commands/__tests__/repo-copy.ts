@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { scanModules } from '../../modules.js';
+
+export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', '..');
+
+/**
+ * A temporary stand-in for the repository, for commands that write into it: its config, committed
+ * schemas, build and lint settings, every module's manifest (no sources), and `node_modules`
+ * linked to the real one so code placed in it resolves the kernel and its dependencies.
+ */
+export function repoCopy(): string {
+  const root = mkdtempSync(join(tmpdir(), 'new-module-'));
+  cpSync(join(REPO, 'config'), join(root, 'config'), { recursive: true });
+  cpSync(join(REPO, 'schema'), join(root, 'schema'), { recursive: true });
+  for (const file of ['tsconfig.build.json', '.prettierrc.json', '.prettierignore', 'eslint.config.js']) {
+    cpSync(join(REPO, file), join(root, file));
+  }
+  for (const module of scanModules(REPO).modules) {
+    mkdirSync(join(root, 'subgraphs', module.dir), { recursive: true });
+    cpSync(module.manifestPath, join(root, 'subgraphs', module.dir, 'module.yaml'));
+  }
+  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir');
+  return root;
+}
+
+/** Every file under `root` (not following links) with its text, by relative path. */
+export function snapshot(root: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir)) {
+      const path = join(dir, entry);
+      const stat = lstatSync(path);
+      if (stat.isDirectory()) walk(path);
+      else if (stat.isFile()) files.set(relative(root, path), readFileSync(path, 'utf8'));
+    }
+  };
+  if (existsSync(root)) walk(root);
+  return files;
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command with Node 22 first on PATH; never rejects. */
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<Run> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    PATH: `${join(REPO, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+  };
+  delete env.PLATFORM_ROOT;
+  return new Promise((done) => {
+    execFile(
+      command,
+      args,
+      { env, cwd: options.cwd, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** The real platformctl, as `npx platformctl` runs it. */
+export const platformctl = (args: string[]): Promise<Run> =>
+  run(
+    'node',
+    ['--import', join(REPO, 'scripts', 'register.mjs'), join(REPO, 'scripts', 'src', 'platformctl.ts'), ...args],
+    {
+      cwd: REPO,
+    },
+  );

@@ -1,0 +1,104 @@
+import { LockMode } from '@mikro-orm/core';
+import { NotFoundError, type EventMeta } from '@platform/kernel';
+import type { EntityManager } from '../context.js';
+import type { Emit } from '../events.js';
+import { __Resource__ } from './__resource__.entity.js';
+import {
+  validate__Resource__Changes,
+  validateNew__Resource__,
+  type __Resource__Field,
+  type __Resource__Text,
+} from './__resource__.inputs.js';
+
+/**
+ * Writing __resources__. Input is checked before anything is written, and every change records
+ * its event in the same transaction, so the event exists if and only if the change committed.
+ * Who may call what is the rules' business (rules.ts), not this class's.
+ */
+export class __Resource__Service {
+  readonly #emit: Emit;
+
+  constructor(deps: { emit: Emit }) {
+    this.#emit = deps.emit;
+  }
+
+  async create(em: EntityManager, authorId: string, input: __Resource__Text): Promise<__Resource__> {
+    const text = validateNew__Resource__(input);
+    return em.transactional(async (tx) => {
+      const now = new Date(); // one instant: a new __resource__ was last updated when it was created
+      const created = tx.create(__Resource__, { ...text, authorId, createdAt: now, updatedAt: now });
+      await tx.flush();
+      await this.#emit(tx, '__name__.__resource__.created', { __resource__Id: created.id, authorId });
+      return created;
+    });
+  }
+
+  /** Changes the title, the body or both; nothing is written or recorded when nothing changes. */
+  async update(
+    em: EntityManager,
+    id: string,
+    input: { title?: string | null; body?: string | null },
+  ): Promise<__Resource__> {
+    const changes = validate__Resource__Changes(input);
+    return em.transactional(async (tx) => {
+      const found = await this.#lock(tx, id);
+      const changed = (Object.keys(changes) as __Resource__Field[]).filter((field) => changes[field] !== found[field]);
+      if (changed.length === 0) return found;
+      for (const field of changed) found[field] = changes[field]!;
+      await tx.flush();
+      await this.#emit(tx, '__name__.__resource__.updated', {
+        __resource__Id: found.id,
+        authorId: found.authorId,
+        changed,
+      });
+      return found;
+    });
+  }
+
+  async delete(em: EntityManager, id: string): Promise<boolean> {
+    return em.transactional(async (tx) => {
+      const found = await this.#lock(tx, id);
+      tx.remove(found);
+      await tx.flush();
+      await this.#emit(tx, '__name__.__resource__.deleted', {
+        __resource__Id: found.id,
+        authorId: found.authorId,
+        reason: 'requested',
+      });
+      return true;
+    });
+  }
+
+  /**
+   * Deletes every __resource__ of an author, recording an event for each; `meta` names what
+   * caused it. Safe to repeat: a second call finds nothing to delete.
+   *
+   * @returns how many were deleted.
+   */
+  async deleteByAuthor(em: EntityManager, authorId: string, meta?: Partial<EventMeta>): Promise<number> {
+    return em.transactional(async (tx) => {
+      const owned = await tx.find(__Resource__, { authorId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      tx.remove(owned);
+      await tx.flush();
+      for (const gone of owned) {
+        await this.#emit(
+          tx,
+          '__name__.__resource__.deleted',
+          { __resource__Id: gone.id, authorId, reason: 'author_deleted' },
+          meta,
+        );
+      }
+      return owned.length;
+    });
+  }
+
+  /**
+   * The __resource__, read afresh and locked until the transaction ends: a concurrent change
+   * waits instead of being overwritten, and one deleted since the rules saw it is NOT_FOUND.
+   */
+  async #lock(tx: EntityManager, id: string): Promise<__Resource__> {
+    const found = await tx.findOne(__Resource__, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    if (!found) throw new NotFoundError('__Resource__', id);
+    return found;
+  }
+}

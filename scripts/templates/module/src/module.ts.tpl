@@ -1,0 +1,26 @@
+import { defineModule, permission } from '@platform/kernel';
+import { migrations } from './migrations/index.js';
+import { Permission } from './permissions.generated.js';
+import { __Resource__ } from './__resource__/__resource__.entity.js';
+import { resolve__Resource__Reference } from './__resource__/__resource__.reference.js';
+import { __Resource__Resolver } from './__resource__/__resource__.resolver.js';
+import { rules } from './rules.js';
+import { create__Name__Services } from './services.js';
+
+export default defineModule({
+  manifest: new URL('../module.yaml', import.meta.url),
+  entities: [__Resource__],
+  migrations,
+  resolvers: [__Resource__Resolver],
+  references: {
+    // Other subgraphs look a __resource__ up by id only on behalf of a caller who may read it.
+    __Resource__: { rule: permission(Permission.__Resource__Read), resolve: resolve__Resource__Reference },
+  },
+  rules,
+  services: create__Name__Services,
+  hooks: {
+    async onStart(_runtime, services) {
+      await services.identityEvents.start();
+    },
+  },
+});
