@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eventually } from '@platform/kernel/testing';
 import identity from '@platform/identity';
-import { startTestPlatform, type TestPlatform } from './helpers.js';
+import { errorCode, graphqlAt, register, signIn, startTestPlatform, type TestPlatform } from './helpers.js';
 import { startSecondProcess, type SecondProcess } from './second-process.js';
 
 /**
@@ -9,10 +9,6 @@ import { startSecondProcess, type SecondProcess } from './second-process.js';
  * gateway with real access tokens; every subgraph asks authz for the caller's permissions and
  * caches them until authz's events say otherwise.
  */
-interface Body<T = Record<string, unknown>> {
-  data?: T | null;
-  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
-}
 
 const ADMIN = { email: 'root@example.com', password: 'root passphrase for tests' };
 const WRITER = { email: 'writer@example.com', password: 'writer passphrase 1', displayName: 'Writer' };
@@ -24,24 +20,10 @@ let platform: TestPlatform;
 const tokens: Record<string, string> = {};
 const userIds: Record<string, string> = {};
 
-async function gqlAt<T = Record<string, unknown>>(
-  url: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-  token?: string,
-): Promise<Body<T>> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as Body<T>;
-}
-
 const gql = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, token?: string) =>
-  gqlAt<T>(platform.gateway.url, query, variables, token);
+  graphqlAt<T>(platform.gateway.url, query, variables, token);
 
-const code = (body: Body<unknown>) => body.errors?.[0]?.extensions?.code;
+const code = errorCode;
 
 const ME = `{ me { id permissions roles { name } } }`;
 const CREATE_ROLE = `mutation ($input: CreateRoleInput!) { createRole(input: $input) { id name permissions } }`;
@@ -50,30 +32,16 @@ const UNASSIGN = `mutation ($userId: ID!, $roleId: ID!) { unassignRole(userId: $
 const CREATE_POST = `mutation ($input: CreatePostInput!) { createPost(input: $input) { id title author { id } } }`;
 const UPDATE_POST = `mutation ($id: ID!, $input: UpdatePostInput!) { updatePost(id: $id, input: $input) { id title } }`;
 
-async function signIn(email: string, password: string): Promise<{ accessToken: string; id: string }> {
-  const body = await gql<{ login: { accessToken: string; user: { id: string } } }>(
-    `mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken user { id } } }`,
-    { email, password },
-  );
-  expect(body.errors).toBeUndefined();
-  return { accessToken: body.data!.login.accessToken, id: body.data!.login.user.id };
-}
-
-async function register(account: typeof WRITER): Promise<void> {
-  const body = await gql(`mutation ($input: RegisterInput!) { register(input: $input) { id } }`, { input: account });
-  expect(body.errors).toBeUndefined();
-}
-
 beforeAll(async () => {
   platform = await startTestPlatform({ modules: { identity: { seedAdmin: ADMIN } } });
   const handle = platform.subgraphs.identity!;
   await identity.hooks!.seed!(handle.runtime as never, handle.services as never);
-  await register(WRITER);
-  await register(EDITOR);
+  await register(platform, WRITER);
+  await register(platform, EDITOR);
   for (const [name, account] of Object.entries({ admin: ADMIN, writer: WRITER, editor: EDITOR })) {
     // authz learns of new users from identity's events: the first roles arrive just after.
     await eventually(async () => {
-      const { accessToken, id } = await signIn(account.email, account.password);
+      const { accessToken, id } = await signIn(platform, account.email, account.password);
       tokens[name] = accessToken;
       userIds[name] = id;
       const me = await gql<{ me: { roles: Array<{ name: string }> } }>(ME, {}, accessToken);
@@ -186,8 +154,8 @@ describe('permissions through the gateway', () => {
     expect(renamed).toEqual({ data: { updateUser: { id: userIds.writer, displayName: 'Renamed' } } });
 
     const doomed = { email: 'doomed@example.com', password: 'doomed passphrase 1', displayName: 'Doomed' };
-    await register(doomed);
-    const doomedId = (await signIn(doomed.email, doomed.password)).id;
+    await register(platform, doomed);
+    const doomedId = (await signIn(platform, doomed.email, doomed.password)).id;
     const DELETE_USER = `mutation ($id: ID!) { deleteUser(id: $id) }`;
     expect(code(await gql(DELETE_USER, { id: doomedId }, tokens.writer))).toBe('FORBIDDEN');
     expect(await gql(DELETE_USER, { id: doomedId }, tokens.admin)).toEqual({ data: { deleteUser: true } });
@@ -205,7 +173,7 @@ describe('permissions through the gateway', () => {
 
   it('keeps composition working: every subgraph answers `_service { sdl }` to anyone', async () => {
     for (const [name, handle] of Object.entries(platform.subgraphs)) {
-      const body = await gqlAt<{ _service: { sdl: string } }>(handle.url, `{ _service { sdl } }`);
+      const body = await graphqlAt<{ _service: { sdl: string } }>(handle.url, `{ _service { sdl } }`);
       expect({ name, errors: body.errors }).toEqual({ name, errors: undefined });
       expect(body.data!._service.sdl).toContain('@link');
     }
@@ -227,7 +195,7 @@ if (process.env.REDIS_URL) {
 
     it('sees role changes made through the first within a second', async () => {
       const url = second.gatewayUrl;
-      const post = await gqlAt<{ createPost: { id: string } }>(
+      const post = await graphqlAt<{ createPost: { id: string } }>(
         url,
         CREATE_POST,
         { input: { title: 'Second process', content: 'Hello from the other side' } },
@@ -235,7 +203,7 @@ if (process.env.REDIS_URL) {
       );
       expect(post.errors).toBeUndefined();
       const postId = post.data!.createPost.id;
-      const denied = await gqlAt(url, UPDATE_POST, { id: postId, input: { title: 'No' } }, tokens.editor);
+      const denied = await graphqlAt(url, UPDATE_POST, { id: postId, input: { title: 'No' } }, tokens.editor);
       expect(code(denied)).toBe('FORBIDDEN');
 
       const role = await gql<{ createRole: { id: string } }>(
@@ -246,13 +214,13 @@ if (process.env.REDIS_URL) {
       const roleId = role.data!.createRole.id;
       await gql(ASSIGN, { userId: userIds.editor, roleId }, tokens.admin);
       await eventually(async () => {
-        const edit = await gqlAt(url, UPDATE_POST, { id: postId, input: { title: 'Yes' } }, tokens.editor);
+        const edit = await graphqlAt(url, UPDATE_POST, { id: postId, input: { title: 'Yes' } }, tokens.editor);
         expect(edit).toEqual({ data: { updatePost: { id: postId, title: 'Yes' } } });
       }, PROPAGATION_MS);
 
       await gql(UNASSIGN, { userId: userIds.editor, roleId }, tokens.admin);
       await eventually(async () => {
-        const edit = await gqlAt(url, UPDATE_POST, { id: postId, input: { title: 'No again' } }, tokens.editor);
+        const edit = await graphqlAt(url, UPDATE_POST, { id: postId, input: { title: 'No again' } }, tokens.editor);
         expect(code(edit)).toBe('FORBIDDEN');
       }, PROPAGATION_MS);
     });

@@ -32,3 +32,57 @@ export async function startTestPlatform(overrides: Record<string, unknown> = {})
     },
   };
 }
+
+/** A GraphQL response body as tests read it. */
+export interface GraphQLBody<T = Record<string, unknown>> {
+  data?: T | null;
+  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+}
+
+/** POSTs one operation to a GraphQL endpoint, as the caller whose access token is given. */
+export async function graphqlAt<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<GraphQLBody<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as GraphQLBody<T>;
+}
+
+/** The error code of a response's first error. */
+export const errorCode = (body: GraphQLBody<unknown>): unknown => body.errors?.[0]?.extensions?.code;
+
+/** Signs in through the gateway: the access token and the user's id. */
+export async function signIn(
+  platform: TestPlatform,
+  email: string,
+  password: string,
+): Promise<{ accessToken: string; id: string }> {
+  const body = await graphqlAt<{ login: { accessToken: string; user: { id: string } } }>(
+    platform.gateway.url,
+    `mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken user { id } } }`,
+    { email, password },
+  );
+  if (body.errors) throw new Error(`login ${email}: ${JSON.stringify(body.errors)}`);
+  return { accessToken: body.data!.login.accessToken, id: body.data!.login.user.id };
+}
+
+/** Registers an account through the gateway. */
+export async function register(
+  platform: TestPlatform,
+  account: { email: string; password: string; displayName?: string },
+): Promise<void> {
+  const body = await graphqlAt(
+    platform.gateway.url,
+    `mutation ($input: RegisterInput!) { register(input: $input) { id } }`,
+    {
+      input: account,
+    },
+  );
+  if (body.errors) throw new Error(`register ${account.email}: ${JSON.stringify(body.errors)}`);
+}
