@@ -8,11 +8,14 @@ export interface Database {
   drop(): Promise<void>;
 }
 
-/** A fresh database on the server of `url` (dropped at the end), or `url` itself if it cannot be created. */
-export async function scratchDatabase(url: string, runId: string): Promise<Database> {
+/**
+ * A fresh database `<prefix>_<runId>` on the server of `url` (dropped at the end), or `url`
+ * itself if it cannot be created.
+ */
+export async function scratchDatabase(url: string, runId: string, prefix = 'bench_login'): Promise<Database> {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
-  let name = `bench_login_${runId}`;
+  let name = `${prefix}_${runId}`;
   let scratch: string;
   try {
     await admin.query(`CREATE DATABASE ${name}`);

@@ -8,6 +8,8 @@
 // - `paced` gives a real fixed arrival rate: `rate` single-connection autocannon instances at
 //   1 request/s each, started 1000/rate ms apart, so one request leaves every 1000/rate ms.
 // - `burst` is autocannon's own `overallRate` over `connections`, as the CLI would run it.
+// - `closed` is a closed loop at full speed: `connections` connections, each sending its next
+//   request as soon as the previous answer arrives (throughput: the most the server completes).
 //
 // Latencies are taken from each response (autocannon's `responseTime`: request written → response
 // complete), not from autocannon's histogram, whose coordinated-omission correction under a rate
@@ -16,16 +18,16 @@
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 
-export type Arrival = 'paced' | 'burst';
+export type Arrival = 'paced' | 'burst' | 'closed';
 
 export interface LoadSpec {
   /** The full URL, e.g. http://127.0.0.1:4000/graphql. */
   url: string;
   arrival: Arrival;
-  /** Requests per second. */
+  /** Requests per second (ignored by `closed`). */
   rate: number;
   durationSec: number;
-  /** Connections for `burst` (paced uses one per request/s). */
+  /** Connections for `burst` and `closed` (paced uses one per request/s). */
   connections: number;
   headers: Record<string, string>;
   /** The body of the next request (called once per request). */
@@ -111,7 +113,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     });
 
   let autocannonLatency: LoadResult['autocannonLatency'];
-  if (spec.arrival === 'burst') {
+  if (spec.arrival === 'closed') {
+    await launch({ connections: spec.connections });
+  } else if (spec.arrival === 'burst') {
     const result = await launch({ connections: spec.connections, overallRate: spec.rate });
     const { p50, p90, p97_5, p99, max, average } = result.latency;
     autocannonLatency = { p50, p90, p97_5, p99, max, average };
@@ -129,7 +133,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return {
     arrival: spec.arrival,
     targetRate: spec.rate,
-    connections: spec.arrival === 'burst' ? Math.min(spec.connections, spec.rate) : spec.rate,
+    connections:
+      spec.arrival === 'closed'
+        ? spec.connections
+        : spec.arrival === 'burst'
+          ? Math.min(spec.connections, spec.rate)
+          : spec.rate,
     durationSec: spec.durationSec,
     samples,
     failures,

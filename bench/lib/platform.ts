@@ -18,6 +18,10 @@ export interface PlatformProcessOptions {
   nodeFlags?: string[];
   logLevel?: string;
   readyTimeoutMs?: number;
+  /** A DATA_DIR prepared beforehand (e.g. seeded embedded databases); default: a fresh temporary one. Removed at stop either way. */
+  dataDir?: string;
+  /** Extra environment for the child (e.g. tuning switches). */
+  env?: NodeJS.ProcessEnv;
   /**
    * Only a gateway (`gateway/src/main.ts`) in front of another platform's subgraphs, in its own
    * process: its CPU time is then the gateway's alone.
@@ -80,7 +84,7 @@ export class PlatformProcess {
    * PLATFORM_ENV=production on free loopback ports and a fresh DATA_DIR.
    */
   static async start(options: PlatformProcessOptions): Promise<PlatformProcess> {
-    const dataDir = mkdtempSync(join(tmpdir(), 'platform-bench-'));
+    const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'platform-bench-'));
     const [gateway, ...rest] = await freePorts(1 + SERVICES.length);
     const ports = { gateway: gateway!, ...Object.fromEntries(SERVICES.map((name, i) => [name, rest[i]!])) } as Record<
       'gateway' | ServiceName,
@@ -96,6 +100,7 @@ export class PlatformProcess {
       PLATFORM_HOST: '127.0.0.1',
       PLATFORM_GATEWAY__PORT: String(ports.gateway),
       DATABASE_URL: options.databaseUrl ?? '',
+      ...options.env,
     };
     for (const name of SERVICES) {
       const key = `PLATFORM_SERVICES__${name.toUpperCase()}`;
