@@ -1,12 +1,13 @@
 import { dropTestSchema, testConfig } from '@platform/kernel/testing';
 import type { ModuleDefinition } from '@platform/kernel';
-import identity from '@platform/identity';
-import authz from '@platform/authz';
-import audit from '@platform/audit';
-import blog from '@platform/blog';
+import { discoverModules } from '../scripts/src/modules.js';
 import { startPlatform, type RunningPlatform } from '../scripts/src/platform.js';
 
-export const MODULES = [identity, authz, audit, blog] as ModuleDefinition[];
+/**
+ * Every module in the repository, found as `npm start` finds them: the platform's four and any a
+ * team added (`platformctl modules new`), so the end-to-end suites run the supergraph as it ships.
+ */
+export const MODULES: ModuleDefinition[] = await discoverModules();
 
 export interface TestPlatform extends RunningPlatform {
   /** POST to the gateway's /graphql. */

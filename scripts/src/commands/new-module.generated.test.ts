@@ -18,7 +18,7 @@ describe('a module made by platformctl modules new', () => {
   let sdl: string;
 
   beforeAll(async () => {
-    root = repoCopy();
+    root = repoCopy({ without: ['notes'] });
     const made = await platformctl(['modules', 'new', 'notes', '--root', root]);
     expect(made).toMatchObject({ code: 0, stderr: '' });
   });

@@ -13,7 +13,7 @@ import { newModule, planModule } from './new-module.js';
 
 const roots: string[] = [];
 const copy = (): string => {
-  const root = repoCopy();
+  const root = repoCopy({ without: ['notes'] });
   roots.push(root);
   return root;
 };

@@ -1,8 +1,20 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
 import { scanModules } from '../../modules.js';
 
 export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', '..');
@@ -11,8 +23,14 @@ export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 
  * A temporary stand-in for the repository, for commands that write into it: its config, committed
  * schemas, build and lint settings, every module's manifest (no sources), and `node_modules`
  * linked to the real one so code placed in it resolves the kernel and its dependencies.
+ *
+ * Modules named in `without` are left out, with every trace `modules new` leaves of them (their
+ * service in config, build reference, schema, topics in audit's manifest): the tests scaffold
+ * `notes` whether or not the repository they run in already has a `notes` module (the README's
+ * own walk-through makes one).
  */
-export function repoCopy(): string {
+export function repoCopy(options: { without?: readonly string[] } = {}): string {
+  const without = new Set(options.without ?? []);
   const root = mkdtempSync(join(tmpdir(), 'new-module-'));
   cpSync(join(REPO, 'config'), join(root, 'config'), { recursive: true });
   cpSync(join(REPO, 'schema'), join(root, 'schema'), { recursive: true });
@@ -20,11 +38,43 @@ export function repoCopy(): string {
     cpSync(join(REPO, file), join(root, file));
   }
   for (const module of scanModules(REPO).modules) {
+    if (without.has(module.manifest.name)) continue;
     mkdirSync(join(root, 'subgraphs', module.dir), { recursive: true });
     cpSync(module.manifestPath, join(root, 'subgraphs', module.dir, 'module.yaml'));
   }
+  for (const name of without) forget(root, name);
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir');
   return root;
+}
+
+/** Undoes in the copy what `modules new <name>` and `npm run generate` wrote outside the module's folder. */
+function forget(root: string, name: string): void {
+  const edit = (file: string, change: (text: string) => string): void => {
+    const path = join(root, file);
+    if (existsSync(path)) writeFileSync(path, change(readFileSync(path, 'utf8')));
+  };
+  for (const file of readdirSync(join(root, 'config')).filter((f) => /\.ya?ml$/.test(f))) {
+    edit(join('config', file), (text) => {
+      const document = parseDocument(text);
+      if (!document.hasIn(['services', name])) return text;
+      document.deleteIn(['services', name]);
+      return document.toString();
+    });
+  }
+  edit('tsconfig.build.json', (text) =>
+    text
+      .split('\n')
+      .filter((line) => !line.includes(`"subgraphs/${name}"`))
+      .join('\n')
+      .replace(/,(\s*\])/, '$1'),
+  );
+  edit('subgraphs/audit/module.yaml', (text) =>
+    text
+      .split('\n')
+      .filter((line) => !line.trim().startsWith(`- ${name}.`))
+      .join('\n'),
+  );
+  rmSync(join(root, 'schema', `${name}.graphql`), { force: true });
 }
 
 /** Every file under `root` (not following links) with its text, by relative path. */
