@@ -14,8 +14,18 @@ import {
   type PlatformConfig,
   type ServiceHandle,
 } from '@platform/kernel';
-import { ForwardingDataSource, type GatewayContext } from './data-source.js';
+import { ForwardingDataSource, keepAliveFetcher, type GatewayContext } from './data-source.js';
 import { supergraphFromFile } from './supergraph.js';
+import { SubscriptionPlanner } from './subscriptions/planner.js';
+import { startGatewaySubscriptions, type GatewaySubscriptionStats } from './subscriptions/server.js';
+
+/** A running gateway. */
+export interface GatewayHandle extends ServiceHandle {
+  /** GraphQL over HTTP and graphql-ws, e.g. http://127.0.0.1:4000/graphql */
+  readonly url: string;
+  /** Open client sockets, subscriptions and upstream sockets (teardown tests). */
+  subscriptionStats(): GatewaySubscriptionStats;
+}
 
 export interface StartGatewayOptions {
   config?: PlatformConfig;
@@ -30,7 +40,7 @@ const HEALTH_TIMEOUT_MS = 1000;
  * trace context to subgraphs, with the same health, metrics, logging and shutdown as every
  * service. `/ready` reports each subgraph's reachability.
  */
-export async function startGateway(options: StartGatewayOptions = {}): Promise<ServiceHandle & { url: string }> {
+export async function startGateway(options: StartGatewayOptions = {}): Promise<GatewayHandle> {
   const config = options.config ?? loadConfig();
   const logger = createLogger(config, 'gateway');
   const stopTracing = startTracing(config, 'gateway');
@@ -38,6 +48,11 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<S
   const readiness = new Readiness();
   const urls = Object.fromEntries(Object.entries(config.services).map(([name, service]) => [name, service.url!]));
 
+  // One keep-alive pool for every subgraph call (see keepAliveFetcher).
+  const fetcher = keepAliveFetcher({
+    timeoutMs: config.gateway.subgraphTimeoutMs,
+    dedupeQueries: config.gateway.dedupeInflightQueries,
+  });
   const gateway = new ApolloGateway({
     supergraphSdl: config.gateway.introspectAndCompose
       ? new IntrospectAndCompose({
@@ -45,7 +60,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<S
           pollIntervalInMs: config.gateway.pollIntervalMs,
         })
       : supergraphFromFile(config.gateway.supergraphPath, logger),
-    buildService: ({ name, url }) => new ForwardingDataSource({ url: urls[name] ?? url }),
+    buildService: ({ name, url }) => new ForwardingDataSource({ url: urls[name] ?? url, fetcher }),
     logger: logger.child({ component: 'apollo-gateway' }),
   });
 
@@ -58,6 +73,9 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<S
       sandbox: config.gateway.sandbox,
     }),
   });
+  // Subscriptions are planned here (the gateway executes none); kept in step with the supergraph.
+  const planner = new SubscriptionPlanner();
+  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => planner.update(coreSupergraphSdl, apiSchema));
   await apollo.start();
 
   for (const [name, url] of Object.entries(urls)) {
@@ -92,10 +110,36 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<S
   );
   http.finish();
 
+  let subscriptions;
+  try {
+    subscriptions = await startGatewaySubscriptions({
+      server: http.server,
+      config,
+      logger,
+      metrics,
+      planner,
+      urls,
+      services: Object.fromEntries(
+        Object.entries(urls).map(([name, url]) => [name, new ForwardingDataSource({ url })]),
+      ),
+      executeOperation: async (request, contextValue) => {
+        const response = await apollo.executeOperation(request, { contextValue });
+        return response.body.kind === 'single'
+          ? response.body.singleResult
+          : { errors: [{ message: 'Incremental delivery is not supported over WebSocket' }] };
+      },
+    });
+  } catch (error) {
+    await apollo.stop();
+    await stopTracing();
+    throw error;
+  }
+
   let port: number;
   try {
     port = await http.listen(options.port ?? config.gateway.port);
   } catch (error) {
+    await subscriptions.close();
     await apollo.stop();
     await stopTracing();
     throw error;
@@ -111,8 +155,11 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<S
     baseUrl,
     url: `${baseUrl}/graphql`,
     logger,
+    subscriptionStats: () => subscriptions.stats(),
     stop: () =>
       (stopping ??= (async () => {
+        // Sockets first (1001 "going away", upstream sockets closed), then HTTP drains.
+        await subscriptions.close();
         await http.close();
         await apollo.stop();
         await stopTracing();

@@ -51,6 +51,7 @@ export {
   revocationHoldMs,
 } from './service/subgraph.js';
 export { runMain } from './service/main.js';
+export * from './subscriptions/index.js';
 export { withModuleRuntime } from './service/offline.js';
 export * from './events/index.js';
 export * from './auth/index.js';

@@ -200,6 +200,7 @@ gateway:
   sandbox: true
   introspection: true
   subgraphTimeoutMs: 10000
+  subscriptions: { maxSubscriptionsPerConnection: 25, maxConnectionsPerUser: 10, keepAliveMs: 12000, connectionInitTimeoutMs: 5000 }
 services: { blog: { port: 4004 } }
 modules: {}
 `;

@@ -110,6 +110,21 @@ export const platformConfigSchema = z
         introspection: z.boolean(),
         /** Time allowed for one subgraph fetch. */
         subgraphTimeoutMs: z.number().int().positive(),
+        /** Identical subgraph queries in flight at once (same caller, same body) share one call. */
+        dedupeInflightQueries: z.boolean().default(true),
+        /** GraphQL subscriptions over graphql-ws on the gateway's `/graphql`. */
+        subscriptions: z
+          .object({
+            /** Operations one socket may run at once (subscriptions, plus queries in flight). */
+            maxSubscriptionsPerConnection: z.number().int().positive(),
+            /** Sockets one signed-in user may hold open at once (anonymous sockets are not counted per user). */
+            maxConnectionsPerUser: z.number().int().positive(),
+            /** Interval of the server's ping frames; a peer that misses one is disconnected. */
+            keepAliveMs: z.number().int().positive(),
+            /** Time a new socket has to send `connection_init` before it is closed (4408). */
+            connectionInitTimeoutMs: z.number().int().positive(),
+          })
+          .strict(),
       })
       .strict(),
     services: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), serviceSchema),

@@ -6,6 +6,7 @@ import { buildSchema, createResolversMap } from 'type-graphql';
 import type { IRules } from 'graphql-shield';
 import { FEDERATION_LINK } from './federation.js';
 import { applyRules, enforceRule, ruleCoverageProblems } from './rules.js';
+import { topicsUnsupported } from '../subscriptions/schema-pubsub.js';
 import type { EntityReference } from '../module/define.js';
 import type { GraphQLContext } from './context.js';
 
@@ -54,6 +55,7 @@ export async function buildModuleSchema(
     orphanedTypes: options.orphanedTypes ?? [],
     skipCheck: true,
     validate: false,
+    pubSub: topicsUnsupported,
   });
   const problems = ruleCoverageProblems(classSchema, options.rules, {
     permissions: options.permissions,

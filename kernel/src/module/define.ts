@@ -15,6 +15,7 @@ import type { ModuleDatabase } from '../database/database.js';
 import type { AuthenticatedUser, GraphQLContext } from '../graphql/context.js';
 import type { PermissionResolver } from '../graphql/permissions.js';
 import type { ShieldRule } from '../graphql/rules.js';
+import type { PlatformPubSub } from '../subscriptions/pubsub.js';
 import { loadManifest, type Manifest } from './manifest.js';
 
 /** What a module's hooks receive once its infrastructure is up. */
@@ -33,6 +34,11 @@ export interface ModuleRuntime<Config = unknown> {
   readonly events: ModuleEvents;
   /** A shared Redis connection for commands (rate limits, caches) when `REDIS_URL` is set. */
   readonly redis?: Redis;
+  /**
+   * Pub/sub for GraphQL subscriptions (Redis when configured, so every instance delivers). Publish
+   * each event once for the fleet: from a consumer group handler, never from a broadcast listener.
+   */
+  readonly pubsub: PlatformPubSub;
 }
 
 /** Publishing from a module: events are written with the change and relayed after the commit. */

@@ -8,6 +8,7 @@ import { createLogger } from '../logging/logger.js';
 import { ServiceMetrics } from '../metrics/metrics.js';
 import type { ModuleDefinition, ModuleRuntime } from '../module/define.js';
 import { closeRedis, createRedis } from '../redis.js';
+import { createPubSub } from '../subscriptions/pubsub.js';
 
 /**
  * A module's runtime and services without its server, for command-line jobs (`platformctl
@@ -46,6 +47,8 @@ export async function withModuleRuntime<Config, Services, T>(
       bus,
       redis,
       events: outboxRecorder(name, db),
+      // Offline jobs serve no subscribers: an in-process pub/sub that nobody listens to.
+      pubsub: createPubSub({ redis: { ...platform.redis, url: null } }, name, logger),
     };
     services = (module.services ? await module.services(runtime) : undefined) as Services;
     return await job(runtime, services);

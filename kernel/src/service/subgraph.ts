@@ -26,6 +26,10 @@ import { loaderFactory, type AuthenticatedUser, type GraphQLContext } from '../g
 import { buildModuleSchema } from '../graphql/schema.js';
 import { permissionCheck, type PermissionResolver } from '../graphql/permissions.js';
 import { RemotePermissions } from '../auth/remote-permissions.js';
+import { createPubSub, type PubSubStats } from '../subscriptions/pubsub.js';
+import { guardSubscriptionFields } from '../subscriptions/guard.js';
+import { serveSubgraphSubscriptions, type SubscriptionServerStats } from '../subscriptions/subgraph-server.js';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 /** A running service (subgraph or gateway). */
@@ -48,6 +52,8 @@ export interface SubgraphHandle<Config = unknown, Services = unknown> extends Se
   /** GraphQL endpoint, e.g. http://127.0.0.1:4004/graphql */
   readonly url: string;
   readonly sdl: string;
+  /** Open graphql-ws sockets and subscriptions, and the pub/sub's live streams and channels (teardown tests). */
+  subscriptionStats(): SubscriptionServerStats & { pubsub: PubSubStats };
 }
 
 export interface StartSubgraphOptions {
@@ -181,6 +187,8 @@ export async function startSubgraph<Config, Services = unknown>(
     if (!options.holdEvents) relay.start();
     cleanups.push(() => relay.stop());
     const events = outboxRecorder(name, db);
+    const pubsub = createPubSub(platform, name, logger);
+    cleanups.push(() => pubsub.close());
     const runtime: ModuleRuntime<Config> = {
       manifest,
       platform,
@@ -191,6 +199,7 @@ export async function startSubgraph<Config, Services = unknown>(
       bus,
       events,
       redis,
+      pubsub,
     };
 
     readiness.register('database', async () => {
@@ -263,6 +272,7 @@ export async function startSubgraph<Config, Services = unknown>(
       rules: module.rules,
       permissions: manifest.permissions.map((p) => p.name),
     });
+    guardSubscriptionFields(schema, module.rules);
 
     const http = new HttpService({
       config: platform,
@@ -329,8 +339,29 @@ export async function startSubgraph<Config, Services = unknown>(
       await module.hooks?.onStop?.(runtime, services);
     });
 
+    // graphql-ws on the same port and path, for the gateway's subscriptions.
+    const socketServer = serveSubgraphSubscriptions({
+      server: http.server,
+      schema,
+      logger,
+      verifier,
+      revocations,
+      keepAliveMs: platform.gateway.subscriptions.keepAliveMs,
+      connectionInitTimeoutMs: platform.gateway.subscriptions.connectionInitTimeoutMs,
+      context: (user) => ({
+        requestId: randomUUID(),
+        em: db.fork(),
+        logger,
+        user,
+        can: permissionCheck(resolver, user),
+        services,
+        loader: loaderFactory(),
+      }),
+    });
     const port = await http.listen(options.port ?? platform.services[name]?.port ?? 0);
     cleanups.push(() => http.close());
+    // Sockets first (1001 "going away"), so the gateway sees a clean close, then HTTP drains.
+    cleanups.push(() => socketServer.close());
     readiness.markStarted();
     const baseUrl = `http://${platform.host === '0.0.0.0' ? '127.0.0.1' : platform.host}:${port}`;
     logger.info({ url: `${baseUrl}/graphql`, database: db.kind }, 'subgraph ready');
@@ -346,6 +377,7 @@ export async function startSubgraph<Config, Services = unknown>(
       runtime,
       services,
       releaseEvents: () => relay.start(),
+      subscriptionStats: () => ({ ...socketServer.stats(), pubsub: pubsub.stats() }),
       stop: () => (stopping ??= cleanup()),
     };
   } catch (error) {

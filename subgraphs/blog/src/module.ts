@@ -5,6 +5,7 @@ import { Permission } from './permissions.generated.js';
 import { Post } from './post/post.entity.js';
 import { resolvePostReference } from './post/post.reference.js';
 import { PostResolver } from './post/post.resolver.js';
+import { PostSubscriptionResolver } from './post/post.subscription.js';
 import { rules } from './rules.js';
 import { createBlogServices } from './services.js';
 import { resolveUserReference } from './user/user.reference.js';
@@ -14,7 +15,7 @@ export default defineModule({
   manifest: new URL('../module.yaml', import.meta.url),
   entities: [Post],
   migrations,
-  resolvers: [PostResolver, UserPostsResolver],
+  resolvers: [PostResolver, PostSubscriptionResolver, UserPostsResolver],
   references: {
     Post: { rule: permission(Permission.PostRead), resolve: resolvePostReference },
     // Only the id: `posts` carries its own rule.
@@ -26,6 +27,7 @@ export default defineModule({
     async onStart(runtime, services) {
       if (runtime.platform.demoData) await seedDemoPosts(runtime);
       await services.identityEvents.start();
+      await services.feed.start();
     },
   },
 });

@@ -56,6 +56,10 @@ export const rules: IRules = {
     updatePost: ownPostOrModerator(Permission.PostUpdate),
     deletePost: ownPostOrModerator(Permission.PostDelete),
   },
+  // Checked when subscribing and again for every post delivered.
+  Subscription: {
+    postCreated: read,
+  },
   Post: read,
   User: {
     // The key only: whether the user exists and who they are is identity's to say.

@@ -1,0 +1,114 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { keepAliveFetcher } from './data-source.js';
+
+/** A subgraph stand-in that answers after `delayMs`, counting requests and the sockets they came on. */
+class SlowSubgraph {
+  readonly requests: Array<{ body: string; headers: IncomingMessage['headers'] }> = [];
+  readonly sockets = new Set<unknown>();
+  readonly server: Server;
+  delayMs = 50;
+
+  constructor() {
+    this.server = createServer((req, res) => {
+      this.sockets.add(req.socket);
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => {
+        this.requests.push({ body, headers: req.headers });
+        const n = this.requests.length;
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+          res.end(JSON.stringify({ data: { n } }));
+        }, this.delayMs);
+      });
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/graphql`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+const query = (text: string): string => JSON.stringify({ query: text, variables: {} });
+
+describe('keepAliveFetcher', () => {
+  const subgraph = new SlowSubgraph();
+  let url: string;
+  beforeAll(async () => {
+    url = await subgraph.start();
+  });
+  afterAll(() => subgraph.stop());
+
+  it('reuses connections, asks for no compression, and reads status, headers and JSON', async () => {
+    const fetcher = keepAliveFetcher({ timeoutMs: 5000 });
+    const before = subgraph.sockets.size;
+    for (let i = 0; i < 3; i += 1) {
+      const response = await fetcher(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: query('{ a }'),
+      });
+      expect(response.ok).toBe(true);
+      expect(response.headers.get('Cache-Control')).toBe('no-store');
+      await expect(response.json()).resolves.toMatchObject({ data: { n: expect.any(Number) } });
+    }
+    expect(subgraph.sockets.size - before).toBe(1);
+    expect(subgraph.requests.at(-1)!.headers['accept-encoding']).toBeUndefined();
+  });
+
+  it('shares one call between identical queries in flight, each caller with its own parsed answer', async () => {
+    const fetcher = keepAliveFetcher({ timeoutMs: 5000, dedupeQueries: true });
+    const before = subgraph.requests.length;
+    const send = (requestId: string) =>
+      fetcher(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer a', 'x-request-id': requestId },
+        body: query('query Page { posts { id } }'),
+      }).then((response) => response.json() as Promise<{ data: { n: number } }>);
+    const answers = await Promise.all([send('1'), send('2'), send('3')]);
+    expect(subgraph.requests.length - before).toBe(1);
+    expect(answers.map((a) => a.data.n)).toEqual([answers[0]!.data.n, answers[0]!.data.n, answers[0]!.data.n]);
+    expect(answers[0]).not.toBe(answers[1]);
+    // Once answered, the next identical query is sent again.
+    await send('4');
+    expect(subgraph.requests.length - before).toBe(2);
+  });
+
+  it('never shares mutations, or queries of different callers', async () => {
+    const fetcher = keepAliveFetcher({ timeoutMs: 5000, dedupeQueries: true });
+    const before = subgraph.requests.length;
+    const call = (body: string, authorization?: string) =>
+      fetcher(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body,
+      });
+    await Promise.all([
+      call(query('mutation { like }')),
+      call(query('mutation { like }')),
+      call(query('{ me { id } }'), 'Bearer a'),
+      call(query('{ me { id } }'), 'Bearer b'),
+      call(query('{ me { id } }')),
+    ]);
+    expect(subgraph.requests.length - before).toBe(5);
+  });
+
+  it('fails a call that takes longer than the timeout', async () => {
+    const fetcher = keepAliveFetcher({ timeoutMs: 20 });
+    subgraph.delayMs = 500;
+    try {
+      await expect(fetcher(url, { method: 'POST', body: query('{ slow }') })).rejects.toThrow(/timed out/);
+    } finally {
+      subgraph.delayMs = 50;
+    }
+  });
+});

@@ -1,0 +1,43 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The gateway's subscription metrics, in its service registry (`GET /metrics`). */
+export class SubscriptionMetrics {
+  readonly connections: Gauge;
+  readonly subscriptions: Gauge;
+  readonly delivered: Counter<'field'>;
+  readonly latency: Histogram<'field'>;
+  readonly closed: Counter<'code'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.connections = new Gauge({
+      name: 'graphql_ws_connections_active',
+      help: 'Client graphql-ws sockets open (acknowledged) on this gateway',
+      registers,
+    });
+    this.subscriptions = new Gauge({
+      name: 'graphql_subscriptions_active',
+      help: 'Subscriptions running on this gateway',
+      registers,
+    });
+    this.delivered = new Counter({
+      name: 'graphql_subscription_events_total',
+      help: 'Subscription events sent to clients, by root field',
+      labelNames: ['field'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'graphql_subscription_delivery_seconds',
+      help: 'Time from publication in the subgraph to the event being sent to the client, by root field',
+      labelNames: ['field'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.closed = new Counter({
+      name: 'graphql_ws_closes_total',
+      help: 'Client sockets closed by the gateway, by close code',
+      labelNames: ['code'],
+      registers,
+    });
+  }
+}

@@ -1,0 +1,79 @@
+import {
+  createEventBus,
+  primeRevocations,
+  revocationHoldMs,
+  RevocationList,
+  TokenVerifier,
+  type Logger,
+  type PlatformConfig,
+} from '@platform/kernel';
+import type { SocketRegistry } from './connections.js';
+
+export interface GatewayAuth {
+  verifier: TokenVerifier;
+  revocations: RevocationList;
+  close(): Promise<void>;
+}
+
+/** identity's origin, from the configured key set URL or identity's service URL. */
+function identityOrigin(config: PlatformConfig): string | undefined {
+  const url = config.auth.jwksUrl ?? config.services.identity?.url;
+  return url ? new URL(url).origin : undefined;
+}
+
+/**
+ * Token verification for sockets, and the revocations that end them. The gateway listens on the
+ * bus (a broadcast: every gateway instance hears every revocation, with Redis or in process) and
+ * closes the revoked session's sockets at once; what identity revoked before this instance
+ * started is loaded from identity. A socket is also refused at `connection_init` with a revoked
+ * token, and subgraphs check again at each event.
+ */
+export async function startGatewayAuth(
+  config: PlatformConfig,
+  sockets: SocketRegistry,
+  logger: Logger,
+): Promise<GatewayAuth> {
+  const origin = identityOrigin(config);
+  const revocations = new RevocationList({ holdMs: revocationHoldMs(config) });
+  const bus = createEventBus({ config, module: 'gateway', logger });
+  const cleanups: Array<() => Promise<void> | void> = [() => bus.close()];
+  try {
+    const listeners = await Promise.all([
+      bus.listen('identity.session.revoked', (event) => {
+        const { sessionId } = event.payload as { sessionId?: unknown };
+        if (typeof sessionId !== 'string') return;
+        revocations.revokeSession(sessionId);
+        const closed = sockets.revokeSession(sessionId);
+        if (closed > 0) logger.info({ sessionId, sockets: closed }, 'sockets of a revoked session closed');
+      }),
+      bus.listen('identity.user.deleted', (event) => {
+        const { userId } = event.payload as { userId?: unknown };
+        if (typeof userId !== 'string') return;
+        const revokedAtMs = Date.parse(event.occurredAt);
+        revocations.revokeUser(userId, undefined, revokedAtMs);
+        sockets.revokeUser(userId, revokedAtMs);
+      }),
+    ]);
+    cleanups.push(async () => {
+      await Promise.all(listeners.map((listener) => listener.close()));
+    });
+    if (origin) cleanups.push(await primeRevocations({ url: origin, revocations, logger }));
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    throw error;
+  }
+  const verifier = new TokenVerifier({
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    keys: { url: config.auth.jwksUrl ?? `${origin ?? 'http://127.0.0.1:4001'}/.well-known/jwks.json` },
+    revocations,
+    logger,
+  });
+  return {
+    verifier,
+    revocations,
+    close: async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    },
+  };
+}

@@ -1,0 +1,223 @@
+import type { Server } from 'node:http';
+import { GraphQLError, print, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
+import type { Context } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { context as otelContext } from '@opentelemetry/api';
+import type { ServiceMap } from '@apollo/gateway';
+import {
+  attachWebSocketServer,
+  expiryTimer,
+  mapStream,
+  maskResult,
+  PlatformError,
+  sessionProblem,
+  socketUser,
+  TOKEN_EXPIRED,
+  TOKEN_INVALID,
+  type CloseReason,
+  type Logger,
+  type PlatformConfig,
+  type ServiceMetrics,
+  type SocketUser,
+} from '@platform/kernel';
+import { randomUUID } from 'node:crypto';
+import type { GatewayContext } from '../data-source.js';
+import { SocketRegistry, TOO_MANY_CONNECTIONS, type RegisteredSocket } from './connections.js';
+import { federatedSubscribe, type SocketSession } from './federated.js';
+import { SubscriptionMetrics } from './metrics.js';
+import type { SubscriptionPlanner } from './planner.js';
+import { startGatewayAuth } from './revocations.js';
+import { UpstreamConnections } from './upstream.js';
+
+/** Live counts, for tests proving that nothing outlives its client. */
+export interface GatewaySubscriptionStats {
+  /** Client sockets open (including those not yet initialised). */
+  sockets: number;
+  /** Client sockets acknowledged and registered. */
+  connections: number;
+  subscriptions: number;
+  /** Upstream sockets to subgraphs open. */
+  upstreamSockets: number;
+}
+
+export interface GatewaySubscriptions {
+  stats(): GatewaySubscriptionStats;
+  close(): Promise<void>;
+}
+
+export interface GatewaySubscriptionsOptions {
+  server: Server;
+  config: PlatformConfig;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  planner: SubscriptionPlanner;
+  /** Subgraph name → GraphQL URL. */
+  urls: Readonly<Record<string, string>>;
+  /** Data sources for the entity fetches that complete events. */
+  services: ServiceMap;
+  /** Runs a query or mutation through the gateway's own executor, as over HTTP. */
+  executeOperation(
+    request: { query: string; variables?: Record<string, unknown>; operationName?: string },
+    context: GatewayContext,
+  ): Promise<FormattedExecutionResult>;
+}
+
+/** Per socket: who, their upstream sockets, and how to end it. */
+interface SocketState extends RegisteredSocket, SocketSession {
+  readonly user: SocketUser | undefined;
+  stop(): Promise<void>;
+}
+
+type SocketContext = Context<Record<string, unknown>, Extra & { state?: SocketState }>;
+
+const tooManySubscriptions = (max: number): GraphQLError =>
+  new GraphQLError(`Too many operations on this connection: at most ${max} at once`, {
+    extensions: { code: 'RATE_LIMITED', limit: max },
+  });
+
+/**
+ * graphql-ws on the gateway's `/graphql` (same port as HTTP). `connection_init` carries
+ * `{ authorization: "Bearer <token>" }` (or nothing, for a guest). Subscriptions are planned
+ * across subgraphs (see federatedSubscribe); queries and mutations run through the gateway's
+ * executor exactly as over HTTP. Sockets close with 4401 when the token is invalid or expires,
+ * 4403 when the session is revoked, 4429 over the per-user connection limit, 4408 without
+ * `connection_init` in time.
+ */
+export async function startGatewaySubscriptions(options: GatewaySubscriptionsOptions): Promise<GatewaySubscriptions> {
+  const { config, planner } = options;
+  const limits = config.gateway.subscriptions;
+  const log = options.logger.child({ component: 'subscriptions' });
+  const metrics = new SubscriptionMetrics(options.metrics.registry);
+  const registry = new SocketRegistry(limits.maxConnectionsPerUser);
+  const auth = await startGatewayAuth(config, registry, log);
+  const sockets = attachWebSocketServer(options.server, '/graphql');
+  let subscriptions = 0;
+  let upstreamSockets = 0;
+
+  const stateOf = (args: ExecutionArgs): SocketState => args.contextValue as SocketState;
+
+  // Results may carry subgraph errors already formatted; onNext masks and formats both kinds.
+  const subscribe = (args: ExecutionArgs): AsyncIterable<ExecutionResult> | ExecutionResult => {
+    const state = stateOf(args);
+    const result = federatedSubscribe({ planner, services: options.services, logger: log }, state, args);
+    if (!(Symbol.asyncIterator in result)) return result;
+    subscriptions++;
+    metrics.subscriptions.inc();
+    return mapStream(
+      result,
+      (value) => value as ExecutionResult,
+      () => {
+        subscriptions--;
+        metrics.subscriptions.dec();
+      },
+    );
+  };
+
+  const disposable = useServer<Record<string, unknown>, { state?: SocketState }>(
+    {
+      schema: () => {
+        if (!planner.clientSchema) throw new Error('supergraph not loaded');
+        return planner.clientSchema;
+      },
+      connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
+      context: (ctx: SocketContext) => ctx.extra.state,
+      async onConnect(ctx: SocketContext) {
+        const { socket, request } = ctx.extra;
+        const close = (reason: CloseReason): void => {
+          metrics.closed.inc({ code: String(reason.code) });
+          socket.close(reason.code, reason.reason);
+        };
+        let user: SocketUser | undefined;
+        try {
+          user = await socketUser(auth.verifier, ctx.connectionParams);
+        } catch (error) {
+          if (!(error instanceof PlatformError)) throw error;
+          log.info({ reason: (error as { reason?: string }).reason }, 'socket token rejected');
+          close(TOKEN_INVALID);
+          return false;
+        }
+        const problem = sessionProblem(user, auth.revocations);
+        if (problem) {
+          close(problem);
+          return false;
+        }
+        const identity = {
+          authorization: user ? `Bearer ${user.token}` : undefined,
+          requestId: randomUUID(),
+          clientIp: request.socket.remoteAddress,
+          userAgent: request.headers['user-agent'],
+        };
+        const upstream = new UpstreamConnections({
+          identity,
+          urls: options.urls,
+          logger: log,
+          keepAliveMs: limits.keepAliveMs,
+          onSocket: (delta) => (upstreamSockets += delta),
+          onFatalClose: (code, reason) => close({ code, reason } as CloseReason),
+        });
+        let stopExpiry = (): void => {};
+        const state: SocketState = {
+          user,
+          upstream,
+          close,
+          gatewayContext: () => ({ ...identity, requestId: randomUUID(), trace: otelContext.active() }),
+          delivered: (field, publishedAt) => {
+            metrics.delivered.inc({ field });
+            if (publishedAt !== undefined)
+              metrics.latency.observe({ field }, Math.max(0, Date.now() - publishedAt) / 1000);
+          },
+          stop: async () => {
+            stopExpiry();
+            registry.remove(state);
+            await upstream.close();
+          },
+        };
+        if (!registry.add(state)) {
+          close(TOO_MANY_CONNECTIONS(limits.maxConnectionsPerUser));
+          await upstream.close();
+          return false;
+        }
+        metrics.connections.inc();
+        stopExpiry = expiryTimer(user, () => close(TOKEN_EXPIRED));
+        ctx.extra.state = state;
+        return true;
+      },
+      async onClose(ctx: SocketContext) {
+        const state = ctx.extra.state;
+        if (!state) return;
+        ctx.extra.state = undefined;
+        metrics.connections.dec();
+        await state.stop();
+      },
+      onSubscribe(ctx: SocketContext) {
+        if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
+          return [tooManySubscriptions(limits.maxSubscriptionsPerConnection)];
+        }
+        return undefined;
+      },
+      subscribe,
+      execute: (args) =>
+        options.executeOperation(
+          {
+            query: print(args.document),
+            variables: (args.variableValues ?? undefined) as Record<string, unknown> | undefined,
+            operationName: args.operationName ?? undefined,
+          },
+          stateOf(args).gatewayContext(),
+        ) as Promise<ExecutionResult>,
+      onNext: (_ctx, _id, _payload, _args, result): FormattedExecutionResult => maskResult(result, log),
+    },
+    sockets.wss,
+    limits.keepAliveMs,
+  );
+
+  return {
+    stats: () => ({ sockets: sockets.size, connections: registry.size, subscriptions, upstreamSockets }),
+    close: async () => {
+      // graphql-ws closes its sockets (1001) and the server; then nothing may upgrade any more.
+      await disposable.dispose();
+      await sockets.close();
+      await auth.close();
+    },
+  };
+}

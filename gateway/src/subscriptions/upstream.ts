@@ -1,0 +1,139 @@
+import { createClient, type Client } from 'graphql-ws';
+import type { FormattedExecutionResult } from 'graphql';
+import WebSocket from 'ws';
+import { CloseCode, EventStream, type Logger } from '@platform/kernel';
+
+/** What a client socket's upstream connections carry: the client's own credentials. */
+export interface UpstreamIdentity {
+  authorization?: string;
+  requestId: string;
+  clientIp?: string;
+  userAgent?: string;
+}
+
+/** A subgraph closed an upstream socket with one of these: the client's socket closes with the same code. */
+const PASSED_ON = new Set<number>([CloseCode.Unauthorized, CloseCode.SessionRevoked]);
+
+const unavailable = (service: string): FormattedExecutionResult => ({
+  errors: [{ message: `Subscription source ${service} is unavailable`, extensions: { code: 'SERVICE_UNAVAILABLE' } }],
+});
+
+/**
+ * The upstream graphql-ws connections of ONE client socket: at most one per subgraph, opened on
+ * its first subscription, carrying that client's token (so users' credentials never mix), and
+ * closed when the client socket closes. A subgraph that closes one for an expired token or a
+ * revoked session (4401/4403) closes the client's socket with the same code.
+ */
+export class UpstreamConnections {
+  readonly #clients = new Map<string, Client>();
+  readonly #identity: UpstreamIdentity;
+  readonly #urls: Readonly<Record<string, string>>;
+  readonly #onFatalClose: (code: number, reason: string) => void;
+  readonly #logger: Logger;
+  readonly #keepAliveMs: number;
+  readonly #onSocket: (delta: 1 | -1) => void;
+  #closed = false;
+
+  constructor(options: {
+    identity: UpstreamIdentity;
+    /** Subgraph name → its GraphQL HTTP URL. */
+    urls: Readonly<Record<string, string>>;
+    onFatalClose: (code: number, reason: string) => void;
+    logger: Logger;
+    keepAliveMs: number;
+    /** Told +1 when an upstream socket opens and -1 when it closes (gateway-wide count). */
+    onSocket?: (delta: 1 | -1) => void;
+  }) {
+    this.#onSocket = options.onSocket ?? (() => {});
+    this.#identity = options.identity;
+    this.#urls = options.urls;
+    this.#onFatalClose = options.onFatalClose;
+    this.#logger = options.logger;
+    this.#keepAliveMs = options.keepAliveMs;
+  }
+
+  /** Upstream sockets open or opening. */
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  /** Streams one operation's results from `service`; closing the stream unsubscribes. */
+  subscribe(
+    service: string,
+    payload: { query: string; variables: Record<string, unknown>; operationName?: string },
+  ): EventStream<FormattedExecutionResult> {
+    const client = this.#client(service);
+    if (!client) {
+      const stream = new EventStream<FormattedExecutionResult>(() => {});
+      stream.push(unavailable(service));
+      stream.end();
+      return stream;
+    }
+    const upstream: { unsubscribe?: () => void } = {};
+    const stream = new EventStream<FormattedExecutionResult>(() => upstream.unsubscribe?.());
+    upstream.unsubscribe = client.subscribe<Record<string, unknown>, Record<string, unknown>>(payload, {
+      next: (result) => stream.push(result),
+      error: (error) => {
+        if (Array.isArray(error)) stream.push({ errors: error });
+        else stream.push(unavailable(service));
+        stream.end();
+      },
+      complete: () => stream.end(),
+    });
+    return stream;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const clients = [...this.#clients.values()];
+    this.#clients.clear();
+    await Promise.all(clients.map((client) => client.dispose()));
+  }
+
+  #client(service: string): Client | undefined {
+    if (this.#closed) return undefined;
+    const existing = this.#clients.get(service);
+    if (existing) return existing;
+    const url = this.#urls[service];
+    if (!url) return undefined;
+    const identity = this.#identity;
+    const headers: Record<string, string> = { 'x-request-id': identity.requestId };
+    if (identity.clientIp) headers['x-forwarded-for'] = identity.clientIp;
+    if (identity.userAgent) headers['user-agent'] = identity.userAgent;
+    /** `ws` with the request id and the client's address and agent on the upgrade request. */
+    class ForwardingWebSocket extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols, { headers });
+      }
+    }
+    let open = false;
+    const client = createClient({
+      url: url.replace(/^http/, 'ws'),
+      webSocketImpl: ForwardingWebSocket,
+      connectionParams: identity.authorization ? { authorization: identity.authorization } : {},
+      // One socket while this client subscribes to anything here; none otherwise.
+      lazy: true,
+      lazyCloseTimeout: 0,
+      retryAttempts: 0,
+      keepAlive: this.#keepAliveMs,
+      on: {
+        // `opened` pairs with `closed`; a socket that never opened reports only `closed`.
+        opened: () => {
+          open = true;
+          this.#onSocket(1);
+        },
+        closed: (event) => {
+          if (open) {
+            open = false;
+            this.#onSocket(-1);
+          }
+          const { code, reason } = event as { code?: number; reason?: string };
+          if (code !== undefined && PASSED_ON.has(code)) this.#onFatalClose(code, reason ?? '');
+        },
+        error: (error) => this.#logger.debug({ err: error, service }, 'upstream socket error'),
+      },
+    });
+    this.#clients.set(service, client);
+    return client;
+  }
+}

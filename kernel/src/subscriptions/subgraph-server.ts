@@ -1,0 +1,147 @@
+import type { Server } from 'node:http';
+import {
+  createSourceEventStream,
+  execute,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import type { Context } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import type { RevocationList } from '../auth/revocation-list.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { AuthenticatedUser } from '../graphql/context.js';
+import { PlatformError } from '../errors.js';
+import {
+  expiryTimer,
+  sessionProblem,
+  socketUser,
+  TOKEN_EXPIRED,
+  TOKEN_INVALID,
+  type CloseReason,
+  type SocketUser,
+} from './connection.js';
+import { mapStream } from './event-stream.js';
+import { publishedAtOf } from './pubsub.js';
+import { ACCESS_DENIED_CODES, errorCodes, maskResult } from './results.js';
+import { attachWebSocketServer } from './socket-server.js';
+
+export interface SubgraphSubscriptionsOptions {
+  server: Server;
+  schema: GraphQLSchema;
+  logger: Logger;
+  verifier: TokenVerifier;
+  revocations: RevocationList;
+  /** A fresh resolver context for `user`: one per operation and one per event, so every delivery is authorised anew. */
+  context(user: AuthenticatedUser | undefined): object;
+  keepAliveMs: number;
+  connectionInitTimeoutMs: number;
+  path?: string;
+}
+
+/** Live counts, for tests proving teardown. */
+export interface SubscriptionServerStats {
+  connections: number;
+  subscriptions: number;
+}
+
+export interface SubscriptionServer {
+  stats(): SubscriptionServerStats;
+  close(): Promise<void>;
+}
+
+/** What the kernel keeps per socket. */
+interface SocketState {
+  user: SocketUser | undefined;
+  close(reason: CloseReason): void;
+  stopExpiry(): void;
+}
+
+type SocketContext = Context<Record<string, unknown>, Extra & { state?: SocketState }>;
+
+/**
+ * graphql-ws on a subgraph's `/graphql`, for the gateway (one upstream socket per client socket,
+ * carrying that client's token). The token of `connection_init` is verified like an HTTP
+ * request's; each event runs the field's resolver, and so its shield rule, with a fresh context
+ * (permissions looked up again through the cached resolver that authz's events invalidate). An
+ * event refused that way ends the subscription with the error. The socket closes when its token
+ * expires (4401) and, at the next event, when its session was revoked (4403).
+ */
+export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions): SubscriptionServer {
+  const { logger, revocations } = options;
+  const log = logger.child({ component: 'subscriptions' });
+  const sockets = attachWebSocketServer(options.server, options.path ?? '/graphql');
+  let subscriptions = 0;
+
+  const stateOf = (args: ExecutionArgs): SocketState => args.contextValue as SocketState;
+
+  const subscribe = async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
+    const state = stateOf(args);
+    const source = await createSourceEventStream({ ...args, contextValue: options.context(state.user) });
+    if (!(Symbol.asyncIterator in source)) return source;
+    subscriptions++;
+    return mapStream(
+      source[Symbol.asyncIterator](),
+      async (event, stop) => {
+        const problem = sessionProblem(state.user, revocations);
+        if (problem) {
+          state.close(problem);
+          stop();
+          return undefined;
+        }
+        const result = await execute({ ...args, rootValue: event, contextValue: options.context(state.user) });
+        if (result.data == null && errorCodes(result).some((code) => ACCESS_DENIED_CODES.has(code))) stop();
+        const publishedAt = publishedAtOf(event);
+        return publishedAt === undefined ? result : { ...result, extensions: { ...result.extensions, publishedAt } };
+      },
+      () => subscriptions--,
+    );
+  };
+
+  const disposable = useServer<Record<string, unknown>, { state?: SocketState }>(
+    {
+      schema: options.schema,
+      connectionInitWaitTimeout: options.connectionInitTimeoutMs,
+      context: (ctx: SocketContext) => ctx.extra.state,
+      async onConnect(ctx: SocketContext) {
+        const { socket } = ctx.extra;
+        const close = (reason: CloseReason): void => socket.close(reason.code, reason.reason);
+        let user: SocketUser | undefined;
+        try {
+          user = await socketUser(options.verifier, ctx.connectionParams);
+        } catch (error) {
+          if (!(error instanceof PlatformError)) throw error;
+          log.info({ reason: (error as { reason?: string }).reason }, 'socket token rejected');
+          close(TOKEN_INVALID);
+          return false;
+        }
+        const problem = sessionProblem(user, revocations);
+        if (problem) {
+          close(problem);
+          return false;
+        }
+        ctx.extra.state = { user, close, stopExpiry: expiryTimer(user, () => close(TOKEN_EXPIRED)) };
+        return true;
+      },
+      onClose(ctx: SocketContext) {
+        ctx.extra.state?.stopExpiry();
+      },
+      execute: (args) => execute({ ...args, contextValue: options.context(stateOf(args).user) }),
+      subscribe,
+      onNext: (_ctx, _id, _payload, _args, result): FormattedExecutionResult => maskResult(result, log),
+    },
+    sockets.wss,
+    options.keepAliveMs,
+  );
+
+  return {
+    stats: () => ({ connections: sockets.size, subscriptions }),
+    close: async () => {
+      // graphql-ws closes its sockets (1001) and the server; then nothing may upgrade any more.
+      await disposable.dispose();
+      await sockets.close();
+    },
+  };
+}
