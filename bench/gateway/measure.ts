@@ -24,6 +24,8 @@ export interface RunResult {
     loadGeneratorSec: number;
     /** Server CPU per completed request, ms. */
     serverMsPerRequest: number;
+    /** Of which the process the load goes to (the gateway; for `direct`, the subgraphs' process), ms per request. */
+    frontMsPerRequest: number;
     loadGeneratorMsPerRequest: number;
     /** Average cores busy with anything else on the machine (other work, other idle servers of the bench). */
     otherCores: number | null;
@@ -91,6 +93,8 @@ export async function measure(
 
   let serverSec = 0;
   for (const [pid, seconds] of serverAfter) serverSec += seconds - (serverBefore.get(pid) ?? 0);
+  const front = pids[0];
+  const frontSec = front === undefined ? 0 : (serverAfter.get(front) ?? 0) - (serverBefore.get(front) ?? 0);
   const loadGeneratorSec = (self.user + self.system) / 1e6;
   const ok = result.samples.filter((sample) => sample.ok).length;
   const failed = result.samples.length - ok + result.requestErrors;
@@ -115,6 +119,7 @@ export async function measure(
       serverSec,
       loadGeneratorSec,
       serverMsPerRequest: ok ? (serverSec / ok) * 1000 : NaN,
+      frontMsPerRequest: ok ? (frontSec / ok) * 1000 : NaN,
       loadGeneratorMsPerRequest: ok ? (loadGeneratorSec / ok) * 1000 : NaN,
       otherCores,
     },

@@ -13,6 +13,7 @@ export interface CaseSummary {
   p95: number;
   p99: number;
   serverMsPerRequest: number;
+  frontMsPerRequest: number;
   loadGeneratorMsPerRequest: number;
   failed: number;
   disturbedRuns: number;
@@ -47,6 +48,7 @@ export function summarise(runs: RunResult[]): CaseSummary[] {
         p95: median(own.map((r) => r.latency.p95)),
         p99: median(own.map((r) => r.latency.p99)),
         serverMsPerRequest: median(own.map((r) => r.cpu.serverMsPerRequest)),
+        frontMsPerRequest: median(own.map((r) => r.cpu.frontMsPerRequest)),
         loadGeneratorMsPerRequest: median(own.map((r) => r.cpu.loadGeneratorMsPerRequest)),
         failed: own.reduce((acc, r) => acc + r.failed, 0),
         disturbedRuns: own.filter((r) => r.disturbed).length,
@@ -86,13 +88,13 @@ const f = (value: number, digits = 0): string => (Number.isFinite(value) ? value
 
 export function casesTable(summaries: CaseSummary[]): string {
   const lines = [
-    '| # | case | median RPS | p50 ms | p95 ms | p99 ms | server CPU ms/req | load generator CPU ms/req | failed | disturbed runs |',
-    '| -: | --- | -: | -: | -: | -: | -: | -: | -: | -: |',
+    '| # | case | median RPS | p50 ms | p95 ms | p99 ms | server CPU ms/req | of which gateway | load generator CPU ms/req | failed | disturbed runs |',
+    '| -: | --- | -: | -: | -: | -: | -: | -: | -: | -: | -: |',
   ];
   for (const s of summaries) {
     const issueCase = CASES.find((c) => c.id === s.caseId)?.issueCase ?? '';
     lines.push(
-      `| ${issueCase} | ${s.title} (\`${s.caseId}\`) | ${f(s.rps)} | ${f(s.p50, 1)} | ${f(s.p95, 1)} | ${f(s.p99, 1)} | ${f(s.serverMsPerRequest, 2)} | ${f(s.loadGeneratorMsPerRequest, 2)} | ${s.failed} | ${s.disturbedRuns}/${s.runs} |`,
+      `| ${issueCase} | ${s.title} (\`${s.caseId}\`) | ${f(s.rps)} | ${f(s.p50, 1)} | ${f(s.p95, 1)} | ${f(s.p99, 1)} | ${f(s.serverMsPerRequest, 2)} | ${['ceiling', 'direct'].includes(s.caseId) ? '–' : f(s.frontMsPerRequest, 2)} | ${f(s.loadGeneratorMsPerRequest, 2)} | ${s.failed} | ${s.disturbedRuns}/${s.runs} |`,
     );
   }
   return lines.join('\n');

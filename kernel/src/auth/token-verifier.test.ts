@@ -228,4 +228,82 @@ describe('TokenVerifier', () => {
       expect((await rejection(async () => local.verify(await signToken(key)))).reason).toBe('keys-unavailable');
     });
   });
+  describe('verified-token cache', () => {
+    /** A verifier over a local key set that counts how often it is asked for keys (one per signature check). */
+    function counting(options: { cacheSize?: number; cacheMaxAgeMs?: number; revocations?: RevocationList } = {}) {
+      const calls = { keys: 0 };
+      const verifier = new TokenVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        keys: {
+          local: () => {
+            calls.keys += 1;
+            return { keys: [key.publicJwk] };
+          },
+        },
+        ...options,
+      });
+      return { verifier, calls };
+    }
+
+    it('checks the signature of a token once and answers the same afterwards', async () => {
+      const { verifier: cached, calls } = counting();
+      const token = await signToken(key);
+      const first = await cached.verify(token);
+      const checks = calls.keys;
+      await expect(cached.verify(token)).resolves.toEqual(first);
+      await expect(cached.authenticate({ headers: { authorization: `Bearer ${token}` } })).resolves.toMatchObject({
+        id: first.id,
+        sessionId: first.sessionId,
+      });
+      expect(calls.keys).toBe(checks);
+      expect(cached.cachedTokens).toBe(1);
+    });
+
+    it('refuses a remembered token once its session is revoked or its user deleted', async () => {
+      const revocations = new RevocationList();
+      const { verifier: cached } = counting({ revocations });
+      const sub = randomUUID();
+      const session = await signToken(key, { claims: { sub } });
+      const user = await signToken(key, { claims: { iat: now() - 10 } });
+      const { sessionId } = await cached.verify(session);
+      const { id: userId } = await cached.verify(user);
+      revocations.revokeSession(sessionId, Date.now() + 60_000);
+      revocations.revokeUser(userId, Date.now() + 60_000, Date.now());
+      expect((await rejection(() => cached.verify(session))).reason).toBe('revoked');
+      expect((await rejection(() => cached.verify(user))).reason).toBe('revoked');
+    });
+
+    it('keeps at most cacheSize tokens, forgetting the least recently used', async () => {
+      const { verifier: cached, calls } = counting({ cacheSize: 2 });
+      const [a, b, c] = await Promise.all([signToken(key), signToken(key), signToken(key)]);
+      await cached.verify(a);
+      await cached.verify(b);
+      await cached.verify(a); // a is now the most recently used
+      await cached.verify(c); // evicts b
+      const checks = calls.keys;
+      await cached.verify(a);
+      await cached.verify(c);
+      expect(calls.keys).toBe(checks);
+      await cached.verify(b);
+      expect(calls.keys).toBe(checks + 1);
+      expect(cached.cachedTokens).toBe(2);
+    });
+
+    it('never remembers refusals, tokens past their expiry, or anything when turned off', async () => {
+      const { verifier: cached } = counting();
+      const t = now();
+      await cached.verify(await signToken(key, { claims: { iat: t - 900, exp: t - 2 } })); // within tolerance
+      const forged = `${(await signToken(key)).slice(0, -4)}AAAA`;
+      await rejection(() => cached.verify(forged));
+      expect(cached.cachedTokens).toBe(0);
+
+      const { verifier: off, calls } = counting({ cacheSize: 0 });
+      const token = await signToken(key);
+      await off.verify(token);
+      await off.verify(token);
+      expect(calls.keys).toBe(2);
+      expect(off.cachedTokens).toBe(0);
+    });
+  });
 });

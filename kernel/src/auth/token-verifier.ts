@@ -21,6 +21,17 @@ export interface TokenVerifierOptions {
   revocations?: RevocationList;
   /** Warned when identity's key set cannot be fetched. */
   logger?: Logger;
+  /** Verified tokens remembered (LRU, keyed by the token); default 10,000, 0 turns the cache off. */
+  cacheSize?: number;
+  /** Longest a verified token is remembered, in ms, even if it lives longer; default 5 minutes. */
+  cacheMaxAgeMs?: number;
+}
+
+interface CachedToken {
+  verified: VerifiedToken;
+  iat: number;
+  /** Epoch ms after which the entry is ignored: the token's expiry, or sooner. */
+  until: number;
 }
 
 /** A verified access token: the caller, and when the token stops being valid (epoch ms). */
@@ -52,6 +63,9 @@ export class TokenVerifier {
   readonly #clockToleranceSec: number;
   readonly #revocations: RevocationList | undefined;
   readonly #keys: KeyResolver;
+  readonly #cache = new Map<string, CachedToken>();
+  readonly #cacheSize: number;
+  readonly #cacheMaxAgeMs: number;
 
   constructor(options: TokenVerifierOptions) {
     if (!options.issuer || !options.audience) throw new TypeError('TokenVerifier needs an issuer and an audience');
@@ -65,13 +79,56 @@ export class TokenVerifier {
     this.#clockToleranceSec = options.clockToleranceSec ?? 5;
     this.#revocations = options.revocations;
     this.#keys = keyResolver(options.keys, options.logger);
+    this.#cacheSize = options.cacheSize ?? 10_000;
+    this.#cacheMaxAgeMs = options.cacheMaxAgeMs ?? 300_000;
   }
 
-  /** Verifies one token; throws InvalidTokenError, whose `reason` says why, when it is refused. */
+  /**
+   * Verifies one token; throws InvalidTokenError, whose `reason` says why, when it is refused.
+   *
+   * A client sends the same token with every request for its whole life, and checking its
+   * signature is most of the cost of authenticating a request, so tokens that verified are
+   * remembered (bounded LRU, keyed by the token itself). A remembered token is still checked
+   * against the revocation list on every use, so a revoked session or deleted user is refused at
+   * once, and is forgotten at its expiry (`exp`, without clock tolerance) or after
+   * `cacheMaxAgeMs`, whichever comes first, which also bounds how long a key withdrawn from
+   * identity's key set keeps working. Refusals are never remembered.
+   */
   async verify(token: string): Promise<VerifiedToken> {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
       throw new InvalidTokenError('malformed', 'not a string or too long');
     }
+    const cached = this.#cache.get(token);
+    if (cached) {
+      this.#cache.delete(token);
+      if (cached.until > Date.now()) {
+        const { verified, iat } = cached;
+        if (this.#revocations?.isRevoked({ sub: verified.id, sid: verified.sessionId, iat })) {
+          throw new InvalidTokenError('revoked');
+        }
+        this.#cache.set(token, cached); // most recently used last
+        return { ...verified };
+      }
+    }
+    const { verified, iat } = await this.#verifySignedToken(token);
+    this.#remember(token, verified, iat);
+    return verified;
+  }
+
+  /** Tokens remembered right now (metrics and tests). */
+  get cachedTokens(): number {
+    return this.#cache.size;
+  }
+
+  #remember(token: string, verified: VerifiedToken, iat: number): void {
+    const now = Date.now();
+    const until = Math.min(verified.expiresAt, now + this.#cacheMaxAgeMs);
+    if (this.#cacheSize <= 0 || until <= now) return;
+    this.#cache.set(token, { verified: { ...verified }, iat, until });
+    if (this.#cache.size > this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
+  }
+
+  async #verifySignedToken(token: string): Promise<{ verified: VerifiedToken; iat: number }> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.#keys, {
@@ -96,7 +153,7 @@ export class TokenVerifier {
     if (this.#revocations?.isRevoked({ sub: user.id, sid: user.sessionId, iat })) {
       throw new InvalidTokenError('revoked');
     }
-    return { ...user, expiresAt: exp * 1000 };
+    return { verified: { ...user, expiresAt: exp * 1000 }, iat };
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { ApolloServerOptionsWithStaticSchema, ApolloServerPlugin, BaseContext } from '@apollo/server';
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
@@ -58,7 +59,10 @@ export function landingPagePlugin(sandbox: boolean): ApolloServerPlugin<BaseCont
 /**
  * What every Apollo Server of the platform shares (subgraphs and gateway): masked errors,
  * operation metrics, no stack traces, CSRF prevention, no reporting to Apollo, and shutdown
- * left to the kernel.
+ * left to the kernel. No cache-control plugin either: the platform sets no `@cacheControl`
+ * hints and no HTTP cache sits in front of it, yet Apollo's default plugin wraps every
+ * resolved field to compute a policy and a `cache-control` header nobody reads (measured in
+ * docs/performance.md, "Gateway benchmark").
  */
 export function platformApolloOptions(options: {
   logger: Logger;
@@ -87,6 +91,7 @@ export function platformApolloOptions(options: {
       landingPagePlugin(options.sandbox),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
       ...(options.plugins ?? []),
     ],
   };

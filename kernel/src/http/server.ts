@@ -70,7 +70,13 @@ export class HttpService {
         maxAge: 600,
       }),
     );
-    if (options.compression) app.use(compression());
+    if (options.compression) {
+      // Clients that accept no encoding (gateways, services, most API clients) skip the
+      // compression middleware entirely: it wraps write/end of every response it sees.
+      // Bodies under 1 KiB stay uncompressed for the rest (compression's threshold).
+      const compress = compression({ threshold: 1024 });
+      app.use((req, res, next) => (req.headers['accept-encoding'] ? compress(req, res, next) : next()));
+    }
     app.use((req, res, next) => this.#timeout(req, res, next));
     app.get('/healthz', (_req, res) => {
       res.json({ status: 'ok' });
