@@ -22,6 +22,7 @@ import { scrape, sum } from './lib/observe.js';
 import { redact, scratchDatabase, type Database } from './lib/database.js';
 
 const OTHER_BENCHMARKS: Record<string, string> = {
+  tuning: 'bench/tuning.ts',
   'login-detail': 'bench/login.ts',
   permissions: 'bench/permissions.ts',
 };

@@ -18,6 +18,7 @@ Scenarios (cases of the gateway benchmark; several as a comma list, e.g. direct,
   gateways     2–5; all: 1–7 and rewrites docs/performance.md; smoke: 1–7 for ~1 s each on tiny data
   login-detail the older detailed login benchmark (bench/login.ts, same as npm run bench:login)
   permissions  the permission-check benchmark (bench/permissions.ts)
+  tuning       isolated A/B of tunings: token cache, subgraph fetcher, cache-control plugin (bench/tuning.ts)
 Options:
   --duration S        seconds per measured run (default 10; smoke 1)
   --warmup S          seconds of warm-up per case before the first run (default 10; smoke 0.5)
