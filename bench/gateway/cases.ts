@@ -2,7 +2,8 @@
 // answer is judged. Every GraphQL case reads the same first page of the same seeded posts.
 
 /** Servers a case can be sent to. */
-export type TargetName = 'ceiling' | 'blog' | 'ours' | 'stock' | 'hive';
+/** `ours-nodedupe`: our gateway with `gateway.dedupeInflightQueries: false` (every request calls the subgraphs). */
+export type TargetName = 'ceiling' | 'blog' | 'ours' | 'ours-nodedupe' | 'stock' | 'hive';
 
 export interface CaseSpec {
   id: string;
@@ -66,6 +67,24 @@ export const CASES: readonly CaseSpec[] = [
     issueCase: 4,
     title: 'two-hop join: our gateway',
     target: 'ours',
+    body: join,
+    load: 'closed',
+    accept: isJoin,
+  },
+  {
+    id: 'ours-page-nodedupe',
+    issueCase: 3,
+    title: 'single hop: our gateway, in-flight dedupe off',
+    target: 'ours-nodedupe',
+    body: page,
+    load: 'closed',
+    accept: isPage,
+  },
+  {
+    id: 'ours-join-nodedupe',
+    issueCase: 4,
+    title: 'two-hop join: our gateway, in-flight dedupe off',
+    target: 'ours-nodedupe',
     body: join,
     load: 'closed',
     accept: isJoin,
@@ -138,7 +157,18 @@ export const SCENARIOS: Record<string, readonly string[]> = {
   hive: ['hive-page', 'hive-join'],
   login: ['login'],
   auth: ['ours-page', 'ours-page-auth'],
-  gateways: ['direct', 'ours-page', 'ours-join', 'stock-page', 'stock-join', 'hive-page', 'hive-join'],
+  nodedupe: ['ours-page-nodedupe', 'ours-join-nodedupe'],
+  gateways: [
+    'direct',
+    'ours-page',
+    'ours-join',
+    'ours-page-nodedupe',
+    'ours-join-nodedupe',
+    'stock-page',
+    'stock-join',
+    'hive-page',
+    'hive-join',
+  ],
   all: CASES.map((c) => c.id),
   smoke: CASES.map((c) => c.id),
 };
@@ -184,6 +214,20 @@ export const RATIO_TARGETS: readonly Target[] = [
     min: 1.0,
   },
   { id: 'join/hive', label: 'ours / Hive Gateway, join', numerator: 'ours-join', denominator: 'hive-join', min: 1.0 },
+  {
+    id: 'page/stock nodedupe',
+    label: 'ours with dedupe off / stock, single hop (informational)',
+    numerator: 'ours-page-nodedupe',
+    denominator: 'stock-page',
+    min: 0,
+  },
+  {
+    id: 'join/stock nodedupe',
+    label: 'ours with dedupe off / stock, join (informational)',
+    numerator: 'ours-join-nodedupe',
+    denominator: 'stock-join',
+    min: 0,
+  },
   {
     id: 'auth/anonymous',
     label: 'authenticated / anonymous (informational)',

@@ -26,6 +26,7 @@ export interface TargetsSpec {
 export class Targets {
   platform?: PlatformProcess;
   ours?: PlatformProcess;
+  oursNoDedupe?: PlatformProcess;
   stock?: ServerProcess;
   hive?: ServerProcess;
   ceiling?: ServerProcess;
@@ -40,9 +41,15 @@ export class Targets {
 
   /** Processes whose CPU a case uses (the server it calls and the subgraphs behind it). */
   pids(target: TargetName): number[] {
-    const front = { ceiling: this.ceiling, blog: undefined, ours: this.ours, stock: this.stock, hive: this.hive }[
-      target
-    ];
+    const fronts: Record<TargetName, PlatformProcess | ServerProcess | undefined> = {
+      ceiling: this.ceiling,
+      blog: undefined,
+      ours: this.ours,
+      'ours-nodedupe': this.oursNoDedupe,
+      stock: this.stock,
+      hive: this.hive,
+    };
+    const front = fronts[target];
     return [front?.pid, target === 'ceiling' ? undefined : this.platform?.pid].filter((p): p is number => !!p);
   }
 
@@ -51,6 +58,7 @@ export class Targets {
     const all: Array<[string, PlatformProcess | ServerProcess | undefined]> = [
       ['platform', this.platform],
       ['our gateway', this.ours],
+      ['our gateway (dedupe off)', this.oursNoDedupe],
       ['stock @apollo/gateway', this.stock],
       ['Hive Gateway', this.hive],
       ['ceiling', this.ceiling],
@@ -102,6 +110,16 @@ export class Targets {
       this.#urls.set('ours', `${this.ours.gatewayUrl}/graphql`);
       spec.log(`our gateway: pid ${this.ours.pid}`);
     }
+    if (spec.needed.has('ours-nodedupe')) {
+      this.oursNoDedupe = await PlatformProcess.start({
+        root: spec.root,
+        databaseUrl: null,
+        gatewayFor: this.platform,
+        env: { ...spec.env, PLATFORM_GATEWAY__DEDUPE_INFLIGHT_QUERIES: 'false' },
+      });
+      this.#urls.set('ours-nodedupe', `${this.oursNoDedupe.gatewayUrl}/graphql`);
+      spec.log(`our gateway with in-flight dedupe off: pid ${this.oursNoDedupe.pid}`);
+    }
     if (!spec.needed.has('stock') && !spec.needed.has('hive')) return;
 
     const supergraph = join(this.platform.dataDir, 'supergraph.graphql');
@@ -147,7 +165,9 @@ export class Targets {
   }
 
   async stop(): Promise<void> {
-    for (const proc of [this.hive, this.stock, this.ours, this.ceiling]) await proc?.stop().catch(() => undefined);
+    for (const proc of [this.hive, this.stock, this.ours, this.oursNoDedupe, this.ceiling]) {
+      await proc?.stop().catch(() => undefined);
+    }
     await this.platform?.stop().catch(() => undefined);
   }
 }
