@@ -20,8 +20,8 @@ Scenarios (cases of the gateway benchmark; several as a comma list, e.g. direct,
   permissions  the permission-check benchmark (bench/permissions.ts)
   tuning       isolated A/B of tunings: token cache, subgraph fetcher, cache-control plugin (bench/tuning.ts)
 Options:
-  --duration S        seconds per measured run (default 10; smoke 1)
-  --warmup S          seconds of warm-up per case before the first run (default 10; smoke 0.5)
+  --duration S        seconds per measured run (default 10; smoke 0.5)
+  --warmup S          seconds of warm-up per case before the first run (default 10; smoke none)
   --runs N            measured runs per case, alternating between cases (default 3; smoke 1)
   --connections N     connections of the closed-loop cases (default 10; smoke 2)
   --users N, --posts N  seeded data (default 1000 and 10000; smoke 20 and 100)
@@ -85,8 +85,8 @@ export function parseOptions(scenario: string, args: string[]): BenchOptions {
   }
   return {
     smoke,
-    duration: number('duration', values.duration, smoke ? 1 : 10, 0.5),
-    warmup: number('warmup', values.warmup, smoke ? 0.5 : 10, 0),
+    duration: number('duration', values.duration, smoke ? 0.5 : 10, 0.5),
+    warmup: number('warmup', values.warmup, smoke ? 0 : 10, 0),
     runs: Math.round(number('runs', values.runs, smoke ? 1 : 3, 1)),
     connections: Math.round(number('connections', values.connections, smoke ? 2 : 10, 1)),
     users: Math.round(number('users', values.users, smoke ? 20 : 1000, 1)),
