@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeJwt, SignJWT } from 'jose';
+import WebSocket from 'ws';
 import { eventually } from '@platform/kernel/testing';
 import type { GatewayHandle } from '@platform/gateway';
 import identity from '@platform/identity';
 import { startTestPlatform, type TestPlatform } from './helpers.js';
-import { collect, openSocket, type TestSocket } from './fixtures/subscriptions-client.js';
+import { collect, execute, openSocket, type TestSocket } from './fixtures/subscriptions-client.js';
 
 /**
  * GraphQL subscriptions through the gateway as a frontend uses them: a real graphql-ws client on
@@ -18,6 +21,16 @@ interface Body<T = Record<string, unknown>> {
 const ADMIN = { email: 'root@example.com', password: 'root passphrase for tests' };
 const WRITER = { email: 'writer@example.com', password: 'writer passphrase 1', displayName: 'Writer' };
 const READER = { email: 'reader@example.com', password: 'reader passphrase 1', displayName: 'Reader' };
+
+/** The requirement: revocations and permission changes take effect within a second. */
+const WITHIN_MS = 1_000;
+/** Small limits for this suite, so tests reach them quickly. */
+const LIMITS = {
+  maxSubscriptionsPerConnection: 3,
+  maxConnectionsPerUser: 3,
+  keepAliveMs: 12_000,
+  connectionInitTimeoutMs: 500,
+};
 
 const POST_CREATED = 'subscription { postCreated { id title author { id displayName } } }';
 const CREATE_POST = 'mutation ($input: CreatePostInput!) { createPost(input: $input) { id } }';
@@ -66,7 +79,10 @@ async function createPost(title: string, token = tokens.writer): Promise<string>
 }
 
 beforeAll(async () => {
-  platform = await startTestPlatform({ modules: { identity: { seedAdmin: ADMIN } } });
+  platform = await startTestPlatform({
+    gateway: { port: 0, subscriptions: LIMITS },
+    modules: { identity: { seedAdmin: ADMIN } },
+  });
   gateway = platform.gateway as GatewayHandle;
   const handle = platform.subgraphs.identity!;
   await identity.hooks!.seed!(handle.runtime as never, handle.services as never);
@@ -85,8 +101,12 @@ beforeAll(async () => {
   }
 }, 90_000);
 
+afterEach(async () => {
+  // A failed test leaves nothing open for the next one to count.
+  await Promise.all(opened.splice(0).map((s) => s.dispose()));
+});
+
 afterAll(async () => {
-  await Promise.all(opened.map((s) => s.dispose()));
   await platform?.stop();
 });
 
@@ -98,7 +118,7 @@ describe('postCreated through the gateway', () => {
       b.client,
       POST_CREATED,
     );
-    await eventually(async () => expect(gateway.subscriptionStats().subscriptions).toBe(1));
+    await eventually(async () => expect(platform.subgraphs.blog!.subscriptionStats().subscriptions).toBe(1));
     const id = await createPost('Hello subscribers');
     const [event] = await feed.next(1);
     expect(event!.errors).toBeUndefined();
@@ -110,4 +130,282 @@ describe('postCreated through the gateway', () => {
     feed.unsubscribe();
     await b.dispose();
   });
+});
+
+type PostEvent = { postCreated: { id: string; title: string } };
+
+describe('operations over the socket', () => {
+  it('runs queries and mutations through the gateway as the socket user', async () => {
+    const s = socket(tokens.writer);
+    const me = await execute<{ me: { id: string; displayName: string } }>(s.client, '{ me { id displayName } }');
+    expect(me.data!.me).toEqual({ id: userIds.writer, displayName: 'Writer' });
+    const created = await execute<{ createPost: { id: string; author: { displayName: string } } }>(
+      s.client,
+      'mutation ($input: CreatePostInput!) { createPost(input: $input) { id author { displayName } } }',
+      { input: { title: 'Over the socket', content: 'Body' } },
+    );
+    expect(created.errors).toBeUndefined();
+    expect(created.data!.createPost.author.displayName).toBe('Writer');
+    await s.dispose();
+  });
+
+  it('answers anonymous sockets as guests: reads yes, writes FORBIDDEN naming the permission', async () => {
+    const s = socket();
+    const posts = await execute<{ posts: { totalCount: number } }>(s.client, '{ posts(first: 1) { totalCount } }');
+    expect(posts.data!.posts.totalCount).toBeGreaterThan(0);
+    const write = await execute(s.client, CREATE_POST, { input: { title: 'Anonymous', content: 'Body' } });
+    expect(write.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', permission: 'blog.post.create' });
+    await s.dispose();
+  });
+
+  it('validates operations against the supergraph', async () => {
+    const s = socket(tokens.reader);
+    const bad = collect(s.client, 'subscription { postCreated { nope } }');
+    await bad.done;
+    expect(JSON.stringify(bad.error)).toContain('Cannot query field \\"nope\\"');
+    await s.dispose();
+  });
+});
+
+describe('who may subscribe to what', () => {
+  it('lets guests follow new posts (the guest role holds blog.post.read)', async () => {
+    const s = socket();
+    const feed = collect<PostEvent>(s.client, POST_CREATED);
+    await eventually(async () => expect(platform.subgraphs.blog!.subscriptionStats().subscriptions).toBe(1));
+    const id = await createPost('For guests too');
+    const [event] = await feed.next(1);
+    expect(event!.data!.postCreated.id).toBe(id);
+    await s.dispose();
+  });
+
+  it('refuses auditEventRecorded without audit.event.read, naming it', async () => {
+    for (const token of [undefined, tokens.reader]) {
+      const s = socket(token);
+      const audit = collect(s.client, 'subscription { auditEventRecorded { id } }');
+      await audit.done;
+      expect(audit.results[0]?.errors?.[0]?.extensions).toMatchObject({
+        code: 'FORBIDDEN',
+        permission: 'audit.event.read',
+      });
+      await s.dispose();
+    }
+  });
+
+  it('streams audit records to an administrator, filtered by action', async () => {
+    const s = socket(tokens.admin);
+    const audit = collect<{ auditEventRecorded: { action: string; targetId: string; actor: { id: string } } }>(
+      s.client,
+      'subscription ($action: String) { auditEventRecorded(action: $action) { action targetId actor { id } } }',
+      { action: 'blog.post.created' },
+    );
+    await eventually(async () => expect(platform.subgraphs.audit!.subscriptionStats().subscriptions).toBe(1));
+    // A login is audited too, but is not the action asked for.
+    await signIn(READER.email, READER.password);
+    const id = await createPost('Audited');
+    const [event] = await audit.next(1);
+    expect(event!.data!.auditEventRecorded).toEqual({
+      action: 'blog.post.created',
+      targetId: id,
+      actor: { id: userIds.writer },
+    });
+    await sleep(200);
+    expect(audit.results).toHaveLength(1);
+    await s.dispose();
+  });
+
+  it('refuses mySessionRevoked to anonymous sockets', async () => {
+    const s = socket();
+    const mine = collect(s.client, 'subscription { mySessionRevoked { sessionId } }');
+    await mine.done;
+    expect(mine.results[0]?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    await s.dispose();
+  });
+
+  it('stops delivering posts within a second of the roles losing blog.post.read', async () => {
+    const roles = await gql<{ roles: { edges: Array<{ node: { id: string; name: string } }> } }>(
+      '{ roles(first: 50) { edges { node { id name } } } }',
+      {},
+      tokens.admin,
+    );
+    // Signed-in users hold the guest role's permissions too: both lose it.
+    const roleIds = roles
+      .data!.roles.edges.filter((e) => ['user', 'guest'].includes(e.node.name))
+      .map((e) => e.node.id);
+    expect(roleIds).toHaveLength(2);
+    const s = socket(tokens.reader);
+    const feed = collect<PostEvent>(s.client, POST_CREATED);
+    await eventually(async () => expect(platform.subgraphs.blog!.subscriptionStats().subscriptions).toBe(1));
+    await createPost('Before the change');
+    await feed.next(1);
+    try {
+      for (const roleId of roleIds) {
+        const revoked = await gql(
+          'mutation ($roleId: ID!) { revokePermission(roleId: $roleId, permission: "blog.post.read") { id } }',
+          { roleId },
+          tokens.admin,
+        );
+        expect(revoked.errors).toBeUndefined();
+      }
+      await sleep(WITHIN_MS);
+      await createPost('After the change', tokens.admin);
+      const results = await feed.next(2);
+      expect(results[1]!.data ?? null).toBeNull();
+      expect(results[1]!.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', permission: 'blog.post.read' });
+      await feed.done;
+      expect(feed.completed).toBe(true);
+    } finally {
+      for (const roleId of roleIds) {
+        await gql(
+          'mutation ($roleId: ID!) { grantPermissions(roleId: $roleId, permissions: ["blog.post.read"]) { id } }',
+          { roleId },
+          tokens.admin,
+        );
+      }
+      await s.dispose();
+    }
+  });
+});
+
+describe('sockets end with their sessions', () => {
+  it('refuses an invalid token with 4401', async () => {
+    const s = socket('not-a-token');
+    expect((await s.closed).code).toBe(4401);
+  });
+
+  it('closes a socket within a second of its session being logged out (4403)', async () => {
+    const session = await signIn(READER.email, READER.password);
+    const s = socket(session.accessToken);
+    await s.connected;
+    const started = Date.now();
+    const out = await gql('mutation ($t: String) { logout(refreshToken: $t) }', { t: session.refreshToken });
+    expect(out.errors).toBeUndefined();
+    const closed = await s.closed;
+    expect(closed.code).toBe(4403);
+    expect(Date.now() - started).toBeLessThan(WITHIN_MS);
+    // The revoked token cannot open a new socket either.
+    expect((await socket(session.accessToken).closed).code).toBe(4401);
+  });
+
+  it("closes the revoked session (4403) and tells the user's other sessions (mySessionRevoked)", async () => {
+    const a = await signIn(READER.email, READER.password);
+    const b = await signIn(READER.email, READER.password);
+    const sa = socket(a.accessToken);
+    const sb = socket(b.accessToken);
+    const mine = collect<{ mySessionRevoked: { sessionId: string; reason: string } }>(
+      sa.client,
+      'subscription { mySessionRevoked { sessionId reason revokedAt } }',
+    );
+    await sb.connected;
+    await eventually(async () => expect(platform.subgraphs.identity!.subscriptionStats().subscriptions).toBe(1));
+    const sessionB = (decodeJwt(b.accessToken) as { sid: string }).sid;
+    const started = Date.now();
+    const revoked = await gql('mutation ($id: ID!) { revokeSession(id: $id) }', { id: sessionB }, a.accessToken);
+    expect(revoked.errors).toBeUndefined();
+    expect((await sb.closed).code).toBe(4403);
+    expect(Date.now() - started).toBeLessThan(WITHIN_MS);
+    const [event] = await mine.next(1);
+    expect(event!.data!.mySessionRevoked).toMatchObject({ sessionId: sessionB, reason: 'revoked_by_user' });
+    await sa.dispose();
+  });
+
+  it('closes a socket when its access token expires (4401)', async () => {
+    const session = await signIn(READER.email, READER.password);
+    const claims = decodeJwt(session.accessToken) as { sid: string; iss: string; aud: string };
+    const { kid, privateKey } = (
+      platform.subgraphs.identity!.services as {
+        keys: { current(): { kid: string; privateKey: Parameters<SignJWT['sign']>[0] } };
+      }
+    ).keys.current();
+    const now = Math.floor(Date.now() / 1000);
+    const shortLived = await new SignJWT({ sid: claims.sid })
+      .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'JWT' })
+      .setSubject(session.id)
+      .setIssuer(claims.iss)
+      .setAudience(claims.aud)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 2)
+      .sign(privateKey);
+    const s = socket(shortLived);
+    const feed = collect(s.client, POST_CREATED);
+    await s.connected;
+    const closed = await s.closed;
+    expect(closed).toEqual({ code: 4401, reason: 'Access token expired' });
+    expect(Date.now()).toBeGreaterThanOrEqual((now + 2) * 1000);
+    await feed.done;
+  });
+});
+
+describe('limits', () => {
+  it('refuses a socket over the per-user connection limit with 4429', async () => {
+    const sockets = Array.from({ length: LIMITS.maxConnectionsPerUser }, () => socket(tokens.writer));
+    await Promise.all(sockets.map((s) => s.connected));
+    const extra = socket(tokens.writer);
+    expect(await extra.closed).toEqual({ code: 4429, reason: 'Too many connections: at most 3 per user' });
+    await Promise.all(sockets.map((s) => s.dispose()));
+    // Freed slots can be used again.
+    const again = socket(tokens.writer);
+    await again.connected;
+    await again.dispose();
+  });
+
+  it('refuses an operation over the per-connection limit with RATE_LIMITED and keeps the others', async () => {
+    const s = socket(tokens.reader);
+    const feeds = Array.from({ length: LIMITS.maxSubscriptionsPerConnection }, () =>
+      collect<PostEvent>(s.client, POST_CREATED),
+    );
+    await eventually(async () =>
+      expect(gateway.subscriptionStats().subscriptions).toBe(LIMITS.maxSubscriptionsPerConnection),
+    );
+    const extra = collect(s.client, POST_CREATED);
+    await extra.done;
+    expect((extra.error as Array<{ extensions?: Record<string, unknown> }>)[0]?.extensions).toMatchObject({
+      code: 'RATE_LIMITED',
+      limit: LIMITS.maxSubscriptionsPerConnection,
+    });
+    const id = await createPost('Still delivered');
+    for (const feed of feeds) expect((await feed.next(1))[0]!.data!.postCreated.id).toBe(id);
+    await s.dispose();
+  });
+
+  it('closes a socket that sends no connection_init in time (4408)', async () => {
+    const raw = new WebSocket(platform.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    const code = await new Promise<number>((resolve) => raw.once('close', (closeCode) => resolve(closeCode)));
+    expect(code).toBe(4408);
+  });
+});
+
+describe('teardown', () => {
+  it('leaves no socket, subscription, pub/sub stream or channel behind after 1,000 connect/subscribe/disconnect cycles', async () => {
+    const blog = platform.subgraphs.blog!;
+    await eventually(async () => {
+      expect(gateway.subscriptionStats()).toEqual({ sockets: 0, connections: 0, subscriptions: 0, upstreamSockets: 0 });
+      expect(blog.subscriptionStats()).toEqual({
+        connections: 0,
+        subscriptions: 0,
+        pubsub: { streams: 0, channels: 0 },
+      });
+    });
+    const BATCH = 50;
+    for (let done = 0; done < 1000; done += BATCH) {
+      const batch = Array.from({ length: BATCH }, () => openSocket(platform.gateway.url));
+      const feeds = batch.map((s) => collect(s.client, POST_CREATED));
+      // Every cycle really subscribed, all the way to blog's pub/sub.
+      await eventually(async () => expect(blog.subscriptionStats().pubsub.streams).toBe(BATCH), 10_000);
+      expect(feeds.every((feed) => feed.error === undefined)).toBe(true);
+      await Promise.all(batch.map((s) => s.dispose()));
+    }
+    await eventually(async () => {
+      expect(gateway.subscriptionStats()).toEqual({ sockets: 0, connections: 0, subscriptions: 0, upstreamSockets: 0 });
+      expect(blog.subscriptionStats()).toEqual({
+        connections: 0,
+        subscriptions: 0,
+        pubsub: { streams: 0, channels: 0 },
+      });
+    }, 10_000);
+    const metrics = await (await fetch(`${platform.gateway.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/graphql_ws_connections_active\{[^}]*\} 0/);
+    expect(metrics).toMatch(/graphql_subscriptions_active\{[^}]*\} 0/);
+    expect(metrics).toMatch(/graphql_subscription_events_total\{[^}]*field="postCreated"[^}]*\} \d+/);
+    expect(metrics).toMatch(/graphql_subscription_delivery_seconds_count\{[^}]*field="postCreated"[^}]*\} \d+/);
+  }, 120_000);
 });

@@ -5,6 +5,7 @@ import { migrations } from './migrations/index.js';
 import { AuditEvent } from './audit-event/audit-event.entity.js';
 import { resolveAuditEventReference } from './audit-event/audit-event.reference.js';
 import { AuditEventResolver } from './audit-event/audit-event.resolver.js';
+import { AuditEventSubscriptionResolver } from './audit-event/audit-event.subscription.js';
 import { UserRef } from './user/user.stub.js';
 import { Permission } from './permissions.generated.js';
 import { rules } from './rules.js';
@@ -19,7 +20,7 @@ export default defineModule({
   config: auditConfigSchema,
   entities: [AuditEvent],
   migrations,
-  resolvers: [AuditEventResolver, AuditChainResolver],
+  resolvers: [AuditEventResolver, AuditEventSubscriptionResolver, AuditChainResolver],
   orphanedTypes: [UserRef],
   references: { AuditEvent: { rule: permission(Permission.EventRead), resolve: resolveAuditEventReference } },
   rules,

@@ -10,6 +10,10 @@ export const rules: IRules = {
     auditEvents: permission(Permission.EventRead),
     verifyAuditChain: permission(Permission.EventVerify),
   },
+  // Checked when subscribing and again for every record delivered.
+  Subscription: {
+    auditEventRecorded: permission(Permission.EventRead),
+  },
   AuditEvent: permission(Permission.EventRead),
   AuditChainReport: permission(Permission.EventVerify),
   // Only the id of identity's user, reachable only through an audit event.

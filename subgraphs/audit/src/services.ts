@@ -5,6 +5,7 @@ import type { ChainRecord } from './chain/canonical.js';
 import { auditTables, RECORD_COLUMNS, toRecord, type RecordRow } from './chain/chain.store.js';
 import type { AuditConfig } from './config.js';
 import type { EntityManager } from './context.js';
+import { AuditEventFeed } from './audit-event/audit-event.feed.js';
 import { AuditConsumer } from './recording/consumer.js';
 import { AuditRecorder } from './recording/recorder.js';
 import { AuditPruner } from './retention/pruner.js';
@@ -15,6 +16,8 @@ export interface AuditServices {
   recorder: AuditRecorder;
   /** Every declared event, recorded; consumed from `onStart` on. */
   consumer: AuditConsumer;
+  /** `auditEventRecorded`: each stored record announced to subscribers. */
+  feed: AuditEventFeed;
   /** Checks the whole hash chain (from the latest checkpoint). */
   verify(em?: EntityManager): Promise<ChainReport>;
   /** One stored record, exactly as the chain hashes it. */
@@ -28,10 +31,12 @@ export interface AuditServices {
 export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditServices {
   const { config, db, logger } = runtime;
   const recorder = new AuditRecorder(db);
+  const feed = new AuditEventFeed({ pubsub: runtime.pubsub, logger });
   const consumer = new AuditConsumer({
     runtime: runtime as ModuleRuntime,
     recorder,
     topics: runtime.manifest.events.consumes,
+    onRecorded: (record) => feed.announce(record),
   });
   const pruner = new AuditPruner({
     db,
@@ -53,6 +58,7 @@ export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditS
   return {
     recorder,
     consumer,
+    feed,
     verify: (em = db.fork()) => verifyChain(em, tables, { checkpointKey: config.checkpointKey }),
     record: async (id, em = db.fork()) => {
       const rows = await em.execute<RecordRow[]>(`select ${RECORD_COLUMNS} from ${tables.events} e where e.id = ?`, [

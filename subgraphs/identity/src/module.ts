@@ -10,6 +10,7 @@ import { createIdentityServices, type IdentityServices } from './services.js';
 import { recentRevocations } from './session/revocations.js';
 import { RefreshToken, Session } from './session/session.entity.js';
 import { SessionResolver } from './session/session.resolver.js';
+import { SessionRevocationSubscriptionResolver } from './session/session-revocation.subscription.js';
 import { AuthPayload } from './account/account.types.js';
 import { User } from './user/user.entity.js';
 import { resolveUserReference } from './user/user.reference.js';
@@ -20,7 +21,7 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
   config: identityConfigSchema,
   entities: [User, Session, RefreshToken, EmailToken],
   migrations,
-  resolvers: [UserResolver, AccountResolver, SessionResolver],
+  resolvers: [UserResolver, AccountResolver, SessionResolver, SessionRevocationSubscriptionResolver],
   orphanedTypes: [AuthPayload],
   // Profiles are public; `email` and `emailVerified` keep their own field rules.
   references: { User: { rule: publicAccess, resolve: resolveUserReference } },
@@ -40,8 +41,9 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
     });
   },
   hooks: {
-    async onStart(runtime) {
+    async onStart(runtime, services) {
       if (runtime.platform.demoData) await seedDemoUsers(runtime);
+      await services.revocationFeed.start();
     },
     // `platformctl seed`, and automatic in development: the first administrator.
     async seed(runtime, services) {

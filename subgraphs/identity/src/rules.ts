@@ -69,4 +69,7 @@ export const rules: IRules = {
   // Only ever the caller's own: returned by login/refresh and the `sessions` query.
   AuthPayload: publicAccess,
   Session: authenticated,
+  // Only the caller's own sessions reach them (the feed filters by user).
+  Subscription: { mySessionRevoked: authenticated },
+  SessionRevocation: authenticated,
 };

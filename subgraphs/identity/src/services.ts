@@ -6,6 +6,7 @@ import type { Emit } from './events.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { PasswordHasher } from './password/hasher.js';
 import { SigningKeys } from './keys/signing-keys.js';
+import { SessionRevocationFeed } from './session/session-revocation.feed.js';
 import { SessionService } from './session/session.service.js';
 
 /** Everything identity's resolvers and routes use, built once the database is up. */
@@ -15,6 +16,8 @@ export interface IdentityServices {
   keys: SigningKeys;
   mailer: Mailer;
   hasher: PasswordHasher;
+  /** `mySessionRevoked`: revocations published to subscribers; fed from `onStart` on. */
+  revocationFeed: SessionRevocationFeed;
   close(): Promise<void>;
 }
 
@@ -72,14 +75,17 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
     keys.rotateIfDue().catch((error: unknown) => logger.error({ err: error }, 'signing key rotation failed'));
   }, 3_600_000);
   rotation.unref();
+  const revocationFeed = new SessionRevocationFeed(runtime as ModuleRuntime);
   return {
     accounts,
     sessions,
     keys,
     mailer,
     hasher,
+    revocationFeed,
     async close() {
       clearInterval(rotation);
+      await revocationFeed.stop();
       await mailer.close();
     },
   };

@@ -1,5 +1,6 @@
 import type { Logger, ModuleRuntime, PlatformEvent, Subscription } from '@platform/kernel';
 import { mapEvent } from './event-mapping.js';
+import type { ChainRecord } from '../chain/canonical.js';
 import type { AuditRecorder } from './recorder.js';
 
 /**
@@ -22,9 +23,17 @@ export class AuditConsumer {
   readonly #recorder: AuditRecorder;
   readonly #topics: ReadonlySet<string>;
   readonly #logger: Logger;
+  readonly #onRecorded: ((record: ChainRecord) => void) | undefined;
   #subscription: Subscription | undefined;
 
-  constructor(deps: { runtime: ModuleRuntime; recorder: AuditRecorder; topics: readonly string[] }) {
+  constructor(deps: {
+    runtime: ModuleRuntime;
+    recorder: AuditRecorder;
+    topics: readonly string[];
+    /** Told of each newly stored record, after its commit (feeds `auditEventRecorded`). */
+    onRecorded?: (record: ChainRecord) => void;
+  }) {
+    this.#onRecorded = deps.onRecorded;
     this.#runtime = deps.runtime;
     this.#recorder = deps.recorder;
     this.#topics = new Set(deps.topics);
@@ -58,6 +67,7 @@ export class AuditConsumer {
     if (notes.length > 0) this.#logger.warn({ eventId: draft.eventId, topic, notes }, 'event stored with changes');
     if (result.recorded) {
       this.#logger.debug({ eventId: draft.eventId, topic, seq: result.record.seq }, 'audit event recorded');
+      this.#onRecorded?.(result.record);
     } else {
       this.#logger.debug({ eventId: draft.eventId, topic }, 'event already recorded; redelivery ignored');
     }
