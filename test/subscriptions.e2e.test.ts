@@ -2,11 +2,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt, SignJWT } from 'jose';
 import WebSocket from 'ws';
+import { Redis } from 'ioredis';
 import { eventually } from '@platform/kernel/testing';
 import type { GatewayHandle } from '@platform/gateway';
 import identity from '@platform/identity';
 import { startTestPlatform, type TestPlatform } from './helpers.js';
 import { collect, execute, openSocket, type TestSocket } from './fixtures/subscriptions-client.js';
+import { startSecondProcess, type SecondProcess } from './second-process.js';
 
 /**
  * GraphQL subscriptions through the gateway as a frontend uses them: a real graphql-ws client on
@@ -127,6 +129,11 @@ describe('postCreated through the gateway', () => {
       title: 'Hello subscribers',
       author: { id: userIds.writer, displayName: 'Writer' },
     });
+    const metrics = await (await fetch(`${platform.gateway.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/graphql_ws_connections_active\{[^}]*\} 1/);
+    expect(metrics).toMatch(/graphql_subscriptions_active\{[^}]*\} 1/);
+    expect(metrics).toMatch(/graphql_subscription_events_total\{[^}]*field="postCreated"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/graphql_subscription_delivery_seconds_count\{[^}]*field="postCreated"[^}]*\} [1-9]/);
     feed.unsubscribe();
     await b.dispose();
   });
@@ -402,10 +409,63 @@ describe('teardown', () => {
         pubsub: { streams: 0, channels: 0 },
       });
     }, 10_000);
+    if (process.env.REDIS_URL) {
+      // No Redis channel subscription left either.
+      const redis = new Redis(process.env.REDIS_URL);
+      try {
+        const channel = `${blog.runtime.platform.redis.keyPrefix}:pubsub:blog.postCreated`;
+        expect(await redis.pubsub('NUMSUB', channel)).toEqual([channel, 0]);
+      } finally {
+        redis.disconnect();
+      }
+    }
     const metrics = await (await fetch(`${platform.gateway.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/graphql_ws_connections_active\{[^}]*\} 0/);
     expect(metrics).toMatch(/graphql_subscriptions_active\{[^}]*\} 0/);
-    expect(metrics).toMatch(/graphql_subscription_events_total\{[^}]*field="postCreated"[^}]*\} \d+/);
-    expect(metrics).toMatch(/graphql_subscription_delivery_seconds_count\{[^}]*field="postCreated"[^}]*\} \d+/);
   }, 120_000);
 });
+
+if (process.env.REDIS_URL) {
+  describe('across processes on Redis', () => {
+    let second: SecondProcess | undefined;
+
+    afterAll(async () => {
+      await second?.stop();
+    });
+
+    it('delivers a post created through gateway 1 / blog 1 to a subscriber on gateway 2 / blog 2', async () => {
+      second = await startSecondProcess(platform);
+      const redis = new Redis(process.env.REDIS_URL!);
+      try {
+        const channel = `${platform.subgraphs.blog!.runtime.platform.redis.keyPrefix}:pubsub:blog.postCreated`;
+        const numsub = async (): Promise<number> => {
+          const [, count] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
+          return Number(count);
+        };
+        expect(await numsub()).toBe(0);
+        const remote = openSocket(second.gatewayUrl, tokens.reader);
+        opened.push(remote);
+        const feed = collect<PostEvent>(remote.client, POST_CREATED);
+        // Blog 2 (the other process) subscribed its channel; blog 1 has no subscriber.
+        await eventually(async () => expect(await numsub()).toBe(1), 10_000);
+        expect(platform.subgraphs.blog!.subscriptionStats().pubsub.channels).toBe(0);
+        const id = await createPost('Across processes');
+        const [event] = await feed.next(1);
+        expect(event!.data!.postCreated).toEqual({
+          id,
+          title: 'Across processes',
+          author: { id: userIds.writer, displayName: 'Writer' },
+        });
+        // Each instance publishes nothing twice: exactly one delivery.
+        await sleep(300);
+        expect(feed.results).toHaveLength(1);
+        await remote.dispose();
+        await eventually(async () => expect(await numsub()).toBe(0), 10_000);
+        const clients = await redis.client('LIST');
+        expect(String(clients)).toContain('name=blog-pubsub-sub');
+      } finally {
+        redis.disconnect();
+      }
+    }, 60_000);
+  });
+}
