@@ -1,10 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { waitFor } from '@platform/kernel/testing';
-
-/** Whether `redis-server` can be started here (a private one: the shared Redis is never restarted). */
-export const hasRedisServer = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
 
 export async function freePort(): Promise<number> {
   const server = createServer();
