@@ -120,7 +120,9 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
       planner,
       urls,
       services: Object.fromEntries(
-        Object.entries(urls).map(([name, url]) => [name, new ForwardingDataSource({ url })]),
+        // The same pool (and in-flight dedupe) as queries: subscribers of one event who fetch the same
+        // entities with the same credentials share one call.
+        Object.entries(urls).map(([name, url]) => [name, new ForwardingDataSource({ url, fetcher })]),
       ),
       executeOperation: async (request, contextValue) => {
         const response = await apollo.executeOperation(request, { contextValue });

@@ -1,0 +1,264 @@
+// The subscriptions benchmark: `npm run bench:subscriptions [-- --sockets 5000 --events 20 --interval-ms 1000
+// --query author|plain --database-url URL]`.
+//
+// Starts the platform in a child process (PLATFORM_ENV=production, a fresh DATA_DIR, free loopback
+// ports), opens N graphql-ws sockets on the gateway (guests: the guest role reads posts), each
+// subscribed to `postCreated`, then creates posts through the gateway one at a time and measures,
+// for every socket, the time from sending `createPost` to receiving the event (mutation, outbox,
+// bus, pub/sub, per-delivery authorization, the gateway's completion with identity's `author`,
+// and the socket write). Also reads the gateway's own publish → sent histogram from /metrics.
+// Prints a table and writes bench/results/subscriptions-<time>.json. See docs/performance.md.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { latencyStats, type LatencyStats } from './lib/load.js';
+import { scrape, sum } from './lib/observe.js';
+import { PlatformProcess } from './lib/platform.js';
+import { redact, scratchDatabase, type Database } from './lib/database.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const USAGE = `usage: npm run bench:subscriptions -- [--sockets 5000] [--events 20] [--interval-ms 1000]
+  [--query author|plain] [--open-concurrency 200] [--database-url postgres://…] [--out bench/results]`;
+
+const QUERIES = {
+  author: 'subscription { postCreated { id title author { id displayName } } }',
+  plain: 'subscription { postCreated { id title } }',
+};
+
+interface Options {
+  sockets: number;
+  events: number;
+  intervalMs: number;
+  query: keyof typeof QUERIES;
+  openConcurrency: number;
+  databaseUrl: string | null;
+  out: string;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      sockets: { type: 'string', default: '5000' },
+      events: { type: 'string', default: '20' },
+      'interval-ms': { type: 'string', default: '1000' },
+      query: { type: 'string', default: 'author' },
+      'open-concurrency': { type: 'string', default: '200' },
+      'database-url': { type: 'string' },
+      out: { type: 'string', default: join(ROOT, 'bench/results') },
+    },
+  });
+  const int = (name: string, value: string | undefined): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`--${name} must be a positive integer`);
+    return parsed;
+  };
+  if (!(values.query! in QUERIES)) throw new Error('--query must be author or plain');
+  return {
+    sockets: int('sockets', values.sockets),
+    events: int('events', values.events),
+    intervalMs: int('interval-ms', values['interval-ms']),
+    query: values.query as keyof typeof QUERIES,
+    openConcurrency: int('open-concurrency', values['open-concurrency']),
+    databaseUrl: values['database-url'] ?? null,
+    out: values.out!,
+  };
+}
+
+async function graphql<T>(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = (await response.json()) as { data?: T; errors?: Array<{ message: string }> };
+  if (!body.data || body.errors?.length) throw new Error(body.errors?.map((e) => e.message).join('; ') ?? 'no data');
+  return body.data;
+}
+
+/** A writer account: registered, then signed in once its `user` role has arrived (an event away). */
+async function writerToken(url: string, runId: string): Promise<string> {
+  const email = `subs-bench-${runId}@example.com`;
+  const password = `subscriptions bench passphrase ${runId}`;
+  await graphql(url, 'mutation ($input: RegisterInput!) { register(input: $input) { id } }', {
+    input: { email, password, displayName: 'Bench Writer' },
+  });
+  for (let attempt = 0; ; attempt++) {
+    const { login } = await graphql<{ login: { accessToken: string } }>(
+      url,
+      'mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }',
+      { email, password },
+    );
+    const { me } = await graphql<{ me: { permissions: string[] } }>(
+      url,
+      '{ me { permissions } }',
+      {},
+      login.accessToken,
+    );
+    if (me.permissions.includes('blog.post.create')) return login.accessToken;
+    if (attempt > 100) throw new Error('the writer never got blog.post.create');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface Subscriber {
+  client: Client;
+  /** post id → receipt time (performance.now()). */
+  received: Map<string, number>;
+  errors: number;
+}
+
+/** Opens `count` sockets, `concurrency` at a time, each subscribed to postCreated. */
+async function openSubscribers(url: string, count: number, concurrency: number, query: string): Promise<Subscriber[]> {
+  const subscribers: Subscriber[] = [];
+  let next = 0;
+  const open = async (): Promise<void> => {
+    while (next < count) {
+      next++;
+      const subscriber: Subscriber = { client: undefined as unknown as Client, received: new Map(), errors: 0 };
+      await new Promise<void>((resolve, reject) => {
+        subscriber.client = createClient({
+          url: url.replace(/^http/, 'ws'),
+          webSocketImpl: WebSocket,
+          lazy: false,
+          retryAttempts: 0,
+          onNonLazyError: reject,
+          on: { connected: () => resolve() },
+        });
+      });
+      subscriber.client.subscribe<{ postCreated: { id: string } }>(
+        { query },
+        {
+          next: (result) => {
+            const id = result.data?.postCreated.id;
+            if (id) subscriber.received.set(id, performance.now());
+            else subscriber.errors++;
+          },
+          error: () => subscriber.errors++,
+          complete: () => {},
+        },
+      );
+      subscribers.push(subscriber);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, open));
+  return subscribers;
+}
+
+/** Waits until every subscriber got `postId` (or the timeout); returns how many did. */
+async function waitForDelivery(subscribers: Subscriber[], postId: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = subscribers.filter((s) => s.received.has(postId)).length;
+    if (got === subscribers.length || Date.now() > deadline) return got;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const round = (value: number): number => Math.round(value * 10) / 10;
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = options();
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
+  mkdirSync(opts.out, { recursive: true });
+  let platform: PlatformProcess | undefined;
+  let database: Database | undefined;
+  let subscribers: Subscriber[] = [];
+  try {
+    if (opts.databaseUrl) database = await scratchDatabase(opts.databaseUrl, runId, 'bench_subs');
+    console.log(`starting the platform (${database ? redact(database.url) : 'embedded PGlite'})…`);
+    platform = await PlatformProcess.start({ root: ROOT, databaseUrl: database?.url ?? null });
+    const url = `${platform.gatewayUrl}/graphql`;
+    const token = await writerToken(url, runId);
+
+    console.log(`opening ${opts.sockets} sockets…`);
+    const openStarted = performance.now();
+    subscribers = await openSubscribers(url, opts.sockets, opts.openConcurrency, QUERIES[opts.query]);
+    const openSec = (performance.now() - openStarted) / 1000;
+
+    const createPost = async (title: string): Promise<{ id: string; sentAt: number }> => {
+      const sentAt = performance.now();
+      const { createPost: post } = await graphql<{ createPost: { id: string } }>(
+        url,
+        'mutation ($input: CreatePostInput!) { createPost(input: $input) { id } }',
+        { input: { title, content: 'Subscriptions benchmark' } },
+        token,
+      );
+      return { id: post.id, sentAt };
+    };
+    // Warm-up: every upstream subscription is in place once every socket got this one.
+    const warm = await createPost('warm-up');
+    const warmed = await waitForDelivery(subscribers, warm.id, 60_000);
+    if (warmed < subscribers.length) console.warn(`warm-up reached ${warmed}/${subscribers.length} sockets`);
+
+    const before = await scrape(platform.gatewayUrl);
+    const latencies: number[] = [];
+    const perEvent: Array<{ delivered: number; p50: number; p99: number; lastMs: number }> = [];
+    let missed = 0;
+    for (let i = 0; i < opts.events; i++) {
+      const started = performance.now();
+      const post = await createPost(`event ${i}`);
+      const delivered = await waitForDelivery(subscribers, post.id, 30_000);
+      missed += subscribers.length - delivered;
+      const these = subscribers.flatMap((s) => {
+        const at = s.received.get(post.id);
+        return at === undefined ? [] : [at - post.sentAt];
+      });
+      latencies.push(...these);
+      const stats = latencyStats(these);
+      perEvent.push({ delivered, p50: round(stats.p50), p99: round(stats.p99), lastMs: round(stats.max) });
+      const wait = opts.intervalMs - (performance.now() - started);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    const after = await scrape(platform.gatewayUrl);
+    const gatewayCount =
+      sum(after, 'graphql_subscription_delivery_seconds_count', { field: 'postCreated' }) -
+      sum(before, 'graphql_subscription_delivery_seconds_count', { field: 'postCreated' });
+    const gatewaySum =
+      sum(after, 'graphql_subscription_delivery_seconds_sum', { field: 'postCreated' }) -
+      sum(before, 'graphql_subscription_delivery_seconds_sum', { field: 'postCreated' });
+    const overall: LatencyStats = latencyStats(latencies);
+    const result = {
+      runId,
+      machine: { cpus: cpus().length, memoryGiB: round(totalmem() / 2 ** 30), node: process.version },
+      options: { ...opts, databaseUrl: opts.databaseUrl ? redact(opts.databaseUrl) : null },
+      openSeconds: round(openSec),
+      deliveries: latencies.length,
+      missed,
+      errors: subscribers.reduce((total, s) => total + s.errors, 0),
+      latencyMs: Object.fromEntries(Object.entries(overall).map(([key, value]) => [key, round(value)])),
+      gatewayPublishToSentMeanMs: gatewayCount ? round((gatewaySum / gatewayCount) * 1000) : null,
+      perEvent,
+    };
+    console.log(
+      `\n${opts.sockets} sockets, ${opts.events} events, query=${opts.query}; opened in ${result.openSeconds} s`,
+    );
+    console.log(`deliveries ${result.deliveries}, missed ${missed}, errors ${result.errors}`);
+    console.log(
+      `createPost sent → event received (ms): p50 ${result.latencyMs.p50}  p90 ${result.latencyMs.p90}  p99 ${result.latencyMs.p99}  max ${result.latencyMs.max}`,
+    );
+    console.log(`gateway publish → sent, mean (ms): ${result.gatewayPublishToSentMeanMs}`);
+    const file = join(opts.out, `subscriptions-${runId}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`wrote ${relative(ROOT, file)}`);
+    return missed === 0 ? 0 : 1;
+  } finally {
+    await Promise.all(subscribers.map((s) => s.client.dispose()));
+    await platform?.stop();
+    await database
+      ?.drop()
+      .catch((error: Error) => console.warn(`could not drop the scratch database: ${error.message}`));
+  }
+}
+
+process.exitCode = await main();
