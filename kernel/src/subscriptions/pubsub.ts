@@ -54,6 +54,7 @@ export class PlatformPubSub {
   readonly #dispose: () => Promise<void>;
   readonly #logger: Logger;
   #streams = 0;
+  #closing = false;
 
   constructor(options: {
     engine: PubSubEngine;
@@ -101,6 +102,7 @@ export class PlatformPubSub {
 
   /** Ends every stream and closes the engine's connections. */
   async close(): Promise<void> {
+    this.#closing = true;
     for (const channel of [...this.#channels.values()]) {
       for (const { stream } of [...channel.listeners]) void stream.return();
     }
@@ -137,6 +139,8 @@ export class PlatformPubSub {
   #release(topic: string, channel: Channel): void {
     if (this.#channels.get(topic) !== channel) return;
     this.#channels.delete(topic);
+    // While closing, the connections go anyway: an UNSUBSCRIBE on them would fail unheard.
+    if (this.#closing) return;
     channel.engineId.then(
       (id) => this.#engine.unsubscribe(id),
       () => {},
