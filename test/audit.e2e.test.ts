@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startSubgraph, type PlatformConfig, type SubgraphHandle } from '@platform/kernel';
-import { dropTestSchema, eventually, waitFor } from '@platform/kernel/testing';
+import { dropTestSchema, eventually, freePort, PrivateRedis, waitFor } from '@platform/kernel/testing';
 import audit from '@platform/audit';
 import identity from '@platform/identity';
 import type { AuthzServices } from '../subgraphs/authz/src/services.js';
 import type { BlogServices } from '../subgraphs/blog/src/services.js';
 import { startTestPlatform, type TestPlatform } from './helpers.js';
-import { freePort, PrivateRedis } from './redis-server.js';
 
 /**
  * "Every security-relevant action ends up in the audit log, and none is ever lost or silently

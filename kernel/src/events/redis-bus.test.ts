@@ -1,12 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { describeRedisUrl, reconnectDelay } from '../redis.js';
 import type { EventBus } from './bus.js';
 import { createEvent, type PlatformEvent } from './event.js';
 import { RedisEventBus } from './redis-bus.js';
+import { freePort, PrivateRedis } from '../testing/redis-server.js';
 import { busKinds, deferred, redisTestOptions, waitFor, type BusHarness } from './__tests__/harness.js';
 
 const event = (topic: string, payload: Record<string, unknown> = {}): PlatformEvent =>
@@ -146,65 +145,22 @@ if (redisKinds.length > 0) {
   });
 }
 
-/** A private, throw-away Redis server: the shared one must never be restarted. */
-const redisServer = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
-  try {
-    await waitFor(
-      () =>
-        probe.ping().then(
-          () => true,
-          () => false,
-        ),
-      'the private redis-server',
-    );
-  } finally {
-    probe.disconnect();
-  }
-  return child;
-}
-
-async function stopRedisServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
-
-// A real restart needs a server of our own; it runs in the Redis pass, where redis-server exists.
-if (redisKinds.length > 0 && redisServer) {
+// A real restart needs a server of our own (the shared one is never restarted); it runs in the
+// Redis pass, and fails there if redis-server cannot be started.
+if (redisKinds.length > 0) {
   describe.each(redisKinds)('RedisEventBus across a Redis restart', () => {
-    let server: ChildProcess | undefined;
+    let server: PrivateRedis | undefined;
     let bus: EventBus | undefined;
 
     afterEach(async () => {
       await bus?.close();
-      if (server) await stopRedisServer(server);
+      await server?.stop();
     });
 
     it('notices the new run_id, recreates its group and keeps delivering', async () => {
-      const port = await freePort();
-      server = await startRedisServer(port);
-      bus = new RedisEventBus(
-        redisTestOptions(`redis://127.0.0.1:${port}`, `test:events:${randomBytes(4).toString('hex')}`),
-      );
+      server = new PrivateRedis(await freePort());
+      await server.start();
+      bus = new RedisEventBus(redisTestOptions(server.url, `test:events:${randomBytes(4).toString('hex')}`));
       let resets = 0;
       bus.onReset!(() => resets++);
       const received: string[] = [];
@@ -213,8 +169,8 @@ if (redisKinds.length > 0 && redisServer) {
       await bus.publish(before);
       await waitFor(() => received.length === 1);
 
-      await stopRedisServer(server);
-      server = await startRedisServer(port);
+      await server.stop();
+      await server.start();
       await waitFor(() => resets >= 1, 'the reset notification');
       const after = event('test.item.added');
       await waitFor(

@@ -130,3 +130,5 @@ export async function eventually(check: () => Promise<void>, timeoutMs = 5000): 
     }
   }
 }
+
+export { freePort, PrivateRedis } from './redis-server.js';

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { waitFor } from '@platform/kernel/testing';
+import { waitFor } from './index.js';
 
+/** A TCP port free on loopback right now. */
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -13,7 +14,8 @@ export async function freePort(): Promise<number> {
 
 /**
  * A throw-away Redis on `port`, without persistence: a restart loses every stream and group, as a
- * production Redis without AOF would.
+ * production Redis without AOF would. For tests that stop or restart Redis: the shared one must
+ * never be. `start()` fails when `redis-server` is not installed.
  */
 export class PrivateRedis {
   #child: ChildProcess | undefined;
