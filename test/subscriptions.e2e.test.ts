@@ -141,6 +141,30 @@ describe('postCreated through the gateway', () => {
 
 type PostEvent = { postCreated: { id: string; title: string } };
 
+describe('credentials never mix', () => {
+  it("completes one event per subscriber with that subscriber's own permissions", async () => {
+    // `email` is visible to the user themself and to holders of identity.user.read only.
+    const query = 'subscription { postCreated { id author { id email } } }';
+    type WithEmail = { postCreated: { id: string; author: { id: string; email: string } } };
+    const sockets = { writer: socket(tokens.writer), reader: socket(tokens.reader), admin: socket(tokens.admin) };
+    const feeds = Object.fromEntries(
+      Object.entries(sockets).map(([name, s]) => [name, collect<WithEmail>(s.client, query)]),
+    ) as Record<keyof typeof sockets, ReturnType<typeof collect<WithEmail>>>;
+    await eventually(async () => expect(platform.subgraphs.blog!.subscriptionStats().subscriptions).toBe(3));
+    const id = await createPost('Whose email');
+    const [writer] = await feeds.writer.next(1);
+    const [admin] = await feeds.admin.next(1);
+    const [reader] = await feeds.reader.next(1);
+    expect(writer!.data!.postCreated.author).toEqual({ id: userIds.writer, email: WRITER.email });
+    expect(admin!.data!.postCreated.author).toEqual({ id: userIds.writer, email: WRITER.email });
+    expect(writer!.data!.postCreated.id).toBe(id);
+    // email is non-null, so its denial nulls the whole event for the reader (GraphQL's null bubbling).
+    expect(reader!.data ?? null).toBeNull();
+    expect(JSON.stringify(reader)).not.toContain(WRITER.email);
+    expect(reader!.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
 describe('operations over the socket', () => {
   it('runs queries and mutations through the gateway as the socket user', async () => {
     const s = socket(tokens.writer);

@@ -6,6 +6,7 @@ import { GraphQLError, type ExecutionArgs, type ExecutionResult, type FormattedE
 import { mapStream, type Logger } from '@platform/kernel';
 import type { GatewayContext } from '../data-source.js';
 import type { SubscriptionPlanner } from './planner.js';
+import type { SharedFetches } from './shared-fetches.js';
 import type { UpstreamConnections } from './upstream.js';
 
 /** The name the plan gives the event source, so the rest of the plan can still fetch from the same subgraph. */
@@ -17,6 +18,8 @@ export interface FederatedSubscriptionOptions {
   planner: SubscriptionPlanner;
   /** Data sources of every subgraph, for the entity fetches that complete each event. */
   services: ServiceMap;
+  /** Entity answers shared by subscribers of one event with the same credentials. */
+  shared: SharedFetches;
   logger: Logger;
 }
 
@@ -93,7 +96,14 @@ export function federatedSubscribe(
     } as unknown as RequestContext;
     const result = await executeQueryPlan(
       queryPlan,
-      { ...options.services, [EVENT_SOURCE]: eventSource },
+      {
+        // One event is one publication of one document: its time and the root field's data identify it.
+        ...options.shared.services(
+          options.services,
+          publishedAt === undefined ? undefined : `${publishedAt}:${primary.operation}:${JSON.stringify(event.data)}`,
+        ),
+        [EVENT_SOURCE]: eventSource,
+      },
       requestContext,
       operationContext,
       planner.supergraphSchema,

@@ -25,6 +25,7 @@ import type { GatewayContext } from '../data-source.js';
 import { SocketRegistry, TOO_MANY_CONNECTIONS, type RegisteredSocket } from './connections.js';
 import { federatedSubscribe, type SocketSession } from './federated.js';
 import { SubscriptionMetrics } from './metrics.js';
+import { SharedFetches } from './shared-fetches.js';
 import type { SubscriptionPlanner } from './planner.js';
 import { startGatewayAuth } from './revocations.js';
 import { UpstreamConnections } from './upstream.js';
@@ -93,13 +94,14 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
   const sockets = attachWebSocketServer(options.server, '/graphql');
   let subscriptions = 0;
   let upstreamSockets = 0;
+  const shared = new SharedFetches();
 
   const stateOf = (args: ExecutionArgs): SocketState => args.contextValue as SocketState;
 
   // Results may carry subgraph errors already formatted; onNext masks and formats both kinds.
   const subscribe = (args: ExecutionArgs): AsyncIterable<ExecutionResult> | ExecutionResult => {
     const state = stateOf(args);
-    const result = federatedSubscribe({ planner, services: options.services, logger: log }, state, args);
+    const result = federatedSubscribe({ planner, services: options.services, shared, logger: log }, state, args);
     if (!(Symbol.asyncIterator in result)) return result;
     subscriptions++;
     metrics.subscriptions.inc();
