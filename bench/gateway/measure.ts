@@ -2,7 +2,7 @@
 // (from /proc), so that RPS, latency and CPU per request come from the same seconds.
 import { cpus } from 'node:os';
 import { latencyStats, runLoad, type LatencyStats } from '../lib/load.js';
-import { machineTimes, processTimes } from '../lib/observe.js';
+import { machineTimes, processTimes, scrape, sum } from '../lib/observe.js';
 import type { Database } from '../lib/database.js';
 import { LOGIN_MUTATION, type CaseSpec } from './cases.js';
 import type { Targets } from './targets.js';
@@ -30,6 +30,8 @@ export interface RunResult {
     /** Average cores busy with anything else on the machine (other work, other idle servers of the bench). */
     otherCores: number | null;
   };
+  /** Requests blog's /graphql answered per accepted request (below 1: in-flight dedupe shared calls). */
+  blogCallsPerRequest: number | null;
   /** "Other" CPU above 0.25 cores: someone else used the machine during the run. */
   disturbed: boolean;
 }
@@ -64,6 +66,10 @@ export async function measure(
     : (): string => spec.body;
 
   const pids = ctx.targets.pids(spec.target);
+  const blog = ctx.targets.platform?.serviceUrls.blog;
+  const blogCalls = async (): Promise<number | null> =>
+    blog ? sum(await scrape(blog), 'http_request_duration_seconds_count', { route: '/graphql' }) : null;
+  const blogBefore = await blogCalls().catch(() => null);
   const postgres = new Set(await ctx.database?.backends().catch(() => []));
   const serverBefore = processTimes([...pids, ...postgres]);
   const machineBefore = machineTimes();
@@ -91,6 +97,7 @@ export async function measure(
     if (!proc.running) throw new Error(`${proc.name} exited during case ${spec.id}:\n${proc.tail()}`);
   }
 
+  const blogAfter = await blogCalls().catch(() => null);
   let serverSec = 0;
   for (const [pid, seconds] of serverAfter) serverSec += seconds - (serverBefore.get(pid) ?? 0);
   const front = pids[0];
@@ -123,6 +130,7 @@ export async function measure(
       loadGeneratorMsPerRequest: ok ? (loadGeneratorSec / ok) * 1000 : NaN,
       otherCores,
     },
+    blogCallsPerRequest: blogBefore !== null && blogAfter !== null && ok ? (blogAfter - blogBefore) / ok : null,
     disturbed: otherCores !== null && otherCores > 0.25,
   };
 }

@@ -44,6 +44,12 @@ export function docsSection(record: RecordForDocs, file: string): string {
     disturbed
       ? `- **${disturbed} run(s) were disturbed** (more than 0.25 cores used by something else on the machine): treat their numbers with care.`
       : '- No run was disturbed (other work on the machine stayed under 0.25 cores).',
+    ...(disturbed || record.loadAverageAtStart > 0.5
+      ? [
+          '',
+          `> **Not a clean run.** Other work shared the machine (load average ${record.loadAverageAtStart.toFixed(2)} at the start, ${disturbed} disturbed run(s)), so these numbers and verdicts are provisional: rerun \`npm run bench -- all\` on a quiet machine (load average below 0.5) before quoting them.`,
+        ]
+      : []),
     '',
     'Medians over the runs; latency is client-side; CPU is from /proc over the processes serving the case (gateway, subgraphs, PostgreSQL backends), per completed request:',
     '',

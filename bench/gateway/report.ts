@@ -15,6 +15,7 @@ export interface CaseSummary {
   serverMsPerRequest: number;
   frontMsPerRequest: number;
   loadGeneratorMsPerRequest: number;
+  blogCallsPerRequest: number;
   failed: number;
   disturbedRuns: number;
 }
@@ -50,6 +51,7 @@ export function summarise(runs: RunResult[]): CaseSummary[] {
         serverMsPerRequest: median(own.map((r) => r.cpu.serverMsPerRequest)),
         frontMsPerRequest: median(own.map((r) => r.cpu.frontMsPerRequest)),
         loadGeneratorMsPerRequest: median(own.map((r) => r.cpu.loadGeneratorMsPerRequest)),
+        blogCallsPerRequest: median(own.map((r) => r.blogCallsPerRequest ?? NaN)),
         failed: own.reduce((acc, r) => acc + r.failed, 0),
         disturbedRuns: own.filter((r) => r.disturbed).length,
       },
@@ -88,13 +90,13 @@ const f = (value: number, digits = 0): string => (Number.isFinite(value) ? value
 
 export function casesTable(summaries: CaseSummary[]): string {
   const lines = [
-    '| # | case | median RPS | p50 ms | p95 ms | p99 ms | server CPU ms/req | of which gateway | load generator CPU ms/req | failed | disturbed runs |',
-    '| -: | --- | -: | -: | -: | -: | -: | -: | -: | -: | -: |',
+    '| # | case | median RPS | p50 ms | p95 ms | p99 ms | server CPU ms/req | of which gateway | load generator CPU ms/req | blog calls/req | failed | disturbed runs |',
+    '| -: | --- | -: | -: | -: | -: | -: | -: | -: | -: | -: | -: |',
   ];
   for (const s of summaries) {
     const issueCase = CASES.find((c) => c.id === s.caseId)?.issueCase ?? '';
     lines.push(
-      `| ${issueCase} | ${s.title} (\`${s.caseId}\`) | ${f(s.rps)} | ${f(s.p50, 1)} | ${f(s.p95, 1)} | ${f(s.p99, 1)} | ${f(s.serverMsPerRequest, 2)} | ${['ceiling', 'direct'].includes(s.caseId) ? '–' : f(s.frontMsPerRequest, 2)} | ${f(s.loadGeneratorMsPerRequest, 2)} | ${s.failed} | ${s.disturbedRuns}/${s.runs} |`,
+      `| ${issueCase} | ${s.title} (\`${s.caseId}\`) | ${f(s.rps)} | ${f(s.p50, 1)} | ${f(s.p95, 1)} | ${f(s.p99, 1)} | ${f(s.serverMsPerRequest, 2)} | ${['ceiling', 'direct'].includes(s.caseId) ? '–' : f(s.frontMsPerRequest, 2)} | ${f(s.loadGeneratorMsPerRequest, 2)} | ${f(s.blogCallsPerRequest, 2)} | ${s.failed} | ${s.disturbedRuns}/${s.runs} |`,
     );
   }
   return lines.join('\n');
