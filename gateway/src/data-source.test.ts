@@ -68,10 +68,17 @@ describe('keepAliveFetcher', () => {
   it('shares one call between identical queries in flight, each caller with its own parsed answer', async () => {
     const fetcher = keepAliveFetcher({ timeoutMs: 5000, dedupeQueries: true });
     const before = subgraph.requests.length;
+    // Different requests of the same caller, from different addresses and clients.
     const send = (requestId: string) =>
       fetcher(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer a', 'x-request-id': requestId },
+        headers: {
+          'content-type': 'application/json',
+          authorization: 'Bearer a',
+          'x-request-id': requestId,
+          'x-forwarded-for': `10.0.0.${requestId}`,
+          'user-agent': `client ${requestId}`,
+        },
         body: query('query Page { posts { id } }'),
       }).then((response) => response.json() as Promise<{ data: { n: number } }>);
     const answers = await Promise.all([send('1'), send('2'), send('3')]);

@@ -51,8 +51,20 @@ export interface KeepAliveFetcherOptions {
   dedupeQueries?: boolean;
 }
 
-/** Headers that differ on every request without changing its answer: left out of the dedupe key. */
-const PER_REQUEST_HEADERS = new Set(['x-request-id', 'traceparent', 'tracestate', 'baggage']);
+/**
+ * Headers that differ between requests without changing a query's answer, left out of the
+ * dedupe key: the request id and trace context, and the client's address and user agent, which
+ * subgraphs read only in mutations (sign-in throttling, sessions, audit records), never in
+ * queries. Everything else — above all `Authorization` — must match.
+ */
+const NOT_IN_DEDUPE_KEY = new Set([
+  'x-request-id',
+  'traceparent',
+  'tracestate',
+  'baggage',
+  'x-forwarded-for',
+  'user-agent',
+]);
 
 /**
  * The fetcher of every subgraph call: `node:http` over a keep-alive agent, nothing else.
@@ -63,11 +75,10 @@ const PER_REQUEST_HEADERS = new Set(['x-request-id', 'traceparent', 'tracestate'
  * or a private network, and the gateway never decompresses it.
  *
  * With `dedupeQueries`, a query (never a mutation) identical to one already on its way to the
- * same subgraph — same URL, same body, same headers including the caller's `Authorization`,
- * address and user agent; only the request id and trace headers may differ — waits for that
- * call's answer instead of sending its own (Hive Gateway does the same by default). Each
- * waiter parses the answer itself, so no two requests share response objects. The subgraph
- * then logs and traces the first request only.
+ * same subgraph — same URL, same body, same `Authorization` (see NOT_IN_DEDUPE_KEY for the
+ * headers that may differ) — waits for that call's answer instead of sending its own (Hive
+ * Gateway does the same by default). Each waiter parses the answer itself, so no two requests
+ * share response objects. The subgraph then logs and traces the first request only.
  */
 export function keepAliveFetcher(options: KeepAliveFetcherOptions): Fetcher {
   const agents = {
@@ -135,7 +146,7 @@ function dedupeKey(url: string, init: FetcherRequestInit): string | undefined {
   if ((init.method ?? 'POST') !== 'POST' || !body) return undefined;
   if (!body.startsWith('{"query":"query') && !body.startsWith('{"query":"{')) return undefined;
   const headers = Object.entries(init.headers ?? {})
-    .filter(([name]) => !PER_REQUEST_HEADERS.has(name.toLowerCase()))
+    .filter(([name]) => !NOT_IN_DEDUPE_KEY.has(name.toLowerCase()))
     .map(([name, value]) => `${name.toLowerCase()}:${value}`)
     .sort()
     .join('\n');
