@@ -7,7 +7,7 @@
 // login-detail (bench/login.ts) and permissions (bench/permissions.ts). See docs/performance.md.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { loadConfig } from '@platform/kernel';
@@ -66,6 +66,7 @@ async function runGatewayBenchmark(scenario: string, cases: CaseSpec[], opts: Be
   const cleanup = (): Promise<void> =>
     (stopping ??= (async () => {
       await targets.stop();
+      rmSync(dataDir, { recursive: true, force: true }); // the platform removes it too, when it ran
       await database
         ?.drop()
         .catch((error: Error) => console.warn(`could not drop the scratch database: ${error.message}`));
