@@ -22,7 +22,8 @@ import { redact, scratchDatabase, type Database } from './lib/database.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const USAGE = `usage: npm run bench:subscriptions -- [--sockets 5000] [--events 20] [--interval-ms 1000]
-  [--query author|plain] [--open-concurrency 200] [--database-url postgres://…] [--out bench/results]`;
+  [--query author|plain] [--callers same|distinct] [--open-concurrency 200] [--database-url postgres://…]
+  [--out bench/results]`;
 
 const QUERIES = {
   author: 'subscription { postCreated { id title author { id displayName } } }',
@@ -34,6 +35,12 @@ interface Options {
   events: number;
   intervalMs: number;
   query: keyof typeof QUERIES;
+  /**
+   * same: every socket a guest with the same address and agent (they share one upstream
+   * subscription); distinct: a different user agent per socket, so each has its own, as
+   * signed-in users do.
+   */
+  callers: 'same' | 'distinct';
   openConcurrency: number;
   databaseUrl: string | null;
   out: string;
@@ -46,6 +53,7 @@ function options(): Options {
       events: { type: 'string', default: '20' },
       'interval-ms': { type: 'string', default: '1000' },
       query: { type: 'string', default: 'author' },
+      callers: { type: 'string', default: 'same' },
       'open-concurrency': { type: 'string', default: '200' },
       'database-url': { type: 'string' },
       out: { type: 'string', default: join(ROOT, 'bench/results') },
@@ -57,11 +65,13 @@ function options(): Options {
     return parsed;
   };
   if (!(values.query! in QUERIES)) throw new Error('--query must be author or plain');
+  if (values.callers !== 'same' && values.callers !== 'distinct') throw new Error('--callers must be same or distinct');
   return {
     sockets: int('sockets', values.sockets),
     events: int('events', values.events),
     intervalMs: int('interval-ms', values['interval-ms']),
     query: values.query as keyof typeof QUERIES,
+    callers: values.callers,
     openConcurrency: int('open-concurrency', values['open-concurrency']),
     databaseUrl: values['database-url'] ?? null,
     out: values.out!,
@@ -113,17 +123,30 @@ interface Subscriber {
 }
 
 /** Opens `count` sockets, `concurrency` at a time, each subscribed to postCreated. */
-async function openSubscribers(url: string, count: number, concurrency: number, query: string): Promise<Subscriber[]> {
+async function openSubscribers(
+  url: string,
+  count: number,
+  concurrency: number,
+  query: string,
+  distinct: boolean,
+): Promise<Subscriber[]> {
   const subscribers: Subscriber[] = [];
   let next = 0;
   const open = async (): Promise<void> => {
     while (next < count) {
-      next++;
+      const index = next++;
+      const headers = distinct ? { 'user-agent': `subscriptions-bench-${index}` } : {};
+      /** `ws` with this socket's headers on the upgrade request. */
+      class BenchWebSocket extends WebSocket {
+        constructor(address: string, protocols?: string | string[]) {
+          super(address, protocols, { headers });
+        }
+      }
       const subscriber: Subscriber = { client: undefined as unknown as Client, received: new Map(), errors: 0 };
       await new Promise<void>((resolve, reject) => {
         subscriber.client = createClient({
           url: url.replace(/^http/, 'ws'),
-          webSocketImpl: WebSocket,
+          webSocketImpl: BenchWebSocket,
           lazy: false,
           retryAttempts: 0,
           onNonLazyError: reject,
@@ -183,7 +206,13 @@ async function main(): Promise<number> {
 
     console.log(`opening ${opts.sockets} sockets…`);
     const openStarted = performance.now();
-    subscribers = await openSubscribers(url, opts.sockets, opts.openConcurrency, QUERIES[opts.query]);
+    subscribers = await openSubscribers(
+      url,
+      opts.sockets,
+      opts.openConcurrency,
+      QUERIES[opts.query],
+      opts.callers === 'distinct',
+    );
     const openSec = (performance.now() - openStarted) / 1000;
 
     const createPost = async (title: string): Promise<{ id: string; sentAt: number }> => {
@@ -241,7 +270,7 @@ async function main(): Promise<number> {
       perEvent,
     };
     console.log(
-      `\n${opts.sockets} sockets, ${opts.events} events, query=${opts.query}; opened in ${result.openSeconds} s`,
+      `\n${opts.sockets} sockets (${opts.callers} callers), ${opts.events} events, query=${opts.query}; opened in ${result.openSeconds} s`,
     );
     console.log(`deliveries ${result.deliveries}, missed ${missed}, errors ${result.errors}`);
     console.log(

@@ -68,8 +68,8 @@ async function signIn(
   return { ...body.data!.login, id: body.data!.login.user.id };
 }
 
-function socket(token?: string): TestSocket {
-  const opened1 = openSocket(platform.gateway.url, token);
+function socket(token?: string, userAgent?: string): TestSocket {
+  const opened1 = openSocket(platform.gateway.url, token, userAgent);
   opened.push(opened1);
   return opened1;
 }
@@ -162,6 +162,24 @@ describe('credentials never mix', () => {
     expect(reader!.data ?? null).toBeNull();
     expect(JSON.stringify(reader)).not.toContain(WRITER.email);
     expect(reader!.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('sharing between identical callers', () => {
+  it('serves guests with the same address and agent from one upstream subscription', async () => {
+    const guests = Array.from({ length: 20 }, () => socket(undefined, 'same-browser'));
+    const other = socket(undefined, 'another-browser');
+    const feeds = guests.map((s) => collect<PostEvent>(s.client, POST_CREATED));
+    const otherFeed = collect<PostEvent>(other.client, POST_CREATED);
+    await eventually(async () => expect(gateway.subscriptionStats().subscriptions).toBe(21));
+    await eventually(async () => expect(platform.subgraphs.blog!.subscriptionStats().subscriptions).toBe(2));
+    expect(gateway.subscriptionStats().upstreamSockets).toBe(2);
+    const id = await createPost('For everyone');
+    for (const feed of [...feeds, otherFeed]) expect((await feed.next(1))[0]!.data!.postCreated.id).toBe(id);
+    // One leaving does not end the others' subscription.
+    await guests[0]!.dispose();
+    const next = await createPost('Still shared');
+    expect((await feeds[1]!.next(2))[1]!.data!.postCreated.id).toBe(next);
   });
 });
 
@@ -418,7 +436,10 @@ describe('teardown', () => {
     });
     const BATCH = 50;
     for (let done = 0; done < 1000; done += BATCH) {
-      const batch = Array.from({ length: BATCH }, () => openSocket(platform.gateway.url));
+      // Distinct user agents: no two sockets share an upstream subscription.
+      const batch = Array.from({ length: BATCH }, (_, i) =>
+        openSocket(platform.gateway.url, undefined, `cycle-${done + i}`),
+      );
       const feeds = batch.map((s) => collect(s.client, POST_CREATED));
       // Every cycle really subscribed, all the way to blog's pub/sub.
       await eventually(async () => expect(blog.subscriptionStats().pubsub.streams).toBe(BATCH), 10_000);

@@ -6,6 +6,7 @@ import { context as otelContext } from '@opentelemetry/api';
 import type { ServiceMap } from '@apollo/gateway';
 import {
   attachWebSocketServer,
+  EventStream,
   expiryTimer,
   mapStream,
   maskResult,
@@ -28,7 +29,8 @@ import { SubscriptionMetrics } from './metrics.js';
 import { SharedFetches } from './shared-fetches.js';
 import type { SubscriptionPlanner } from './planner.js';
 import { startGatewayAuth } from './revocations.js';
-import { UpstreamConnections } from './upstream.js';
+import { SubscriptionGroups } from './subscription-groups.js';
+import type { UpstreamIdentity } from './upstream.js';
 
 /** Live counts, for tests proving that nothing outlives its client. */
 export interface GatewaySubscriptionStats {
@@ -63,10 +65,11 @@ export interface GatewaySubscriptionsOptions {
   ): Promise<FormattedExecutionResult>;
 }
 
-/** Per socket: who, their upstream sockets, and how to end it. */
-interface SocketState extends RegisteredSocket, SocketSession {
+/** Per socket: who, what it forwards upstream, and how to end it. */
+interface SocketState extends RegisteredSocket, Omit<SocketSession, 'upstream'> {
   readonly user: SocketUser | undefined;
-  stop(): Promise<void>;
+  readonly identity: UpstreamIdentity;
+  stop(): void;
 }
 
 type SocketContext = Context<Record<string, unknown>, Extra & { state?: SocketState }>;
@@ -95,18 +98,53 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
   let subscriptions = 0;
   let upstreamSockets = 0;
   const shared = new SharedFetches();
+  const groups = new SubscriptionGroups({
+    urls: options.urls,
+    logger: log,
+    keepAliveMs: limits.keepAliveMs,
+    onSocket: (delta) => (upstreamSockets += delta),
+  });
 
   const stateOf = (args: ExecutionArgs): SocketState => args.contextValue as SocketState;
 
   // Results may carry subgraph errors already formatted; onNext masks and formats both kinds.
-  const subscribe = (args: ExecutionArgs): AsyncIterable<ExecutionResult> | ExecutionResult => {
+  const subscribe = (args: ExecutionArgs): AsyncIterable<ExecutionResult> => {
     const state = stateOf(args);
-    const result = federatedSubscribe({ planner, services: options.services, shared, logger: log }, state, args);
-    if (!(Symbol.asyncIterator in result)) return result;
+    const { identity } = state;
+    // Callers who cannot be told apart, running the same operation, share one upstream subscription.
+    const key = JSON.stringify([
+      identity.authorization ?? null,
+      identity.clientIp ?? null,
+      identity.userAgent ?? null,
+      print(args.document),
+      args.operationName ?? null,
+      args.variableValues ?? {},
+    ]);
+    const stream = groups.join(
+      key,
+      identity,
+      (upstream, report) => {
+        const session = {
+          upstream,
+          gatewayContext: state.gatewayContext,
+          delivered: (field: string, publishedAt: number | undefined) => report({ field, publishedAt }),
+        };
+        const result = federatedSubscribe({ planner, services: options.services, shared, logger: log }, session, args);
+        if (Symbol.asyncIterator in result) return result;
+        const once = new EventStream<ExecutionResult>(() => {});
+        once.push(result);
+        once.end();
+        return once;
+      },
+      {
+        closeSocket: state.close,
+        delivered: ({ field, publishedAt }) => state.delivered(field, publishedAt),
+      },
+    );
     subscriptions++;
     metrics.subscriptions.inc();
     return mapStream(
-      result,
+      stream,
       (value) => value as ExecutionResult,
       () => {
         subscriptions--;
@@ -149,18 +187,10 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
           clientIp: request.socket.remoteAddress,
           userAgent: request.headers['user-agent'],
         };
-        const upstream = new UpstreamConnections({
-          identity,
-          urls: options.urls,
-          logger: log,
-          keepAliveMs: limits.keepAliveMs,
-          onSocket: (delta) => (upstreamSockets += delta),
-          onFatalClose: (code, reason) => close({ code, reason } as CloseReason),
-        });
         let stopExpiry = (): void => {};
         const state: SocketState = {
           user,
-          upstream,
+          identity,
           close,
           gatewayContext: () => ({ ...identity, requestId: randomUUID(), trace: otelContext.active() }),
           delivered: (field, publishedAt) => {
@@ -168,15 +198,14 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
             if (publishedAt !== undefined)
               metrics.latency.observe({ field }, Math.max(0, Date.now() - publishedAt) / 1000);
           },
-          stop: async () => {
+          // The socket's subscriptions (and so its share of upstream groups) end with it.
+          stop: () => {
             stopExpiry();
             registry.remove(state);
-            await upstream.close();
           },
         };
         if (!registry.add(state)) {
           close(TOO_MANY_CONNECTIONS(limits.maxConnectionsPerUser));
-          await upstream.close();
           return false;
         }
         metrics.connections.inc();
@@ -189,7 +218,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
         if (!state) return;
         ctx.extra.state = undefined;
         metrics.connections.dec();
-        await state.stop();
+        state.stop();
       },
       onSubscribe(ctx: SocketContext) {
         if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
