@@ -23,7 +23,7 @@ export interface FederatedSubscriptionOptions {
   logger: Logger;
 }
 
-/** What one client socket lends its subscriptions. */
+/** What the caller (one socket, or a group of identical callers) lends a subscription. */
 export interface SocketSession {
   upstream: UpstreamConnections;
   /** The gateway context subgraph fetches carry (the client's authorization, address, agent). */
@@ -34,7 +34,7 @@ export interface SocketSession {
 
 /**
  * Runs a subscription across subgraphs: the planner splits off the root field, which its
- * subgraph streams over the client's own upstream socket; each event is then completed with the
+ * subgraph streams over the caller's own upstream socket; each event is then completed with the
  * fields other subgraphs own (e.g. `postCreated { author { displayName } }` from identity) by
  * @apollo/gateway's `executeQueryPlan`, with the event standing in for the root fetch.
  */

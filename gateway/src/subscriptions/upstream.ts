@@ -3,7 +3,7 @@ import type { FormattedExecutionResult } from 'graphql';
 import WebSocket from 'ws';
 import { CloseCode, EventStream, type Logger } from '@platform/kernel';
 
-/** What a client socket's upstream connections carry: the client's own credentials. */
+/** What upstream connections carry: the caller's own credentials. */
 export interface UpstreamIdentity {
   authorization?: string;
   requestId: string;
@@ -19,10 +19,11 @@ const unavailable = (service: string): FormattedExecutionResult => ({
 });
 
 /**
- * The upstream graphql-ws connections of ONE client socket: at most one per subgraph, opened on
- * its first subscription, carrying that client's token (so users' credentials never mix), and
- * closed when the client socket closes. A subgraph that closes one for an expired token or a
- * revoked session (4401/4403) closes the client's socket with the same code.
+ * The upstream graphql-ws connections of one caller (a client socket, or a group of sockets whose
+ * callers cannot be told apart, see SubscriptionGroups): at most one per subgraph, opened on the
+ * first subscription, carrying that caller's token (so users' credentials never mix), and closed
+ * with the last. A subgraph that closes one for an expired token or a revoked session
+ * (4401/4403) closes the client sockets with the same code.
  */
 export class UpstreamConnections {
   readonly #clients = new Map<string, Client>();
