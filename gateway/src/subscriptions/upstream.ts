@@ -14,9 +14,14 @@ export interface UpstreamIdentity {
 /** A subgraph closed an upstream socket with one of these: the client's socket closes with the same code. */
 const PASSED_ON = new Set<number>([CloseCode.Unauthorized, CloseCode.SessionRevoked]);
 
-const unavailable = (service: string): FormattedExecutionResult => ({
-  errors: [{ message: `Subscription source ${service} is unavailable`, extensions: { code: 'SERVICE_UNAVAILABLE' } }],
-});
+/**
+ * What a client gets when the subgraph's socket fails (it restarted, or is down): the masked
+ * internal error HTTP clients get for an unreachable subgraph, then the end of the subscription,
+ * so the client subscribes again. The cause is logged here.
+ */
+const UNAVAILABLE: FormattedExecutionResult = {
+  errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+};
 
 /**
  * The upstream graphql-ws connections of one caller (a client socket, or a group of sockets whose
@@ -66,7 +71,8 @@ export class UpstreamConnections {
     const client = this.#client(service);
     if (!client) {
       const stream = new EventStream<FormattedExecutionResult>(() => {});
-      stream.push(unavailable(service));
+      this.#logger.warn({ service }, 'subscription for an unknown or closed subgraph');
+      stream.push(UNAVAILABLE);
       stream.end();
       return stream;
     }
@@ -76,7 +82,14 @@ export class UpstreamConnections {
       next: (result) => stream.push(result),
       error: (error) => {
         if (Array.isArray(error)) stream.push({ errors: error });
-        else stream.push(unavailable(service));
+        else {
+          const { code, reason } = error as { code?: number; reason?: string };
+          this.#logger.warn(
+            { service, code, reason, err: error instanceof Error ? error : undefined },
+            'upstream subscription failed',
+          );
+          stream.push(UNAVAILABLE);
+        }
         stream.end();
       },
       complete: () => stream.end(),
