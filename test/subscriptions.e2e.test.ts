@@ -416,6 +416,29 @@ describe('limits', () => {
     await s.dispose();
   });
 
+  it('does not count a socket that left while its token was being checked', async () => {
+    const url = platform.gateway.url.replace(/^http/, 'ws');
+    await Promise.all(
+      Array.from(
+        { length: 10 },
+        () =>
+          new Promise<void>((resolve) => {
+            const raw = new WebSocket(url, 'graphql-transport-ws');
+            raw.once('open', () => {
+              raw.send(
+                JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tokens.writer}` } }),
+              );
+              raw.terminate();
+            });
+            raw.once('close', () => resolve());
+          }),
+      ),
+    );
+    await eventually(async () => expect(gateway.subscriptionStats().connections).toBe(0));
+    const sockets = Array.from({ length: LIMITS.maxConnectionsPerUser }, () => socket(tokens.writer));
+    await Promise.all(sockets.map((s) => s.connected));
+  });
+
   it('closes a socket that sends no connection_init in time (4408)', async () => {
     const raw = new WebSocket(platform.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
     const code = await new Promise<number>((resolve) => raw.once('close', (closeCode) => resolve(closeCode)));

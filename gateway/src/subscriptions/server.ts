@@ -176,6 +176,8 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
           close(TOKEN_INVALID);
           return false;
         }
+        // The client may have left while its token was checked: nothing to register then (onClose ran already).
+        if (socket.readyState !== socket.OPEN) return false;
         const problem = sessionProblem(user, auth.revocations);
         if (problem) {
           close(problem);

@@ -117,6 +117,8 @@ export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions
           close(TOKEN_INVALID);
           return false;
         }
+        // The client may have left while its token was checked: then no expiry timer is armed.
+        if (socket.readyState !== socket.OPEN) return false;
         const problem = sessionProblem(user, revocations);
         if (problem) {
           close(problem);
