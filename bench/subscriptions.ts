@@ -14,16 +14,17 @@ import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import { latencyStats, type LatencyStats } from './lib/load.js';
-import { scrape, sum } from './lib/observe.js';
+import { processTimes, scrape, sum } from './lib/observe.js';
 import { PlatformProcess } from './lib/platform.js';
 import { redact, scratchDatabase, type Database } from './lib/database.js';
+import { now } from './subscriptions/raw-client.js';
+import { measuredSockets, type ClientKind, type MeasuredSockets } from './subscriptions/subscribers.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const USAGE = `usage: npm run bench:subscriptions -- [--sockets 5000] [--events 20] [--interval-ms 1000]
-  [--query author|plain] [--callers same|distinct] [--open-concurrency 200] [--database-url postgres://…]
-  [--out bench/results]`;
+  [--query author|plain] [--callers same|distinct] [--client raw|graphql-ws] [--client-workers 0]
+  [--open-concurrency 200] [--database-url postgres://…] [--out bench/results]`;
 
 const QUERIES = {
   author: 'subscription { postCreated { id title author { id displayName } } }',
@@ -41,6 +42,10 @@ interface Options {
    * signed-in users do.
    */
   callers: 'same' | 'distinct';
+  /** raw: minimal graphql-transport-ws clients on `ws` (default); graphql-ws: one createClient per socket. */
+  client: ClientKind;
+  /** raw only: threads the measured sockets are spread over (0: the main thread). */
+  clientWorkers: number;
   openConcurrency: number;
   databaseUrl: string | null;
   out: string;
@@ -54,6 +59,8 @@ function options(): Options {
       'interval-ms': { type: 'string', default: '1000' },
       query: { type: 'string', default: 'author' },
       callers: { type: 'string', default: 'same' },
+      client: { type: 'string', default: 'raw' },
+      'client-workers': { type: 'string', default: '0' },
       'open-concurrency': { type: 'string', default: '200' },
       'database-url': { type: 'string' },
       out: { type: 'string', default: join(ROOT, 'bench/results') },
@@ -66,12 +73,17 @@ function options(): Options {
   };
   if (!(values.query! in QUERIES)) throw new Error('--query must be author or plain');
   if (values.callers !== 'same' && values.callers !== 'distinct') throw new Error('--callers must be same or distinct');
+  if (values.client !== 'raw' && values.client !== 'graphql-ws') throw new Error('--client must be raw or graphql-ws');
+  const clientWorkers = Number(values['client-workers']);
+  if (!Number.isInteger(clientWorkers) || clientWorkers < 0) throw new Error('--client-workers must be 0 or more');
   return {
     sockets: int('sockets', values.sockets),
     events: int('events', values.events),
     intervalMs: int('interval-ms', values['interval-ms']),
     query: values.query as keyof typeof QUERIES,
     callers: values.callers,
+    client: values.client,
+    clientWorkers,
     openConcurrency: int('open-concurrency', values['open-concurrency']),
     databaseUrl: values['database-url'] ?? null,
     out: values.out!,
@@ -115,73 +127,6 @@ async function writerToken(url: string, runId: string): Promise<string> {
   }
 }
 
-interface Subscriber {
-  client: Client;
-  /** post id → receipt time (performance.now()). */
-  received: Map<string, number>;
-  errors: number;
-}
-
-/** Opens `count` sockets, `concurrency` at a time, each subscribed to postCreated. */
-async function openSubscribers(
-  url: string,
-  count: number,
-  concurrency: number,
-  query: string,
-  distinct: boolean,
-): Promise<Subscriber[]> {
-  const subscribers: Subscriber[] = [];
-  let next = 0;
-  const open = async (): Promise<void> => {
-    while (next < count) {
-      const index = next++;
-      const headers = distinct ? { 'user-agent': `subscriptions-bench-${index}` } : {};
-      /** `ws` with this socket's headers on the upgrade request. */
-      class BenchWebSocket extends WebSocket {
-        constructor(address: string, protocols?: string | string[]) {
-          super(address, protocols, { headers });
-        }
-      }
-      const subscriber: Subscriber = { client: undefined as unknown as Client, received: new Map(), errors: 0 };
-      await new Promise<void>((resolve, reject) => {
-        subscriber.client = createClient({
-          url: url.replace(/^http/, 'ws'),
-          webSocketImpl: BenchWebSocket,
-          lazy: false,
-          retryAttempts: 0,
-          onNonLazyError: reject,
-          on: { connected: () => resolve() },
-        });
-      });
-      subscriber.client.subscribe<{ postCreated: { id: string } }>(
-        { query },
-        {
-          next: (result) => {
-            const id = result.data?.postCreated.id;
-            if (id) subscriber.received.set(id, performance.now());
-            else subscriber.errors++;
-          },
-          error: () => subscriber.errors++,
-          complete: () => {},
-        },
-      );
-      subscribers.push(subscriber);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, open));
-  return subscribers;
-}
-
-/** Waits until every subscriber got `postId` (or the timeout); returns how many did. */
-async function waitForDelivery(subscribers: Subscriber[], postId: string, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const got = subscribers.filter((s) => s.received.has(postId)).length;
-    if (got === subscribers.length || Date.now() > deadline) return got;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 const round = (value: number): number => Math.round(value * 10) / 10;
 
 async function main(): Promise<number> {
@@ -196,7 +141,8 @@ async function main(): Promise<number> {
   mkdirSync(opts.out, { recursive: true });
   let platform: PlatformProcess | undefined;
   let database: Database | undefined;
-  let subscribers: Subscriber[] = [];
+  let sockets: MeasuredSockets | undefined;
+  let check: Client | undefined;
   try {
     if (opts.databaseUrl) database = await scratchDatabase(opts.databaseUrl, runId, 'bench_subs');
     console.log(`starting the platform (${database ? redact(database.url) : 'embedded PGlite'})…`);
@@ -204,19 +150,50 @@ async function main(): Promise<number> {
     const url = `${platform.gatewayUrl}/graphql`;
     const token = await writerToken(url, runId);
 
-    console.log(`opening ${opts.sockets} sockets…`);
+    console.log(`opening ${opts.sockets} sockets (${opts.client} client, ${opts.clientWorkers} worker threads)…`);
     const openStarted = performance.now();
-    subscribers = await openSubscribers(
-      url,
-      opts.sockets,
-      opts.openConcurrency,
-      QUERIES[opts.query],
-      opts.callers === 'distinct',
+    sockets = measuredSockets(
+      opts.client,
+      {
+        url,
+        query: QUERIES[opts.query],
+        count: opts.sockets,
+        firstIndex: 0,
+        concurrency: opts.openConcurrency,
+        distinct: opts.callers === 'distinct',
+      },
+      opts.clientWorkers,
     );
+    await sockets.open();
     const openSec = (performance.now() - openStarted) / 1000;
+    // One real graphql-ws client beside the measured sockets: the gateway's frames must stay valid for it.
+    const checked = new Map<string, number>();
+    let checkErrors = 0;
+    check = await new Promise<Client>((resolve, reject) => {
+      const client = createClient({
+        url: url.replace(/^http/, 'ws'),
+        lazy: false,
+        retryAttempts: 0,
+        onNonLazyError: reject,
+        on: { connected: () => resolve(client) },
+      });
+    });
+    check.subscribe<{ postCreated: { id: string; author?: { displayName: string } } }>(
+      { query: QUERIES[opts.query] },
+      {
+        next: (result) => {
+          const post = result.data?.postCreated;
+          if (post?.id && (opts.query === 'plain' || post.author?.displayName === 'Bench Writer'))
+            checked.set(post.id, now());
+          else checkErrors++;
+        },
+        error: () => checkErrors++,
+        complete: () => {},
+      },
+    );
 
     const createPost = async (title: string): Promise<{ id: string; sentAt: number }> => {
-      const sentAt = performance.now();
+      const sentAt = now();
       const { createPost: post } = await graphql<{ createPost: { id: string } }>(
         url,
         'mutation ($input: CreatePostInput!) { createPost(input: $input) { id } }',
@@ -227,28 +204,44 @@ async function main(): Promise<number> {
     };
     // Warm-up: every upstream subscription is in place once every socket got this one.
     const warm = await createPost('warm-up');
-    const warmed = await waitForDelivery(subscribers, warm.id, 60_000);
-    if (warmed < subscribers.length) console.warn(`warm-up reached ${warmed}/${subscribers.length} sockets`);
+    const warmed = (await sockets.collect(warm.id, 60_000)).times.filter((at) => !Number.isNaN(at)).length;
+    if (warmed < sockets.size) console.warn(`warm-up reached ${warmed}/${sockets.size} sockets`);
 
     const before = await scrape(platform.gatewayUrl);
+    const cpuBefore = processTimes([platform.pid, process.pid]);
     const latencies: number[] = [];
-    const perEvent: Array<{ delivered: number; p50: number; p99: number; lastMs: number }> = [];
+    const rawLatencies: number[] = [];
+    const perEvent: Array<{ delivered: number; firstMs: number; p50: number; p99: number; lastMs: number }> = [];
     let missed = 0;
+    let checkMissed = 0;
+    let errors = 0;
     for (let i = 0; i < opts.events; i++) {
       const started = performance.now();
       const post = await createPost(`event ${i}`);
-      const delivered = await waitForDelivery(subscribers, post.id, 30_000);
-      missed += subscribers.length - delivered;
-      const these = subscribers.flatMap((s) => {
-        const at = s.received.get(post.id);
-        return at === undefined ? [] : [at - post.sentAt];
-      });
+      const collected = await sockets.collect(post.id, 30_000);
+      errors = collected.errors;
+      const these = Array.from(collected.times, (at) => at - post.sentAt).filter((ms) => !Number.isNaN(ms));
+      if (collected.rawTimes)
+        rawLatencies.push(
+          ...Array.from(collected.rawTimes, (at) => at - post.sentAt).filter((ms) => !Number.isNaN(ms)),
+        );
+      missed += sockets.size - these.length;
       latencies.push(...these);
       const stats = latencyStats(these);
-      perEvent.push({ delivered, p50: round(stats.p50), p99: round(stats.p99), lastMs: round(stats.max) });
+      perEvent.push({
+        delivered: these.length,
+        firstMs: round(Math.min(...these)),
+        p50: round(stats.p50),
+        p99: round(stats.p99),
+        lastMs: round(stats.max),
+      });
       const wait = opts.intervalMs - (performance.now() - started);
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (!checked.has(post.id)) checkMissed++;
     }
+    const cpuAfter = processTimes([platform.pid, process.pid]);
+    const cpu = (pid: number): number | null =>
+      cpuBefore.has(pid) && cpuAfter.has(pid) ? round((cpuAfter.get(pid)! - cpuBefore.get(pid)!) * 1000) : null;
     const after = await scrape(platform.gatewayUrl);
     const gatewayCount =
       sum(after, 'graphql_subscription_delivery_seconds_count', { field: 'postCreated' }) -
@@ -257,6 +250,8 @@ async function main(): Promise<number> {
       sum(after, 'graphql_subscription_delivery_seconds_sum', { field: 'postCreated' }) -
       sum(before, 'graphql_subscription_delivery_seconds_sum', { field: 'postCreated' });
     const overall: LatencyStats = latencyStats(latencies);
+    const roundStats = (stats: LatencyStats): Record<string, number> =>
+      Object.fromEntries(Object.entries(stats).map(([key, value]) => [key, round(value)]));
     const result = {
       runId,
       machine: { cpus: cpus().length, memoryGiB: round(totalmem() / 2 ** 30), node: process.version },
@@ -264,25 +259,43 @@ async function main(): Promise<number> {
       openSeconds: round(openSec),
       deliveries: latencies.length,
       missed,
-      errors: subscribers.reduce((total, s) => total + s.errors, 0),
-      latencyMs: Object.fromEntries(Object.entries(overall).map(([key, value]) => [key, round(value)])),
+      errors,
+      graphqlWsCheck: { missed: checkMissed, errors: checkErrors },
+      latencyMs: roundStats(overall),
+      /** graphql-ws client only: the same deliveries timed when `ws` handed over the frame, before graphql-ws. */
+      rawArrivalLatencyMs: rawLatencies.length ? roundStats(latencyStats(rawLatencies)) : null,
       gatewayPublishToSentMeanMs: gatewayCount ? round((gatewaySum / gatewayCount) * 1000) : null,
+      /** CPU ms per event over the measured events: the platform process and this benchmark process. */
+      cpuMsPerEvent: {
+        platform: (cpu(platform.pid) ?? Number.NaN) / opts.events,
+        benchmark: (cpu(process.pid) ?? Number.NaN) / opts.events,
+      },
       perEvent,
     };
     console.log(
-      `\n${opts.sockets} sockets (${opts.callers} callers), ${opts.events} events, query=${opts.query}; opened in ${result.openSeconds} s`,
+      `\n${opts.sockets} sockets (${opts.callers} callers, ${opts.client} client, ${opts.clientWorkers} workers), ${opts.events} events, query=${opts.query}; opened in ${result.openSeconds} s`,
     );
-    console.log(`deliveries ${result.deliveries}, missed ${missed}, errors ${result.errors}`);
+    console.log(
+      `deliveries ${result.deliveries}, missed ${missed}, errors ${errors}; graphql-ws check socket: missed ${checkMissed}, errors ${checkErrors}`,
+    );
     console.log(
       `createPost sent → event received (ms): p50 ${result.latencyMs.p50}  p90 ${result.latencyMs.p90}  p99 ${result.latencyMs.p99}  max ${result.latencyMs.max}`,
     );
+    if (result.rawArrivalLatencyMs)
+      console.log(
+        `  same frames at raw ws arrival (ms): p50 ${result.rawArrivalLatencyMs.p50}  p90 ${result.rawArrivalLatencyMs.p90}  p99 ${result.rawArrivalLatencyMs.p99}`,
+      );
     console.log(`gateway publish → sent, mean (ms): ${result.gatewayPublishToSentMeanMs}`);
+    console.log(
+      `CPU ms per event: platform ${round(result.cpuMsPerEvent.platform)}, benchmark ${round(result.cpuMsPerEvent.benchmark)}`,
+    );
     const file = join(opts.out, `subscriptions-${runId}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`wrote ${relative(ROOT, file)}`);
-    return missed === 0 ? 0 : 1;
+    return missed === 0 && checkMissed === 0 && checkErrors === 0 ? 0 : 1;
   } finally {
-    await Promise.all(subscribers.map((s) => s.client.dispose()));
+    await check?.dispose();
+    await sockets?.close();
     await platform?.stop();
     await database
       ?.drop()

@@ -1,0 +1,154 @@
+// The benchmark's measured sockets: a minimal graphql-transport-ws client on raw `ws`
+// (connection_init → connection_ack, subscribe, next/error/complete, ping → pong) that
+// timestamps each frame the moment `ws` hands it over, before parsing it.
+//
+// Why not graphql-ws's own client: 5000 `createClient` instances in one process parse, validate
+// and dispatch every frame through several layers, serially on one event loop, so the last
+// socket's timestamp included the client's own handling of the 4999 frames before it (measured:
+// see docs/performance.md "Subscriptions"). The benchmark still runs one real graphql-ws client
+// beside these as a protocol check.
+import WebSocket from 'ws';
+
+/** Epoch milliseconds with sub-millisecond precision, comparable across worker threads. */
+export const now = (): number => performance.timeOrigin + performance.now();
+
+export interface RawPoolOptions {
+  url: string;
+  query: string;
+  /** How many sockets, and the index of the first (for distinct user agents across workers). */
+  count: number;
+  firstIndex: number;
+  concurrency: number;
+  /** A different user agent per socket (each then gets its own upstream subscription). */
+  distinct: boolean;
+}
+
+interface RawSocket {
+  ws: WebSocket;
+  errors: number;
+}
+
+/**
+ * `count` sockets subscribed to `postCreated { id … }`; `received.get(postId)` holds the arrival
+ * time (epoch ms, `now()`) of that post's frame per socket, NaN where it has not arrived.
+ */
+export class RawSubscriberPool {
+  readonly received = new Map<string, Float64Array>();
+  /** post id → sockets that got it so far. */
+  readonly counts = new Map<string, number>();
+  readonly #sockets: RawSocket[] = [];
+  readonly #options: RawPoolOptions;
+  /** post id → who waits for it to reach every socket. */
+  readonly #waiters = new Map<string, () => void>();
+
+  constructor(options: RawPoolOptions) {
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#sockets.length;
+  }
+
+  get errors(): number {
+    return this.#sockets.reduce((total, socket) => total + socket.errors, 0);
+  }
+
+  async open(): Promise<void> {
+    const { count, concurrency } = this.#options;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < count) await this.#openOne(next++);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  }
+
+  #openOne(slot: number): Promise<void> {
+    const { url, query, distinct, firstIndex } = this.#options;
+    const headers = distinct ? { 'user-agent': `subscriptions-bench-${firstIndex + slot}` } : {};
+    const ws = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers, perMessageDeflate: false });
+    const socket: RawSocket = { ws, errors: 0 };
+    this.#sockets[slot] = socket;
+    return new Promise<void>((resolve, reject) => {
+      ws.once('error', reject);
+      ws.once('close', (code) => reject(new Error(`socket ${slot} closed with ${code} before connection_ack`)));
+      ws.once('open', () => ws.send('{"type":"connection_init","payload":{}}'));
+      ws.on('message', (data: Buffer) => {
+        const at = now();
+        const message = JSON.parse(data.toString()) as {
+          type: string;
+          payload?: { data?: { postCreated?: { id?: string } } };
+        };
+        switch (message.type) {
+          case 'next': {
+            const postId = message.payload?.data?.postCreated?.id;
+            if (postId) this.#receive(postId, slot, at);
+            else socket.errors++;
+            return;
+          }
+          case 'connection_ack':
+            ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+            ws.removeAllListeners('error');
+            ws.removeAllListeners('close');
+            ws.on('error', () => socket.errors++);
+            resolve();
+            return;
+          case 'ping':
+            ws.send('{"type":"pong"}');
+            return;
+          case 'pong':
+            return;
+          default:
+            // error, complete (the subscription ended early) or anything unexpected.
+            socket.errors++;
+        }
+      });
+    });
+  }
+
+  #receive(postId: string, slot: number, at: number): void {
+    let times = this.received.get(postId);
+    if (!times) {
+      times = new Float64Array(this.#options.count).fill(Number.NaN);
+      this.received.set(postId, times);
+    }
+    if (!Number.isNaN(times[slot]!)) return;
+    times[slot] = at;
+    const got = (this.counts.get(postId) ?? 0) + 1;
+    this.counts.set(postId, got);
+    if (got === this.#options.count) this.#waiters.get(postId)?.();
+  }
+
+  /**
+   * Arrival times of `postId` per socket (NaN: not within `timeoutMs`), once every socket got it
+   * or the time is up; then forgets the post.
+   */
+  async collect(postId: string, timeoutMs: number): Promise<Float64Array> {
+    if ((this.counts.get(postId) ?? 0) < this.#options.count) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.#waiters.set(postId, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      this.#waiters.delete(postId);
+    }
+    const times = this.received.get(postId) ?? new Float64Array(this.#options.count).fill(Number.NaN);
+    this.received.delete(postId);
+    this.counts.delete(postId);
+    return times;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.#sockets.map(
+        ({ ws }) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === ws.CLOSED) return resolve();
+            ws.once('close', () => resolve());
+            ws.close(1000);
+          }),
+      ),
+    );
+  }
+}
