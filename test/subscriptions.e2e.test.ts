@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt, SignJWT } from 'jose';
 import WebSocket from 'ws';
+import { MessageType, parseMessage } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { eventually } from '@platform/kernel/testing';
 import type { GatewayHandle } from '@platform/gateway';
@@ -180,6 +181,57 @@ describe('sharing between identical callers', () => {
     await guests[0]!.dispose();
     const next = await createPost('Still shared');
     expect((await feeds[1]!.next(2))[1]!.data!.postCreated.id).toBe(next);
+  });
+});
+
+describe('shared frames', () => {
+  /** A bare graphql-transport-ws socket, to see the exact frames the gateway writes. */
+  async function rawSocket(userAgent: string): Promise<{ ws: WebSocket; frames: string[] }> {
+    const ws = new WebSocket(platform.gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws', {
+      headers: { 'user-agent': userAgent },
+    });
+    const frames: string[] = [];
+    ws.on('message', (data: Buffer) => frames.push(data.toString()));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await eventually(async () => expect(frames.map((f) => JSON.parse(f).type)).toContain('connection_ack'));
+    frames.length = 0;
+    raw.push(ws);
+    return { ws, frames };
+  }
+  const raw: WebSocket[] = [];
+  afterEach(() => raw.splice(0).forEach((ws) => ws.close()));
+
+  it("writes each operation its own id around the group's one serialized result, valid for graphql-ws", async () => {
+    const { ws, frames } = await rawSocket('frames-browser');
+    const real = socket(undefined, 'frames-browser');
+    for (const id of ['a', 'b']) ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: POST_CREATED } }));
+    const feed = collect<PostEvent & { postCreated: { author: { displayName: string } } }>(real.client, POST_CREATED);
+    await eventually(async () => expect(gateway.subscriptionStats().subscriptions).toBe(3));
+    // Same caller (guest, address, agent), same operation: one upstream subscription for all three.
+    await eventually(async () => expect(platform.subgraphs.blog!.subscriptionStats().subscriptions).toBe(1));
+    const id = await createPost('Framed');
+    const [viaClient] = await feed.next(1);
+    expect(viaClient!.data!.postCreated).toMatchObject({ id, title: 'Framed', author: { displayName: 'Writer' } });
+    await eventually(async () => expect(frames).toHaveLength(2));
+    const messages = frames.map((frame) => parseMessage(frame));
+    expect(messages.map((m) => (m as { id: string }).id).sort()).toEqual(['a', 'b']);
+    for (const message of messages) {
+      expect(message.type).toBe(MessageType.Next);
+      expect((message as { payload: unknown }).payload).toEqual(viaClient);
+    }
+
+    // Completing one operation ends only its frames; the socket's other operation and the client keep theirs.
+    ws.send(JSON.stringify({ id: 'a', type: 'complete' }));
+    await eventually(async () => expect(gateway.subscriptionStats().subscriptions).toBe(2));
+    frames.length = 0;
+    const next = await createPost('Framed again');
+    expect((await feed.next(2))[1]!.data!.postCreated.id).toBe(next);
+    await eventually(async () => expect(frames).toHaveLength(1));
+    await sleep(200);
+    expect(frames.map((frame) => parseMessage(frame))).toEqual([
+      { id: 'b', type: MessageType.Next, payload: { data: { postCreated: expect.objectContaining({ id: next }) } } },
+    ]);
   });
 });
 

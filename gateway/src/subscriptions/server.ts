@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { GraphQLError, print, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
+import type { WebSocket } from 'ws';
 import { context as otelContext } from '@opentelemetry/api';
 import type { ServiceMap } from '@apollo/gateway';
 import {
@@ -25,6 +26,7 @@ import { randomUUID } from 'node:crypto';
 import type { GatewayContext } from '../data-source.js';
 import { SocketRegistry, TOO_MANY_CONNECTIONS, type RegisteredSocket } from './connections.js';
 import { federatedSubscribe, type SocketSession } from './federated.js';
+import { frameSink } from './frames.js';
 import { SubscriptionMetrics } from './metrics.js';
 import { SharedFetches } from './shared-fetches.js';
 import type { SubscriptionPlanner } from './planner.js';
@@ -66,13 +68,21 @@ export interface GatewaySubscriptionsOptions {
 }
 
 /** Per socket: who, what it forwards upstream, and how to end it. */
-interface SocketState extends RegisteredSocket, Omit<SocketSession, 'upstream'> {
+interface SocketState extends RegisteredSocket, Omit<SocketSession, 'upstream' | 'delivered'> {
   readonly user: SocketUser | undefined;
   readonly identity: UpstreamIdentity;
   stop(): void;
 }
 
 type SocketContext = Context<Record<string, unknown>, Extra & { state?: SocketState }>;
+
+/** An operation's context value: its socket's state, and where a subscription's frames go. */
+interface OperationContext {
+  readonly state: SocketState;
+  readonly socket: WebSocket;
+  /** The client's id for the operation (its `next` frames carry it). */
+  readonly id: string;
+}
 
 const tooManySubscriptions = (max: number): GraphQLError =>
   new GraphQLError(`Too many operations on this connection: at most ${max} at once`, {
@@ -103,13 +113,24 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
     logger: log,
     keepAliveMs: limits.keepAliveMs,
     onSocket: (delta) => (upstreamSockets += delta),
+    // Masked like every other result the socket sends (onNext below), then serialized once per event for every member.
+    serialize: (result) => JSON.stringify(maskResult(result, log)),
+    delivered: (delivery, sockets) => {
+      if (!delivery || sockets === 0) return;
+      metrics.delivered.inc({ field: delivery.field }, sockets);
+      if (delivery.publishedAt === undefined) return;
+      const seconds = Math.max(0, Date.now() - delivery.publishedAt) / 1000;
+      for (let i = 0; i < sockets; i++) metrics.latency.observe({ field: delivery.field }, seconds);
+    },
   });
 
-  const stateOf = (args: ExecutionArgs): SocketState => args.contextValue as SocketState;
+  const operationOf = (args: ExecutionArgs): OperationContext => args.contextValue as OperationContext;
+  const stateOf = (args: ExecutionArgs): SocketState => operationOf(args).state;
 
   // Results may carry subgraph errors already formatted; onNext masks and formats both kinds.
   const subscribe = (args: ExecutionArgs): AsyncIterable<ExecutionResult> => {
-    const state = stateOf(args);
+    const operation = operationOf(args);
+    const { state } = operation;
     const { identity } = state;
     // Callers who cannot be told apart, running the same operation, share one upstream subscription.
     const key = JSON.stringify([
@@ -124,10 +145,10 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
       key,
       identity,
       (upstream, report) => {
-        const session = {
+        const session: SocketSession = {
           upstream,
           gatewayContext: state.gatewayContext,
-          delivered: (field: string, publishedAt: number | undefined) => report({ field, publishedAt }),
+          delivered: (field, publishedAt) => report({ field, publishedAt }),
         };
         const result = federatedSubscribe({ planner, services: options.services, shared, logger: log }, session, args);
         if (Symbol.asyncIterator in result) return result;
@@ -136,16 +157,14 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
         once.end();
         return once;
       },
-      {
-        closeSocket: state.close,
-        delivered: ({ field, publishedAt }) => state.delivered(field, publishedAt),
-      },
+      { send: frameSink(operation.socket, operation.id).next, closeSocket: state.close },
     );
     subscriptions++;
     metrics.subscriptions.inc();
+    // graphql-ws only sees the end of it (and then sends `complete`): the group writes the frames.
     return mapStream(
       stream,
-      (value) => value as ExecutionResult,
+      (value): ExecutionResult => value,
       () => {
         subscriptions--;
         metrics.subscriptions.dec();
@@ -160,7 +179,11 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
         return planner.clientSchema;
       },
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
-      context: (ctx: SocketContext) => ctx.extra.state,
+      context: (ctx: SocketContext, id): OperationContext => ({
+        state: ctx.extra.state!,
+        socket: ctx.extra.socket,
+        id,
+      }),
       async onConnect(ctx: SocketContext) {
         const { socket, request } = ctx.extra;
         const close = (reason: CloseReason): void => {
@@ -195,11 +218,6 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
           identity,
           close,
           gatewayContext: () => ({ ...identity, requestId: randomUUID(), trace: otelContext.active() }),
-          delivered: (field, publishedAt) => {
-            metrics.delivered.inc({ field });
-            if (publishedAt !== undefined)
-              metrics.latency.observe({ field }, Math.max(0, Date.now() - publishedAt) / 1000);
-          },
           // The socket's subscriptions (and so its share of upstream groups) end with it.
           stop: () => {
             stopExpiry();

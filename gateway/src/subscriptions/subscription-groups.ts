@@ -10,11 +10,17 @@ export interface Delivery {
   publishedAt: number | undefined;
 }
 
-interface Member {
-  stream: EventStream<Result>;
+/** One socket's subscription in a group. */
+export interface GroupMember {
+  /** Writes one serialized result to the member's socket as a `next` frame of its operation; false if not written. */
+  send(payload: string): boolean;
   /** Closes the member's client socket (a subgraph refused the group's token). */
   closeSocket(reason: CloseReason): void;
-  delivered(delivery: Delivery): void;
+}
+
+interface Member extends GroupMember {
+  /** Carries no values (frames go through `send`): it only ends, with the group or when the member leaves. */
+  stream: EventStream<never>;
 }
 
 interface Group {
@@ -30,13 +36,19 @@ export interface SubscriptionGroupsOptions {
   logger: Logger;
   keepAliveMs: number;
   onSocket(delta: 1 | -1): void;
+  /** The payload every member's `next` frame carries for `result` (masked and serialized once per event). */
+  serialize(result: Result): string;
+  /** Told once per event of how many sockets it was written to (after the writes). */
+  delivered(delivery: Delivery | undefined, sockets: number): void;
 }
 
 /**
  * Sockets whose callers are indistinguishable (the same token, address and agent, or guests from
  * the same address and agent) and who run the same subscription with the same variables get the
  * same answers, so they share one upstream subscription (with those credentials) and one
- * completion per event, fanned out to each socket. Anything that differs gets its own: users'
+ * completion per event, fanned out to each socket: the result is serialized once and the same
+ * bytes are written to every member's socket synchronously (see frames.ts), with no per-socket
+ * promise, formatting or stringify. Anything that differs gets its own: users'
  * credentials and permissions never mix. A group ends with its last member.
  */
 export class SubscriptionGroups {
@@ -60,8 +72,8 @@ export class SubscriptionGroups {
     key: string,
     identity: UpstreamIdentity,
     start: (upstream: UpstreamConnections, report: (delivery: Delivery) => void) => AsyncIterableIterator<Result>,
-    member: Omit<Member, 'stream'>,
-  ): EventStream<Result> {
+    member: GroupMember,
+  ): EventStream<never> {
     let group = this.#groups.get(key);
     const isNew = !group;
     if (!group) {
@@ -81,8 +93,9 @@ export class SubscriptionGroups {
     }
     const joined = group;
     const entry: Member = {
-      ...member,
-      stream: new EventStream<Result>(() => this.#leave(key, joined, entry)),
+      send: member.send,
+      closeSocket: member.closeSocket,
+      stream: new EventStream<never>(() => this.#leave(key, joined, entry)),
     };
     joined.members.add(entry);
     if (isNew) {
@@ -98,10 +111,10 @@ export class SubscriptionGroups {
       for (;;) {
         const step = await source.next();
         if (step.done) break;
-        for (const member of group.members) {
-          member.stream.push(step.value);
-          if (group.last) member.delivered(group.last);
-        }
+        const payload = this.#options.serialize(step.value);
+        let sent = 0;
+        for (const member of group.members) if (member.send(payload)) sent++;
+        this.#options.delivered(group.last, sent);
         group.last = undefined;
       }
     } catch (error) {
