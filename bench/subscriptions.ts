@@ -15,6 +15,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
 import { latencyStats, type LatencyStats } from './lib/load.js';
+import { findProfile, summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { processTimes, scrape, sum } from './lib/observe.js';
 import { PlatformProcess } from './lib/platform.js';
 import { redact, scratchDatabase, type Database } from './lib/database.js';
@@ -24,7 +25,7 @@ import { measuredSockets, type ClientKind, type MeasuredSockets } from './subscr
 const ROOT = new URL('..', import.meta.url).pathname;
 const USAGE = `usage: npm run bench:subscriptions -- [--sockets 5000] [--events 20] [--interval-ms 1000]
   [--query author|plain] [--callers same|distinct] [--client raw|graphql-ws] [--client-workers 0]
-  [--open-concurrency 200] [--database-url postgres://…] [--out bench/results]`;
+  [--open-concurrency 200] [--cpu-prof] [--database-url postgres://…] [--out bench/results]`;
 
 const QUERIES = {
   author: 'subscription { postCreated { id title author { id displayName } } }',
@@ -47,6 +48,8 @@ interface Options {
   /** raw only: threads the measured sockets are spread over (0: the main thread). */
   clientWorkers: number;
   openConcurrency: number;
+  /** Profile the platform's main thread; the summary covers the measured events. */
+  cpuProf: boolean;
   databaseUrl: string | null;
   out: string;
 }
@@ -62,6 +65,7 @@ function options(): Options {
       client: { type: 'string', default: 'raw' },
       'client-workers': { type: 'string', default: '0' },
       'open-concurrency': { type: 'string', default: '200' },
+      'cpu-prof': { type: 'boolean', default: false },
       'database-url': { type: 'string' },
       out: { type: 'string', default: join(ROOT, 'bench/results') },
     },
@@ -85,6 +89,7 @@ function options(): Options {
     client: values.client,
     clientWorkers,
     openConcurrency: int('open-concurrency', values['open-concurrency']),
+    cpuProf: values['cpu-prof']!,
     databaseUrl: values['database-url'] ?? null,
     out: values.out!,
   };
@@ -146,7 +151,9 @@ async function main(): Promise<number> {
   try {
     if (opts.databaseUrl) database = await scratchDatabase(opts.databaseUrl, runId, 'bench_subs');
     console.log(`starting the platform (${database ? redact(database.url) : 'embedded PGlite'})…`);
-    platform = await PlatformProcess.start({ root: ROOT, databaseUrl: database?.url ?? null });
+    const profileDir = opts.cpuProf ? join(opts.out, `subscriptions-${runId}-cpuprofile`) : null;
+    const nodeFlags = profileDir ? ['--cpu-prof', '--cpu-prof-interval', '5000', '--cpu-prof-dir', profileDir] : [];
+    platform = await PlatformProcess.start({ root: ROOT, databaseUrl: database?.url ?? null, nodeFlags });
     const url = `${platform.gatewayUrl}/graphql`;
     const token = await writerToken(url, runId);
 
@@ -209,6 +216,7 @@ async function main(): Promise<number> {
 
     const before = await scrape(platform.gatewayUrl);
     const cpuBefore = processTimes([platform.pid, process.pid]);
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
     const latencies: number[] = [];
     const rawLatencies: number[] = [];
     const perEvent: Array<{ delivered: number; firstMs: number; p50: number; p99: number; lastMs: number }> = [];
@@ -240,6 +248,7 @@ async function main(): Promise<number> {
       if (!checked.has(post.id)) checkMissed++;
     }
     const cpuAfter = processTimes([platform.pid, process.pid]);
+    const toUs = Number(process.hrtime.bigint() / 1000n);
     const cpu = (pid: number): number | null =>
       cpuBefore.has(pid) && cpuAfter.has(pid) ? round((cpuAfter.get(pid)! - cpuBefore.get(pid)!) * 1000) : null;
     const after = await scrape(platform.gatewayUrl);
@@ -249,6 +258,11 @@ async function main(): Promise<number> {
     const gatewaySum =
       sum(after, 'graphql_subscription_delivery_seconds_sum', { field: 'postCreated' }) -
       sum(before, 'graphql_subscription_delivery_seconds_sum', { field: 'postCreated' });
+    const fanOutCount =
+      sum(after, 'graphql_subscription_fanout_seconds_count') -
+      sum(before, 'graphql_subscription_fanout_seconds_count');
+    const fanOutSum =
+      sum(after, 'graphql_subscription_fanout_seconds_sum') - sum(before, 'graphql_subscription_fanout_seconds_sum');
     const overall: LatencyStats = latencyStats(latencies);
     const roundStats = (stats: LatencyStats): Record<string, number> =>
       Object.fromEntries(Object.entries(stats).map(([key, value]) => [key, round(value)]));
@@ -265,12 +279,15 @@ async function main(): Promise<number> {
       /** graphql-ws client only: the same deliveries timed when `ws` handed over the frame, before graphql-ws. */
       rawArrivalLatencyMs: rawLatencies.length ? roundStats(latencyStats(rawLatencies)) : null,
       gatewayPublishToSentMeanMs: gatewayCount ? round((gatewaySum / gatewayCount) * 1000) : null,
+      /** The gateway's write of one event to all sockets of a group (serialize + writes), mean over group events. */
+      gatewayFanOutMeanMs: fanOutCount ? round((fanOutSum / fanOutCount) * 1000) : null,
       /** CPU ms per event over the measured events: the platform process and this benchmark process. */
       cpuMsPerEvent: {
         platform: (cpu(platform.pid) ?? Number.NaN) / opts.events,
         benchmark: (cpu(process.pid) ?? Number.NaN) / opts.events,
       },
       perEvent,
+      profile: undefined as ProfileSummary | undefined,
     };
     console.log(
       `\n${opts.sockets} sockets (${opts.callers} callers, ${opts.client} client, ${opts.clientWorkers} workers), ${opts.events} events, query=${opts.query}; opened in ${result.openSeconds} s`,
@@ -285,10 +302,24 @@ async function main(): Promise<number> {
       console.log(
         `  same frames at raw ws arrival (ms): p50 ${result.rawArrivalLatencyMs.p50}  p90 ${result.rawArrivalLatencyMs.p90}  p99 ${result.rawArrivalLatencyMs.p99}`,
       );
-    console.log(`gateway publish → sent, mean (ms): ${result.gatewayPublishToSentMeanMs}`);
+    console.log(
+      `gateway publish → sent, mean (ms): ${result.gatewayPublishToSentMeanMs}; of which writing to a group's sockets: ${result.gatewayFanOutMeanMs}`,
+    );
     console.log(
       `CPU ms per event: platform ${round(result.cpuMsPerEvent.platform)}, benchmark ${round(result.cpuMsPerEvent.benchmark)}`,
     );
+    if (profileDir) {
+      const pid = platform.pid;
+      await platform.stop(); // the profile is written on exit
+      platform = undefined;
+      const profileFile = findProfile(profileDir, pid);
+      if (profileFile) {
+        result.profile = summariseProfile(profileFile, fromUs, toUs);
+        console.log(`platform main thread during the events (${round(result.profile.totalMs)} ms of samples, self):`);
+        for (const { category, ms, share } of result.profile.self.slice(0, 12))
+          console.log(`  ${category.padEnd(40)} ${String(round(ms)).padStart(8)} ms  ${(share * 100).toFixed(1)} %`);
+      } else console.warn(`no .cpuprofile was written to ${profileDir}`);
+    }
     const file = join(opts.out, `subscriptions-${runId}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`wrote ${relative(ROOT, file)}`);

@@ -7,6 +7,7 @@ export class SubscriptionMetrics {
   readonly delivered: Counter<'field'>;
   readonly latency: Histogram<'field'>;
   readonly closed: Counter<'code'>;
+  readonly fanOut: Histogram;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -31,6 +32,12 @@ export class SubscriptionMetrics {
       help: 'Time from publication in the subgraph to the event being sent to the client, by root field',
       labelNames: ['field'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.fanOut = new Histogram({
+      name: 'graphql_subscription_fanout_seconds',
+      help: "Time to write one event to every socket of a subscription group (the group's share of delivery latency)",
+      buckets: [0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     });
     this.closed = new Counter({

@@ -115,7 +115,8 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
     onSocket: (delta) => (upstreamSockets += delta),
     // Masked like every other result the socket sends (onNext below), then serialized once per event for every member.
     serialize: (result) => JSON.stringify(maskResult(result, log)),
-    delivered: (delivery, sockets) => {
+    delivered: (delivery, sockets, writeSeconds) => {
+      if (sockets > 0) metrics.fanOut.observe(writeSeconds);
       if (!delivery || sockets === 0) return;
       metrics.delivered.inc({ field: delivery.field }, sockets);
       if (delivery.publishedAt === undefined) return;

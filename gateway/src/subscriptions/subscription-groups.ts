@@ -38,8 +38,8 @@ export interface SubscriptionGroupsOptions {
   onSocket(delta: 1 | -1): void;
   /** The payload every member's `next` frame carries for `result` (masked and serialized once per event). */
   serialize(result: Result): string;
-  /** Told once per event of how many sockets it was written to (after the writes). */
-  delivered(delivery: Delivery | undefined, sockets: number): void;
+  /** Told once per event of how many sockets it was written to, and how long the writes took (after them). */
+  delivered(delivery: Delivery | undefined, sockets: number, writeSeconds: number): void;
 }
 
 /**
@@ -111,10 +111,11 @@ export class SubscriptionGroups {
       for (;;) {
         const step = await source.next();
         if (step.done) break;
+        const started = performance.now();
         const payload = this.#options.serialize(step.value);
         let sent = 0;
         for (const member of group.members) if (member.send(payload)) sent++;
-        this.#options.delivered(group.last, sent);
+        this.#options.delivered(group.last, sent, (performance.now() - started) / 1000);
         group.last = undefined;
       }
     } catch (error) {
