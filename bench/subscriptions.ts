@@ -14,6 +14,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
 import { latencyStats, type LatencyStats } from './lib/load.js';
 import { findProfile, summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { processTimes, scrape, sum } from './lib/observe.js';
@@ -173,12 +174,14 @@ async function main(): Promise<number> {
     );
     await sockets.open();
     const openSec = (performance.now() - openStarted) / 1000;
-    // One real graphql-ws client beside the measured sockets: the gateway's frames must stay valid for it.
+    // One real graphql-ws client beside the measured sockets: the gateway's frames must stay valid for it. On
+    // `ws` without a user agent, as the measured sockets (with --callers same it joins their group).
     const checked = new Map<string, number>();
     let checkErrors = 0;
     check = await new Promise<Client>((resolve, reject) => {
       const client = createClient({
         url: url.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
         lazy: false,
         retryAttempts: 0,
         onNonLazyError: reject,
