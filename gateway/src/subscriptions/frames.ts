@@ -25,7 +25,13 @@ export function nextFrame(id: string, payload: string): string {
 
 const nextPrefix = (id: string): string => `{"id":${JSON.stringify(id)},"type":"next","payload":`;
 
-export function frameSink(socket: WebSocket, id: string, maxBufferedBytes = MAX_BUFFERED_BYTES): FrameSink {
+/** `onDrop` is told of each frame dropped because the client left more than `maxBufferedBytes` unread. */
+export function frameSink(
+  socket: WebSocket,
+  id: string,
+  onDrop: () => void = () => {},
+  maxBufferedBytes = MAX_BUFFERED_BYTES,
+): FrameSink {
   const prefix = nextPrefix(id);
   let dropped = 0;
   return {
@@ -33,6 +39,7 @@ export function frameSink(socket: WebSocket, id: string, maxBufferedBytes = MAX_
       if (socket.readyState !== socket.OPEN) return false;
       if (socket.bufferedAmount > maxBufferedBytes) {
         dropped++;
+        onDrop();
         return false;
       }
       socket.send(prefix + payload + '}');

@@ -8,6 +8,7 @@ export class SubscriptionMetrics {
   readonly latency: Histogram<'field'>;
   readonly closed: Counter<'code'>;
   readonly fanOut: Histogram;
+  readonly dropped: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -38,6 +39,11 @@ export class SubscriptionMetrics {
       name: 'graphql_subscription_fanout_seconds',
       help: "Time to write one event to every socket of a subscription group (the group's share of delivery latency)",
       buckets: [0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.dropped = new Counter({
+      name: 'graphql_subscription_frames_dropped_total',
+      help: 'Subscription events not written to a client that left too much unread (a slow consumer)',
       registers,
     });
     this.closed = new Counter({

@@ -158,7 +158,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
         once.end();
         return once;
       },
-      { send: frameSink(operation.socket, operation.id).next, closeSocket: state.close },
+      { send: frameSink(operation.socket, operation.id, () => metrics.dropped.inc()).next, closeSocket: state.close },
     );
     subscriptions++;
     metrics.subscriptions.inc();
