@@ -6,16 +6,13 @@ import type { WebSocket } from 'ws';
 import { context as otelContext } from '@opentelemetry/api';
 import type { ServiceMap } from '@apollo/gateway';
 import {
+  admitSocket,
   attachWebSocketServer,
   EventStream,
   expiryTimer,
   mapStream,
   maskResult,
-  PlatformError,
-  sessionProblem,
-  socketUser,
   TOKEN_EXPIRED,
-  TOKEN_INVALID,
   type CloseReason,
   type Logger,
   type PlatformConfig,
@@ -191,22 +188,14 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
           metrics.closed.inc({ code: String(reason.code) });
           socket.close(reason.code, reason.reason);
         };
-        let user: SocketUser | undefined;
-        try {
-          user = await socketUser(auth.verifier, ctx.connectionParams);
-        } catch (error) {
-          if (!(error instanceof PlatformError)) throw error;
-          log.info({ reason: (error as { reason?: string }).reason }, 'socket token rejected');
-          close(TOKEN_INVALID);
-          return false;
-        }
+        const admission = await admitSocket(auth.verifier, ctx.connectionParams, auth.revocations, log);
         // The client may have left while its token was checked: nothing to register then (onClose ran already).
         if (socket.readyState !== socket.OPEN) return false;
-        const problem = sessionProblem(user, auth.revocations);
-        if (problem) {
-          close(problem);
+        if ('refused' in admission) {
+          close(admission.refused);
           return false;
         }
+        const { user } = admission;
         const identity = {
           authorization: user ? `Bearer ${user.token}` : undefined,
           requestId: randomUUID(),

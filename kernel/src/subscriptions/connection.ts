@@ -1,4 +1,6 @@
 import { decodeJwt } from 'jose';
+import type { Logger } from 'pino';
+import { PlatformError } from '../errors.js';
 import { InvalidTokenError } from '../auth/invalid-token.error.js';
 import type { RevocationList } from '../auth/revocation-list.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
@@ -63,6 +65,32 @@ export function sessionProblem(
   if (now >= user.expiresAt) return TOKEN_EXPIRED;
   if (revocations?.isRevoked({ sub: user.id, sid: user.sessionId, iat: user.iat })) return SESSION_REVOKED;
   return undefined;
+}
+
+/** A socket's fate at `connection_init`: its caller (undefined for a guest), or why it must close. */
+export type Admission = { user: SocketUser | undefined } | { refused: CloseReason };
+
+/**
+ * Decides on a socket at `connection_init`, for the gateway and every subgraph alike: refused with
+ * 4401 for a malformed or refused token, 4401/4403 for an expired token or a revoked session;
+ * otherwise its caller. Other errors (not the caller's fault) are thrown.
+ */
+export async function admitSocket(
+  verifier: TokenVerifier,
+  params: Readonly<Record<string, unknown>> | undefined,
+  revocations: RevocationList | undefined,
+  logger: Logger,
+): Promise<Admission> {
+  let user: SocketUser | undefined;
+  try {
+    user = await socketUser(verifier, params);
+  } catch (error) {
+    if (!(error instanceof PlatformError)) throw error;
+    logger.info({ reason: (error as { reason?: string }).reason }, 'socket token rejected');
+    return { refused: TOKEN_INVALID };
+  }
+  const problem = sessionProblem(user, revocations);
+  return problem ? { refused: problem } : { user };
 }
 
 /** Max delay setTimeout accepts; an expiry further away is re-armed when it fires. */

@@ -1,5 +1,6 @@
 export { CloseCode } from './close-codes.js';
 export {
+  admitSocket,
   bearerToken,
   expiryTimer,
   sessionProblem,
@@ -7,6 +8,7 @@ export {
   SESSION_REVOKED,
   TOKEN_EXPIRED,
   TOKEN_INVALID,
+  type Admission,
   type CloseReason,
   type SocketUser,
 } from './connection.js';

@@ -13,13 +13,11 @@ import type { Logger } from 'pino';
 import type { RevocationList } from '../auth/revocation-list.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { AuthenticatedUser } from '../graphql/context.js';
-import { PlatformError } from '../errors.js';
 import {
+  admitSocket,
   expiryTimer,
   sessionProblem,
-  socketUser,
   TOKEN_EXPIRED,
-  TOKEN_INVALID,
   type CloseReason,
   type SocketUser,
 } from './connection.js';
@@ -108,22 +106,14 @@ export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions
       async onConnect(ctx: SocketContext) {
         const { socket } = ctx.extra;
         const close = (reason: CloseReason): void => socket.close(reason.code, reason.reason);
-        let user: SocketUser | undefined;
-        try {
-          user = await socketUser(options.verifier, ctx.connectionParams);
-        } catch (error) {
-          if (!(error instanceof PlatformError)) throw error;
-          log.info({ reason: (error as { reason?: string }).reason }, 'socket token rejected');
-          close(TOKEN_INVALID);
-          return false;
-        }
+        const admission = await admitSocket(options.verifier, ctx.connectionParams, revocations, log);
         // The client may have left while its token was checked: then no expiry timer is armed.
         if (socket.readyState !== socket.OPEN) return false;
-        const problem = sessionProblem(user, revocations);
-        if (problem) {
-          close(problem);
+        if ('refused' in admission) {
+          close(admission.refused);
           return false;
         }
+        const { user } = admission;
         ctx.extra.state = { user, close, stopExpiry: expiryTimer(user, () => close(TOKEN_EXPIRED)) };
         return true;
       },
