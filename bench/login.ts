@@ -6,7 +6,6 @@
 // paced arrival (the verdict), the same rate as autocannon's bursty `overallRate`, and a higher
 // rate to show where saturation begins. Prints tables and writes bench/results/login-<time>.json.
 // See docs/performance.md.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
@@ -18,6 +17,7 @@ import { LOGIN, JSON_HEADERS, classifyLogin, graphql, registerUsers } from './lo
 import { type Database, scratchDatabase, redact } from './lib/database.js';
 import { type StepSpec, type StepResult, type Target, runStep } from './login/step.js';
 import { round, ms, printResults } from './login/report.js';
+import { newRunId } from './lib/run-id.js';
 
 async function main(): Promise<number> {
   let opts: Options;
@@ -27,7 +27,7 @@ async function main(): Promise<number> {
     console.error(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
+  const runId = newRunId();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync(opts.out, { recursive: true });
   const profileDir = opts.cpuProf ? join(opts.out, `login-${stamp}-cpuprofile`) : null;

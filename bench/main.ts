@@ -20,6 +20,7 @@ import { Targets } from './gateway/targets.js';
 import { parseOptions, ROOT, USAGE, type BenchOptions } from './gateway/options.js';
 import { scrape, sum } from './lib/observe.js';
 import { redact, scratchDatabase, type Database } from './lib/database.js';
+import { newRunId } from './lib/run-id.js';
 
 const OTHER_BENCHMARKS: Record<string, string> = {
   tuning: 'bench/tuning.ts',
@@ -54,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function runGatewayBenchmark(scenario: string, cases: CaseSpec[], opts: BenchOptions): Promise<number> {
-  const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
+  const runId = newRunId();
   const started = performance.now();
   const log = (line: string): void =>
     console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);

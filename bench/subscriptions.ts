@@ -8,7 +8,6 @@
 // bus, pub/sub, per-delivery authorization, the gateway's completion with identity's `author`,
 // and the socket write). Also reads the gateway's own publish → sent histogram from /metrics.
 // Prints a table and writes bench/results/subscriptions-<time>.json. See docs/performance.md.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
@@ -22,6 +21,7 @@ import { PlatformProcess } from './lib/platform.js';
 import { redact, scratchDatabase, type Database } from './lib/database.js';
 import { now } from './subscriptions/raw-client.js';
 import { measuredSockets, type ClientKind, type MeasuredSockets } from './subscriptions/subscribers.js';
+import { newRunId } from './lib/run-id.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const USAGE = `usage: npm run bench:subscriptions -- [--sockets 5000] [--events 20] [--interval-ms 1000]
@@ -143,7 +143,7 @@ async function main(): Promise<number> {
     console.error(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
+  const runId = newRunId();
   mkdirSync(opts.out, { recursive: true });
   let platform: PlatformProcess | undefined;
   let database: Database | undefined;

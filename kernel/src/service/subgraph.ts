@@ -294,6 +294,17 @@ export async function startSubgraph<Config, Services = unknown>(
     await apollo.start();
     cleanups.push(() => apollo.stop());
 
+    /** What a resolver gets for one operation (over HTTP, or one subscription event over graphql-ws). */
+    const operationContext = (requestId: string, user: AuthenticatedUser | undefined) => ({
+      requestId,
+      em: db.fork(),
+      logger,
+      user,
+      can: permissionCheck(resolver, user),
+      services,
+      loader: loaderFactory(),
+    });
+
     http.registerRoute('/graphql');
     http.app.use(
       '/graphql',
@@ -312,17 +323,8 @@ export async function startSubgraph<Config, Services = unknown>(
             logger.info({ reason: (error as { reason?: string }).reason }, 'access token rejected');
           }
           if (request && user) request.userId = user.id;
-          const requestId = request?.requestId ?? 'unknown';
-          return {
-            requestId,
-            em: db.fork(),
-            logger,
-            user,
-            can: permissionCheck(resolver, user),
-            services,
-            loader: loaderFactory(),
-            ...(authError ? { authError } : {}),
-          };
+          const context = operationContext(request?.requestId ?? 'unknown', user);
+          return authError ? { ...context, authError } : context;
         },
       }),
     );
@@ -348,15 +350,7 @@ export async function startSubgraph<Config, Services = unknown>(
       revocations,
       keepAliveMs: platform.gateway.subscriptions.keepAliveMs,
       connectionInitTimeoutMs: platform.gateway.subscriptions.connectionInitTimeoutMs,
-      context: (user) => ({
-        requestId: randomUUID(),
-        em: db.fork(),
-        logger,
-        user,
-        can: permissionCheck(resolver, user),
-        services,
-        loader: loaderFactory(),
-      }),
+      context: (user) => operationContext(randomUUID(), user),
     });
     const port = await http.listen(options.port ?? platform.services[name]?.port ?? 0);
     cleanups.push(() => http.close());
