@@ -1,0 +1,114 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { eventually } from '@platform/kernel/testing';
+import { collect, openSocket } from './fixtures/subscriptions-client.js';
+import { startSecondProcess, type SecondProcess } from './second-process.js';
+import {
+  createPost,
+  gateway,
+  platform,
+  POST_CREATED,
+  tokens,
+  useSubscriptionPlatform,
+  socketAt,
+  type PostEvent,
+  userIds,
+} from './fixtures/subscriptions-suite.js';
+
+/**
+ * Nothing left behind: 1,000 connect/subscribe/disconnect cycles end with every counter at zero,
+ * and (on Redis) events cross from one gateway and blog process to another.
+ */
+useSubscriptionPlatform();
+
+describe('teardown', () => {
+  it('leaves no socket, subscription, pub/sub stream or channel behind after 1,000 connect/subscribe/disconnect cycles', async () => {
+    const blog = platform.subgraphs.blog!;
+    await eventually(async () => {
+      expect(gateway.subscriptionStats()).toEqual({ sockets: 0, connections: 0, subscriptions: 0, upstreamSockets: 0 });
+      expect(blog.subscriptionStats()).toEqual({
+        connections: 0,
+        subscriptions: 0,
+        pubsub: { streams: 0, channels: 0 },
+      });
+    });
+    const BATCH = 50;
+    for (let done = 0; done < 1000; done += BATCH) {
+      // Distinct user agents: no two sockets share an upstream subscription.
+      const batch = Array.from({ length: BATCH }, (_, i) =>
+        openSocket(platform.gateway.url, undefined, `cycle-${done + i}`),
+      );
+      const feeds = batch.map((s) => collect(s.client, POST_CREATED));
+      // Every cycle really subscribed, all the way to blog's pub/sub.
+      await eventually(async () => expect(blog.subscriptionStats().pubsub.streams).toBe(BATCH), 10_000);
+      expect(feeds.every((feed) => feed.error === undefined)).toBe(true);
+      await Promise.all(batch.map((s) => s.dispose()));
+    }
+    await eventually(async () => {
+      expect(gateway.subscriptionStats()).toEqual({ sockets: 0, connections: 0, subscriptions: 0, upstreamSockets: 0 });
+      expect(blog.subscriptionStats()).toEqual({
+        connections: 0,
+        subscriptions: 0,
+        pubsub: { streams: 0, channels: 0 },
+      });
+    }, 10_000);
+    if (process.env.REDIS_URL) {
+      // No Redis channel subscription left either.
+      const redis = new Redis(process.env.REDIS_URL);
+      try {
+        const channel = `${blog.runtime.platform.redis.keyPrefix}:pubsub:blog.postCreated`;
+        expect(await redis.pubsub('NUMSUB', channel)).toEqual([channel, 0]);
+      } finally {
+        redis.disconnect();
+      }
+    }
+    const metrics = await (await fetch(`${platform.gateway.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/graphql_ws_connections_active\{[^}]*\} 0/);
+    expect(metrics).toMatch(/graphql_subscriptions_active\{[^}]*\} 0/);
+  }, 120_000);
+});
+
+if (process.env.REDIS_URL) {
+  describe('across processes on Redis', () => {
+    let second: SecondProcess | undefined;
+
+    afterAll(async () => {
+      await second?.stop();
+    });
+
+    it('delivers a post created through gateway 1 / blog 1 to a subscriber on gateway 2 / blog 2', async () => {
+      second = await startSecondProcess(platform);
+      const redis = new Redis(process.env.REDIS_URL!);
+      try {
+        const channel = `${platform.subgraphs.blog!.runtime.platform.redis.keyPrefix}:pubsub:blog.postCreated`;
+        const numsub = async (): Promise<number> => {
+          const [, count] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
+          return Number(count);
+        };
+        expect(await numsub()).toBe(0);
+        const remote = socketAt(second.gatewayUrl, tokens.reader);
+        const feed = collect<PostEvent>(remote.client, POST_CREATED);
+        // Blog 2 (the other process) subscribed its channel; blog 1 has no subscriber.
+        await eventually(async () => expect(await numsub()).toBe(1), 10_000);
+        expect(platform.subgraphs.blog!.subscriptionStats().pubsub.channels).toBe(0);
+        const id = await createPost('Across processes');
+        const [event] = await feed.next(1);
+        expect(event!.data!.postCreated).toEqual({
+          id,
+          title: 'Across processes',
+          author: { id: userIds.writer, displayName: 'Writer' },
+        });
+        // Each instance publishes nothing twice: exactly one delivery.
+        await sleep(300);
+        expect(feed.results).toHaveLength(1);
+        await remote.dispose();
+        await eventually(async () => expect(await numsub()).toBe(0), 10_000);
+        const clients = await redis.client('LIST');
+        expect(String(clients)).toContain('name=blog-pubsub-sub');
+      } finally {
+        redis.disconnect();
+      }
+    }, 60_000);
+  });
+}
