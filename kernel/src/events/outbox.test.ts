@@ -79,6 +79,21 @@ describe.each(busKinds())('outbox relay to the $kind bus', ({ make }) => {
       await harness.cleanup();
     }
   });
+
+  it('publishes an event written outside a transaction without waiting for the poll', async () => {
+    const harness = make();
+    try {
+      const bus = new RecordingBus(harness.create());
+      startRelay({ bus, pollIntervalMs: 600_000 });
+      const single = event(4);
+      // Autocommitted: no transaction commits, the write itself wakes the relay.
+      await recordEvents(db.fork(), db.schema, single);
+      await waitFor(async () => (await state(single.id))?.published === true, 'published_at to be set');
+      expect(bus.published.map((e) => e.id)).toEqual([single.id]);
+    } finally {
+      await harness.cleanup();
+    }
+  });
 });
 
 describe('outbox relay', () => {

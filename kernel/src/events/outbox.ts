@@ -12,6 +12,8 @@ const HOUR_MS = 60 * 60 * 1000;
 
 /** Transactions that wrote outbox rows, so their commit can wake the relay at once. */
 const recordedIn = new WeakSet<object>();
+/** Schema → the running relays of this process, woken by rows written outside a transaction (committed at once). */
+const relaysBySchema = new Map<string, Set<() => void>>();
 
 /** The kernel's event tables; `openDatabase` runs it first in every module's schema. */
 export const outboxMigration: MigrationObject = {
@@ -51,13 +53,18 @@ export async function recordEvents(
   );
   const transaction = em.getTransactionContext<object>();
   if (transaction) recordedIn.add(transaction);
+  else for (const kick of relaysBySchema.get(schema) ?? []) kick();
 }
 
 export interface OutboxRelayOptions {
   db: ModuleDatabase;
   bus: EventBus;
   logger: Logger;
-  /** Fallback poll when nobody calls `kick()`; default 500 ms. */
+  /**
+   * Fallback poll for rows no commit of this process announced (another replica's, left behind
+   * when it stopped; a retry): default 500 ms on PostgreSQL, 5 s on the embedded PGlite, which
+   * only this process writes (its polls would run on the main thread, 8 a second for 4 modules).
+   */
   pollIntervalMs?: number;
   batchSize?: number;
   /** Published rows are deleted after this; default 7 days. */
@@ -124,7 +131,7 @@ export class OutboxRelay {
     this.#bus = options.bus;
     this.#logger = options.logger.child({ component: 'outbox-relay' });
     this.#table = `${quoteIdent(options.db.schema)}.outbox`;
-    this.#pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.#pollIntervalMs = options.pollIntervalMs ?? (options.db.kind === 'pglite' ? 5000 : 500);
     this.#batchSize = options.batchSize ?? 100;
     this.#retentionMs = options.publishedRetentionMs ?? 7 * 24 * HOUR_MS;
     this.#replayWindowMs = options.replayWindowMs ?? HOUR_MS;
@@ -139,6 +146,8 @@ export class OutboxRelay {
       this.#replayRequested = true;
       this.kick();
     });
+    const relays = relaysBySchema.get(this.#db.schema) ?? new Set();
+    relaysBySchema.set(this.#db.schema, relays.add(this.#kickOnWrite));
     if (!this.#watchingCommits) {
       // MikroORM cannot unregister a subscriber; a stopped relay just ignores the calls.
       this.#watchingCommits = true;
@@ -150,6 +159,8 @@ export class OutboxRelay {
     }
     this.#loop = this.#run();
   }
+
+  readonly #kickOnWrite = (): void => this.kick();
 
   /** Publishes soon: call it right after committing events, so latency is not the poll interval. */
   kick(): void {
@@ -164,6 +175,7 @@ export class OutboxRelay {
     this.#wake?.abort();
     this.#unsubscribeReset?.();
     this.#unsubscribeReset = undefined;
+    relaysBySchema.get(this.#db.schema)?.delete(this.#kickOnWrite);
     await this.#loop;
     this.#loop = undefined;
   }
