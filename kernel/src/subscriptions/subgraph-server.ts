@@ -70,7 +70,9 @@ type SocketContext = Context<Record<string, unknown>, Extra & { state?: SocketSt
 export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions): SubscriptionServer {
   const { logger, revocations } = options;
   const log = logger.child({ component: 'subscriptions' });
-  const sockets = attachWebSocketServer(options.server, options.path ?? '/graphql');
+  const sockets = attachWebSocketServer(options.server, options.path ?? '/graphql', {
+    keepAliveMs: options.keepAliveMs,
+  });
   let subscriptions = 0;
 
   const stateOf = (args: ExecutionArgs): SocketState => args.contextValue as SocketState;
@@ -125,7 +127,7 @@ export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions
       onNext: (_ctx, _id, _payload, _args, result): FormattedExecutionResult => maskResult(result, log),
     },
     sockets.wss,
-    options.keepAliveMs,
+    0, // the socket server pings (jittered), not graphql-ws
   );
 
   return {
