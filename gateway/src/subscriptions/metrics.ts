@@ -30,7 +30,7 @@ export class SubscriptionMetrics {
     });
     this.latency = new Histogram({
       name: 'graphql_subscription_delivery_seconds',
-      help: 'Time from publication in the subgraph to the event being sent to the client, by root field',
+      help: 'Time from publication in the subgraph to the event being written to the sockets of a subscription group (one observation per event and group), by root field',
       labelNames: ['field'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
