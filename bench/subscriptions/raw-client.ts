@@ -1,6 +1,7 @@
-// The benchmark's measured sockets: a minimal graphql-transport-ws client on raw `ws`
-// (connection_init → connection_ack, subscribe, next/error/complete, ping → pong) that
-// timestamps each frame the moment `ws` hands it over, before parsing it.
+// The benchmark's measured sockets: a minimal graphql-transport-ws client (connection_init →
+// connection_ack, subscribe, next/error/complete, ping → pong) that timestamps each frame the
+// moment its socket hands it over, before parsing it. Under it either the benchmark's lean
+// WebSocket (wire-socket.ts, default) or the `ws` package's client.
 //
 // Why not graphql-ws's own client: 5000 `createClient` instances in one process parse, validate
 // and dispatch every frame through several layers, serially on one event loop, so the last
@@ -8,6 +9,10 @@
 // see docs/performance.md "Subscriptions"). The benchmark still runs one real graphql-ws client
 // beside these as a protocol check.
 import WebSocket from 'ws';
+import { WireSocket } from './wire-socket.js';
+
+/** How a `next` frame of this client's subscription (operation id 1, `postCreated { id …`) starts. */
+const NEXT_POST_PREFIX = '{"id":"1","type":"next","payload":{"data":{"postCreated":{"id":"';
 
 /** Epoch milliseconds with sub-millisecond precision, comparable across worker threads. */
 export const now = (): number => performance.timeOrigin + performance.now();
@@ -21,10 +26,16 @@ export interface RawPoolOptions {
   concurrency: number;
   /** A different user agent per socket (each then gets its own upstream subscription). */
   distinct: boolean;
+  /**
+   * The WebSocket under each client: `wire` (default) is the benchmark's own lean one on a TCP
+   * socket (wire-socket.ts), `ws` the `ws` package's client (~2× the CPU per frame).
+   */
+  transport?: 'wire' | 'ws';
 }
 
 interface RawSocket {
-  ws: WebSocket;
+  send(text: string): void;
+  close(): Promise<void>;
   errors: number;
 }
 
@@ -62,45 +73,100 @@ export class RawSubscriberPool {
     await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   }
 
-  #openOne(slot: number): Promise<void> {
+  async #openOne(slot: number): Promise<void> {
     const { url, query, distinct, firstIndex } = this.#options;
-    const headers = distinct ? { 'user-agent': `subscriptions-bench-${firstIndex + slot}` } : {};
-    const ws = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers, perMessageDeflate: false });
-    const socket: RawSocket = { ws, errors: 0 };
+    const headers: Record<string, string> = distinct
+      ? { 'user-agent': `subscriptions-bench-${firstIndex + slot}` }
+      : {};
+    let acknowledged!: () => void;
+    const ack = new Promise<void>((resolve) => (acknowledged = resolve));
+    let opened = false;
+    const socket: RawSocket = { send: () => {}, close: async () => {}, errors: 0 };
     this.#sockets[slot] = socket;
+    const onMessage = (text: string, at: number): void => {
+      // The common case, without parsing the whole frame: its post id (the check socket beside
+      // these parses and checks every event in full).
+      if (text.startsWith(NEXT_POST_PREFIX)) {
+        const end = text.indexOf('"', NEXT_POST_PREFIX.length);
+        if (end > NEXT_POST_PREFIX.length) return this.#receive(text.slice(NEXT_POST_PREFIX.length, end), slot, at);
+      }
+      const message = JSON.parse(text) as {
+        type: string;
+        payload?: { data?: { postCreated?: { id?: string } } };
+      };
+      switch (message.type) {
+        case 'next': {
+          const postId = message.payload?.data?.postCreated?.id;
+          if (postId) this.#receive(postId, slot, at);
+          else socket.errors++;
+          return;
+        }
+        case 'connection_ack':
+          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+          opened = true;
+          acknowledged();
+          return;
+        case 'ping':
+          socket.send('{"type":"pong"}');
+          return;
+        case 'pong':
+          return;
+        default:
+          // error, complete (the subscription ended early) or anything unexpected.
+          socket.errors++;
+      }
+    };
+    if (this.#options.transport === 'ws') return this.#openWs(socket, headers, onMessage, ack);
+    let failed: ((error: Error) => void) | undefined;
+    const broken = new Promise<never>((_, reject) => (failed = reject));
+    const wire = await WireSocket.connect({
+      url,
+      protocol: 'graphql-transport-ws',
+      headers,
+      stamp: now,
+      onMessage,
+      onError: (error) => (opened ? socket.errors++ : failed?.(error)),
+    });
+    socket.send = (text) => wire.send(text);
+    socket.close = () => wire.close(1000);
+    wire.send('{"type":"connection_init","payload":{}}');
+    const closedEarly = wire.closed.then(() => {
+      throw new Error(`socket closed with ${wire.closeCode ?? 1006} before connection_ack`);
+    });
+    await Promise.race([ack, broken, closedEarly]);
+  }
+
+  /** The same client on the `ws` package (`transport: 'ws'`); resolves at `connection_ack`. */
+  #openWs(
+    socket: RawSocket,
+    headers: Record<string, string>,
+    onMessage: (text: string, at: number) => void,
+    ack: Promise<void>,
+  ): Promise<void> {
+    const ws = new WebSocket(this.#options.url.replace(/^http/, 'ws'), 'graphql-transport-ws', {
+      headers,
+      perMessageDeflate: false,
+    });
+    socket.send = (text) => ws.send(text);
+    socket.close = () =>
+      new Promise<void>((resolve) => {
+        if (ws.readyState === ws.CLOSED) return resolve();
+        ws.once('close', () => resolve());
+        ws.close(1000);
+      });
+    ws.on('message', (data: Buffer) => {
+      const at = now();
+      onMessage(data.toString(), at);
+    });
     return new Promise<void>((resolve, reject) => {
       ws.once('error', reject);
-      ws.once('close', (code) => reject(new Error(`socket ${slot} closed with ${code} before connection_ack`)));
+      ws.once('close', (code) => reject(new Error(`socket closed with ${code} before connection_ack`)));
       ws.once('open', () => ws.send('{"type":"connection_init","payload":{}}'));
-      ws.on('message', (data: Buffer) => {
-        const at = now();
-        const message = JSON.parse(data.toString()) as {
-          type: string;
-          payload?: { data?: { postCreated?: { id?: string } } };
-        };
-        switch (message.type) {
-          case 'next': {
-            const postId = message.payload?.data?.postCreated?.id;
-            if (postId) this.#receive(postId, slot, at);
-            else socket.errors++;
-            return;
-          }
-          case 'connection_ack':
-            ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
-            ws.removeAllListeners('error');
-            ws.removeAllListeners('close');
-            ws.on('error', () => socket.errors++);
-            resolve();
-            return;
-          case 'ping':
-            ws.send('{"type":"pong"}');
-            return;
-          case 'pong':
-            return;
-          default:
-            // error, complete (the subscription ended early) or anything unexpected.
-            socket.errors++;
-        }
+      void ack.then(() => {
+        ws.removeAllListeners('error');
+        ws.removeAllListeners('close');
+        ws.on('error', () => socket.errors++);
+        resolve();
       });
     });
   }
@@ -140,15 +206,6 @@ export class RawSubscriberPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      this.#sockets.map(
-        ({ ws }) =>
-          new Promise<void>((resolve) => {
-            if (ws.readyState === ws.CLOSED) return resolve();
-            ws.once('close', () => resolve());
-            ws.close(1000);
-          }),
-      ),
-    );
+    await Promise.all(this.#sockets.map((socket) => socket.close()));
   }
 }

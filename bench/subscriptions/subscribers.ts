@@ -1,5 +1,6 @@
 // The benchmark's N measured sockets, three ways (`--client`):
-// - raw (default): RawSubscriberPool in this thread, or spread over `--client-workers` threads;
+// - wire (default) and raw: RawSubscriberPool (on the benchmark's lean WebSocket, or on `ws`) in
+//   this thread, or spread over `--client-workers` threads;
 // - graphql-ws: one graphql-ws `createClient` per socket, as before: kept to show what the
 //   client itself costs (it also records each frame's raw arrival, before graphql-ws parses it).
 import { Worker } from 'node:worker_threads';
@@ -24,10 +25,11 @@ export interface MeasuredSockets {
   close(): Promise<void>;
 }
 
-export type ClientKind = 'raw' | 'graphql-ws';
+export type ClientKind = 'wire' | 'raw' | 'graphql-ws';
 
 export function measuredSockets(kind: ClientKind, options: RawPoolOptions, workers: number): MeasuredSockets {
   if (kind === 'graphql-ws') return new GraphqlWsSockets(options);
+  options = { ...options, transport: kind === 'raw' ? 'ws' : 'wire' };
   return workers > 0 ? new WorkerSockets(options, workers) : new InProcessSockets(options);
 }
 
