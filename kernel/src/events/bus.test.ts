@@ -227,6 +227,26 @@ describe('createEventBus', () => {
 });
 
 describe('MemoryEventBus', () => {
+  it("starts a live group's delivery before other groups' that joined earlier", async () => {
+    const broker = new MemoryBroker();
+    const bus = new MemoryEventBus({ logger: silent, broker });
+    const steps: string[] = [];
+    // Like a transaction on the embedded database: several steps, each resolved at once, no I/O wait.
+    const bookkeeping = async (): Promise<void> => {
+      for (let step = 0; step < 5; step++) {
+        await Promise.resolve();
+        steps.push('bookkeeping');
+      }
+    };
+    await bus.subscribe('test.*', bookkeeping, { group: 'bookkeeping' });
+    await bus.subscribe('test.*', () => void steps.push('live'), { group: 'feed', live: true });
+    await bus.subscribe('test.*', () => void steps.push('plain'), { group: 'plain' });
+    await bus.publish(event('test.item.added'));
+    await waitFor(() => steps.length === 7);
+    expect(steps).toEqual(['live', 'bookkeeping', 'bookkeeping', 'bookkeeping', 'bookkeeping', 'bookkeeping', 'plain']);
+    await bus.close();
+  });
+
   it('drains queued events on close, and leaves nothing queued in the group', async () => {
     const broker = new MemoryBroker();
     const bus = new MemoryEventBus({ logger: silent, broker });

@@ -18,6 +18,14 @@ export interface SubscribeOptions {
   group: string;
   /** Deliveries before the event goes to the dead letter; default 5. */
   maxAttempts?: number;
+  /**
+   * The group feeds live subscribers, who wait for it (e.g. a subscription's feed). The in-memory
+   * bus starts such groups' deliveries of an event before the others': every group runs on the
+   * one event loop, and a handler whose database answers without yielding (the embedded PGlite)
+   * would otherwise finish its whole transaction first (measured: audit's ~6 ms append before
+   * `postCreated`'s feed). Ignored on Redis, where each group reads on its own.
+   */
+  live?: boolean;
 }
 
 /**

@@ -24,6 +24,7 @@ interface Member {
   readonly handler: EventHandler;
   readonly maxAttempts: number;
   readonly work: InFlight;
+  readonly live: boolean;
 }
 
 interface Group {
@@ -39,6 +40,8 @@ interface Group {
   turn: number;
   /** Events dropped because the group had no member and too many were waiting. */
   dropped: number;
+  /** A member subscribed with `live`: the group's deliveries start before other groups'. */
+  live: boolean;
 }
 
 interface Listener {
@@ -76,8 +79,10 @@ export class MemoryBroker {
 
   /** @internal Enqueues to every interested group and listener; handlers run later, never in this stack. */
   enqueue(events: PlatformEvent[]): void {
+    // Live groups first: each group's delivery starts in its own turn, in this order.
+    const groups = [...this.#groups.values()].sort((a, b) => Number(b.live) - Number(a.live));
     for (const event of events) {
-      for (const group of this.#groups.values()) {
+      for (const group of groups) {
         if (![...group.patterns.values()].some((matches) => matches(event.topic))) continue;
         group.queue.push(event);
         if (group.members.length > 0) this.#schedule(group);
@@ -103,10 +108,12 @@ export class MemoryBroker {
         done: Promise.resolve(),
         turn: 0,
         dropped: 0,
+        live: false,
       };
       this.#groups.set(groupName, group);
     }
     group.members.push(member);
+    if (member.live) group.live = true;
     if (!group.patterns.has(member.pattern)) group.patterns.set(member.pattern, member.matches);
     // What waited while the group had no member flows again.
     if (group.queue.length > 0) this.#schedule(group);
@@ -265,7 +272,15 @@ export class MemoryEventBus implements EventBus {
     assertGroup(options.group);
     const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     assertMaxAttempts(maxAttempts);
-    const member: Member = { bus: this, pattern, matches, handler, maxAttempts, work: new InFlight() };
+    const member: Member = {
+      bus: this,
+      pattern,
+      matches,
+      handler,
+      maxAttempts,
+      work: new InFlight(),
+      live: options.live === true,
+    };
     const leave = this.broker.join(options.group, member);
     let closing: Promise<void> | undefined;
     const subscription: Subscription = {

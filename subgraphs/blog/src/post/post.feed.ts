@@ -41,6 +41,7 @@ export class PostFeed {
   async start(): Promise<void> {
     this.#subscription ??= await this.#runtime.bus.subscribe('blog.post.created', (event) => this.announce(event), {
       group: FEED_GROUP,
+      live: true,
     });
   }
 

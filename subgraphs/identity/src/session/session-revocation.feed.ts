@@ -33,7 +33,7 @@ export class SessionRevocationFeed {
     this.#subscription ??= await this.#runtime.bus.subscribe(
       'identity.session.revoked',
       (event) => this.announce(event),
-      { group: FEED_GROUP },
+      { group: FEED_GROUP, live: true },
     );
   }
 
