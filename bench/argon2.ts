@@ -14,11 +14,10 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PasswordHasher } from '../subgraphs/identity/src/password/hasher.js';
-import { latencyStats } from './lib/load.js';
+import { latencyStats, round } from './lib/load.js';
 import { newRunId } from './lib/run-id.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const round = (value: number): number => Math.round(value * 10) / 10;
 
 const { values } = parseArgs({
   options: {

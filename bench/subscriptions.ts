@@ -14,7 +14,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { latencyStats, type LatencyStats } from './lib/load.js';
+import { latencyStats, round, type LatencyStats } from './lib/load.js';
 import { findProfile, summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { processTimes, scrape, sum } from './lib/observe.js';
 import { PlatformProcess } from './lib/platform.js';
@@ -141,8 +141,6 @@ async function writerToken(url: string, runId: string): Promise<string> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
-
-const round = (value: number): number => Math.round(value * 10) / 10;
 
 async function main(): Promise<number> {
   let opts: Options;

@@ -149,6 +149,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 }
 
 /** Nearest-rank percentiles. */
+/** `value` to one decimal, as the benchmarks report milliseconds. */
+export const round = (value: number): number => Math.round(value * 10) / 10;
+
 export function latencyStats(latencies: number[]): LatencyStats {
   const sorted = [...latencies].sort((a, b) => a - b);
   const at = (p: number): number =>

@@ -67,6 +67,8 @@ export class MemoryBroker {
   static readonly shared = new MemoryBroker();
 
   readonly #groups = new Map<string, Group>();
+  /** The groups in the order their deliveries start: live ones first. Rebuilt when a group is added or turns live. */
+  #deliveryOrder: Group[] = [];
   readonly #listeners = new Set<Listener>();
   readonly #deadLetters: DeadLetter[] = [];
   /** The logger of the last bus that handled an event, for the broker's own complaints. */
@@ -79,10 +81,9 @@ export class MemoryBroker {
 
   /** @internal Enqueues to every interested group and listener; handlers run later, never in this stack. */
   enqueue(events: PlatformEvent[]): void {
-    // Live groups first: each group's delivery starts in its own turn, in this order.
-    const groups = [...this.#groups.values()].sort((a, b) => Number(b.live) - Number(a.live));
     for (const event of events) {
-      for (const group of groups) {
+      // Each group's delivery starts in its own turn, in this order.
+      for (const group of this.#deliveryOrder) {
         if (![...group.patterns.values()].some((matches) => matches(event.topic))) continue;
         group.queue.push(event);
         if (group.members.length > 0) this.#schedule(group);
@@ -111,9 +112,13 @@ export class MemoryBroker {
         live: false,
       };
       this.#groups.set(groupName, group);
+      this.#deliveryOrder.push(group);
     }
     group.members.push(member);
-    if (member.live) group.live = true;
+    if (member.live && !group.live) {
+      group.live = true;
+      this.#deliveryOrder = [...this.#groups.values()].sort((a, b) => Number(b.live) - Number(a.live));
+    }
     if (!group.patterns.has(member.pattern)) group.patterns.set(member.pattern, member.matches);
     // What waited while the group had no member flows again.
     if (group.queue.length > 0) this.#schedule(group);
