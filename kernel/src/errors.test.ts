@@ -3,6 +3,7 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import {
   AuthenticationError,
+  CallerSpecificError,
   ConflictError,
   ErrorCode,
   ForbiddenError,
@@ -22,6 +23,12 @@ describe('error classes', () => {
     [new NotFoundError('Post'), 'NOT_FOUND', 404, 'Post not found'],
     [new ConflictError('email taken'), 'CONFLICT', 409, 'email taken'],
     [new RateLimitError(3), 'RATE_LIMITED', 429, 'Too many attempts, try again later'],
+    [
+      new CallerSpecificError(),
+      'CALLER_SPECIFIC',
+      400,
+      "This answer depends on who the caller is, so it cannot be shared: mark the field's rule with perCaller()",
+    ],
   ])('%p has its code, status and message', (error, code, status, message) => {
     expect(error).toBeInstanceOf(PlatformError);
     expect(error).toBeInstanceOf(GraphQLError);
@@ -83,7 +90,8 @@ describe('maskError', () => {
     expect(onInternal).not.toHaveBeenCalled();
   });
 
-  it.each(['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'BAD_USER_INPUT', 'FORBIDDEN'])(
+  // CALLER_SPECIFIC too: the gateway relays a subgraph's refusal of a shared answer as it came.
+  it.each(['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'BAD_USER_INPUT', 'FORBIDDEN', 'CALLER_SPECIFIC'])(
     'passes the client code %s through without stacktrace',
     (code) => {
       const onInternal = jest.fn();

@@ -8,6 +8,7 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
   RATE_LIMITED: 'RATE_LIMITED',
+  CALLER_SPECIFIC: 'CALLER_SPECIFIC',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -94,6 +95,23 @@ export class RateLimitError extends PlatformError {
   readonly httpStatus = 429;
   constructor(retryAfterSeconds: number, message = 'Too many attempts, try again later') {
     super(message, { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)) });
+    this.finish(this.code);
+  }
+}
+
+/**
+ * CALLER_SPECIFIC: a shared answer (one answer for everyone holding the same permissions, see
+ * `SHARED_ANSWER_HEADER`) was asked of a field whose answer depends on who the caller is: it
+ * read the caller's id, session or token. The field's rule needs `perCaller()`, which tags it
+ * so that the gateway asks for it once per caller instead.
+ */
+export class CallerSpecificError extends PlatformError {
+  readonly code = ErrorCode.CALLER_SPECIFIC;
+  readonly httpStatus = 400;
+  constructor(
+    message = "This answer depends on who the caller is, so it cannot be shared: mark the field's rule with perCaller()",
+  ) {
+    super(message);
     this.finish(this.code);
   }
 }

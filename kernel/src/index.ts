@@ -40,6 +40,7 @@ export * from './graphql/context.js';
 export * from './graphql/pagination.js';
 export * from './graphql/rules.js';
 export * from './graphql/permissions.js';
+export * from './graphql/shared-answer.js';
 export { buildModuleSchema, SchemaRulesError } from './graphql/schema.js';
 export { FEDERATION_VERSION, FEDERATION_LINK } from './graphql/federation.js';
 export { metricsPlugin, formatErrorWith, landingPagePlugin, platformApolloOptions } from './graphql/apollo.js';

@@ -1,6 +1,7 @@
 // What makes RemotePermissions forget answers: invalidate(), and authz's events on the bus.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { pino } from 'pino';
 import type { EventBus, EventHandler } from '../events/bus.js';
 import { createEvent } from '../events/event.js';
 import { MemoryBroker, MemoryEventBus } from '../events/memory-bus.js';
@@ -97,6 +98,109 @@ describe('RemotePermissions', () => {
     });
   });
 
+  describe('onChange', () => {
+    /** Every call of a new listener, in order. */
+    function listen(permissions: RemotePermissions): Array<string | undefined> {
+      const calls: Array<string | undefined> = [];
+      permissions.onChange((userId) => calls.push(userId));
+      return calls;
+    }
+
+    it("hears invalidate(id) with the user's id, lower-cased, and invalidate() with undefined", () => {
+      const permissions = remote();
+      const calls = listen(permissions);
+      permissions.invalidate('0E1D5A4C-AAAA-4BBB-8CCC-DDDDEEEEFFFF');
+      permissions.invalidate();
+      expect(calls).toEqual(['0e1d5a4c-aaaa-4bbb-8ccc-ddddeeeeffff', undefined]);
+    });
+
+    it('is told synchronously, after the answer was dropped', async () => {
+      const ada = authz.user();
+      const permissions = remote();
+      await permissions.permissionsOf(ada);
+      let lookup: Promise<unknown> | undefined;
+      const stop = permissions.onChange(() => {
+        stop();
+        lookup = permissions.permissionsOf(ada);
+      });
+      permissions.invalidate(ada.id);
+      expect(lookup).toBeDefined();
+      await lookup;
+      expect(authz.requestsOf(ada)).toBe(2);
+    });
+
+    it('hears start() and close() drop everything', async () => {
+      const permissions = remote({ bus: new MemoryEventBus({ logger: silent, broker: new MemoryBroker() }) });
+      const calls = listen(permissions);
+      await permissions.start();
+      await permissions.close();
+      expect(calls).toEqual([undefined, undefined]);
+    });
+
+    it('stops calling a listener once it is removed, and calls each added one', () => {
+      const permissions = remote();
+      const calls: string[] = [];
+      const listener = (userId: string | undefined) => calls.push(`${userId}`);
+      const stopFirst = permissions.onChange(listener);
+      const stopSecond = permissions.onChange(listener);
+      permissions.invalidate('a');
+      stopFirst();
+      stopFirst();
+      permissions.invalidate('b');
+      stopSecond();
+      permissions.invalidate();
+      expect(calls).toEqual(['a', 'a', 'b']);
+    });
+
+    it('logs a listener that throws, and still invalidates and tells the others', async () => {
+      const lines: string[] = [];
+      const logger = pino({ level: 'error' }, { write: (line: string) => lines.push(line) });
+      const ada = authz.user();
+      const permissions = remote({ logger });
+      await permissions.permissionsOf(ada);
+      permissions.onChange(() => {
+        throw new Error('listener broke');
+      });
+      const calls = listen(permissions);
+      expect(() => permissions.invalidate(ada.id)).not.toThrow();
+      expect(calls).toEqual([ada.id]);
+      await permissions.permissionsOf(ada);
+      expect(authz.requestsOf(ada)).toBe(2);
+      expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
+        expect.objectContaining({
+          msg: 'a permissions change listener failed',
+          userId: ada.id,
+          err: expect.objectContaining({ message: 'listener broke' }),
+        }),
+      ]);
+    });
+
+    it('hears a bus reset as everyone dropped', async () => {
+      const resets = new Set<() => void>();
+      const inner = new MemoryEventBus({ logger: silent, broker: new MemoryBroker() });
+      const bus: EventBus = {
+        kind: 'memory',
+        publish: (events) => inner.publish(events),
+        subscribe: (pattern, handler, options) => inner.subscribe(pattern, handler, options),
+        listen: (pattern, handler) => inner.listen(pattern, handler),
+        onReset: (listener) => {
+          resets.add(listener);
+          return () => resets.delete(listener);
+        },
+        close: () => inner.close(),
+      };
+      try {
+        const permissions = remote({ bus });
+        await permissions.start();
+        const calls = listen(permissions);
+        for (const reset of resets) reset();
+        expect(calls).toEqual([undefined]);
+      } finally {
+        await inner.close();
+      }
+    });
+  });
+
   // authz's events, as another process publishes them; on Redis too when REDIS_URL is set.
   describe.each(busKinds())('invalidation by authz events on the $kind bus', ({ make }) => {
     let harness: BusHarness;
@@ -147,6 +251,18 @@ describe('RemotePermissions', () => {
       }, 1000);
       await Promise.all([permissions.permissionsOf(ada), permissions.permissionsOf(bob)]);
       expect([authz.requestsOf(ada), authz.requestsOf(bob), authz.requestsOf()]).toEqual([2, 2, 2]);
+    });
+
+    it('tells onChange listeners whose answer an event dropped: one user, or everyone', async () => {
+      const calls: Array<string | undefined> = [];
+      permissions.onChange((userId) => calls.push(userId));
+      await publish('authz.assignment.created', { userId: ada.id.toUpperCase(), roleId: randomUUID(), roleName: 'x' });
+      await eventually(async () => expect(calls).toEqual([ada.id]), 1000);
+      await publish('authz.grant.changed', { roleId: randomUUID(), roleName: 'guest', granted: [], revoked: [] });
+      await eventually(async () => expect(calls).toEqual([ada.id, undefined]), 1000);
+      await publish('identity.user.updated', { userId: bob.id });
+      await publish('authz.assignment.deleted', { userId: bob.id, roleId: randomUUID(), roleName: 'x' });
+      await eventually(async () => expect(calls).toEqual([ada.id, undefined, bob.id]), 1000);
     });
 
     it('ignores other modules’ events', async () => {

@@ -73,6 +73,7 @@ export class RemotePermissions implements PermissionResolver {
   #started: Promise<void> | undefined;
   #subscription: Subscription | undefined;
   #stopResetListener: (() => void) | undefined;
+  readonly #changeListeners = new Set<(userId: string | undefined) => void>();
 
   constructor(options: RemotePermissionsOptions) {
     const { url, ttlMs = 60_000, maxEntries = 10_000, timeoutMs = 2_000 } = options;
@@ -120,16 +121,47 @@ export class RemotePermissions implements PermissionResolver {
     this.invalidate();
   }
 
-  /** Forgets one user's answer (their next lookup asks authz), or everybody's without an id. */
+  /**
+   * Forgets one user's answer (their next lookup asks authz), or everybody's without an id.
+   * Tells the `onChange` listeners.
+   */
   invalidate(userId?: string): void {
     if (userId === undefined) {
       this.#cache.clear();
       this.#pending.clear();
+      this.#changed(undefined);
       return;
     }
     const key = userId.toLowerCase();
     this.#cache.delete(key);
     this.#pending.delete(key);
+    this.#changed(key);
+  }
+
+  /**
+   * Calls `listener` right after every invalidation (an authz event, a bus reset, `invalidate()`,
+   * `close()`): with the user's id, lower-cased, when only their answer was dropped, and with
+   * undefined when everybody's was. What holds answers derived from permissions (the gateway's
+   * shared subscriptions) re-checks them then. A listener that throws is logged, and neither
+   * stops the invalidation nor the other listeners. Returns the function that removes it.
+   */
+  onChange(listener: (userId: string | undefined) => void): () => void {
+    // A wrapper per call, so the same function added twice is called twice and removed once per remover.
+    const entry = (userId: string | undefined): void => listener(userId);
+    this.#changeListeners.add(entry);
+    return () => {
+      this.#changeListeners.delete(entry);
+    };
+  }
+
+  #changed(userId: string | undefined): void {
+    for (const listener of [...this.#changeListeners]) {
+      try {
+        listener(userId);
+      } catch (error) {
+        this.#logger.error({ err: error, userId }, 'a permissions change listener failed');
+      }
+    }
   }
 
   permissionsOf(user: AuthenticatedUser | undefined): Promise<EffectivePermissions> {

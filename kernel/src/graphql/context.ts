@@ -25,6 +25,11 @@ export interface GraphQLContext<Services = unknown> {
   em: EntityManager;
   /** Request-scoped logger (`requestId`, `traceId`, `module` on every line). */
   logger: Logger;
+  /**
+   * The caller; undefined when anonymous. In a shared answer (see `SHARED_ANSWER_HEADER`) only
+   * whether they are signed in shows: reading their id, session or token throws CALLER_SPECIFIC,
+   * so a resolver that needs them must have its rule wrapped in `perCaller()`.
+   */
   user?: AuthenticatedUser;
   /** Whether the caller holds a permission (`module.resource.action`); anonymous = guest. */
   can(permission: string): Promise<boolean>;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AuthenticatedUser } from './context.js';
 
 /**
@@ -23,6 +24,20 @@ export interface PermissionResolver {
 /** Whether `effective` includes `permission`, counting `all` as every permission. */
 export function holds(effective: EffectivePermissions, permission: string): boolean {
   return effective.all || effective.permissions.has(permission);
+}
+
+/**
+ * A short name for a permission set, the same in every process: `'*'` for `all`, otherwise the
+ * first 22 characters of the base64url SHA-256 of the sorted names, one per line. Callers with
+ * equal fingerprints hold the same permissions, so an answer that depends on the caller only
+ * through their permissions (a shared answer) is the same for all of them.
+ */
+export function permissionFingerprint(effective: EffectivePermissions): string {
+  if (effective.all) return '*';
+  return createHash('sha256')
+    .update([...effective.permissions].sort().join('\n'))
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 /**
@@ -52,14 +67,26 @@ export class StaticPermissions implements PermissionResolver {
   }
 }
 
-/** A request's `can()`: the caller's permissions are looked up once per request. */
+/**
+ * A request's `can()`: the caller's permissions are looked up once per request, on the first
+ * check. `onLookup` hears of that lookup's answer once, as the first check that gets it
+ * resolves; a failed lookup is not reported (the checks reject with its error).
+ */
 export function permissionCheck(
   resolver: PermissionResolver,
   user: AuthenticatedUser | undefined,
+  onLookup?: (effective: EffectivePermissions) => void,
 ): (permission: string) => Promise<boolean> {
   let effective: Promise<EffectivePermissions> | undefined;
+  let report = onLookup;
   return async (permission) => {
     effective ??= resolver.permissionsOf(user);
-    return holds(await effective, permission);
+    const answer = await effective;
+    if (report) {
+      const first = report;
+      report = undefined;
+      first(answer);
+    }
+    return holds(answer, permission);
   };
 }

@@ -7,14 +7,20 @@ import type { EntityReference } from '../module/define.js';
 import {
   and,
   authenticated,
+  chain,
+  deny,
+  dependsOnCaller,
   not,
   or,
+  perCaller,
   permission,
   permissionsUsedBy,
   publicAccess,
+  race,
   rule,
   ruleCoverageProblems,
   type IRules,
+  type ShieldRule,
 } from './rules.js';
 import { buildModuleSchema, SchemaRulesError } from './schema.js';
 
@@ -92,6 +98,76 @@ describe('permissionsUsedBy', () => {
       Note: permission('a.b.e'),
     };
     expect([...permissionsUsedBy(tree)].sort()).toEqual(['a.b.c', 'a.b.d', 'a.b.e']);
+  });
+});
+
+describe('dependsOnCaller', () => {
+  const isOwner = rule({ cache: 'no_cache' })(() => true);
+  it.each<[string, boolean, ShieldRule]>([
+    ['publicAccess', false, publicAccess],
+    ['deny', false, deny],
+    ['authenticated', false, authenticated],
+    ['permission()', false, permission('a.b.c')],
+    ['logic rules made of those', false, or(authenticated, and(permission('a.b.c'), not(permission('a.b.d'))))],
+    ['chain and race of those', false, chain(authenticated, race(publicAccess, deny))],
+    ['perCaller(publicAccess)', true, perCaller(publicAccess)],
+    ['perCaller(permission())', true, perCaller(permission('a.b.c'))],
+    ['a custom rule', true, isOwner],
+    ['a custom rule inside or()', true, or(isOwner, permission('a.b.c'))],
+    ['perCaller() inside and()', true, and(authenticated, perCaller(permission('a.b.c')))],
+    ['a look-alike of a permission rule', true, rule('permission:a.b.c')(() => true)],
+  ])('%s: %s', (_name, expected, tree) => {
+    expect(dependsOnCaller(tree)).toBe(expected);
+  });
+
+  it('leaves the rule it wraps unmarked, so permission() stays shared', () => {
+    perCaller(permission('a.b.c'));
+    expect(dependsOnCaller(permission('a.b.c'))).toBe(false);
+  });
+});
+
+describe('perCaller', () => {
+  const NOTE = parse('{ note(id: "n1") { id } }');
+  const schemaWith = (noteRule: ShieldRule) =>
+    buildModuleSchema({
+      module: 'notes',
+      resolvers: [NoteResolver],
+      orphanedTypes: [UserStub],
+      rules: { ...RULES, Query: { note: noteRule } },
+      references: REFERENCES,
+      permissions: PERMISSIONS,
+    });
+  const run = async (noteRule: ShieldRule, granted: string[], userId?: string) =>
+    execute({
+      schema: (await schemaWith(noteRule)).schema,
+      document: NOTE,
+      contextValue: { user: userId ? { id: userId } : undefined, can: async (p: string) => granted.includes(p) },
+    });
+
+  it('answers exactly as the rule it wraps', async () => {
+    for (const [granted, userId] of [
+      [[READ], 'u1'],
+      [[], 'u1'],
+      [[READ], undefined],
+      [[], undefined],
+    ] as const) {
+      for (const guard of [permission(READ), authenticated, and(authenticated, permission(READ))]) {
+        expect(await run(perCaller(guard), [...granted], userId)).toEqual(await run(guard, [...granted], userId));
+      }
+    }
+    expect((await run(perCaller(permission(READ)), [])).errors?.[0]?.extensions).toEqual({
+      code: 'FORBIDDEN',
+      permission: READ,
+    });
+  });
+
+  it('still counts the permissions inside it as used', async () => {
+    const rules = { ...RULES, Query: { note: perCaller(permission(READ)) } };
+    expect(permissionsUsedBy(rules)).toEqual(new Set([READ, ARCHIVE]));
+    expect(
+      ruleCoverageProblems(await classSchema(), rules, { permissions: PERMISSIONS, references: REFERENCES }),
+    ).toEqual([]);
+    await expect(schemaWith(perCaller(permission(READ)))).resolves.toBeDefined();
   });
 });
 
@@ -184,6 +260,42 @@ describe('buildModuleSchema', () => {
       'entity Note (@key) has no reference: add references.Note = { rule, resolve }',
       'module.yaml declares notes.note.export, which no rule uses',
     ]);
+  });
+
+  describe('tags what depends on the caller perCaller in the SDL', () => {
+    const isOwner = rule({ cache: 'no_cache' })(() => true);
+    const tagged = (sdl: string): string[] =>
+      sdl
+        .split('\n')
+        .filter((line) => line.includes('@tag(name: "perCaller")'))
+        .map((line) => line.trim());
+
+    it('tags nothing when every rule is about permissions only', async () => {
+      const { sdl } = await build(REFERENCES);
+      expect(tagged(sdl)).toEqual([]);
+    });
+
+    it('tags perCaller() and custom rules, by field, by type-wide rule and by reference rule', async () => {
+      const { sdl } = await buildModuleSchema({
+        module: 'notes',
+        resolvers: [NoteResolver],
+        orphanedTypes: [UserStub],
+        rules: {
+          Query: { note: perCaller(permission(READ)) },
+          Mutation: { archiveNote: and(authenticated, or(isOwner, permission(ARCHIVE))) },
+          Note: { id: publicAccess, text: authenticated, author: permission(READ) },
+          User: isOwner,
+        },
+        references: { Note: { rule: perCaller(permission(READ)), resolve: resolveNote } },
+        permissions: PERMISSIONS,
+      });
+      expect(tagged(sdl)).toEqual([
+        'id: ID! @tag(name: "perCaller")',
+        'note(id: ID!): Note @tag(name: "perCaller")',
+        'type Note @key(fields: "id") @tag(name: "perCaller") {',
+        'archiveNote(id: ID!): Boolean! @tag(name: "perCaller")',
+      ]);
+    });
   });
 
   describe('guards _entities with the reference rule', () => {

@@ -47,6 +47,44 @@ export function permission(name: string): ShieldRule {
   return cached;
 }
 
+/** The `@tag` name of fields and entity types whose answer depends on who the caller is. */
+export const PER_CALLER_TAG = 'perCaller';
+
+/** Rules made by `perCaller()`. */
+const perCallerRules = new WeakSet<object>();
+
+/**
+ * `rule`, marking the field it guards as one whose answer depends on who the caller is, not only
+ * on what they may do: its resolver reads `ctx.user` (their id, session or token) to choose the
+ * answer, as `me` does. The field's SDL gets `@tag(name: "perCaller")`, so the gateway never
+ * serves one caller's answer to another who merely holds the same permissions. Permissions
+ * checked inside still count for coverage. Rules other than `publicAccess`, `deny`,
+ * `authenticated` and `permission()` (and logic rules made only of those) mark their fields by
+ * themselves.
+ */
+export function perCaller(rule: ShieldRule): ShieldRule {
+  // A one-rule `and` answers exactly as its rule does; a new object, as `permission()` rules are shared.
+  const marked = and(rule);
+  perCallerRules.add(marked);
+  return marked;
+}
+
+/**
+ * Whether the answer a field guarded by `tree` gives may depend on who the caller is beyond
+ * their permissions: it holds a `perCaller()` rule, or any rule other than `publicAccess`
+ * (`allow`), `deny`, `authenticated` and `permission()`. Logic rules are judged by their
+ * children; a missing rule (undefined) depends on nothing.
+ */
+export function dependsOnCaller(tree: unknown): boolean {
+  if (tree === undefined) return false;
+  if (typeof tree !== 'object' || tree === null || perCallerRules.has(tree)) return true;
+  if (tree === allow || tree === deny || tree === authenticated || permissionOfRule.has(tree)) return false;
+  if (typeof (tree as { getRules?: unknown }).getRules === 'function') {
+    return (tree as { getRules(): unknown[] }).getRules().some(dependsOnCaller);
+  }
+  return true;
+}
+
 /**
  * The permissions that `permission()` rules check anywhere in `tree`: a rule, a logic rule
  * (`and`, `or`, `chain`, `race`, `not`, walked through their children) or a rule map by type

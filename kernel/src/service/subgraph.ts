@@ -25,6 +25,7 @@ import { platformApolloOptions } from '../graphql/apollo.js';
 import { loaderFactory, type AuthenticatedUser, type GraphQLContext } from '../graphql/context.js';
 import { buildModuleSchema } from '../graphql/schema.js';
 import { permissionCheck, type PermissionResolver } from '../graphql/permissions.js';
+import { asksSharedAnswer, sharedAnswerContext, sharedAnswerPlugin } from '../graphql/shared-answer.js';
 import { RemotePermissions } from '../auth/remote-permissions.js';
 import { createPubSub, type PubSubStats } from '../subscriptions/pubsub.js';
 import { guardSubscriptionFields } from '../subscriptions/guard.js';
@@ -288,22 +289,28 @@ export async function startSubgraph<Config, Services = unknown>(
         metrics,
         introspection: platform.gateway.introspection,
         sandbox: platform.env === 'development',
-        plugins: [ApolloServerPluginInlineTraceDisabled(), rejectBadCredentials()],
+        plugins: [ApolloServerPluginInlineTraceDisabled(), rejectBadCredentials(), sharedAnswerPlugin()],
       }),
     });
     await apollo.start();
     cleanups.push(() => apollo.stop());
 
-    /** What a resolver gets for one operation (over HTTP, or one subscription event over graphql-ws). */
-    const operationContext = (requestId: string, user: AuthenticatedUser | undefined) => ({
-      requestId,
-      em: db.fork(),
-      logger,
-      user,
-      can: permissionCheck(resolver, user),
-      services,
-      loader: loaderFactory(),
-    });
+    /**
+     * What a resolver gets for one operation (over HTTP, or one subscription event over
+     * graphql-ws); for a shared answer, one that hides who the caller is (see sharedAnswerContext).
+     */
+    const operationContext = (requestId: string, user: AuthenticatedUser | undefined, sharedAnswer = false) => {
+      const context = {
+        requestId,
+        em: db.fork(),
+        logger,
+        user,
+        can: permissionCheck(resolver, user),
+        services,
+        loader: loaderFactory(),
+      };
+      return sharedAnswer ? sharedAnswerContext(context, resolver) : context;
+    };
 
     http.registerRoute('/graphql');
     http.app.use(
@@ -323,7 +330,7 @@ export async function startSubgraph<Config, Services = unknown>(
             logger.info({ reason: (error as { reason?: string }).reason }, 'access token rejected');
           }
           if (request && user) request.userId = user.id;
-          const context = operationContext(request?.requestId ?? 'unknown', user);
+          const context = operationContext(request?.requestId ?? 'unknown', user, asksSharedAnswer(req.headers));
           return authError ? { ...context, authError } : context;
         },
       }),
@@ -350,7 +357,7 @@ export async function startSubgraph<Config, Services = unknown>(
       revocations,
       keepAliveMs: platform.gateway.subscriptions.keepAliveMs,
       connectionInitTimeoutMs: platform.gateway.subscriptions.connectionInitTimeoutMs,
-      context: (user) => operationContext(randomUUID(), user),
+      context: (user, sharedAnswer) => operationContext(randomUUID(), user, sharedAnswer),
     });
     const port = await http.listen(options.port ?? platform.services[name]?.port ?? 0);
     cleanups.push(() => http.close());

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { RevocationList } from '../auth/revocation-list.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { AuthenticatedUser } from '../graphql/context.js';
+import { socketAsksSharedAnswer, withSharedAnswerExtensions } from '../graphql/shared-answer.js';
 import {
   admitSocket,
   expiryTimer,
@@ -32,8 +33,12 @@ export interface SubgraphSubscriptionsOptions {
   logger: Logger;
   verifier: TokenVerifier;
   revocations: RevocationList;
-  /** A fresh resolver context for `user`: one per operation and one per event, so every delivery is authorised anew. */
-  context(user: AuthenticatedUser | undefined): object;
+  /**
+   * A fresh resolver context for `user`: one per operation and one per event, so every delivery
+   * is authorised anew. `sharedAnswer`: the socket asked for shared answers (see
+   * `SHARED_ANSWER_PARAM`), so the context must hide who the caller is.
+   */
+  context(user: AuthenticatedUser | undefined, sharedAnswer: boolean): object;
   keepAliveMs: number;
   connectionInitTimeoutMs: number;
   path?: string;
@@ -53,6 +58,8 @@ export interface SubscriptionServer {
 /** What the kernel keeps per socket. */
 interface SocketState {
   user: SocketUser | undefined;
+  /** `connection_init` asked for shared answers: every operation and event of the socket gets them. */
+  sharedAnswer: boolean;
   close(reason: CloseReason): void;
   stopExpiry(): void;
 }
@@ -66,6 +73,10 @@ type SocketContext = Context<Record<string, unknown>, Extra & { state?: SocketSt
  * (permissions looked up again through the cached resolver that authz's events invalidate). An
  * event refused that way ends the subscription with the error. The socket closes when its token
  * expires (4401) and, at the next event, when its session was revoked (4403).
+ *
+ * A socket whose `connection_init` carries `sharedAnswer: true` gets shared answers: resolvers
+ * cannot tell who the caller is, and each result whose rules consulted permissions (a refusal
+ * too) names the permission set in `extensions.permissions`.
  */
 export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions): SubscriptionServer {
   const { logger, revocations } = options;
@@ -76,11 +87,20 @@ export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions
   let subscriptions = 0;
 
   const stateOf = (args: ExecutionArgs): SocketState => args.contextValue as SocketState;
+  const contextOf = (state: SocketState): object => options.context(state.user, state.sharedAnswer);
+
+  /** One operation or event, with a fresh context; a shared answer names the permissions it used. */
+  const run = async (state: SocketState, args: ExecutionArgs): Promise<ExecutionResult> => {
+    const contextValue = contextOf(state);
+    return withSharedAnswerExtensions(await execute({ ...args, contextValue }), contextValue);
+  };
 
   const subscribe = async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
     const state = stateOf(args);
-    const source = await createSourceEventStream({ ...args, contextValue: options.context(state.user) });
-    if (!(Symbol.asyncIterator in source)) return source;
+    const subscribeContext = contextOf(state);
+    const source = await createSourceEventStream({ ...args, contextValue: subscribeContext });
+    // Refused when subscribing: a shared answer's refusal names the permissions it was refused for.
+    if (!(Symbol.asyncIterator in source)) return withSharedAnswerExtensions(source, subscribeContext);
     subscriptions++;
     return mapStream(
       source[Symbol.asyncIterator](),
@@ -91,7 +111,7 @@ export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions
           stop();
           return undefined;
         }
-        const result = await execute({ ...args, rootValue: event, contextValue: options.context(state.user) });
+        const result = await run(state, { ...args, rootValue: event });
         if (result.data == null && errorCodes(result).some((code) => ACCESS_DENIED_CODES.has(code))) stop();
         const publishedAt = publishedAtOf(event);
         return publishedAt === undefined ? result : { ...result, extensions: { ...result.extensions, publishedAt } };
@@ -116,13 +136,18 @@ export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions
           return false;
         }
         const { user } = admission;
-        ctx.extra.state = { user, close, stopExpiry: expiryTimer(user, () => close(TOKEN_EXPIRED)) };
+        ctx.extra.state = {
+          user,
+          sharedAnswer: socketAsksSharedAnswer(ctx.connectionParams),
+          close,
+          stopExpiry: expiryTimer(user, () => close(TOKEN_EXPIRED)),
+        };
         return true;
       },
       onClose(ctx: SocketContext) {
         ctx.extra.state?.stopExpiry();
       },
-      execute: (args) => execute({ ...args, contextValue: options.context(stateOf(args).user) }),
+      execute: (args) => run(stateOf(args), args),
       subscribe,
       onNext: (_ctx, _id, _payload, _args, result): FormattedExecutionResult => maskResult(result, log),
     },

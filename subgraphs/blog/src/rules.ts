@@ -3,6 +3,7 @@ import {
   ForbiddenError,
   isUuid,
   or,
+  perCaller,
   permission,
   publicAccess,
   rule,
@@ -52,7 +53,8 @@ export const rules: IRules = {
     posts: read,
   },
   Mutation: {
-    createPost: permission(Permission.PostCreate),
+    // The caller becomes the author.
+    createPost: perCaller(permission(Permission.PostCreate)),
     updatePost: ownPostOrModerator(Permission.PostUpdate),
     deletePost: ownPostOrModerator(Permission.PostDelete),
   },

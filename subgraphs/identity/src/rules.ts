@@ -2,6 +2,7 @@ import {
   authenticated,
   ForbiddenError,
   or,
+  perCaller,
   permission,
   publicAccess,
   rule,
@@ -35,13 +36,15 @@ export const isSelf: ShieldRule = rule({ cache: 'no_cache' })((parent: { id: str
 /**
  * Profiles are public (a blog shows its authors); contact details are the user's own or for
  * those allowed to read accounts. Sign-up, login and the email-link flows are open to anyone.
+ * Fields whose resolver answers about the caller themself (`me`, their sessions) are
+ * `perCaller`: no one else's answer will do, whatever permissions they share.
  */
 export const rules: IRules = {
   Query: {
     user: publicAccess,
-    me: publicAccess,
+    me: perCaller(publicAccess),
     users: permission(Permission.UserRead),
-    sessions: authenticated,
+    sessions: perCaller(authenticated),
   },
   Mutation: {
     register: publicAccess,
@@ -49,12 +52,12 @@ export const rules: IRules = {
     resendVerificationEmail: publicAccess,
     requestPasswordReset: publicAccess,
     resetPassword: publicAccess,
-    changePassword: authenticated,
+    changePassword: perCaller(authenticated),
     login: publicAccess,
     refreshToken: publicAccess,
-    logout: publicAccess,
-    revokeSession: authenticated,
-    updateProfile: authenticated,
+    logout: perCaller(publicAccess),
+    revokeSession: perCaller(authenticated),
+    updateProfile: perCaller(authenticated),
     updateUser: permission(Permission.UserUpdate),
     deleteUser: permission(Permission.UserDelete),
   },
@@ -70,6 +73,6 @@ export const rules: IRules = {
   AuthPayload: publicAccess,
   Session: authenticated,
   // Only the caller's own sessions reach them (the feed filters by user).
-  Subscription: { mySessionRevoked: authenticated },
+  Subscription: { mySessionRevoked: perCaller(authenticated) },
   SessionRevocation: authenticated,
 };
