@@ -22,10 +22,11 @@ import { redact, scratchDatabase, type Database } from './lib/database.js';
 import { now } from './subscriptions/raw-client.js';
 import { measuredSockets, type ClientKind, type MeasuredSockets } from './subscriptions/subscribers.js';
 import { newRunId } from './lib/run-id.js';
+import { LOGIN, registerUsers } from './login/users.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const USAGE = `usage: npm run bench:subscriptions -- [--sockets 5000] [--events 20] [--warmup-events 3] [--interval-ms 1000]
-  [--query author|plain] [--callers same|distinct] [--client wire|raw|graphql-ws] [--client-workers 0]
+  [--query author|plain] [--callers same|distinct|users] [--users N] [--client wire|raw|graphql-ws] [--client-workers 0]
   [--open-concurrency 200] [--cpu-prof] [--database-url postgres://…] [--out bench/results]`;
 
 const QUERIES = {
@@ -41,11 +42,13 @@ interface Options {
   intervalMs: number;
   query: keyof typeof QUERIES;
   /**
-   * same: every socket a guest with the same address and agent (they share one upstream
-   * subscription); distinct: a different user agent per socket, so each has its own, as
-   * signed-in users do.
+   * same: every socket a guest with the same address and agent; distinct: guests with a
+   * different user agent per socket; users: every socket signed in, as one of `users` accounts
+   * registered for the run (each with its own token and session).
    */
-  callers: 'same' | 'distinct';
+  callers: 'same' | 'distinct' | 'users';
+  /** With `--callers users`: how many accounts (default: one per socket). */
+  users: number;
   /**
    * wire (default): minimal graphql-transport-ws clients on the benchmark's lean WebSocket; raw:
    * the same clients on `ws`; graphql-ws: one createClient per socket.
@@ -69,6 +72,7 @@ function options(): Options {
       'interval-ms': { type: 'string', default: '1000' },
       query: { type: 'string', default: 'author' },
       callers: { type: 'string', default: 'same' },
+      users: { type: 'string' },
       client: { type: 'string', default: 'wire' },
       'client-workers': { type: 'string', default: '0' },
       'open-concurrency': { type: 'string', default: '200' },
@@ -83,7 +87,9 @@ function options(): Options {
     return parsed;
   };
   if (!(values.query! in QUERIES)) throw new Error('--query must be author or plain');
-  if (values.callers !== 'same' && values.callers !== 'distinct') throw new Error('--callers must be same or distinct');
+  if (values.callers !== 'same' && values.callers !== 'distinct' && values.callers !== 'users') {
+    throw new Error('--callers must be same, distinct or users');
+  }
   if (values.client !== 'wire' && values.client !== 'raw' && values.client !== 'graphql-ws') {
     throw new Error('--client must be wire, raw or graphql-ws');
   }
@@ -96,6 +102,7 @@ function options(): Options {
     intervalMs: int('interval-ms', values['interval-ms']),
     query: values.query as keyof typeof QUERIES,
     callers: values.callers,
+    users: int('users', values.users ?? values.sockets),
     client: values.client,
     clientWorkers,
     openConcurrency: int('open-concurrency', values['open-concurrency']),
@@ -142,6 +149,22 @@ async function writerToken(url: string, runId: string): Promise<string> {
   }
 }
 
+/** `count` accounts (registered two at a time: one password hash per core), each signed in once. */
+async function signedInUsers(url: string, count: number, runId: string): Promise<string[]> {
+  const users = await registerUsers(url, count, `subs-${runId}`);
+  const tokens: string[] = new Array<string>(count);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      const { login } = await graphql<{ login: { accessToken: string } }>(url, LOGIN, { ...users[i]! });
+      tokens[i] = login.accessToken;
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return tokens;
+}
+
 async function main(): Promise<number> {
   let opts: Options;
   try {
@@ -164,6 +187,14 @@ async function main(): Promise<number> {
     platform = await PlatformProcess.start({ root: ROOT, databaseUrl: database?.url ?? null, nodeFlags });
     const url = `${platform.gatewayUrl}/graphql`;
     const token = await writerToken(url, runId);
+    let tokens: string[] | undefined;
+    if (opts.callers === 'users') {
+      const signing = performance.now();
+      tokens = await signedInUsers(url, opts.users, runId);
+      console.log(
+        `${tokens.length} users registered and signed in in ${round((performance.now() - signing) / 1000)} s`,
+      );
+    }
 
     console.log(`opening ${opts.sockets} sockets (${opts.client} client, ${opts.clientWorkers} worker threads)…`);
     const openStarted = performance.now();
@@ -176,6 +207,7 @@ async function main(): Promise<number> {
         firstIndex: 0,
         concurrency: opts.openConcurrency,
         distinct: opts.callers === 'distinct',
+        tokens,
       },
       opts.clientWorkers,
     );
@@ -267,7 +299,7 @@ async function main(): Promise<number> {
       });
       const wait = opts.intervalMs - (performance.now() - started);
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      // The check socket is its own caller with --callers distinct: give it as long as the measured ones.
+      // The check socket is its own caller unless --callers same: give it as long as the measured ones.
       const checkDeadline = performance.now() + 30_000;
       while (!checked.has(post.id) && performance.now() < checkDeadline)
         await new Promise((resolve) => setTimeout(resolve, 10));

@@ -80,8 +80,8 @@ describe('credentials never mix', () => {
   });
 });
 
-describe('sharing between identical callers', () => {
-  it('serves guests with the same address and agent from one upstream subscription', async () => {
+describe('sharing', () => {
+  it('serves guests from one group whatever their agent, carried by two upstream subscriptions', async () => {
     const guests = Array.from({ length: 20 }, () => socket(undefined, 'same-browser'));
     const other = socket(undefined, 'another-browser');
     const feeds = guests.map((s) => collect<PostEvent>(s.client, POST_CREATED));
@@ -95,6 +95,18 @@ describe('sharing between identical callers', () => {
     await guests[0]!.dispose();
     const next = await createPost('Still shared');
     expect((await feeds[1]!.next(2))[1]!.data!.postCreated.id).toBe(next);
+  });
+
+  it("serves one caller's sockets running a per-caller operation from one upstream subscription", async () => {
+    // Same token, address and agent: nobody else's answers, so one subscription serves all three.
+    const mine = [socket(tokens.reader), socket(tokens.reader), socket(tokens.reader)];
+    mine.forEach((s) => collect(s.client, 'subscription { mySessionRevoked { sessionId } }'));
+    await eventually(async () => expect(gateway.subscriptionStats().subscriptions).toBe(3));
+    await eventually(async () => expect(platform.subgraphs.identity!.subscriptionStats().subscriptions).toBe(1));
+    // Another user's socket gets its own.
+    const theirs = socket(tokens.writer);
+    collect(theirs.client, 'subscription { mySessionRevoked { sessionId } }');
+    await eventually(async () => expect(platform.subgraphs.identity!.subscriptionStats().subscriptions).toBe(2));
   });
 });
 
@@ -122,8 +134,8 @@ describe('shared frames', () => {
     for (const id of ['a', 'b']) ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: POST_CREATED } }));
     const feed = collect<PostEvent & { postCreated: { author: { displayName: string } } }>(real.client, POST_CREATED);
     await eventually(async () => expect(gateway.subscriptionStats().subscriptions).toBe(3));
-    // Same caller (guest, address, agent), same operation: one upstream subscription for all three.
-    await eventually(async () => expect(platform.subgraphs.blog!.subscriptionStats().subscriptions).toBe(1));
+    // Same permissions (guests), same operation: one group for all three, carried by two upstream subscriptions.
+    await eventually(async () => expect(platform.subgraphs.blog!.subscriptionStats().subscriptions).toBe(2));
     const id = await createPost('Framed');
     const [viaClient] = await feed.next(1);
     expect(viaClient!.data!.postCreated).toMatchObject({ id, title: 'Framed', author: { displayName: 'Writer' } });

@@ -17,6 +17,12 @@ const NEXT_POST_PREFIX = '{"id":"1","type":"next","payload":{"data":{"postCreate
 /** Epoch milliseconds with sub-millisecond precision, comparable across worker threads. */
 export const now = (): number => performance.timeOrigin + performance.now();
 
+/** The `connection_init` message of socket `index`: signed in with one of `tokens`, or a guest. */
+export function connectionInit(tokens: readonly string[] | undefined, index: number): string {
+  const token = tokens?.length ? tokens[index % tokens.length] : undefined;
+  return JSON.stringify({ type: 'connection_init', payload: token ? { authorization: `Bearer ${token}` } : {} });
+}
+
 export interface RawPoolOptions {
   url: string;
   query: string;
@@ -24,8 +30,13 @@ export interface RawPoolOptions {
   count: number;
   firstIndex: number;
   concurrency: number;
-  /** A different user agent per socket (each then gets its own upstream subscription). */
+  /** A different user agent per socket. */
   distinct: boolean;
+  /**
+   * Access tokens the sockets sign in with, socket `i` (counting from `firstIndex`) with
+   * `tokens[i % tokens.length]`; guests without.
+   */
+  tokens?: readonly string[];
   /**
    * The WebSocket under each client: `wire` (default) is the benchmark's own lean one on a TCP
    * socket (wire-socket.ts), `ws` the `ws` package's client (~2× the CPU per frame).
@@ -74,10 +85,11 @@ export class RawSubscriberPool {
   }
 
   async #openOne(slot: number): Promise<void> {
-    const { url, query, distinct, firstIndex } = this.#options;
+    const { url, query, distinct, firstIndex, tokens } = this.#options;
     const headers: Record<string, string> = distinct
       ? { 'user-agent': `subscriptions-bench-${firstIndex + slot}` }
       : {};
+    const init = connectionInit(tokens, firstIndex + slot);
     let acknowledged!: () => void;
     const ack = new Promise<void>((resolve) => (acknowledged = resolve));
     let opened = false;
@@ -116,7 +128,7 @@ export class RawSubscriberPool {
           socket.errors++;
       }
     };
-    if (this.#options.transport === 'ws') return this.#openWs(socket, headers, onMessage, ack);
+    if (this.#options.transport === 'ws') return this.#openWs(socket, headers, init, onMessage, ack);
     let failed: ((error: Error) => void) | undefined;
     const broken = new Promise<never>((_, reject) => (failed = reject));
     const wire = await WireSocket.connect({
@@ -129,7 +141,7 @@ export class RawSubscriberPool {
     });
     socket.send = (text) => wire.send(text);
     socket.close = () => wire.close(1000);
-    wire.send('{"type":"connection_init","payload":{}}');
+    wire.send(init);
     const closedEarly = wire.closed.then(() => {
       throw new Error(`socket closed with ${wire.closeCode ?? 1006} before connection_ack`);
     });
@@ -140,6 +152,7 @@ export class RawSubscriberPool {
   #openWs(
     socket: RawSocket,
     headers: Record<string, string>,
+    init: string,
     onMessage: (text: string, at: number) => void,
     ack: Promise<void>,
   ): Promise<void> {
@@ -161,7 +174,7 @@ export class RawSubscriberPool {
     return new Promise<void>((resolve, reject) => {
       ws.once('error', reject);
       ws.once('close', (code) => reject(new Error(`socket closed with ${code} before connection_ack`)));
-      ws.once('open', () => ws.send('{"type":"connection_init","payload":{}}'));
+      ws.once('open', () => ws.send(init));
       void ack.then(() => {
         ws.removeAllListeners('error');
         ws.removeAllListeners('close');

@@ -153,8 +153,9 @@ class GraphqlWsSockets implements MeasuredSockets {
   }
 
   async #openOne(slot: number): Promise<GraphqlWsSocket> {
-    const { url, query, distinct, firstIndex } = this.#options;
+    const { url, query, distinct, firstIndex, tokens } = this.#options;
     const headers = distinct ? { 'user-agent': `subscriptions-bench-${firstIndex + slot}` } : {};
+    const token = tokens?.length ? tokens[(firstIndex + slot) % tokens.length] : undefined;
     const socket: GraphqlWsSocket = {
       client: undefined as unknown as Client,
       received: new Map(),
@@ -172,6 +173,7 @@ class GraphqlWsSockets implements MeasuredSockets {
       socket.client = createClient({
         url: url.replace(/^http/, 'ws'),
         webSocketImpl: BenchWebSocket,
+        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
         lazy: false,
         retryAttempts: 0,
         onNonLazyError: reject,

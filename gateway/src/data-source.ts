@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Context } from '@opentelemetry/api';
-import { injectTraceHeaders } from '@platform/kernel';
+import { injectTraceHeaders, SHARED_ANSWER_HEADER } from '@platform/kernel';
 
 type Fetcher = RemoteGraphQLDataSource['fetcher'];
 type FetcherResponse = Awaited<ReturnType<Fetcher>>;
@@ -18,6 +18,12 @@ export interface GatewayContext {
   userAgent?: string;
   /** The OpenTelemetry context of the incoming request (its server span). */
   trace: Context;
+  /**
+   * Asks for an answer shareable by everyone holding the caller's permission set (a shared
+   * subscription group's completion): the subgraph refuses to read who the caller is, and names
+   * the permission set it used.
+   */
+  sharedAnswer?: boolean;
 }
 
 /**
@@ -38,6 +44,7 @@ export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
     if (gateway.authorization) headers.set('authorization', gateway.authorization);
     if (gateway.clientIp) headers.set('x-forwarded-for', gateway.clientIp);
     if (gateway.userAgent) headers.set('user-agent', gateway.userAgent);
+    if (gateway.sharedAnswer) headers.set(SHARED_ANSWER_HEADER, '1');
     for (const [name, value] of Object.entries(injectTraceHeaders({}, gateway.trace))) headers.set(name, value);
   }
 }

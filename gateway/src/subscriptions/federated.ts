@@ -3,7 +3,7 @@ import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type S
 import type { FetchNode } from '@apollo/query-planner';
 import { context as otelContext } from '@opentelemetry/api';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
-import { mapStream, type Logger } from '@platform/kernel';
+import { mapStream, PERMISSIONS_EXTENSION, type Logger } from '@platform/kernel';
 import type { GatewayContext } from '../data-source.js';
 import type { SubscriptionPlanner } from './planner.js';
 import type { SharedFetches } from './shared-fetches.js';
@@ -30,6 +30,13 @@ export interface SocketSession {
   gatewayContext(): GatewayContext;
   /** Told of each event sent: the field and when it was published upstream (epoch ms, if known). */
   delivered(field: string, publishedAt: number | undefined): void;
+  /** Whether to complete this upstream event at all (a shared group's carriers skip events another brought). */
+  accept?(event: FormattedExecutionResult): boolean;
+  /**
+   * For a shared group: the permission set its answers are for. Entity fetches then ask in
+   * shared-answer mode, and an answer a subgraph made for another set is refused (`mismatch`).
+   */
+  shared?: { fingerprint: string; mismatch(): void };
 }
 
 /**
@@ -74,7 +81,10 @@ export function federatedSubscribe(
     node: rest ? { kind: 'Sequence' as const, nodes: [eventFetch, rest] } : eventFetch,
   };
 
+  const services = session.shared ? verifiedServices(options.services, session.shared) : options.services;
+
   return mapStream(source, async (event, stop) => {
+    if (session.accept && !session.accept(event)) return undefined;
     const publishedAt = typeof event.extensions?.publishedAt === 'number' ? event.extensions.publishedAt : undefined;
     if (!event.data) {
       // The subgraph refused or failed this event (its errors are already masked): pass them on, and stop.
@@ -84,7 +94,12 @@ export function federatedSubscribe(
     const eventSource: GraphQLDataSource = {
       process: async () => ({ data: event.data, ...(event.errors ? { errors: event.errors } : {}) }),
     };
-    const gatewayContext = { ...session.gatewayContext(), requestId: randomUUID(), trace: otelContext.active() };
+    const gatewayContext: GatewayContext = {
+      ...session.gatewayContext(),
+      requestId: randomUUID(),
+      trace: otelContext.active(),
+      ...(session.shared ? { sharedAnswer: true } : {}),
+    };
     const requestContext = {
       request: { query: '', variables, operationName },
       context: gatewayContext,
@@ -99,7 +114,7 @@ export function federatedSubscribe(
       {
         // One event is one publication of one document: its time and the root field's data identify it.
         ...options.shared.services(
-          options.services,
+          services,
           publishedAt === undefined ? undefined : `${publishedAt}:${primary.operation}:${JSON.stringify(event.data)}`,
         ),
         [EVENT_SOURCE]: eventSource,
@@ -112,6 +127,33 @@ export function federatedSubscribe(
     session.delivered(field, publishedAt);
     return result;
   });
+}
+
+/** What a completion gets in place of an entity answer made for another permission set. */
+const NOT_FOR_THIS_SET = {
+  errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+};
+
+/**
+ * The data sources of a shared group's completions: each answer must have been made for the
+ * group's permission set (the subgraph names the set it used, when it used one); any other is
+ * dropped, and the group told, so it never reaches members who do not hold that set.
+ */
+function verifiedServices(services: ServiceMap, shared: { fingerprint: string; mismatch(): void }): ServiceMap {
+  return Object.fromEntries(
+    Object.entries(services).map(([name, source]): [string, GraphQLDataSource] => [
+      name,
+      {
+        process: async (options) => {
+          const response = await source.process(options);
+          const used = response.extensions?.[PERMISSIONS_EXTENSION];
+          if (used === undefined || used === shared.fingerprint) return response;
+          shared.mismatch();
+          return NOT_FOR_THIS_SET as typeof response;
+        },
+      },
+    ]),
+  );
 }
 
 function rootFieldName(operation: {

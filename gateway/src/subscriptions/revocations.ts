@@ -4,6 +4,7 @@ import {
   revocationHoldMs,
   RevocationList,
   TokenVerifier,
+  type EventBus,
   type Logger,
   type PlatformConfig,
 } from '@platform/kernel';
@@ -12,6 +13,8 @@ import type { SocketRegistry } from './connections.js';
 export interface GatewayAuth {
   verifier: TokenVerifier;
   revocations: RevocationList;
+  /** The gateway's event bus (closed with the rest). */
+  bus: EventBus;
   close(): Promise<void>;
 }
 
@@ -72,6 +75,7 @@ export async function startGatewayAuth(
   return {
     verifier,
     revocations,
+    bus,
     close: async () => {
       for (const cleanup of cleanups.reverse()) await cleanup();
     },

@@ -20,6 +20,7 @@ import {
   type SocketUser,
 } from '@platform/kernel';
 import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
 import type { GatewayContext } from '../data-source.js';
 import { SocketRegistry, TOO_MANY_CONNECTIONS, type RegisteredSocket } from './connections.js';
 import { federatedSubscribe, type SocketSession } from './federated.js';
@@ -28,7 +29,9 @@ import { SubscriptionMetrics } from './metrics.js';
 import { SharedFetches } from './shared-fetches.js';
 import type { SubscriptionPlanner } from './planner.js';
 import { startGatewayAuth } from './revocations.js';
-import { SubscriptionGroups } from './subscription-groups.js';
+import { PermissionSets } from './permission-sets.js';
+import { ShareableOperations } from './shareable.js';
+import { SubscriptionGroups, type GroupSpec, type Membership, type StartCarrier } from './subscription-groups.js';
 import type { UpstreamIdentity } from './upstream.js';
 
 /** Live counts, for tests proving that nothing outlives its client. */
@@ -65,11 +68,31 @@ export interface GatewaySubscriptionsOptions {
 }
 
 /** Per socket: who, what it forwards upstream, and how to end it. */
-interface SocketState extends RegisteredSocket, Omit<SocketSession, 'upstream' | 'delivered'> {
+interface SocketState extends RegisteredSocket {
+  /** The gateway context the socket's queries and mutations carry (its caller's credentials). */
+  gatewayContext(): GatewayContext;
   readonly user: SocketUser | undefined;
   readonly identity: UpstreamIdentity;
   stop(): void;
 }
+
+/** A subscription that may share: where it is, and what is needed to place it again. */
+interface Tracked {
+  readonly state: SocketState;
+  readonly args: ExecutionArgs;
+  readonly text: string;
+  readonly membership: Membership;
+  /** Bumped by each recheck: only the latest one's answer moves the subscription. */
+  generation: number;
+}
+
+interface Placement {
+  key: string;
+  spec: GroupSpec;
+}
+
+/** Permission lookups at once when many callers' sets must be looked up again. */
+const RECHECKS_AT_ONCE = 16;
 
 type SocketContext = Context<Record<string, unknown>, Extra & { state?: SocketState }>;
 
@@ -126,45 +149,113 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
   const operationOf = (args: ExecutionArgs): OperationContext => args.contextValue as OperationContext;
   const stateOf = (args: ExecutionArgs): SocketState => operationOf(args).state;
 
+  const shareable = new ShareableOperations();
+  const authzUrl = options.urls.authz ? new URL(options.urls.authz).origin : undefined;
+  const permissionSets = authzUrl
+    ? await PermissionSets.start({
+        url: authzUrl,
+        bus: auth.bus,
+        logger: log,
+        ttlMs: config.auth.permissionCacheTtlSec * 1000,
+      })
+    : undefined;
+  /** Subscriptions in (or eligible for) a shared group: they move when their permissions change. */
+  const tracked = new Set<Tracked>();
+  // 5,000 callers' permissions dropped at once (a role changed) are asked of authz a few at a time.
+  const recheckLimit = pLimit(RECHECKS_AT_ONCE);
+  const stopListening = permissionSets?.onChange((userId) => {
+    for (const subscription of tracked) {
+      if (userId === undefined || subscription.state.user?.id.toLowerCase() === userId) recheck(subscription);
+    }
+  });
+
+  /**
+   * Where a subscription belongs. An operation with no per-caller field, run by callers holding
+   * the same permission set, gets the same answers whoever runs it: one shared group for all of
+   * them. Anything else (a per-caller field, or authz not answering) groups only callers who
+   * cannot be told apart: the same token, address and agent (or guests with the same address and
+   * agent).
+   */
+  const place = async (state: SocketState, args: ExecutionArgs, text: string): Promise<Placement> => {
+    const operation = [text, args.operationName ?? null, args.variableValues ?? {}];
+    const { identity } = state;
+    const perCaller: Placement = {
+      key: JSON.stringify([
+        'caller',
+        identity.authorization ?? null,
+        identity.clientIp ?? null,
+        identity.userAgent ?? null,
+        ...operation,
+      ]),
+      spec: {},
+    };
+    if (!permissionSets || !shareable.isShareable(planner.supergraphSchema, args.document, text)) return perCaller;
+    try {
+      const fingerprint = await permissionSets.fingerprintOf(state.user);
+      return {
+        key: JSON.stringify(['shared', state.user ? 'user' : 'guest', fingerprint, ...operation]),
+        spec: { fingerprint },
+      };
+    } catch (error) {
+      log.warn({ err: error }, "the caller's permissions could not be looked up: their subscription is not shared");
+      return perCaller;
+    }
+  };
+
+  /** The upstream subscription a group's carrier runs: the event from its subgraph, completed across the others. */
+  const starter =
+    (args: ExecutionArgs, spec: GroupSpec): StartCarrier =>
+    (carrier) => {
+      const session: SocketSession = {
+        upstream: carrier.upstream,
+        gatewayContext: () => ({ ...carrier.identity, requestId: randomUUID(), trace: otelContext.active() }),
+        delivered: (field, publishedAt) => carrier.report({ field, publishedAt }),
+        accept: carrier.accept,
+        ...(spec.fingerprint ? { shared: { fingerprint: spec.fingerprint, mismatch: carrier.mismatch } } : {}),
+      };
+      const result = federatedSubscribe({ planner, services: options.services, shared, logger: log }, session, args);
+      if (Symbol.asyncIterator in result) return result;
+      const once = new EventStream<ExecutionResult>(() => {});
+      once.push(result);
+      once.end();
+      return once;
+    };
+
+  /** Holds a subscription's events while its caller's permission set is looked up again, then moves it if it changed. */
+  const recheck = (subscription: Tracked): void => {
+    const generation = ++subscription.generation;
+    subscription.membership.hold();
+    void recheckLimit(async () => {
+      if (generation !== subscription.generation || subscription.membership.stream.closed) return;
+      const placement = await place(subscription.state, subscription.args, subscription.text);
+      // A later change asked again: that answer decides.
+      if (generation !== subscription.generation) return;
+      subscription.membership.release(placement.key, placement.spec, starter(subscription.args, placement.spec));
+    });
+  };
+
   // Results may carry subgraph errors already formatted; onNext masks and formats both kinds.
-  const subscribe = (args: ExecutionArgs): AsyncIterable<ExecutionResult> => {
+  const subscribe = async (args: ExecutionArgs): Promise<AsyncIterable<ExecutionResult>> => {
     const operation = operationOf(args);
     const { state } = operation;
-    const { identity } = state;
-    // Callers who cannot be told apart, running the same operation, share one upstream subscription.
-    const key = JSON.stringify([
-      identity.authorization ?? null,
-      identity.clientIp ?? null,
-      identity.userAgent ?? null,
-      print(args.document),
-      args.operationName ?? null,
-      args.variableValues ?? {},
-    ]);
-    const stream = groups.join(
-      key,
-      identity,
-      (upstream, report) => {
-        const session: SocketSession = {
-          upstream,
-          gatewayContext: state.gatewayContext,
-          delivered: (field, publishedAt) => report({ field, publishedAt }),
-        };
-        const result = federatedSubscribe({ planner, services: options.services, shared, logger: log }, session, args);
-        if (Symbol.asyncIterator in result) return result;
-        const once = new EventStream<ExecutionResult>(() => {});
-        once.push(result);
-        once.end();
-        return once;
-      },
-      { send: frameSink(operation.socket, operation.id, () => metrics.dropped.inc()).next, closeSocket: state.close },
-    );
+    const text = print(args.document);
+    const placement = await place(state, args, text);
+    const membership = groups.join(placement.key, placement.spec, starter(args, placement.spec), {
+      send: frameSink(operation.socket, operation.id, () => metrics.dropped.inc()).next,
+      closeSocket: state.close,
+      identity: state.identity,
+      sessionId: state.user?.sessionId,
+    });
+    const subscription: Tracked = { state, args, text, membership, generation: 0 };
+    if (placement.spec.fingerprint) tracked.add(subscription);
     subscriptions++;
     metrics.subscriptions.inc();
     // graphql-ws only sees the end of it (and then sends `complete`): the group writes the frames.
     return mapStream(
-      stream,
+      membership.stream,
       (value): ExecutionResult => value,
       () => {
+        tracked.delete(subscription);
         subscriptions--;
         metrics.subscriptions.dec();
       },
@@ -259,6 +350,8 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
       // graphql-ws closes its sockets (1001) and the server; then nothing may upgrade any more.
       await disposable.dispose();
       await sockets.close();
+      stopListening?.();
+      await permissionSets?.close();
       await auth.close();
     },
   };

@@ -1,5 +1,5 @@
 import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
-import { EventStream, type CloseReason, type Logger } from '@platform/kernel';
+import { EventStream, PERMISSIONS_EXTENSION, type CloseReason, type Logger } from '@platform/kernel';
 import { UpstreamConnections, type UpstreamIdentity } from './upstream.js';
 
 type Result = ExecutionResult | FormattedExecutionResult;
@@ -10,24 +10,95 @@ export interface Delivery {
   publishedAt: number | undefined;
 }
 
-/** One socket's subscription in a group. */
+/** One socket's subscription, as it asks to join a group. */
 export interface GroupMember {
   /** Writes one serialized result to the member's socket as a `next` frame of its operation; false if not written. */
   send(payload: string): boolean;
-  /** Closes the member's client socket (a subgraph refused the group's token). */
+  /** Closes the member's client socket (a subgraph refused the credentials this member lent its group). */
   closeSocket(reason: CloseReason): void;
+  /** The member's own credentials, which its group may carry upstream. */
+  identity: UpstreamIdentity;
+  /** The member's session, if signed in: a shared group's two carriers come from different sessions when it can. */
+  sessionId?: string;
+}
+
+/**
+ * How a group's answers are made.
+ * - Without `fingerprint`: its members cannot be told apart (same token, address and agent, or
+ *   guests from the same address and agent), so one upstream subscription with those credentials
+ *   answers all of them.
+ * - With `fingerprint`: its members hold the same permission set (that fingerprint) and run an
+ *   operation with no per-caller field, so their answers are the same. The upstream subscription
+ *   is carried by members in turn, in shared-answer mode (the subgraph answers without reading who
+ *   the caller is, and names the permission set it used).
+ */
+export interface GroupSpec {
+  fingerprint?: string;
+}
+
+/** One member's upstream subscription, lent to its group. */
+export interface Carrier {
+  upstream: UpstreamConnections;
+  /** The credentials carried, with shared-answer mode on for a shared group. */
+  identity: UpstreamIdentity;
+  report(delivery: Delivery): void;
+  /**
+   * Whether this upstream event should be completed and delivered: not when another carrier
+   * already brought it, nor when the subgraph answered it for another permission set (the carrier
+   * is then retired).
+   */
+  accept(event: FormattedExecutionResult): boolean;
+  /** A subgraph answered part of a completion for another permission set: this carrier is retired. */
+  mismatch(): void;
+}
+
+/** Starts one carrier's subscription: the completed results of its upstream events. */
+export type StartCarrier = (carrier: Carrier) => AsyncIterableIterator<Result>;
+
+/** A member's place in the groups: it moves when its permissions change. */
+export interface Membership {
+  /** Carries no values (frames go through `send`): it only ends, with the group or when the member leaves. */
+  readonly stream: EventStream<never>;
+  /** The group the member is in. */
+  readonly key: string;
+  /** Keeps the member's events back until `release` (its permissions are being looked up again). */
+  hold(): void;
+  /**
+   * Ends a hold: in the same group, the held events are written; in another (its permission set
+   * changed), they are dropped, being answers for the old set, and the member moves.
+   */
+  release(key: string, spec: GroupSpec, start: StartCarrier): void;
 }
 
 interface Member extends GroupMember {
-  /** Carries no values (frames go through `send`): it only ends, with the group or when the member leaves. */
-  stream: EventStream<never>;
+  group: Group;
+  readonly stream: EventStream<never>;
+  /** Events kept back during a hold. */
+  held: string[] | undefined;
+  carrying: CarrierState | undefined;
+}
+
+interface CarrierState {
+  readonly member: Member | undefined;
+  readonly upstream: UpstreamConnections;
+  source: AsyncIterableIterator<Result> | undefined;
+  retired: boolean;
+  /** A subgraph answered this carrier for another permission set: what it still completes is not delivered. */
+  mismatched: boolean;
+  last: Delivery | undefined;
 }
 
 interface Group {
+  readonly key: string;
+  readonly spec: GroupSpec;
   readonly members: Set<Member>;
-  readonly upstream: UpstreamConnections;
-  source: AsyncIterableIterator<Result> | undefined;
-  last: Delivery | undefined;
+  readonly carriers: Set<CarrierState>;
+  start: StartCarrier;
+  /** Upstream events already delivered (a shared group's carriers each bring every event). */
+  readonly seen: Set<string>;
+  /** When carriers were last replaced, to give up on a group whose carriers keep failing. */
+  readonly replaced: number[];
+  ended: boolean;
 }
 
 export interface SubscriptionGroupsOptions {
@@ -42,14 +113,26 @@ export interface SubscriptionGroupsOptions {
   delivered(delivery: Delivery | undefined, sockets: number, writeSeconds: number): void;
 }
 
+/** A shared group keeps two carriers when it has two members, so one can leave without a gap. */
+const CARRIERS = 2;
+/** Upstream events remembered per group, to deliver each once. */
+const SEEN = 256;
+/** More carrier replacements than this within REPLACED_WINDOW_MS end the group (something is wrong upstream). */
+const MAX_REPLACEMENTS = 20;
+const REPLACED_WINDOW_MS = 10_000;
+
+/** What members of a group whose carriers keep failing get, before their subscription ends. */
+const UNAVAILABLE: FormattedExecutionResult = {
+  errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+};
+
 /**
- * Sockets whose callers are indistinguishable (the same token, address and agent, or guests from
- * the same address and agent) and who run the same subscription with the same variables get the
- * same answers, so they share one upstream subscription (with those credentials) and one
- * completion per event, fanned out to each socket: the result is serialized once and the same
- * bytes are written to every member's socket synchronously (see frames.ts), with no per-socket
- * promise, formatting or stringify. Anything that differs gets its own: users'
- * credentials and permissions never mix. A group ends with its last member.
+ * Subscriptions that get the same answers share one upstream subscription and one completion per
+ * event, fanned out to each member's socket: the result is serialized once and the same bytes are
+ * written to every member's socket synchronously (see frames.ts), with no per-socket promise,
+ * formatting or stringify. Which subscriptions share is the caller's decision (the group key and
+ * `GroupSpec`); anything that differs gets its own group, so users' credentials and permissions
+ * never mix. A group ends with its last member.
  */
 export class SubscriptionGroups {
   readonly #groups = new Map<string, Group>();
@@ -59,83 +142,249 @@ export class SubscriptionGroups {
     this.#options = options;
   }
 
-  /** Groups running (each holds at most one upstream socket per subgraph). */
+  /** Groups running. */
   get size(): number {
     return this.#groups.size;
   }
 
-  /**
-   * A member's stream of the group `key`; the first member starts it with `start`, which runs
-   * the subscription over the group's upstream connections and reports each result's delivery.
-   */
-  join(
-    key: string,
-    identity: UpstreamIdentity,
-    start: (upstream: UpstreamConnections, report: (delivery: Delivery) => void) => AsyncIterableIterator<Result>,
-    member: GroupMember,
-  ): EventStream<never> {
+  /** The members of group `key` and its upstream subscriptions (for tests and stats). */
+  describe(key: string): { members: number; carriers: number } | undefined {
+    const group = this.#groups.get(key);
+    return group && { members: group.members.size, carriers: [...group.carriers].filter((c) => !c.retired).length };
+  }
+
+  /** Adds a member to the group `key`, which `start` starts (or restarts) carriers of. */
+  join(key: string, spec: GroupSpec, start: StartCarrier, member: GroupMember): Membership {
+    const entry: Member = {
+      send: member.send,
+      closeSocket: member.closeSocket,
+      identity: member.identity,
+      sessionId: member.sessionId,
+      group: undefined as unknown as Group,
+      stream: new EventStream<never>(() => this.#leave(entry)),
+      held: undefined,
+      carrying: undefined,
+    };
+    this.#enter(entry, key, spec, start);
+    return {
+      stream: entry.stream,
+      get key() {
+        return entry.group.key;
+      },
+      hold: () => {
+        entry.held ??= [];
+      },
+      release: (nextKey, nextSpec, nextStart) => {
+        const held = entry.held ?? [];
+        entry.held = undefined;
+        if (entry.stream.closed) return;
+        if (nextKey === entry.group.key) {
+          for (const payload of held) entry.send(payload);
+          return;
+        }
+        this.#leave(entry);
+        this.#enter(entry, nextKey, nextSpec, nextStart);
+      },
+    };
+  }
+
+  #enter(member: Member, key: string, spec: GroupSpec, start: StartCarrier): void {
     let group = this.#groups.get(key);
-    const isNew = !group;
-    if (!group) {
-      const members = new Set<Member>();
-      const upstream = new UpstreamConnections({
+    if (!group || group.ended) {
+      group = {
+        key,
+        spec,
+        members: new Set(),
+        carriers: new Set(),
+        start,
+        seen: new Set(),
+        replaced: [],
+        ended: false,
+      };
+      this.#groups.set(key, group);
+    }
+    member.group = group;
+    group.members.add(member);
+    this.#staff(group);
+  }
+
+  /** Starts carriers until the group has as many as it should. */
+  #staff(group: Group): void {
+    if (group.ended) return;
+    const active = [...group.carriers].filter((carrier) => !carrier.retired);
+    if (!group.spec.fingerprint) {
+      // Members who cannot be told apart: one subscription with their common credentials.
+      if (active.length === 0) this.#startCarrier(group, undefined, [...group.members][0]!.identity);
+      return;
+    }
+    const wanted = Math.min(CARRIERS, group.members.size);
+    while (active.length < wanted) {
+      const sessions = new Set(active.map((carrier) => carrier.member?.sessionId));
+      const idle = [...group.members].filter((member) => !member.carrying && member.held === undefined);
+      const next = idle.find((member) => !sessions.has(member.sessionId)) ?? idle[0];
+      if (!next) return;
+      active.push(this.#startCarrier(group, next, { ...next.identity, sharedAnswer: true }));
+    }
+  }
+
+  #startCarrier(group: Group, member: Member | undefined, identity: UpstreamIdentity): CarrierState {
+    const state: CarrierState = {
+      member,
+      upstream: new UpstreamConnections({
         identity,
         urls: this.#options.urls,
         logger: this.#options.logger,
         keepAliveMs: this.#options.keepAliveMs,
         onSocket: this.#options.onSocket,
         onFatalClose: (code, reason) => {
-          for (const each of [...members]) each.closeSocket({ code, reason } as CloseReason);
+          const closeReason = { code, reason } as CloseReason;
+          if (!group.spec.fingerprint) {
+            for (const each of [...group.members]) each.closeSocket(closeReason);
+            return;
+          }
+          // Only the carrier's own credentials were refused: its socket closes, the group goes on.
+          if (state.retired) return;
+          if (member && group.members.has(member)) member.closeSocket(closeReason);
+          this.#replace(group, state);
         },
-      });
-      group = { members, upstream, source: undefined, last: undefined };
-      this.#groups.set(key, group);
-    }
-    const joined = group;
-    const entry: Member = {
-      send: member.send,
-      closeSocket: member.closeSocket,
-      stream: new EventStream<never>(() => this.#leave(key, joined, entry)),
+      }),
+      source: undefined,
+      retired: false,
+      mismatched: false,
+      last: undefined,
     };
-    joined.members.add(entry);
-    if (isNew) {
-      joined.source = start(joined.upstream, (delivery) => (joined.last = delivery));
-      void this.#pump(key, joined);
-    }
-    return entry.stream;
+    if (member) member.carrying = state;
+    group.carriers.add(state);
+    const carrier: Carrier = {
+      upstream: state.upstream,
+      identity,
+      report: (delivery) => (state.last = delivery),
+      accept: (event) => this.#accept(group, state, event),
+      mismatch: () => {
+        this.#options.logger.warn(
+          { fingerprint: group.spec.fingerprint },
+          'a subgraph answered for another permission set',
+        );
+        state.mismatched = true;
+        this.#replace(group, state);
+      },
+    };
+    state.source = group.start(carrier);
+    void this.#pump(group, state);
+    return state;
   }
 
-  async #pump(key: string, group: Group): Promise<void> {
-    const source = group.source!;
+  #accept(group: Group, carrier: CarrierState, event: FormattedExecutionResult): boolean {
+    if (carrier.retired || group.ended) return false;
+    const { fingerprint } = group.spec;
+    if (!fingerprint) return true;
+    const used = event.extensions?.[PERMISSIONS_EXTENSION];
+    if (used !== undefined && used !== fingerprint) {
+      // The carrier's permissions changed before the gateway heard of it: its answers are not the group's.
+      this.#options.logger.warn({ fingerprint, used }, 'an upstream event was answered for another permission set');
+      this.#replace(group, carrier);
+      return false;
+    }
+    const id = JSON.stringify([event.extensions?.publishedAt ?? null, event.data ?? null, event.errors ?? null]);
+    if (group.seen.has(id)) return false;
+    group.seen.add(id);
+    if (group.seen.size > SEEN) group.seen.delete(group.seen.values().next().value!);
+    return true;
+  }
+
+  async #pump(group: Group, carrier: CarrierState): Promise<void> {
+    const source = carrier.source!;
+    let terminal = false;
     try {
       for (;;) {
         const step = await source.next();
         if (step.done) break;
-        const started = performance.now();
-        const payload = this.#options.serialize(step.value);
-        let sent = 0;
-        for (const member of group.members) if (member.send(payload)) sent++;
-        this.#options.delivered(group.last, sent, (performance.now() - started) / 1000);
-        group.last = undefined;
+        // An event this carrier accepted is its to deliver (the others skipped it), even if its member left meanwhile.
+        if (carrier.mismatched || group.ended) continue;
+        this.#deliver(group, step.value, carrier.last);
+        carrier.last = undefined;
+        // A result without data ends the subscription (the subgraph refused or failed it): so it does the group's.
+        if (step.value.data == null) terminal = true;
       }
     } catch (error) {
       this.#options.logger.error({ err: error }, 'subscription group failed');
+      terminal = true;
     }
-    // The subscription ended (completed, refused, or its source went away): so does every member's.
+    if (carrier.retired || group.ended) return;
+    if (terminal || !group.spec.fingerprint) {
+      await this.#end(group);
+      return;
+    }
+    // This carrier's upstream ended on its own (its member's credentials): others carry on.
+    this.#replace(group, carrier);
+  }
+
+  #deliver(group: Group, result: Result, delivery: Delivery | undefined): void {
+    const started = performance.now();
+    const payload = this.#options.serialize(result);
+    let sent = 0;
+    for (const member of group.members) {
+      if (member.held) member.held.push(payload);
+      else if (member.send(payload)) sent++;
+    }
+    this.#options.delivered(delivery, sent, (performance.now() - started) / 1000);
+  }
+
+  /** Retires a carrier and starts another, unless carriers keep failing. */
+  #replace(group: Group, carrier: CarrierState): void {
+    if (carrier.retired) return;
+    this.#retire(group, carrier);
+    if (group.ended || group.members.size === 0) return;
+    const now = Date.now();
+    group.replaced.push(now);
+    while (group.replaced[0]! < now - REPLACED_WINDOW_MS) group.replaced.shift();
+    if (group.replaced.length > MAX_REPLACEMENTS) {
+      this.#options.logger.error(
+        { key: group.key },
+        'subscription group ended: its upstream subscriptions keep failing',
+      );
+      this.#deliver(group, UNAVAILABLE, undefined);
+      void this.#end(group);
+      return;
+    }
+    this.#staff(group);
+  }
+
+  #retire(group: Group, carrier: CarrierState): void {
+    if (carrier.retired) return;
+    carrier.retired = true;
+    group.carriers.delete(carrier);
+    if (carrier.member?.carrying === carrier) carrier.member.carrying = undefined;
+    const source = carrier.source;
+    carrier.source = undefined;
+    void (async () => {
+      try {
+        await source?.return?.();
+      } finally {
+        await carrier.upstream.close();
+      }
+    })().catch((error: unknown) =>
+      this.#options.logger.warn({ err: error }, 'closing an upstream subscription failed'),
+    );
+  }
+
+  #leave(member: Member): void {
+    const group = member.group;
+    if (!group.members.delete(member)) return;
+    if (group.members.size === 0) {
+      void this.#end(group);
+      return;
+    }
+    if (member.carrying) this.#replace(group, member.carrying);
+  }
+
+  /** The subscription ended (completed, refused, its source went away, or no member is left): so does every member's. */
+  async #end(group: Group): Promise<void> {
+    if (group.ended) return;
+    group.ended = true;
+    if (this.#groups.get(group.key) === group) this.#groups.delete(group.key);
+    for (const carrier of [...group.carriers]) this.#retire(group, carrier);
     for (const member of [...group.members]) member.stream.end();
-    await this.#close(key, group);
-  }
-
-  #leave(key: string, group: Group, member: Member): void {
-    group.members.delete(member);
-    if (group.members.size === 0) void this.#close(key, group);
-  }
-
-  async #close(key: string, group: Group): Promise<void> {
-    if (this.#groups.get(key) === group) this.#groups.delete(key);
-    const source = group.source;
-    group.source = undefined;
-    await source?.return?.();
-    await group.upstream.close();
+    group.members.clear();
   }
 }

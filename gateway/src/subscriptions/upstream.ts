@@ -1,7 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import type { FormattedExecutionResult } from 'graphql';
 import WebSocket from 'ws';
-import { CloseCode, EventStream, type Logger } from '@platform/kernel';
+import { CloseCode, EventStream, SHARED_ANSWER_PARAM, type Logger } from '@platform/kernel';
 
 /** What upstream connections carry: the caller's own credentials. */
 export interface UpstreamIdentity {
@@ -9,6 +9,8 @@ export interface UpstreamIdentity {
   requestId: string;
   clientIp?: string;
   userAgent?: string;
+  /** Shared-answer mode (see SubscriptionGroups): the subgraph answers for the caller's permission set, not for them. */
+  sharedAnswer?: boolean;
 }
 
 /** A subgraph closed an upstream socket with one of these: the client's socket closes with the same code. */
@@ -124,7 +126,10 @@ export class UpstreamConnections {
     const client = createClient({
       url: url.replace(/^http/, 'ws'),
       webSocketImpl: ForwardingWebSocket,
-      connectionParams: identity.authorization ? { authorization: identity.authorization } : {},
+      connectionParams: {
+        ...(identity.authorization ? { authorization: identity.authorization } : {}),
+        ...(identity.sharedAnswer ? { [SHARED_ANSWER_PARAM]: true } : {}),
+      },
       // One socket while this client subscribes to anything here; none otherwise.
       lazy: true,
       lazyCloseTimeout: 0,

@@ -1,0 +1,55 @@
+import {
+  permissionFingerprint,
+  RemotePermissions,
+  type AuthenticatedUser,
+  type EventBus,
+  type Logger,
+} from '@platform/kernel';
+
+export interface PermissionSetsOptions {
+  /** authz's base URL. */
+  url: string;
+  /** Where authz's events arrive (changes take effect as they do in every subgraph). */
+  bus: EventBus;
+  logger: Logger;
+  ttlMs: number;
+}
+
+/**
+ * Each caller's permission set, as a fingerprint (`permissionFingerprint`): callers with the
+ * same one may share answers. Asked of authz with the caller's own token and cached, through
+ * the same RemotePermissions every subgraph uses, so the gateway hears of a change (authz's
+ * events) when the subgraphs do; `onChange` says whose set may have changed.
+ */
+export class PermissionSets {
+  readonly #remote: RemotePermissions;
+
+  private constructor(remote: RemotePermissions) {
+    this.#remote = remote;
+  }
+
+  static async start(options: PermissionSetsOptions): Promise<PermissionSets> {
+    const remote = new RemotePermissions({
+      url: options.url,
+      bus: options.bus,
+      logger: options.logger,
+      ttlMs: options.ttlMs,
+    });
+    await remote.start();
+    return new PermissionSets(remote);
+  }
+
+  /** The fingerprint of `user`'s permission set (the guest role's for a guest). */
+  async fingerprintOf(user: AuthenticatedUser | undefined): Promise<string> {
+    return permissionFingerprint(await this.#remote.permissionsOf(user));
+  }
+
+  /** `listener` hears the user whose permissions may have changed, or `undefined` for anyone's. */
+  onChange(listener: (userId: string | undefined) => void): () => void {
+    return this.#remote.onChange(listener);
+  }
+
+  close(): Promise<void> {
+    return this.#remote.close();
+  }
+}
