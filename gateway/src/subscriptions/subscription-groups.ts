@@ -147,12 +147,6 @@ export class SubscriptionGroups {
     return this.#groups.size;
   }
 
-  /** The members of group `key` and its upstream subscriptions (for tests and stats). */
-  describe(key: string): { members: number; carriers: number } | undefined {
-    const group = this.#groups.get(key);
-    return group && { members: group.members.size, carriers: [...group.carriers].filter((c) => !c.retired).length };
-  }
-
   /** Adds a member to the group `key`, which `start` starts (or restarts) carriers of. */
   join(key: string, spec: GroupSpec, start: StartCarrier, member: GroupMember): Membership {
     const entry: Member = {
