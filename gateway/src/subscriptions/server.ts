@@ -234,6 +234,25 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
     });
   };
 
+  /**
+   * What authz changed without the gateway hearing of it (an event lost with no bus reset) is
+   * caught one cache lifetime later at the latest, as in every subgraph: each shared
+   * subscription's set is looked up again (by then from authz) and moves if it changed.
+   */
+  const reconfirm = (subscription: Tracked): void => {
+    const generation = subscription.generation;
+    void recheckLimit(async () => {
+      if (generation !== subscription.generation || subscription.membership.stream.closed) return;
+      const placement = await place(subscription.state, subscription.args, subscription.text);
+      if (generation !== subscription.generation || placement.key === subscription.membership.key) return;
+      subscription.generation++;
+      subscription.membership.release(placement.key, placement.spec, starter(subscription.args, placement.spec));
+    });
+  };
+  const sweep = permissionSets
+    ? setInterval(() => tracked.forEach(reconfirm), config.auth.permissionCacheTtlSec * 1000).unref()
+    : undefined;
+
   // Results may carry subgraph errors already formatted; onNext masks and formats both kinds.
   const subscribe = async (args: ExecutionArgs): Promise<AsyncIterable<ExecutionResult>> => {
     const operation = operationOf(args);
@@ -350,6 +369,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
       // graphql-ws closes its sockets (1001) and the server; then nothing may upgrade any more.
       await disposable.dispose();
       await sockets.close();
+      clearInterval(sweep);
       stopListening?.();
       await permissionSets?.close();
       await auth.close();
