@@ -2,6 +2,7 @@ import {
   permissionFingerprint,
   RemotePermissions,
   type AuthenticatedUser,
+  type EffectivePermissions,
   type EventBus,
   type Logger,
 } from '@platform/kernel';
@@ -39,9 +40,10 @@ export class PermissionSets {
     return new PermissionSets(remote);
   }
 
-  /** The fingerprint of `user`'s permission set (the guest role's for a guest). */
-  async fingerprintOf(user: AuthenticatedUser | undefined): Promise<string> {
-    return permissionFingerprint(await this.#remote.permissionsOf(user));
+  /** `user`'s permission set (the guest role's for a guest) and its fingerprint. */
+  async of(user: AuthenticatedUser | undefined): Promise<{ fingerprint: string; permissions: EffectivePermissions }> {
+    const permissions = await this.#remote.permissionsOf(user);
+    return { fingerprint: permissionFingerprint(permissions), permissions };
   }
 
   /** `listener` hears the user whose permissions may have changed, or `undefined` for anyone's. */

@@ -191,10 +191,10 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
     };
     if (!permissionSets || !shareable.isShareable(planner.supergraphSchema, args.document, text)) return perCaller;
     try {
-      const fingerprint = await permissionSets.fingerprintOf(state.user);
+      const { fingerprint, permissions } = await permissionSets.of(state.user);
       return {
         key: JSON.stringify(['shared', state.user ? 'user' : 'guest', fingerprint, ...operation]),
-        spec: { fingerprint },
+        spec: { fingerprint, permissions },
       };
     } catch (error) {
       log.warn({ err: error }, "the caller's permissions could not be looked up: their subscription is not shared");

@@ -1,5 +1,11 @@
 import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
-import { EventStream, PERMISSIONS_EXTENSION, type CloseReason, type Logger } from '@platform/kernel';
+import {
+  EventStream,
+  PERMISSIONS_EXTENSION,
+  type CloseReason,
+  type EffectivePermissions,
+  type Logger,
+} from '@platform/kernel';
 import { UpstreamConnections, type UpstreamIdentity } from './upstream.js';
 
 type Result = ExecutionResult | FormattedExecutionResult;
@@ -34,6 +40,8 @@ export interface GroupMember {
  */
 export interface GroupSpec {
   fingerprint?: string;
+  /** With `fingerprint`: the permission set itself (to tell whether a member moving between sets only gained). */
+  permissions?: EffectivePermissions;
 }
 
 /** One member's upstream subscription, lent to its group. */
@@ -64,8 +72,10 @@ export interface Membership {
   /** Keeps the member's events back until `release` (its permissions are being looked up again). */
   hold(): void;
   /**
-   * Ends a hold: in the same group, the held events are written; in another (its permission set
-   * changed), they are dropped, being answers for the old set, and the member moves.
+   * Ends a hold: in the same group, the held events are written. In another (its permission set
+   * changed), the member moves; the held events, answers for the old set, are written first if
+   * the new set holds everything the old one did (they show nothing the member may not see now),
+   * and dropped otherwise.
    */
   release(key: string, spec: GroupSpec, start: StartCarrier): void;
 }
@@ -111,6 +121,14 @@ export interface SubscriptionGroupsOptions {
   serialize(result: Result): string;
   /** Told once per event of how many sockets it was written to, and how long the writes took (after them). */
   delivered(delivery: Delivery | undefined, sockets: number, writeSeconds: number): void;
+}
+
+/** Whether `next` holds every permission `previous` does (both known). */
+function covers(next: EffectivePermissions | undefined, previous: EffectivePermissions | undefined): boolean {
+  if (!next || !previous) return false;
+  if (next.all) return true;
+  if (previous.all) return false;
+  return [...previous.permissions].every((permission) => next.permissions.has(permission));
 }
 
 /** A shared group keeps two carriers when it has two members, so one can leave without a gap. */
@@ -172,10 +190,10 @@ export class SubscriptionGroups {
         const held = entry.held ?? [];
         entry.held = undefined;
         if (entry.stream.closed) return;
-        if (nextKey === entry.group.key) {
+        if (nextKey === entry.group.key || covers(nextSpec.permissions, entry.group.spec.permissions)) {
           for (const payload of held) entry.send(payload);
-          return;
         }
+        if (nextKey === entry.group.key) return;
         this.#leave(entry);
         this.#enter(entry, nextKey, nextSpec, nextStart);
       },
