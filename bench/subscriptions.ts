@@ -23,11 +23,12 @@ import { now } from './subscriptions/raw-client.js';
 import { measuredSockets, type ClientKind, type MeasuredSockets } from './subscriptions/subscribers.js';
 import { newRunId } from './lib/run-id.js';
 import { LOGIN, registerUsers } from './login/users.js';
+import pg from 'pg';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const USAGE = `usage: npm run bench:subscriptions -- [--sockets 5000] [--events 20] [--warmup-events 3] [--interval-ms 1000]
   [--query author|plain] [--callers same|distinct|users] [--users N] [--client wire|raw|graphql-ws] [--client-workers 0]
-  [--open-concurrency 200] [--cpu-prof] [--database-url postgres://…] [--out bench/results]`;
+  [--open-concurrency 200] [--cpu-prof] [--database-url postgres://…] [--role-change] [--out bench/results]`;
 
 const QUERIES = {
   author: 'subscription { postCreated { id title author { id displayName } } }',
@@ -59,6 +60,13 @@ interface Options {
   openConcurrency: number;
   /** Profile the platform's main thread; the summary covers the measured events. */
   cpuProf: boolean;
+  /**
+   * After the measured events (PostgreSQL only): the `user` role gains a permission, then loses
+   * it again, and a post goes out right after each change. Every cached permission set is
+   * dropped, so the gateway looks every caller's set up again and moves them: what those two
+   * posts' latencies show.
+   */
+  roleChange: boolean;
   databaseUrl: string | null;
   out: string;
 }
@@ -77,6 +85,7 @@ function options(): Options {
       'client-workers': { type: 'string', default: '0' },
       'open-concurrency': { type: 'string', default: '200' },
       'cpu-prof': { type: 'boolean', default: false },
+      'role-change': { type: 'boolean', default: false },
       'database-url': { type: 'string' },
       out: { type: 'string', default: join(ROOT, 'bench/results') },
     },
@@ -107,6 +116,7 @@ function options(): Options {
     clientWorkers,
     openConcurrency: int('open-concurrency', values['open-concurrency']),
     cpuProf: values['cpu-prof']!,
+    roleChange: values['role-change']!,
     databaseUrl: values['database-url'] ?? null,
     out: values.out!,
   };
@@ -147,6 +157,62 @@ async function writerToken(url: string, runId: string): Promise<string> {
     if (attempt > 100) throw new Error('the writer never got blog.post.create');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+interface ChangeStats {
+  delivered: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * The `user` role gains `audit.event.read`, then loses it; a post goes out right after each
+ * change. The writer becomes an administrator first, straight in authz's tables (the benchmark
+ * has no other administrator), which authz reads for its own checks.
+ */
+async function roleChanges(
+  databaseUrl: string,
+  url: string,
+  token: string,
+  createPost: (title: string) => Promise<{ id: string; sentAt: number }>,
+  sockets: MeasuredSockets,
+): Promise<Record<'granted' | 'revoked', ChangeStats>> {
+  const { me } = await graphql<{ me: { id: string } }>(url, '{ me { id } }', {}, token);
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  let userRole: string;
+  try {
+    await db.query(
+      `insert into authz.role_assignment (user_id, role_id)
+       select $1, id from authz.role where name = 'admin' and built_in on conflict do nothing`,
+      [me.id],
+    );
+    userRole = (await db.query<{ id: string }>(`select id from authz.role where name = 'user' and built_in`)).rows[0]!
+      .id;
+  } finally {
+    await db.end();
+  }
+  const change = async (mutation: string, title: string): Promise<ChangeStats> => {
+    await graphql(url, mutation, { roleId: userRole, permission: 'audit.event.read' }, token);
+    const post = await createPost(title);
+    const times = Array.from((await sockets.collect(post.id, 60_000)).times, (at) => at - post.sentAt).filter(
+      (ms) => !Number.isNaN(ms),
+    );
+    const stats = latencyStats(times);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    return { delivered: times.length, p50: round(stats.p50), p99: round(stats.p99), max: round(stats.max) };
+  };
+  return {
+    granted: await change(
+      'mutation ($roleId: ID!, $permission: String!) { grantPermissions(roleId: $roleId, permissions: [$permission]) { id } }',
+      'after a grant',
+    ),
+    revoked: await change(
+      'mutation ($roleId: ID!, $permission: String!) { revokePermission(roleId: $roleId, permission: $permission) { id } }',
+      'after a revocation',
+    ),
+  };
 }
 
 /** `count` accounts (registered two at a time: one password hash per core), each signed in once. */
@@ -372,6 +438,20 @@ async function main(): Promise<number> {
     console.log(
       `CPU ms per event: platform ${round(result.cpuMsPerEvent.platform)}, benchmark ${round(result.cpuMsPerEvent.benchmark)}`,
     );
+    if (opts.roleChange) {
+      if (!database) throw new Error('--role-change needs --database-url');
+      const changes = await roleChanges(database.url, url, token, createPost, sockets);
+      Object.assign(result, { roleChange: changes });
+      for (const [change, stats] of Object.entries(changes))
+        console.log(
+          `post right after the user role ${change === 'granted' ? 'gained' : 'lost'} a permission: delivered ${stats.delivered}/${sockets.size}, createPost → event p50 ${stats.p50}  p99 ${stats.p99}  max ${stats.max} ms`,
+        );
+    }
+    const logs = platform.logSummary();
+    if (logs.messages.length > 0) {
+      console.log('platform warnings and errors:');
+      for (const message of logs.messages) console.log(`  ${JSON.stringify(message)}`);
+    }
     if (profileDir) {
       const pid = platform.pid;
       await platform.stop(); // the profile is written on exit

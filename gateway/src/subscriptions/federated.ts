@@ -33,10 +33,10 @@ export interface SocketSession {
   /** Whether to complete this upstream event at all (a shared group's carriers skip events another brought). */
   accept?(event: FormattedExecutionResult): boolean;
   /**
-   * For a shared group: the permission set its answers are for. Entity fetches then ask in
-   * shared-answer mode, and an answer a subgraph made for another set is refused (`mismatch`).
+   * For a shared group: entity fetches ask in shared-answer mode, and must be answered for the
+   * same permission set as the event (`fingerprint()`); any other answer is refused (`mismatch`).
    */
-  shared?: { fingerprint: string; mismatch(): void };
+  shared?: { fingerprint(): string | undefined; mismatch(): void };
 }
 
 /**
@@ -135,11 +135,14 @@ const NOT_FOR_THIS_SET = {
 };
 
 /**
- * The data sources of a shared group's completions: each answer must have been made for the
- * group's permission set (the subgraph names the set it used, when it used one); any other is
- * dropped, and the group told, so it never reaches members who do not hold that set.
+ * The data sources of a shared group's completions: each answer must have been made for the same
+ * permission set as the event it completes (the subgraph names the set it used, when it used
+ * one); any other is dropped and the group told, so no result mixes two sets.
  */
-function verifiedServices(services: ServiceMap, shared: { fingerprint: string; mismatch(): void }): ServiceMap {
+function verifiedServices(
+  services: ServiceMap,
+  shared: { fingerprint(): string | undefined; mismatch(): void },
+): ServiceMap {
   return Object.fromEntries(
     Object.entries(services).map(([name, source]): [string, GraphQLDataSource] => [
       name,
@@ -147,7 +150,7 @@ function verifiedServices(services: ServiceMap, shared: { fingerprint: string; m
         process: async (options) => {
           const response = await source.process(options);
           const used = response.extensions?.[PERMISSIONS_EXTENSION];
-          if (used === undefined || used === shared.fingerprint) return response;
+          if (used === undefined || used === shared.fingerprint()) return response;
           shared.mismatch();
           return NOT_FOR_THIS_SET as typeof response;
         },

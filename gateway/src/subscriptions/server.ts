@@ -211,7 +211,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
         gatewayContext: () => ({ ...carrier.identity, requestId: randomUUID(), trace: otelContext.active() }),
         delivered: (field, publishedAt) => carrier.report({ field, publishedAt }),
         accept: carrier.accept,
-        ...(spec.fingerprint ? { shared: { fingerprint: spec.fingerprint, mismatch: carrier.mismatch } } : {}),
+        ...(spec.fingerprint ? { shared: { fingerprint: carrier.answerFingerprint, mismatch: carrier.mismatch } } : {}),
       };
       const result = federatedSubscribe({ planner, services: options.services, shared, logger: log }, session, args);
       if (Symbol.asyncIterator in result) return result;
@@ -259,13 +259,17 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
     const { state } = operation;
     const text = print(args.document);
     const placement = await place(state, args, text);
+    // The group may call `stale` once the subscription exists (an answer for another permission set).
+    const self: { subscription?: Tracked } = {};
     const membership = groups.join(placement.key, placement.spec, starter(args, placement.spec), {
       send: frameSink(operation.socket, operation.id, () => metrics.dropped.inc()).next,
       closeSocket: state.close,
       identity: state.identity,
       sessionId: state.user?.sessionId,
+      stale: () => self.subscription && recheck(self.subscription),
     });
     const subscription: Tracked = { state, args, text, membership, generation: 0 };
+    self.subscription = subscription;
     if (placement.spec.fingerprint) tracked.add(subscription);
     subscriptions++;
     metrics.subscriptions.inc();

@@ -26,6 +26,11 @@ export interface GroupMember {
   identity: UpstreamIdentity;
   /** The member's session, if signed in: a shared group's two carriers come from different sessions when it can. */
   sessionId?: string;
+  /**
+   * A subgraph answered the member's group for another permission set: someone's permissions
+   * changed. The member's events are already held; it is to be looked up again and released.
+   */
+  stale?(): void;
 }
 
 /**
@@ -51,12 +56,15 @@ export interface Carrier {
   identity: UpstreamIdentity;
   report(delivery: Delivery): void;
   /**
-   * Whether this upstream event should be completed and delivered: not when another carrier
-   * already brought it, nor when the subgraph answered it for another permission set (the carrier
-   * is then retired).
+   * Whether this upstream event should be completed: not when another carrier already brought
+   * the same answer. An answer for another permission set than the group's is completed too, but
+   * only held members get it (see `Membership.release`), and every member is held and looked up
+   * again: someone's permissions changed.
    */
   accept(event: FormattedExecutionResult): boolean;
-  /** A subgraph answered part of a completion for another permission set: this carrier is retired. */
+  /** The permission set the event being completed was answered for: entity answers must be for the same. */
+  answerFingerprint(): string | undefined;
+  /** A subgraph answered part of a completion for another set than the event's: the result is not delivered. */
   mismatch(): void;
 }
 
@@ -72,10 +80,10 @@ export interface Membership {
   /** Keeps the member's events back until `release` (its permissions are being looked up again). */
   hold(): void;
   /**
-   * Ends a hold: in the same group, the held events are written. In another (its permission set
-   * changed), the member moves; the held events, answers for the old set, are written first if
-   * the new set holds everything the old one did (they show nothing the member may not see now),
-   * and dropped otherwise.
+   * Ends a hold, and moves the member if its group changed. Each held event is written if it was
+   * answered for the member's new permission set, or for its old one when the group did not change
+   * or the new set holds everything the old one did (it shows nothing the member may not see
+   * now), or without consulting permissions; any other is dropped.
    */
   release(key: string, spec: GroupSpec, start: StartCarrier): void;
 }
@@ -83,9 +91,15 @@ export interface Membership {
 interface Member extends GroupMember {
   group: Group;
   readonly stream: EventStream<never>;
-  /** Events kept back during a hold. */
-  held: string[] | undefined;
+  /** Events kept back during a hold, with the permission set each was answered for. */
+  held: Held[] | undefined;
   carrying: CarrierState | undefined;
+}
+
+interface Held {
+  payload: string;
+  /** The fingerprint of the set the answer was made for; undefined when no permission was consulted. */
+  permissions: string | undefined;
 }
 
 interface CarrierState {
@@ -93,7 +107,9 @@ interface CarrierState {
   readonly upstream: UpstreamConnections;
   source: AsyncIterableIterator<Result> | undefined;
   retired: boolean;
-  /** A subgraph answered this carrier for another permission set: what it still completes is not delivered. */
+  /** The set the event being completed was answered for (see `Carrier.answerFingerprint`). */
+  answering: string | undefined;
+  /** An entity answer of the completion in flight was for another set: the result is not delivered. */
   mismatched: boolean;
   last: Delivery | undefined;
 }
@@ -172,6 +188,7 @@ export class SubscriptionGroups {
       closeSocket: member.closeSocket,
       identity: member.identity,
       sessionId: member.sessionId,
+      stale: member.stale,
       group: undefined as unknown as Group,
       stream: new EventStream<never>(() => this.#leave(entry)),
       held: undefined,
@@ -190,10 +207,21 @@ export class SubscriptionGroups {
         const held = entry.held ?? [];
         entry.held = undefined;
         if (entry.stream.closed) return;
-        if (nextKey === entry.group.key || covers(nextSpec.permissions, entry.group.spec.permissions)) {
-          for (const payload of held) entry.send(payload);
+        const previous = entry.group.spec;
+        const same = nextKey === entry.group.key;
+        for (const { payload, permissions } of held) {
+          if (
+            permissions === undefined ||
+            permissions === nextSpec.fingerprint ||
+            (permissions === previous.fingerprint && (same || covers(nextSpec.permissions, previous.permissions)))
+          ) {
+            entry.send(payload);
+          }
         }
-        if (nextKey === entry.group.key) return;
+        if (same) {
+          this.#staff(entry.group);
+          return;
+        }
         this.#leave(entry);
         this.#enter(entry, nextKey, nextSpec, nextStart);
       },
@@ -232,8 +260,22 @@ export class SubscriptionGroups {
     const wanted = Math.min(CARRIERS, group.members.size);
     while (active.length < wanted) {
       const sessions = new Set(active.map((carrier) => carrier.member?.sessionId));
-      const idle = [...group.members].filter((member) => !member.carrying && member.held === undefined);
-      const next = idle.find((member) => !sessions.has(member.sessionId)) ?? idle[0];
+      // Best a member from another session whose permissions are not being looked up again; among
+      // equals, one at random: when every member is being looked up again (a role changed), they
+      // are released one by one, and a carrier picked in that order would leave next every time.
+      const rank = (member: Member): number => (member.held ? 2 : 0) + (sessions.has(member.sessionId) ? 1 : 0);
+      let next: Member | undefined;
+      let best = Infinity;
+      let equals = 0;
+      for (const member of group.members) {
+        if (member.carrying) continue;
+        const score = rank(member);
+        if (score < best) {
+          best = score;
+          equals = 0;
+        }
+        if (score === best && Math.random() * ++equals < 1) next = member;
+      }
       if (!next) return;
       active.push(this.#startCarrier(group, next, { ...next.identity, sharedAnswer: true }));
     }
@@ -257,11 +299,12 @@ export class SubscriptionGroups {
           // Only the carrier's own credentials were refused: its socket closes, the group goes on.
           if (state.retired) return;
           if (member && group.members.has(member)) member.closeSocket(closeReason);
-          this.#replace(group, state);
+          this.#replace(group, state, true);
         },
       }),
       source: undefined,
       retired: false,
+      answering: undefined,
       mismatched: false,
       last: undefined,
     };
@@ -272,13 +315,14 @@ export class SubscriptionGroups {
       identity,
       report: (delivery) => (state.last = delivery),
       accept: (event) => this.#accept(group, state, event),
+      answerFingerprint: () => state.answering ?? group.spec.fingerprint,
       mismatch: () => {
         this.#options.logger.warn(
-          { fingerprint: group.spec.fingerprint },
-          'a subgraph answered for another permission set',
+          { fingerprint: group.spec.fingerprint, answering: state.answering },
+          'a subgraph answered part of an event for another permission set',
         );
         state.mismatched = true;
-        this.#replace(group, state);
+        this.#restate(group);
       },
     };
     state.source = group.start(carrier);
@@ -290,18 +334,34 @@ export class SubscriptionGroups {
     if (carrier.retired || group.ended) return false;
     const { fingerprint } = group.spec;
     if (!fingerprint) return true;
-    const used = event.extensions?.[PERMISSIONS_EXTENSION];
-    if (used !== undefined && used !== fingerprint) {
-      // The carrier's permissions changed before the gateway heard of it: its answers are not the group's.
-      this.#options.logger.warn({ fingerprint, used }, 'an upstream event was answered for another permission set');
-      this.#replace(group, carrier);
-      return false;
-    }
-    const id = JSON.stringify([event.extensions?.publishedAt ?? null, event.data ?? null, event.errors ?? null]);
+    const used = event.extensions?.[PERMISSIONS_EXTENSION] as string | undefined;
+    // Two carriers answered for two sets (one's permissions changed) are two answers; for one set, one.
+    const id = JSON.stringify([
+      used ?? null,
+      event.extensions?.publishedAt ?? null,
+      event.data ?? null,
+      event.errors ?? null,
+    ]);
     if (group.seen.has(id)) return false;
     group.seen.add(id);
     if (group.seen.size > SEEN) group.seen.delete(group.seen.values().next().value!);
+    if (used !== undefined && used !== fingerprint) {
+      // The carrier's permissions changed before the gateway heard of it, and maybe everyone's.
+      this.#options.logger.info({ fingerprint, used }, 'an upstream event was answered for another permission set');
+      this.#restate(group);
+    }
+    carrier.answering = used;
+    carrier.mismatched = false;
     return true;
+  }
+
+  /** Holds every member of the group and has it looked up again: someone's permissions changed. */
+  #restate(group: Group): void {
+    for (const member of group.members) {
+      if (member.held) continue;
+      member.held = [];
+      member.stale?.();
+    }
   }
 
   async #pump(group: Group, carrier: CarrierState): Promise<void> {
@@ -313,7 +373,7 @@ export class SubscriptionGroups {
         if (step.done) break;
         // An event this carrier accepted is its to deliver (the others skipped it), even if its member left meanwhile.
         if (carrier.mismatched || group.ended) continue;
-        this.#deliver(group, step.value, carrier.last);
+        this.#deliver(group, step.value, carrier.last, carrier.answering);
         carrier.last = undefined;
         // A result without data ends the subscription (the subgraph refused or failed it): so it does the group's.
         if (step.value.data == null) terminal = true;
@@ -328,25 +388,34 @@ export class SubscriptionGroups {
       return;
     }
     // This carrier's upstream ended on its own (its member's credentials): others carry on.
-    this.#replace(group, carrier);
+    this.#replace(group, carrier, true);
   }
 
-  #deliver(group: Group, result: Result, delivery: Delivery | undefined): void {
+  /** Writes `result` to the members; `permissions`: the set it was answered for, if any was consulted. */
+  #deliver(group: Group, result: Result, delivery: Delivery | undefined, permissions: string | undefined): void {
     const started = performance.now();
     const payload = this.#options.serialize(result);
+    const forGroup = permissions === undefined || permissions === group.spec.fingerprint;
     let sent = 0;
     for (const member of group.members) {
-      if (member.held) member.held.push(payload);
-      else if (member.send(payload)) sent++;
+      if (member.held) member.held.push({ payload, permissions });
+      else if (forGroup && member.send(payload)) sent++;
     }
     this.#options.delivered(delivery, sent, (performance.now() - started) / 1000);
   }
 
-  /** Retires a carrier and starts another, unless carriers keep failing. */
-  #replace(group: Group, carrier: CarrierState): void {
+  /**
+   * Retires a carrier and starts another; when it `failed` (its upstream ended or was refused,
+   * not its member leaving), unless carriers keep failing.
+   */
+  #replace(group: Group, carrier: CarrierState, failed: boolean): void {
     if (carrier.retired) return;
     this.#retire(group, carrier);
     if (group.ended || group.members.size === 0) return;
+    if (!failed) {
+      this.#staff(group);
+      return;
+    }
     const now = Date.now();
     group.replaced.push(now);
     while (group.replaced[0]! < now - REPLACED_WINDOW_MS) group.replaced.shift();
@@ -355,7 +424,7 @@ export class SubscriptionGroups {
         { key: group.key },
         'subscription group ended: its upstream subscriptions keep failing',
       );
-      this.#deliver(group, UNAVAILABLE, undefined);
+      this.#deliver(group, UNAVAILABLE, undefined, undefined);
       void this.#end(group);
       return;
     }
@@ -387,7 +456,7 @@ export class SubscriptionGroups {
       void this.#end(group);
       return;
     }
-    if (member.carrying) this.#replace(group, member.carrying);
+    if (member.carrying) this.#replace(group, member.carrying, false);
   }
 
   /** The subscription ended (completed, refused, its source went away, or no member is left): so does every member's. */
