@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { eventually } from '@platform/kernel/testing';
 import { collect } from './fixtures/subscriptions-client.js';
@@ -30,6 +30,12 @@ useSubscriptionPlatform();
 type AuthorEvent = { postCreated: { id: string; title: string; author: { id: string; displayName: string } } };
 
 const blogSubscriptions = (): number => platform.subgraphs.blog!.subscriptionStats().subscriptions;
+
+// A member that moved group leaves its old upstream subscription running for a few seconds (it
+// bridges the move): each test starts once the previous one's are gone, so counts are its own.
+beforeEach(async () => {
+  await eventually(async () => expect(blogSubscriptions()).toBe(0), 10_000);
+});
 
 /** Waits for the gateway to hold `sockets` subscriptions, carried by `upstream` subscriptions in blog. */
 async function subscribed(sockets: number, upstream: number): Promise<void> {

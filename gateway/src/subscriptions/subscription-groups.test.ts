@@ -198,12 +198,13 @@ describe('a member whose permissions are looked up again', () => {
     a!.membership.release('moderators', MODERATORS, start);
     expect(a!.sent).toEqual([JSON.stringify(post('p5'))]);
     expect(a!.membership.key).toBe('moderators');
-    // Its new group is carried by itself; the old one by the member left.
+    // Its new group is carried by itself; the old one by the member left (and, a few seconds
+    // more, by `a`'s old upstream subscription, for members still on their way).
     expect(
       live()
         .map((fake) => fake.carrier.identity.authorization)
         .sort(),
-    ).toEqual(['Bearer a', 'Bearer b']);
+    ).toEqual(['Bearer a', 'Bearer a', 'Bearer b']);
     await live()
       .find((fake) => fake.carrier.identity.authorization === 'Bearer b')!
       .event(post('p6'));
@@ -219,5 +220,27 @@ describe('a member whose permissions are looked up again', () => {
     a!.membership.release('nobody', NOBODY, start);
     expect(a!.sent).toEqual([]);
     expect(a!.membership.key).toBe('nobody');
+  });
+
+  it("is bridged by its old group's carriers to its new group, each event once", async () => {
+    setUp();
+    const [a, b] = ['a', 'b'].map((session) => member('g', READERS, session, () => {}));
+    const [oldA, oldB] = live();
+    // Everyone's set changed (a role gained a permission): the old group's carriers answer for the new set.
+    await oldA!.event(post('p8', 'moderators'));
+    for (const each of [a, b]) each!.membership.release('moderators', MODERATORS, start);
+    expect(a!.sent).toEqual([JSON.stringify(post('p8', 'moderators'))]);
+    expect(b!.sent).toEqual(a!.sent);
+    // The new group's own carriers are not in place yet: an event reaches it through the old ones only.
+    await oldB!.event(post('p9', 'moderators'));
+    expect(a!.sent).toHaveLength(2);
+    // Then through both: still once.
+    const fresh = live().filter((fake) => fake !== oldA && fake !== oldB);
+    expect(fresh.length).toBeGreaterThan(0);
+    await fresh[0]!.event(post('p9', 'moderators'));
+    await oldA!.event(post('p10', 'moderators'));
+    await fresh[0]!.event(post('p10', 'moderators'));
+    expect(a!.sent.map((payload) => JSON.parse(payload).data.postCreated.id)).toEqual(['p8', 'p9', 'p10']);
+    expect(b!.sent).toEqual(a!.sent);
   });
 });

@@ -94,21 +94,30 @@ interface Member extends GroupMember {
   /** Events kept back during a hold, with the permission set each was answered for. */
   held: Held[] | undefined;
   carrying: CarrierState | undefined;
+  /** While bridged (see `Group.bridges`): the upstream events it got, so none arrives twice. */
+  recent: Set<string> | undefined;
 }
 
 interface Held {
   payload: string;
+  /** The upstream event it answers (publication and data), when known. */
+  event?: string;
   /** The fingerprint of the set the answer was made for; undefined when no permission was consulted. */
   permissions: string | undefined;
 }
 
 interface CarrierState {
+  readonly group: Group;
+  /** Its member moved to another permission set's group: it carries on a while (see `release`), then retires. */
+  orphaned: boolean;
   readonly member: Member | undefined;
   readonly upstream: UpstreamConnections;
   source: AsyncIterableIterator<Result> | undefined;
   retired: boolean;
   /** The set the event being completed was answered for (see `Carrier.answerFingerprint`). */
   answering: string | undefined;
+  /** That event itself (its publication and data), the same whichever group brought it. */
+  answeringEvent: string | undefined;
   /** An entity answer of the completion in flight was for another set: the result is not delivered. */
   mismatched: boolean;
   last: Delivery | undefined;
@@ -124,6 +133,13 @@ interface Group {
   readonly seen: Set<string>;
   /** When carriers were last replaced, to give up on a group whose carriers keep failing. */
   readonly replaced: number[];
+  /** When the group started: its carriers' upstream subscriptions may not be in place yet. */
+  readonly startedAt: number;
+  /**
+   * Members that just moved to a group too new to be sure of its upstream subscriptions, until
+   * when: they still get this group's answers made for their new set (each event once).
+   */
+  readonly bridges: Map<Member, number>;
   ended: boolean;
 }
 
@@ -149,6 +165,8 @@ function covers(next: EffectivePermissions | undefined, previous: EffectivePermi
 
 /** A shared group keeps two carriers when it has two members, so one can leave without a gap. */
 const CARRIERS = 2;
+/** How long a member that moved to a new group still gets its old group's answers for its new set. */
+const BRIDGE_MS = 3_000;
 /** Upstream events remembered per group, to deliver each once. */
 const SEEN = 256;
 /** More carrier replacements than this within REPLACED_WINDOW_MS end the group (something is wrong upstream). */
@@ -193,6 +211,7 @@ export class SubscriptionGroups {
       stream: new EventStream<never>(() => this.#leave(entry)),
       held: undefined,
       carrying: undefined,
+      recent: undefined,
     };
     this.#enter(entry, key, spec, start);
     return {
@@ -207,27 +226,49 @@ export class SubscriptionGroups {
         const held = entry.held ?? [];
         entry.held = undefined;
         if (entry.stream.closed) return;
-        const previous = entry.group.spec;
-        const same = nextKey === entry.group.key;
-        for (const { payload, permissions } of held) {
+        const previousGroup = entry.group;
+        const previous = previousGroup.spec;
+        const same = nextKey === previousGroup.key;
+        // A new group's upstream subscriptions are not in place at once. Meanwhile the old group,
+        // whose carriers answer for the new set too when everyone's set changed, bridges the gap.
+        const target = this.#groups.get(nextKey);
+        const bridge = !same && (!target || target.ended || Date.now() - target.startedAt < BRIDGE_MS);
+        if (bridge) entry.recent ??= new Set();
+        for (const { payload, permissions, event } of held) {
           if (
-            permissions === undefined ||
-            permissions === nextSpec.fingerprint ||
-            (permissions === previous.fingerprint && (same || covers(nextSpec.permissions, previous.permissions)))
+            permissions !== undefined &&
+            permissions !== nextSpec.fingerprint &&
+            !(permissions === previous.fingerprint && (same || covers(nextSpec.permissions, previous.permissions)))
           ) {
-            entry.send(payload);
+            continue;
           }
+          if (entry.recent && event !== undefined) {
+            if (entry.recent.has(event)) continue;
+            entry.recent.add(event);
+          }
+          entry.send(payload);
         }
         if (same) {
-          this.#staff(entry.group);
+          this.#staff(previousGroup);
           return;
         }
+        if (bridge) previousGroup.bridges.set(entry, Date.now() + BRIDGE_MS);
+        // Its upstream subscription stays a while too, answering with its credentials, so for its
+        // new set: it brings the old group's held and bridged members their events.
+        const carried = entry.carrying;
+        if (carried) {
+          entry.carrying = undefined;
+          carried.orphaned = true;
+          setTimeout(() => this.#retire(carried), BRIDGE_MS).unref();
+        }
         this.#leave(entry);
+        if (carried) this.#staff(previousGroup);
         this.#enter(entry, nextKey, nextSpec, nextStart);
       },
     };
   }
 
+  /** Adds `member` to group `key`, started if need be. */
   #enter(member: Member, key: string, spec: GroupSpec, start: StartCarrier): void {
     let group = this.#groups.get(key);
     if (!group || group.ended) {
@@ -239,6 +280,8 @@ export class SubscriptionGroups {
         start,
         seen: new Set(),
         replaced: [],
+        startedAt: Date.now(),
+        bridges: new Map(),
         ended: false,
       };
       this.#groups.set(key, group);
@@ -251,7 +294,7 @@ export class SubscriptionGroups {
   /** Starts carriers until the group has as many as it should. */
   #staff(group: Group): void {
     if (group.ended) return;
-    const active = [...group.carriers].filter((carrier) => !carrier.retired);
+    const active = [...group.carriers].filter((carrier) => !carrier.retired && !carrier.orphaned);
     if (!group.spec.fingerprint) {
       // Members who cannot be told apart: one subscription with their common credentials.
       if (active.length === 0) this.#startCarrier(group, undefined, [...group.members][0]!.identity);
@@ -283,6 +326,8 @@ export class SubscriptionGroups {
 
   #startCarrier(group: Group, member: Member | undefined, identity: UpstreamIdentity): CarrierState {
     const state: CarrierState = {
+      group,
+      orphaned: false,
       member,
       upstream: new UpstreamConnections({
         identity,
@@ -292,19 +337,20 @@ export class SubscriptionGroups {
         onSocket: this.#options.onSocket,
         onFatalClose: (code, reason) => {
           const closeReason = { code, reason } as CloseReason;
-          if (!group.spec.fingerprint) {
-            for (const each of [...group.members]) each.closeSocket(closeReason);
+          if (!state.group.spec.fingerprint) {
+            for (const each of [...state.group.members]) each.closeSocket(closeReason);
             return;
           }
           // Only the carrier's own credentials were refused: its socket closes, the group goes on.
           if (state.retired) return;
-          if (member && group.members.has(member)) member.closeSocket(closeReason);
-          this.#replace(group, state, true);
+          if (member && state.group.members.has(member)) member.closeSocket(closeReason);
+          this.#replace(state, true);
         },
       }),
       source: undefined,
       retired: false,
       answering: undefined,
+      answeringEvent: undefined,
       mismatched: false,
       last: undefined,
     };
@@ -314,43 +360,41 @@ export class SubscriptionGroups {
       upstream: state.upstream,
       identity,
       report: (delivery) => (state.last = delivery),
-      accept: (event) => this.#accept(group, state, event),
-      answerFingerprint: () => state.answering ?? group.spec.fingerprint,
+      accept: (event) => this.#accept(state, event),
+      answerFingerprint: () => state.answering ?? state.group.spec.fingerprint,
       mismatch: () => {
         this.#options.logger.warn(
-          { fingerprint: group.spec.fingerprint, answering: state.answering },
+          { fingerprint: state.group.spec.fingerprint, answering: state.answering },
           'a subgraph answered part of an event for another permission set',
         );
         state.mismatched = true;
-        this.#restate(group);
+        this.#restate(state.group);
       },
     };
     state.source = group.start(carrier);
-    void this.#pump(group, state);
+    void this.#pump(state);
     return state;
   }
 
-  #accept(group: Group, carrier: CarrierState, event: FormattedExecutionResult): boolean {
+  #accept(carrier: CarrierState, event: FormattedExecutionResult): boolean {
+    const { group } = carrier;
     if (carrier.retired || group.ended) return false;
     const { fingerprint } = group.spec;
     if (!fingerprint) return true;
     const used = event.extensions?.[PERMISSIONS_EXTENSION] as string | undefined;
+    const raw = JSON.stringify([event.extensions?.publishedAt ?? null, event.data ?? null, event.errors ?? null]);
     // Two carriers answered for two sets (one's permissions changed) are two answers; for one set, one.
-    const id = JSON.stringify([
-      used ?? null,
-      event.extensions?.publishedAt ?? null,
-      event.data ?? null,
-      event.errors ?? null,
-    ]);
+    const id = `${used ?? ''}:${raw}`;
     if (group.seen.has(id)) return false;
     group.seen.add(id);
     if (group.seen.size > SEEN) group.seen.delete(group.seen.values().next().value!);
-    if (used !== undefined && used !== fingerprint) {
+    if (used !== undefined && used !== fingerprint && !carrier.orphaned) {
       // The carrier's permissions changed before the gateway heard of it, and maybe everyone's.
       this.#options.logger.info({ fingerprint, used }, 'an upstream event was answered for another permission set');
       this.#restate(group);
     }
     carrier.answering = used;
+    carrier.answeringEvent = raw;
     carrier.mismatched = false;
     return true;
   }
@@ -364,7 +408,7 @@ export class SubscriptionGroups {
     }
   }
 
-  async #pump(group: Group, carrier: CarrierState): Promise<void> {
+  async #pump(carrier: CarrierState): Promise<void> {
     const source = carrier.source!;
     let terminal = false;
     try {
@@ -372,8 +416,8 @@ export class SubscriptionGroups {
         const step = await source.next();
         if (step.done) break;
         // An event this carrier accepted is its to deliver (the others skipped it), even if its member left meanwhile.
-        if (carrier.mismatched || group.ended) continue;
-        this.#deliver(group, step.value, carrier.last, carrier.answering);
+        if (carrier.mismatched || carrier.group.ended) continue;
+        this.#deliver(carrier.group, step.value, carrier.last, carrier.answering, carrier.answeringEvent);
         carrier.last = undefined;
         // A result without data ends the subscription (the subgraph refused or failed it): so it does the group's.
         if (step.value.data == null) terminal = true;
@@ -382,24 +426,54 @@ export class SubscriptionGroups {
       this.#options.logger.error({ err: error }, 'subscription group failed');
       terminal = true;
     }
-    if (carrier.retired || group.ended) return;
-    if (terminal || !group.spec.fingerprint) {
-      await this.#end(group);
+    if (carrier.retired || carrier.group.ended) return;
+    if (terminal || !carrier.group.spec.fingerprint) {
+      await this.#end(carrier.group);
       return;
     }
     // This carrier's upstream ended on its own (its member's credentials): others carry on.
-    this.#replace(group, carrier, true);
+    this.#replace(carrier, true);
   }
 
-  /** Writes `result` to the members; `permissions`: the set it was answered for, if any was consulted. */
-  #deliver(group: Group, result: Result, delivery: Delivery | undefined, permissions: string | undefined): void {
+  /**
+   * Writes `result` to the members (and bridged members) it is for. `permissions`: the set it was
+   * answered for, if any was consulted; `event`: the upstream event, for members that may get it
+   * from two groups while they move.
+   */
+  #deliver(
+    group: Group,
+    result: Result,
+    delivery: Delivery | undefined,
+    permissions: string | undefined,
+    event?: string,
+  ): void {
     const started = performance.now();
     const payload = this.#options.serialize(result);
     const forGroup = permissions === undefined || permissions === group.spec.fingerprint;
+    const give = (member: Member): boolean => {
+      if (member.recent && event !== undefined) {
+        if (member.recent.has(event)) return false;
+        member.recent.add(event);
+      }
+      if (member.held) {
+        member.held.push({ payload, permissions, event });
+        return false;
+      }
+      return member.send(payload);
+    };
     let sent = 0;
     for (const member of group.members) {
-      if (member.held) member.held.push({ payload, permissions });
-      else if (forGroup && member.send(payload)) sent++;
+      if (member.held) member.held.push({ payload, permissions, event });
+      else if (forGroup && give(member)) sent++;
+    }
+    if (group.bridges.size > 0) {
+      const now = Date.now();
+      for (const [member, until] of group.bridges) {
+        if (until < now || member.stream.closed || member.group === group) {
+          group.bridges.delete(member);
+          member.recent = undefined;
+        } else if ((permissions === undefined || permissions === member.group.spec.fingerprint) && give(member)) sent++;
+      }
     }
     this.#options.delivered(delivery, sent, (performance.now() - started) / 1000);
   }
@@ -408,9 +482,15 @@ export class SubscriptionGroups {
    * Retires a carrier and starts another; when it `failed` (its upstream ended or was refused,
    * not its member leaving), unless carriers keep failing.
    */
-  #replace(group: Group, carrier: CarrierState, failed: boolean): void {
+  #replace(carrier: CarrierState, failed: boolean): void {
     if (carrier.retired) return;
-    this.#retire(group, carrier);
+    if (carrier.orphaned) {
+      // Its member moved on, and the group has carriers of its own already.
+      this.#retire(carrier);
+      return;
+    }
+    const { group } = carrier;
+    this.#retire(carrier);
     if (group.ended || group.members.size === 0) return;
     if (!failed) {
       this.#staff(group);
@@ -431,10 +511,10 @@ export class SubscriptionGroups {
     this.#staff(group);
   }
 
-  #retire(group: Group, carrier: CarrierState): void {
+  #retire(carrier: CarrierState): void {
     if (carrier.retired) return;
     carrier.retired = true;
-    group.carriers.delete(carrier);
+    carrier.group.carriers.delete(carrier);
     if (carrier.member?.carrying === carrier) carrier.member.carrying = undefined;
     const source = carrier.source;
     carrier.source = undefined;
@@ -453,10 +533,20 @@ export class SubscriptionGroups {
     const group = member.group;
     if (!group.members.delete(member)) return;
     if (group.members.size === 0) {
+      // Members that moved on may still need its answers for a moment (see `bridges`).
+      const now = Date.now();
+      let last = 0;
+      for (const [bridged, until] of group.bridges) if (!bridged.stream.closed) last = Math.max(last, until);
+      if (last > now) {
+        setTimeout(() => {
+          if (group.members.size === 0) void this.#end(group);
+        }, last - now).unref();
+        return;
+      }
       void this.#end(group);
       return;
     }
-    if (member.carrying) this.#replace(group, member.carrying, false);
+    if (member.carrying) this.#replace(member.carrying, false);
   }
 
   /** The subscription ended (completed, refused, its source went away, or no member is left): so does every member's. */
@@ -464,7 +554,9 @@ export class SubscriptionGroups {
     if (group.ended) return;
     group.ended = true;
     if (this.#groups.get(group.key) === group) this.#groups.delete(group.key);
-    for (const carrier of [...group.carriers]) this.#retire(group, carrier);
+    for (const carrier of [...group.carriers]) this.#retire(carrier);
+    for (const member of group.bridges.keys()) member.recent = undefined;
+    group.bridges.clear();
     for (const member of [...group.members]) member.stream.end();
     group.members.clear();
   }
