@@ -7,7 +7,7 @@ import { mapStream, PERMISSIONS_EXTENSION, type Logger } from '@platform/kernel'
 import type { GatewayContext } from '../data-source.js';
 import type { SubscriptionPlanner } from './planner.js';
 import type { SharedFetches } from './shared-fetches.js';
-import type { UpstreamConnections } from './upstream.js';
+import { UNAVAILABLE, type UpstreamConnections } from './upstream.js';
 
 /** The name the plan gives the event source, so the rest of the plan can still fetch from the same subgraph. */
 const EVENT_SOURCE = '__subscription_event__';
@@ -129,11 +129,6 @@ export function federatedSubscribe(
   });
 }
 
-/** What a completion gets in place of an entity answer made for another permission set. */
-const NOT_FOR_THIS_SET = {
-  errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
-};
-
 /**
  * The data sources of a shared group's completions: each answer must have been made for the same
  * permission set as the event it completes (the subgraph names the set it used, when it used
@@ -152,7 +147,8 @@ function verifiedServices(
           const used = response.extensions?.[PERMISSIONS_EXTENSION];
           if (used === undefined || used === shared.fingerprint()) return response;
           shared.mismatch();
-          return NOT_FOR_THIS_SET as typeof response;
+          // In place of an answer made for another permission set: the masked internal error.
+          return UNAVAILABLE as typeof response;
         },
       },
     ]),

@@ -21,7 +21,7 @@ const PASSED_ON = new Set<number>([CloseCode.Unauthorized, CloseCode.SessionRevo
  * internal error HTTP clients get for an unreachable subgraph, then the end of the subscription,
  * so the client subscribes again. The cause is logged here.
  */
-const UNAVAILABLE: FormattedExecutionResult = {
+export const UNAVAILABLE: FormattedExecutionResult = {
   errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
 };
 
