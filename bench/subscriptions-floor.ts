@@ -1,5 +1,5 @@
 // The fan-out floor of this machine: `npm run bench:subscriptions:floor [-- --sockets 5000 --events 20
-// --warmup-events 3 --interval-ms 1000 --client wire|raw --client-workers 0 --out bench/results]`.
+// --warmup-events 3 --interval-ms 1000 --keep-alive-ms 12000 --client wire|raw --client-workers 0 --out bench/results]`.
 //
 // The same measured sockets as `bench:subscriptions` (bench/subscriptions/subscribers.ts), against
 // a server that does nothing but write one pre-serialized frame to each of them
@@ -22,13 +22,15 @@ import { measuredSockets, type ClientKind, type MeasuredSockets } from './subscr
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const USAGE = `usage: npm run bench:subscriptions:floor -- [--sockets 5000] [--events 20] [--warmup-events 3]
-  [--interval-ms 1000] [--client wire|raw] [--client-workers 0] [--out bench/results]`;
+  [--interval-ms 1000] [--keep-alive-ms 12000] [--client wire|raw] [--client-workers 0] [--out bench/results]`;
 
 interface FloorOptions {
   sockets: number;
   events: number;
   warmupEvents: number;
   intervalMs: number;
+  /** The server's ping interval (0: none); the platform's default is 12000 (gateway.subscriptions.keepAliveMs). */
+  keepAliveMs: number;
   client: Exclude<ClientKind, 'graphql-ws'>;
   clientWorkers: number;
   out: string;
@@ -41,6 +43,7 @@ function options(): FloorOptions {
       events: { type: 'string', default: '20' },
       'warmup-events': { type: 'string', default: '3' },
       'interval-ms': { type: 'string', default: '1000' },
+      'keep-alive-ms': { type: 'string', default: '12000' },
       client: { type: 'string', default: 'wire' },
       'client-workers': { type: 'string', default: '0' },
       out: { type: 'string', default: join(ROOT, 'bench/results') },
@@ -57,6 +60,7 @@ function options(): FloorOptions {
     events: count('events', values.events, 1),
     warmupEvents: count('warmup-events', values['warmup-events'], 0),
     intervalMs: count('interval-ms', values['interval-ms'], 1),
+    keepAliveMs: count('keep-alive-ms', values['keep-alive-ms'], 0),
     client: values.client,
     clientWorkers: count('client-workers', values['client-workers'], 0),
     out: values.out!,
@@ -69,8 +73,8 @@ class FloorServer {
   readonly #sent = new Map<string, (message: FromFloorServer & { type: 'sent' }) => void>();
   readonly port: Promise<number>;
 
-  constructor() {
-    this.#child = fork(join(ROOT, 'bench/subscriptions/floor-server.ts'), [], {
+  constructor(keepAliveMs: number) {
+    this.#child = fork(join(ROOT, 'bench/subscriptions/floor-server.ts'), [String(keepAliveMs)], {
       cwd: ROOT,
       execArgv: ['--import', './scripts/register.mjs'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -120,7 +124,7 @@ async function main(): Promise<number> {
   }
   const runId = newRunId();
   mkdirSync(opts.out, { recursive: true });
-  const server = new FloorServer();
+  const server = new FloorServer(opts.keepAliveMs);
   let sockets: MeasuredSockets | undefined;
   try {
     const url = `http://127.0.0.1:${await server.port}/graphql`;
@@ -185,7 +189,7 @@ async function main(): Promise<number> {
       cpuMsPerEvent: { server: round(cpu(server.pid)), benchmark: round(cpu(process.pid)) },
     };
     console.log(
-      `\n${opts.sockets} sockets (${opts.client} client, ${opts.clientWorkers} workers), ${opts.events} events: deliveries ${result.deliveries}, missed ${missed}`,
+      `\n${opts.sockets} sockets (${opts.client} client, ${opts.clientWorkers} workers, pings every ${opts.keepAliveMs} ms), ${opts.events} events: deliveries ${result.deliveries}, missed ${missed}`,
     );
     console.log(
       `write loop start → frame received (ms): p50 ${rounded.p50}  p90 ${rounded.p90}  p99 ${rounded.p99}  max ${rounded.max}`,

@@ -1,10 +1,15 @@
 // The floor benchmark's server (bench/subscriptions-floor.ts), run as a child process as the platform
-// is: a bare graphql-transport-ws server on `ws` that does nothing but write. It acknowledges
-// `connection_init`, remembers each `subscribe`, answers pings, and on the parent's `send` writes
-// one `postCreated` frame (the size and shape the gateway writes) to every subscriber in one
-// synchronous loop, as the gateway's fan-out does (gateway/src/subscriptions/frames.ts). No
-// database, no bus, no completion: what is left is the cost of the writes and of the reads.
-import { WebSocketServer, type WebSocket } from 'ws';
+// is: a bare graphql-transport-ws server that does nothing but write. It takes sockets through the
+// gateway's own socket layer (`attachWebSocketServer`: the same `ws` settings and the same
+// jittered keep-alive pings, `--keep-alive-ms`), acknowledges `connection_init`, remembers each
+// `subscribe`, and on the parent's `send` writes one `postCreated` frame (the size and shape the
+// gateway writes) to every subscriber in one synchronous loop, as the gateway's fan-out does
+// (gateway/src/subscriptions/frames.ts). No database, no bus, no completion: what is left is the
+// cost of the writes and of the reads.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { WebSocket } from 'ws';
+import { attachWebSocketServer } from '@platform/kernel';
 
 export type ToFloorServer = { type: 'send'; id: string } | { type: 'stop' };
 export type FromFloorServer =
@@ -16,14 +21,10 @@ const now = (): number => performance.timeOrigin + performance.now();
 const send = (message: FromFloorServer): void => void process.send!(message);
 const subscribers: Array<{ socket: WebSocket; prefix: string }> = [];
 
-const server = new WebSocketServer({
-  host: '127.0.0.1',
-  port: 0,
-  perMessageDeflate: false,
-  handleProtocols: (protocols) => (protocols.has('graphql-transport-ws') ? 'graphql-transport-ws' : false),
-});
+const http = createServer((_request, response) => response.writeHead(404).end());
+const sockets = attachWebSocketServer(http, '/graphql', { keepAliveMs: Number(process.argv[2] ?? 12_000) });
 
-server.on('connection', (socket) => {
+sockets.wss.on('connection', (socket: WebSocket) => {
   socket.on('message', (data) => {
     const message = JSON.parse(String(data)) as { type: string; id?: string };
     if (message.type === 'connection_init') socket.send('{"type":"connection_ack"}');
@@ -37,15 +38,11 @@ server.on('connection', (socket) => {
   });
 });
 
-server.on('listening', () => {
-  const address = server.address();
-  if (typeof address === 'object' && address) send({ type: 'listening', port: address.port });
-});
+http.listen(0, '127.0.0.1', () => send({ type: 'listening', port: (http.address() as AddressInfo).port }));
 
 process.on('message', (message: ToFloorServer) => {
   if (message.type === 'stop') {
-    for (const { socket } of subscribers) socket.terminate();
-    server.close(() => process.exit(0));
+    void sockets.close().then(() => http.close(() => process.exit(0)));
     return;
   }
   const payload = JSON.stringify({
@@ -58,11 +55,11 @@ process.on('message', (message: ToFloorServer) => {
     },
   });
   const at = now();
-  let sockets = 0;
+  let written = 0;
   for (const { socket, prefix } of subscribers) {
     if (socket.readyState !== socket.OPEN) continue;
     socket.send(prefix + payload + '}');
-    sockets++;
+    written++;
   }
-  send({ type: 'sent', id: message.id, at, writeMs: now() - at, sockets });
+  send({ type: 'sent', id: message.id, at, writeMs: now() - at, sockets: written });
 });
