@@ -62,6 +62,22 @@ describe('attachWebSocketServer keep-alive', () => {
     expect(Math.max(...firstPings) - started).toBeLessThan(600);
   });
 
+  it('pings the sockets whose turn it is together, one wake-up for many sockets', async () => {
+    // 400 ms in 8 turns of 50 ms: first pings fall in the 4 turns of the second half.
+    const url = await listen(400);
+    const all = await Promise.all(Array.from({ length: 40 }, () => connect(url)));
+    const firstPings = await Promise.all(
+      all.map((client) => new Promise<number>((resolve) => client.once('ping', () => resolve(performance.now())))),
+    );
+    firstPings.sort((a, b) => a - b);
+    // Pings more than 3 ms apart belong to different wake-ups.
+    const bursts = firstPings.filter((at, i) => i === 0 || at - firstPings[i - 1]! > 3).length;
+    // A timer per socket spread 40 pings over 200 ms: ~22 separate moments. Here one per turn, 4
+    // (and a little room for a pause that splits one).
+    expect(bursts).toBeLessThanOrEqual(6);
+    expect(bursts).toBeGreaterThanOrEqual(2);
+  });
+
   it('terminates a socket that does not answer pings, and keeps one that does', async () => {
     const url = await listen(200);
     const silent = await connect(url, { autoPong: false });

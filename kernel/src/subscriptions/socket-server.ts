@@ -23,28 +23,69 @@ export interface AttachOptions {
   keepAliveMs: number;
 }
 
+/** About how often the keep-alive wakes to ping the sockets whose turn came. */
+const KEEP_ALIVE_TICK_MS = 250;
+/** The fewest turns an interval is split into (short intervals, as in tests, still spread). */
+const MIN_KEEP_ALIVE_TURNS = 8;
+
 /**
- * Keeps `ws` alive, as graphql-ws's keep-alive does, except that the first ping comes at a random
- * point of the second half of the first interval: sockets that connected together (a reconnect
- * storm after a deploy, a benchmark) would otherwise ping, and answer, together ever after.
+ * Keeps sockets alive, as graphql-ws's keep-alive does: each socket is pinged once per interval,
+ * and one that has not answered by its next ping is terminated. Two differences:
+ * - **One timer per server, not per socket.** The interval is split into turns of ~250 ms, and
+ *   each turn pings the sockets whose turn it is, together. A timer per socket woke the process
+ *   (and the peer's) once per ping: with 5,000 sockets pinged every 12 s, ~420 wake-ups a second
+ *   on each side, which cost the server about twice the CPU of the pings themselves
+ *   (`npm run bench:subscriptions:floor`, docs/performance.md).
+ * - **Jittered.** A socket's first ping comes at a random turn of the second half of its first
+ *   interval: sockets that connected together (a reconnect storm after a deploy, a benchmark)
+ *   would otherwise ping, and answer, together ever after.
  */
-function keepAlive(ws: WebSocket, intervalMs: number): void {
-  if (!(intervalMs > 0) || !Number.isFinite(intervalMs)) return;
-  let awaitingPong = false;
-  let timer: NodeJS.Timeout | undefined;
-  const beat = (): void => {
-    if (ws.readyState !== ws.OPEN) return;
-    if (awaitingPong) {
-      ws.terminate();
-      return;
+class KeepAlive {
+  readonly #turns: Array<Set<WebSocket>>;
+  readonly #tickMs: number;
+  readonly #awaitingPong = new WeakSet<WebSocket>();
+  #turn = 0;
+  #sockets = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(intervalMs: number) {
+    const turns = Math.max(MIN_KEEP_ALIVE_TURNS, Math.round(intervalMs / KEEP_ALIVE_TICK_MS));
+    this.#turns = Array.from({ length: turns }, () => new Set<WebSocket>());
+    this.#tickMs = intervalMs / turns;
+  }
+
+  add(ws: WebSocket): void {
+    const turns = this.#turns.length;
+    // 1 + turns/2 … turns ticks from now: in the second half of the first interval.
+    const wait = Math.floor(turns / 2) + 1 + Math.floor(Math.random() * Math.ceil(turns / 2));
+    const turn = this.#turns[(this.#turn + wait) % turns]!;
+    turn.add(ws);
+    this.#sockets++;
+    ws.on('pong', () => this.#awaitingPong.delete(ws));
+    ws.once('close', () => {
+      if (turn.delete(ws)) this.#sockets--;
+      if (this.#sockets === 0) this.stop();
+    });
+    this.#timer ??= setInterval(() => this.#tick(), this.#tickMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #tick(): void {
+    this.#turn = (this.#turn + 1) % this.#turns.length;
+    for (const ws of this.#turns[this.#turn]!) {
+      if (ws.readyState !== ws.OPEN) continue; // closing: its 'close' removes it
+      if (this.#awaitingPong.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      this.#awaitingPong.add(ws);
+      ws.ping();
     }
-    awaitingPong = true;
-    ws.ping();
-    timer = setTimeout(beat, intervalMs).unref();
-  };
-  ws.on('pong', () => (awaitingPong = false));
-  ws.once('close', () => clearTimeout(timer));
-  timer = setTimeout(beat, intervalMs * (0.5 + Math.random() / 2)).unref();
+  }
 }
 
 /**
@@ -53,6 +94,8 @@ function keepAlive(ws: WebSocket, intervalMs: number): void {
  * same path. Pass graphql-ws's `useServer` a keep-alive of 0: this server pings (see keepAlive).
  */
 export function attachWebSocketServer(server: Server, path: string, options: AttachOptions): AttachedSockets {
+  const keepAlive =
+    options.keepAliveMs > 0 && Number.isFinite(options.keepAliveMs) ? new KeepAlive(options.keepAliveMs) : undefined;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_PAYLOAD_BYTES,
@@ -65,7 +108,7 @@ export function attachWebSocketServer(server: Server, path: string, options: Att
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
-      keepAlive(ws, options.keepAliveMs);
+      keepAlive?.add(ws);
       wss.emit('connection', ws, request);
     });
   };
@@ -79,6 +122,7 @@ export function attachWebSocketServer(server: Server, path: string, options: Att
     close: () =>
       (closing ??= (async () => {
         server.off('upgrade', onUpgrade);
+        keepAlive?.stop();
         const closed = [...wss.clients].map(
           (ws) =>
             new Promise<void>((resolve) => {
