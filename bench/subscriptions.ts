@@ -36,6 +36,8 @@ async function main(): Promise<number> {
   const runId = newRunId();
   mkdirSync(opts.out, { recursive: true });
   let platform: PlatformProcess | undefined;
+  /** With --gateway-process: the gateway alone, in front of `platform`'s subgraphs. */
+  let gateway: PlatformProcess | undefined;
   let database: Database | undefined;
   let sockets: MeasuredSockets | undefined;
   let check: Client | undefined;
@@ -44,8 +46,18 @@ async function main(): Promise<number> {
     console.log(`starting the platform (${database ? redact(database.url) : 'embedded PGlite'})…`);
     const profileDir = opts.cpuProf ? join(opts.out, `subscriptions-${runId}-cpuprofile`) : null;
     const nodeFlags = profileDir ? ['--cpu-prof', '--cpu-prof-interval', '5000', '--cpu-prof-dir', profileDir] : [];
-    platform = await PlatformProcess.start({ root: ROOT, databaseUrl: database?.url ?? null, nodeFlags });
-    const url = `${platform.gatewayUrl}/graphql`;
+    platform = await PlatformProcess.start({
+      root: ROOT,
+      databaseUrl: database?.url ?? null,
+      nodeFlags: opts.gatewayProcess ? [] : nodeFlags,
+    });
+    if (opts.gatewayProcess) {
+      console.log('starting the gateway in its own process…');
+      gateway = await PlatformProcess.start({ root: ROOT, databaseUrl: null, nodeFlags, gatewayFor: platform });
+    }
+    /** The process serving the sockets: the one profiled with --cpu-prof and scraped for the gateway's metrics. */
+    const front = gateway ?? platform;
+    const url = `${front.gatewayUrl}/graphql`;
     const token = await writerToken(url, runId);
     let tokens: string[] | undefined;
     if (opts.callers === 'users') {
@@ -122,8 +134,9 @@ async function main(): Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, opts.intervalMs));
     }
 
-    const before = await scrape(platform.gatewayUrl);
-    const cpuBefore = processTimes([platform.pid, process.pid]);
+    const before = await scrape(front.gatewayUrl);
+    const platformPids = gateway ? [platform.pid, gateway.pid] : [platform.pid];
+    const cpuBefore = processTimes([...platformPids, process.pid]);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const latencies: number[] = [];
     const eventLatencies: number[] = [];
@@ -165,11 +178,11 @@ async function main(): Promise<number> {
         await new Promise((resolve) => setTimeout(resolve, 10));
       if (!checked.has(post.id)) checkMissed++;
     }
-    const cpuAfter = processTimes([platform.pid, process.pid]);
+    const cpuAfter = processTimes([...platformPids, process.pid]);
     const toUs = Number(process.hrtime.bigint() / 1000n);
     const cpu = (pid: number): number | null =>
       cpuBefore.has(pid) && cpuAfter.has(pid) ? round((cpuAfter.get(pid)! - cpuBefore.get(pid)!) * 1000) : null;
-    const after = await scrape(platform.gatewayUrl);
+    const after = await scrape(front.gatewayUrl);
     const gatewayCount =
       sum(after, 'graphql_subscription_delivery_seconds_count', { field: 'postCreated' }) -
       sum(before, 'graphql_subscription_delivery_seconds_count', { field: 'postCreated' });
@@ -202,16 +215,20 @@ async function main(): Promise<number> {
       gatewayPublishToSentMeanMs: gatewayCount ? round((gatewaySum / gatewayCount) * 1000) : null,
       /** The gateway's write of one event to all sockets of a group (serialize + writes), mean over group events. */
       gatewayFanOutMeanMs: fanOutCount ? round((fanOutSum / fanOutCount) * 1000) : null,
-      /** CPU ms per event over the measured events: the platform process and this benchmark process. */
+      /**
+       * CPU ms per event over the measured events: the platform (with --gateway-process, its two
+       * processes, and the gateway's alone) and this benchmark process.
+       */
       cpuMsPerEvent: {
-        platform: (cpu(platform.pid) ?? Number.NaN) / opts.events,
+        platform: platformPids.reduce((total, pid) => total + (cpu(pid) ?? Number.NaN), 0) / opts.events,
+        ...(gateway ? { gateway: (cpu(gateway.pid) ?? Number.NaN) / opts.events } : {}),
         benchmark: (cpu(process.pid) ?? Number.NaN) / opts.events,
       },
       perEvent,
       profile: undefined as ProfileSummary | undefined,
     };
     console.log(
-      `\n${opts.sockets} sockets (${opts.callers} callers, ${opts.client} client, ${opts.clientWorkers} workers), ${opts.events} events, query=${opts.query}; opened in ${result.openSeconds} s`,
+      `\n${opts.sockets} sockets (${opts.callers} callers, ${opts.client} client, ${opts.clientWorkers} workers${gateway ? ', gateway in its own process' : ''}), ${opts.events} events, query=${opts.query}; opened in ${result.openSeconds} s`,
     );
     console.log(
       `deliveries ${result.deliveries}, missed ${missed}, errors ${errors}; graphql-ws check socket: missed ${checkMissed}, errors ${checkErrors}`,
@@ -230,7 +247,7 @@ async function main(): Promise<number> {
       `gateway publish → sent, mean (ms): ${result.gatewayPublishToSentMeanMs}; of which writing to a group's sockets: ${result.gatewayFanOutMeanMs}`,
     );
     console.log(
-      `CPU ms per event: platform ${round(result.cpuMsPerEvent.platform)}, benchmark ${round(result.cpuMsPerEvent.benchmark)}`,
+      `CPU ms per event: platform ${round(result.cpuMsPerEvent.platform)}${gateway ? ` (gateway ${round(result.cpuMsPerEvent.gateway!)})` : ''}, benchmark ${round(result.cpuMsPerEvent.benchmark)}`,
     );
     if (opts.roleChange) {
       if (!database) throw new Error('--role-change needs --database-url');
@@ -241,19 +258,23 @@ async function main(): Promise<number> {
           `post right after the user role ${change === 'granted' ? 'gained' : 'lost'} a permission: delivered ${stats.delivered}/${sockets.size}, createPost → event p50 ${stats.p50}  p99 ${stats.p99}  max ${stats.max} ms`,
         );
     }
-    const logs = platform.logSummary();
-    if (logs.messages.length > 0) {
-      console.log('platform warnings and errors:');
+    for (const [name, process_] of Object.entries({ platform, gateway })) {
+      const logs = process_?.logSummary();
+      if (!logs?.messages.length) continue;
+      console.log(`${name} warnings and errors:`);
       for (const message of logs.messages) console.log(`  ${JSON.stringify(message)}`);
     }
     if (profileDir) {
-      const pid = platform.pid;
-      await platform.stop(); // the profile is written on exit
-      platform = undefined;
+      const pid = front.pid;
+      await front.stop(); // the profile is written on exit
+      if (gateway) gateway = undefined;
+      else platform = undefined;
       const profileFile = findProfile(profileDir, pid);
       if (profileFile) {
         result.profile = summariseProfile(profileFile, fromUs, toUs);
-        console.log(`platform main thread during the events (${round(result.profile.totalMs)} ms of samples, self):`);
+        console.log(
+          `${gateway ? 'gateway' : 'platform'} main thread during the events (${round(result.profile.totalMs)} ms of samples, self):`,
+        );
         for (const { category, ms, share } of result.profile.self.slice(0, 12))
           console.log(`  ${category.padEnd(40)} ${String(round(ms)).padStart(8)} ms  ${(share * 100).toFixed(1)} %`);
       } else console.warn(`no .cpuprofile was written to ${profileDir}`);
@@ -265,6 +286,7 @@ async function main(): Promise<number> {
   } finally {
     await check?.dispose();
     await sockets?.close();
+    await gateway?.stop();
     await platform?.stop();
     await database
       ?.drop()

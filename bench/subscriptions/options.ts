@@ -6,7 +6,8 @@ import type { ClientKind } from './subscribers.js';
 const ROOT = new URL('../..', import.meta.url).pathname;
 export const USAGE = `usage: npm run bench:subscriptions -- [--sockets 5000] [--events 20] [--warmup-events 3] [--interval-ms 1000]
   [--query author|plain] [--callers same|distinct|users] [--users N] [--client wire|raw|graphql-ws] [--client-workers 0]
-  [--open-concurrency 200] [--cpu-prof] [--database-url postgres://…] [--role-change] [--out bench/results]`;
+  [--open-concurrency 200] [--cpu-prof] [--database-url postgres://…] [--role-change] [--gateway-process]
+  [--out bench/results]`;
 
 export const QUERIES = {
   author: 'subscription { postCreated { id title author { id displayName } } }',
@@ -45,6 +46,13 @@ export interface Options {
    * posts' latencies show.
    */
   roleChange: boolean;
+  /**
+   * The gateway in its own process in front of the platform's subgraphs, as deployed (a container
+   * per service), instead of the one process `npm start` runs. With REDIS_URL set, both processes
+   * use it for the bus and pub/sub (without it, the gateway hears no authz events: --role-change
+   * then needs it).
+   */
+  gatewayProcess: boolean;
   databaseUrl: string | null;
   out: string;
 }
@@ -64,6 +72,7 @@ export function options(): Options {
       'open-concurrency': { type: 'string', default: '200' },
       'cpu-prof': { type: 'boolean', default: false },
       'role-change': { type: 'boolean', default: false },
+      'gateway-process': { type: 'boolean', default: false },
       'database-url': { type: 'string' },
       out: { type: 'string', default: join(ROOT, 'bench/results') },
     },
@@ -80,6 +89,8 @@ export function options(): Options {
   if (values.client !== 'wire' && values.client !== 'raw' && values.client !== 'graphql-ws') {
     throw new Error('--client must be wire, raw or graphql-ws');
   }
+  if (values['role-change'] && values['gateway-process'] && !process.env.REDIS_URL)
+    throw new Error('--role-change with --gateway-process needs REDIS_URL (the gateway hears authz events through it)');
   const clientWorkers = Number(values['client-workers']);
   if (!Number.isInteger(clientWorkers) || clientWorkers < 0) throw new Error('--client-workers must be 0 or more');
   return {
@@ -95,6 +106,7 @@ export function options(): Options {
     openConcurrency: int('open-concurrency', values['open-concurrency']),
     cpuProf: values['cpu-prof']!,
     roleChange: values['role-change']!,
+    gatewayProcess: values['gateway-process']!,
     databaseUrl: values['database-url'] ?? null,
     out: values.out!,
   };
