@@ -8,7 +8,7 @@ import type { PlatformConfig } from '../config/schema.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { embeddedDataDir, openEmbeddedCluster, type EmbeddedCluster } from './embedded.js';
 import { OrmLoggerBridge } from './logger-bridge.js';
-import { outboxMigration } from '../events/outbox.js';
+import { eventMigrations } from '../events/outbox.js';
 
 /** The database of one module: its own ORM, in its own Postgres schema. */
 export interface ModuleDatabase {
@@ -61,7 +61,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
     loggerFactory: () => new OrmLoggerBridge(dbLogger, metrics, schema, config.database.debug),
     migrations: {
       // The kernel's own tables (event outbox, processed events) come first in every schema.
-      migrationsList: [outboxMigration, ...options.migrations],
+      migrationsList: [...eventMigrations, ...options.migrations],
       schema,
       tableName: 'mikro_orm_migrations',
       snapshot: false,

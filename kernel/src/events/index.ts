@@ -21,5 +21,5 @@ export { MemoryBroker, MemoryEventBus, type MemoryEventBusOptions } from './memo
 export { RedisEventBus, type RedisEventBusOptions } from './redis-bus.js';
 export { createEventBus, type CreateEventBusOptions } from './create.js';
 export { handleOnce } from './handle-once.js';
-export { outboxMigration, recordEvents, OutboxRelay, type OutboxRelayOptions } from './outbox.js';
+export { eventMigrations, recordEvents, OutboxRelay, type OutboxRelayOptions } from './outbox.js';
 export { Migration20260101000000_kernel_events } from './migrations/Migration20260101000000_kernel_events.js';

@@ -136,16 +136,17 @@ describe('outbox relay', () => {
   });
 
   it('re-publishes recently published rows when the bus reports a reset, but not older ones', async () => {
-    const bus = new RecordingBus();
-    startRelay({ bus, pollIntervalMs: 20, replayWindowMs: 60 * 60_000 });
-    const recent = [event(1), event(2)];
-    await commit(recent);
-    await waitFor(async () => (await state(recent[1]!.id))?.published === true);
+    // Published two hours ago (recorded before any relay ran, so nothing claims it now).
     const old = event(0);
     await db.fork().transactional(async (em) => {
       await recordEvents(em, db.schema, old);
       await em.execute(`update ${table} set published_at = now() - interval '2 hours' where id = ?`, [old.id]);
     });
+    const bus = new RecordingBus();
+    startRelay({ bus, pollIntervalMs: 20, replayWindowMs: 60 * 60_000 });
+    const recent = [event(1), event(2)];
+    await commit(recent);
+    await waitFor(async () => (await state(recent[1]!.id))?.published === true);
 
     bus.triggerReset();
     await waitFor(() => recent.every((e) => bus.count(e.id) === 2), 'the replay');
@@ -166,6 +167,90 @@ describe('outbox relay', () => {
     await waitFor(() => bus.count(pending.id) === 1);
     expect(await state(kept.id)).toMatchObject({ published: true });
     expect(bus.count(kept.id)).toBe(0);
+  });
+
+  it('leaves a row another process claimed alone until the claim lapses, then publishes it', async () => {
+    const orphan = event(1);
+    await commit([orphan]); // no relay here yet: unclaimed
+    // As a process that recorded it and died before its commit hook ran would leave it.
+    await db
+      .fork()
+      .execute(`update ${table} set claimed_until = clock_timestamp() + interval '600 milliseconds' where id = ?`, [
+        orphan.id,
+      ]);
+    const bus = new RecordingBus();
+    startRelay({ bus, pollIntervalMs: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(bus.count(orphan.id)).toBe(0);
+    await waitFor(() => bus.count(orphan.id) === 1, 'the orphan after its claim lapsed');
+    expect(await state(orphan.id)).toMatchObject({ published: true, attempts: 0 });
+  });
+
+  it('claims what it records for its own relay, which other relays leave alone', async () => {
+    const bus = new RecordingBus();
+    const release = deferred();
+    bus.hold = release.promise; // the hand-off stays in progress until released
+    startRelay({ bus, pollIntervalMs: 600_000 });
+    const mine = event(1);
+    await commit([mine]);
+    await waitFor(() => bus.calls > 0, 'the hand-off to start');
+    const claims = await db
+      .fork()
+      .execute<Array<{ claimed: boolean }>>(`select claimed_until > now() as claimed from ${table} where id = ?`, [
+        mine.id,
+      ]);
+    expect(claims).toEqual([{ claimed: true }]);
+    // Another replica polling now finds nothing to do.
+    const other = new RecordingBus();
+    startRelay({ bus: other, pollIntervalMs: 10 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(other.published).toEqual([]);
+    release.resolve();
+    await waitFor(async () => (await state(mine.id))?.published === true, 'published_at to be set');
+    expect(bus.count(mine.id)).toBe(1);
+    expect(other.published).toEqual([]);
+  });
+
+  it('publishes what a nested transaction recorded only once the whole transaction commits', async () => {
+    const bus = new RecordingBus();
+    startRelay({ bus, pollIntervalMs: 600_000 }); // only commits wake it
+    const [kept, undone, outer] = [event(1), event(2), event(3)];
+    let released = false;
+    await db.fork().transactional(async (em) => {
+      await em.transactional(async (nested) => recordEvents(nested, db.schema, kept));
+      await expect(
+        em.transactional(async (nested) => {
+          await recordEvents(nested, db.schema, undone);
+          throw new Error('rolled back to the savepoint');
+        }),
+      ).rejects.toThrow('rolled back to the savepoint');
+      await recordEvents(em, db.schema, outer);
+      // The savepoint was released, the transaction is still open: nothing may be out yet.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      released = bus.published.length === 0;
+    });
+    expect(released).toBe(true);
+    await waitFor(() => bus.count(kept.id) === 1 && bus.count(outer.id) === 1, 'both committed events');
+    expect(bus.count(undone.id)).toBe(0);
+    expect(await state(undone.id)).toBeUndefined();
+  });
+
+  it('publishes nothing a rolled-back transaction recorded, nested or not', async () => {
+    const bus = new RecordingBus();
+    startRelay({ bus, pollIntervalMs: 20 });
+    const [inner, outer] = [event(1), event(2)];
+    await expect(
+      db.fork().transactional(async (em) => {
+        await em.transactional(async (nested) => recordEvents(nested, db.schema, inner));
+        await recordEvents(em, db.schema, outer);
+        throw new Error('validation failed');
+      }),
+    ).rejects.toThrow('validation failed');
+    const sentinel = event(3);
+    await commit([sentinel]);
+    await waitFor(() => bus.count(sentinel.id) === 1, 'the sentinel');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(bus.published.map((e) => e.id)).toEqual([sentinel.id]);
   });
 
   it('stop() waits for the batch in progress', async () => {
@@ -193,9 +278,10 @@ if (process.env.DATABASE_URL) {
     it('lets two replicas share the work without sending a row twice', async () => {
       const bus = new RecordingBus();
       const events = Array.from({ length: 60 }, (_, n) => event(n));
-      startRelay({ bus, pollIntervalMs: 10, batchSize: 7 });
-      startRelay({ bus, pollIntervalMs: 10, batchSize: 7 });
+      // Recorded while no relay ran here (so unclaimed, as another process's rows whose claim lapsed).
       await Promise.all([commit(events.slice(0, 30)), commit(events.slice(30))]);
+      startRelay({ bus, pollIntervalMs: 10, batchSize: 7 });
+      startRelay({ bus, pollIntervalMs: 10, batchSize: 7 });
       await waitFor(() => bus.published.length >= 60, 'all events');
       await waitFor(async () => {
         const [row] = await db

@@ -7,24 +7,36 @@ import { assertTopic, createEvent, type PlatformEvent } from './event.js';
 import type { ModuleEvents } from '../module/define.js';
 import { quoteIdent } from './handle-once.js';
 import { Migration20260101000000_kernel_events } from './migrations/Migration20260101000000_kernel_events.js';
+import { Migration20261122000000_outbox_claims } from './migrations/Migration20261122000000_outbox_claims.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 
-/** Transactions that wrote outbox rows, so their commit can wake the relay at once. */
-const recordedIn = new WeakSet<object>();
-/** Schema → the running relays of this process, woken by rows written outside a transaction (committed at once). */
-const relaysBySchema = new Map<string, Set<() => void>>();
+/** Events a transaction recorded and claimed for this process: its relay publishes them when it commits. */
+const recordedIn = new WeakMap<object, PlatformEvent[]>();
+/**
+ * Savepoints (nested transactions) that recorded events, unclaimed: a savepoint's release is not
+ * the commit, and its transaction cannot be told from it, so those rows wait for the relay's next
+ * poll, which the next commit of the same ORM starts.
+ */
+const recordedInSavepoint = new WeakSet<object>();
+/** Schema → the running relays of this process (the first one's claim lease is used when recording). */
+const relaysBySchema = new Map<string, Set<OutboxRelay>>();
 
-/** The kernel's event tables; `openDatabase` runs it first in every module's schema. */
-export const outboxMigration: MigrationObject = {
-  name: 'Migration20260101000000_kernel_events',
-  class: Migration20260101000000_kernel_events,
-};
+/** The kernel's event tables, in order; `openDatabase` runs them first in every module's schema. */
+export const eventMigrations: MigrationObject[] = [
+  { name: 'Migration20260101000000_kernel_events', class: Migration20260101000000_kernel_events },
+  { name: 'Migration20261122000000_outbox_claims', class: Migration20261122000000_outbox_claims },
+];
 
 /**
  * Writes events to the module's outbox through `em`. Call it inside the transaction that makes
- * the change: the events then exist exactly when the change commits, and the relay publishes them
- * (a running relay notices the commit itself, so callers need not `kick()` it).
+ * the change: the events then exist exactly when the change commits, and are published after it.
+ * With a relay running for the schema in this process (a module's service always has one), the
+ * rows are claimed for it as they are written: its relay publishes them from memory the moment the
+ * transaction commits (no poll: the insert returned them), then marks them published; other relays leave
+ * claimed rows alone until the claim lapses (`claimLeaseMs`), so a process that dies in between
+ * only delays its events. Events recorded in a nested transaction (a savepoint) are not claimed:
+ * the relay polls for them right after the next commit. Callers need not `kick()` anything.
  */
 export async function recordEvents(
   em: SqlEntityManager,
@@ -33,6 +45,9 @@ export async function recordEvents(
 ): Promise<void> {
   const list = normalizeEvents(events);
   if (list.length === 0) return;
+  const transaction = em.getTransactionContext<object>();
+  const savepoint = transaction !== undefined && 'savepointName' in transaction;
+  const [relay] = savepoint ? [] : (relaysBySchema.get(schema) ?? []);
   const values: unknown[] = [];
   for (const event of list) {
     assertTopic(event.topic);
@@ -43,17 +58,27 @@ export async function recordEvents(
       JSON.stringify(event.payload),
       JSON.stringify(event.meta ?? {}),
       event.occurredAt,
+      relay?.claimLeaseMs ?? null,
     );
   }
-  const row = '(?, ?, ?, ?::jsonb, ?::jsonb, ?::timestamptz)';
-  await em.execute(
-    `insert into ${quoteIdent(schema)}.outbox (id, topic, source, payload, meta, occurred_at) values ${list.map(() => row).join(', ')}`,
-    values,
-    'run',
-  );
-  const transaction = em.getTransactionContext<object>();
-  if (transaction) recordedIn.add(transaction);
-  else for (const kick of relaysBySchema.get(schema) ?? []) kick();
+  // The claim runs from the insert itself (clock_timestamp, not the transaction's start).
+  const row = "(?, ?, ?, ?::jsonb, ?::jsonb, ?::timestamptz, clock_timestamp() + ?::int * interval '1 millisecond')";
+  const insert = `insert into ${quoteIdent(schema)}.outbox (id, topic, source, payload, meta, occurred_at, claimed_until) values ${list.map(() => row).join(', ')}`;
+  if (!relay) {
+    await em.execute(insert, values, 'run');
+    if (savepoint) recordedInSavepoint.add(transaction);
+    return;
+  }
+  // Read back as the relay would read them, so a handed-off event equals a polled one.
+  const rows = await em.execute<OutboxRow[]>(`${insert} returning ${COLUMNS}`, values);
+  const claimed = rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toEvent);
+  if (!transaction) {
+    relay.handOff(claimed); // autocommitted: already durable
+    return;
+  }
+  const pending = recordedIn.get(transaction);
+  if (pending) pending.push(...claimed);
+  else recordedIn.set(transaction, claimed);
 }
 
 export interface OutboxRelayOptions {
@@ -73,6 +98,11 @@ export interface OutboxRelayOptions {
   replayWindowMs?: number;
   /** Longest wait between attempts while the bus or the database fails; default 30 s. */
   maxBackoffMs?: number;
+  /**
+   * How long rows recorded in this process stay claimed for its relay (see `recordEvents`):
+   * past it, any relay publishes them. Default 30 s: how late a dead process's last events can be.
+   */
+  claimLeaseMs?: number;
   /** How often published rows past retention are deleted; default 10 min. */
   cleanupIntervalMs?: number;
 }
@@ -101,9 +131,11 @@ const toEvent = (row: OutboxRow): PlatformEvent => ({
 });
 
 /**
- * Moves committed outbox rows to the event bus: at-least-once, in `occurred_at` order, never
- * dropping a row while the bus is down. On PostgreSQL replicas share the work through
- * `for update skip locked`; PGlite has one process, so a plain read suffices.
+ * Moves committed outbox rows to the event bus: at-least-once, never dropping a row while the bus
+ * is down. Rows this process recorded are handed over at their commit and published in commit
+ * order; the rest (another replica's that lapsed, retries after a failure) are polled for in
+ * `occurred_at` order. On PostgreSQL replicas share the polled work through `for update skip
+ * locked`; PGlite has one process, so a plain read suffices.
  */
 export class OutboxRelay {
   readonly #db: ModuleDatabase;
@@ -116,6 +148,9 @@ export class OutboxRelay {
   readonly #replayWindowMs: number;
   readonly #maxBackoffMs: number;
   readonly #cleanupIntervalMs: number;
+  readonly claimLeaseMs: number;
+  /** Hand-offs in progress, one after the other (commit order). */
+  #handOffs: Promise<void> = Promise.resolve();
   #loop: Promise<void> | undefined;
   #wake: AbortController | undefined;
   #stopping = false;
@@ -125,6 +160,8 @@ export class OutboxRelay {
   #nextCleanupAt = 0;
   #unsubscribeReset: (() => void) | undefined;
   #watchingCommits = false;
+  /** A savepoint recorded events: the next commit (likely its transaction's) starts a poll. */
+  #kickAtCommit = false;
 
   constructor(options: OutboxRelayOptions) {
     this.#db = options.db;
@@ -137,6 +174,7 @@ export class OutboxRelay {
     this.#replayWindowMs = options.replayWindowMs ?? HOUR_MS;
     this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.#cleanupIntervalMs = options.cleanupIntervalMs ?? 10 * 60_000;
+    this.claimLeaseMs = options.claimLeaseMs ?? 30_000;
   }
 
   start(): void {
@@ -147,20 +185,73 @@ export class OutboxRelay {
       this.kick();
     });
     const relays = relaysBySchema.get(this.#db.schema) ?? new Set();
-    relaysBySchema.set(this.#db.schema, relays.add(this.#kickOnWrite));
+    relaysBySchema.set(this.#db.schema, relays.add(this));
     if (!this.#watchingCommits) {
       // MikroORM cannot unregister a subscriber; a stopped relay just ignores the calls.
       this.#watchingCommits = true;
       this.#db.orm.em.getEventManager().registerSubscriber({
         afterTransactionCommit: ({ transaction }) => {
-          if (this.#loop && transaction && recordedIn.has(transaction)) this.kick();
+          if (!this.#loop || !transaction) return;
+          if (recordedInSavepoint.has(transaction)) this.#kickAtCommit = true;
+          else if (this.#kickAtCommit && !('savepointName' in transaction)) {
+            this.#kickAtCommit = false;
+            this.kick();
+          }
+          const events = recordedIn.get(transaction);
+          if (!events) return;
+          recordedIn.delete(transaction!); // another relay of this ORM (a test's second replica) must not take them too
+          this.handOff(events);
         },
       });
     }
     this.#loop = this.#run();
   }
 
-  readonly #kickOnWrite = (): void => this.kick();
+  /**
+   * Publishes events this process recorded (claimed) and committed, after those handed over
+   * before them, then marks them published. If the bus refuses them, their claim is released and
+   * the relay's loop retries them with its backoff.
+   */
+  handOff(events: PlatformEvent[]): void {
+    this.#handOffs = this.#handOffs.then(() => this.#publishClaimed(events));
+  }
+
+  async #publishClaimed(events: PlatformEvent[]): Promise<void> {
+    const ids = events.map((event) => event.id);
+    try {
+      await this.#bus.publish(events);
+    } catch (error) {
+      this.#logger.warn({ err: error, events: ids.length }, 'outbox hand-off failed, the relay retries');
+      await this.#db
+        .fork()
+        .execute(
+          `update ${this.#table} set claimed_until = null, attempts = attempts + 1, last_error = ? where id in (?)`,
+          [errorMessage(error).slice(0, 2000), ids],
+          'run',
+        )
+        .catch((failure: unknown) =>
+          this.#logger.warn(
+            { err: failure },
+            'could not release claimed outbox rows; they are retried when the claim lapses',
+          ),
+        );
+      this.kick();
+      return;
+    }
+    await this.#db
+      .fork()
+      .execute(
+        `update ${this.#table} set published_at = now(), claimed_until = null, last_error = null where id in (?)`,
+        [ids],
+        'run',
+      )
+      .catch((failure: unknown) =>
+        this.#logger.warn(
+          { err: failure },
+          'could not mark handed-off events published; they are sent again when the claim lapses',
+        ),
+      );
+  }
 
   /** Publishes soon: call it right after committing events, so latency is not the poll interval. */
   kick(): void {
@@ -175,8 +266,9 @@ export class OutboxRelay {
     this.#wake?.abort();
     this.#unsubscribeReset?.();
     this.#unsubscribeReset = undefined;
-    relaysBySchema.get(this.#db.schema)?.delete(this.#kickOnWrite);
+    relaysBySchema.get(this.#db.schema)?.delete(this);
     await this.#loop;
+    await this.#handOffs;
     this.#loop = undefined;
   }
 
@@ -220,7 +312,8 @@ export class OutboxRelay {
   /** One batch; returns how many rows it sent. Throws when the bus refused them. */
   async #publishBatch(): Promise<number> {
     const select =
-      `select ${COLUMNS} from ${this.#table} where published_at is null order by occurred_at, seq limit ?` +
+      `select ${COLUMNS} from ${this.#table} where published_at is null` +
+      ' and (claimed_until is null or claimed_until < now()) order by occurred_at, seq limit ?' +
       (this.#db.kind === 'postgresql' ? ' for update skip locked' : '');
     const send = async (em: SqlEntityManager): Promise<{ sent: number; error?: unknown }> => {
       const rows = await em.execute<OutboxRow[]>(select, [this.#batchSize]);
