@@ -12,21 +12,17 @@ import { join, relative } from 'node:path';
 import { findProfile, summariseProfile } from './lib/cpuprofile.js';
 import { runLoad } from './lib/load.js';
 import { PlatformProcess } from './lib/platform.js';
-import { ROOT, USAGE, type Options, options } from './login/options.js';
+import { ROOT, USAGE, options } from './login/options.js';
 import { LOGIN, JSON_HEADERS, classifyLogin, graphql, registerUsers } from './login/users.js';
 import { type Database, scratchDatabase, redact } from './lib/database.js';
 import { type StepSpec, type StepResult, type Target, runStep } from './login/step.js';
 import { round, ms, printResults } from './login/report.js';
 import { newRunId } from './lib/run-id.js';
+import { commandLine } from './lib/cli.js';
 
 async function main(): Promise<number> {
-  let opts: Options;
-  try {
-    opts = options();
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const opts = commandLine(options, USAGE);
+  if (!opts) return 2;
   const runId = newRunId();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync(opts.out, { recursive: true });

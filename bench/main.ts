@@ -21,6 +21,7 @@ import { parseOptions, ROOT, USAGE, type BenchOptions } from './gateway/options.
 import { scrape, sum } from './lib/observe.js';
 import { redact, scratchDatabase, type Database } from './lib/database.js';
 import { newRunId } from './lib/run-id.js';
+import { commandLine } from './lib/cli.js';
 
 const OTHER_BENCHMARKS: Record<string, string> = {
   tuning: 'bench/tuning.ts',
@@ -42,16 +43,9 @@ async function main(argv: string[]): Promise<number> {
     });
     return child.status ?? 1;
   }
-  let opts: BenchOptions;
-  let cases: CaseSpec[];
-  try {
-    opts = parseOptions(scenario, rest);
-    cases = casesFor(scenario);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  return runGatewayBenchmark(scenario, cases, opts);
+  const parsed = commandLine(() => ({ opts: parseOptions(scenario, rest), cases: casesFor(scenario) }), USAGE);
+  if (!parsed) return 2;
+  return runGatewayBenchmark(scenario, parsed.cases, parsed.opts);
 }
 
 async function runGatewayBenchmark(scenario: string, cases: CaseSpec[], opts: BenchOptions): Promise<number> {

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { latencyStats, round, type LatencyStats } from './lib/load.js';
 import { processTimes } from './lib/observe.js';
 import { newRunId } from './lib/run-id.js';
+import { commandLine } from './lib/cli.js';
 import type { FromFloorServer, ToFloorServer } from './subscriptions/floor-server.js';
 import { QUERIES } from './subscriptions/options.js';
 import { measuredSockets, type ClientKind, type MeasuredSockets } from './subscriptions/subscribers.js';
@@ -115,13 +116,8 @@ class FloorServer {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<number> {
-  let opts: FloorOptions;
-  try {
-    opts = options();
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const opts = commandLine(options, USAGE);
+  if (!opts) return 2;
   const runId = newRunId();
   mkdirSync(opts.out, { recursive: true });
   const server = new FloorServer(opts.keepAliveMs);

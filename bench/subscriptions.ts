@@ -20,19 +20,15 @@ import { PlatformProcess } from './lib/platform.js';
 import { redact, scratchDatabase, type Database } from './lib/database.js';
 import { now } from './subscriptions/raw-client.js';
 import { measuredSockets, type MeasuredSockets } from './subscriptions/subscribers.js';
-import { options, QUERIES, USAGE, type Options } from './subscriptions/options.js';
+import { options, QUERIES, USAGE } from './subscriptions/options.js';
 import { graphql, roleChanges, signedInUsers, writerToken } from './subscriptions/accounts.js';
 import { newRunId } from './lib/run-id.js';
+import { commandLine } from './lib/cli.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 async function main(): Promise<number> {
-  let opts: Options;
-  try {
-    opts = options();
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const opts = commandLine(options, USAGE);
+  if (!opts) return 2;
   const runId = newRunId();
   mkdirSync(opts.out, { recursive: true });
   let platform: PlatformProcess | undefined;
