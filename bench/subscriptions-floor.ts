@@ -18,7 +18,7 @@ import { processTimes } from './lib/observe.js';
 import { newRunId } from './lib/run-id.js';
 import { commandLine } from './lib/cli.js';
 import type { FromFloorServer, ToFloorServer } from './subscriptions/floor-server.js';
-import { QUERIES } from './subscriptions/options.js';
+import { QUERIES, RUN_ARGS } from './subscriptions/options.js';
 import { measuredSockets, type ClientKind, type MeasuredSockets } from './subscriptions/subscribers.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -40,10 +40,7 @@ interface FloorOptions {
 function options(): FloorOptions {
   const { values } = parseArgs({
     options: {
-      sockets: { type: 'string', default: '5000' },
-      events: { type: 'string', default: '20' },
-      'warmup-events': { type: 'string', default: '3' },
-      'interval-ms': { type: 'string', default: '1000' },
+      ...RUN_ARGS,
       'keep-alive-ms': { type: 'string', default: '12000' },
       client: { type: 'string', default: 'wire' },
       'client-workers': { type: 'string', default: '0' },

@@ -57,13 +57,18 @@ export interface Options {
   out: string;
 }
 
+/** The options both subscriptions benchmarks (this one and the floor) take, with their defaults. */
+export const RUN_ARGS = {
+  sockets: { type: 'string', default: '5000' },
+  events: { type: 'string', default: '20' },
+  'warmup-events': { type: 'string', default: '3' },
+  'interval-ms': { type: 'string', default: '1000' },
+} as const;
+
 export function options(): Options {
   const { values } = parseArgs({
     options: {
-      sockets: { type: 'string', default: '5000' },
-      events: { type: 'string', default: '20' },
-      'warmup-events': { type: 'string', default: '3' },
-      'interval-ms': { type: 'string', default: '1000' },
+      ...RUN_ARGS,
       query: { type: 'string', default: 'author' },
       callers: { type: 'string', default: 'same' },
       users: { type: 'string' },
