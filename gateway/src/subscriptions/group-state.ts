@@ -131,14 +131,29 @@ export interface Group {
   readonly seen: Set<string>;
   /** When carriers were last replaced, to give up on a group whose carriers keep failing. */
   readonly replaced: number[];
-  /** When the group started: its carriers' upstream subscriptions may not be in place yet. */
-  readonly startedAt: number;
+  /**
+   * When the group's carriers started: its upstream subscriptions may not be in place yet. A group
+   * left without an active carrier (its members moved away, it lingers for its bridges) and staffed
+   * again counts from then.
+   */
+  carriersSince: number;
   /**
    * Members that just moved to a group too new to be sure of its upstream subscriptions, until
    * when: they still get this group's answers made for their new set (each event once).
    */
   readonly bridges: Map<Member, number>;
   ended: boolean;
+}
+
+/**
+ * Whether `group` has carriers whose upstream subscriptions are surely in place: an active one,
+ * started long enough ago (graphql-ws does not acknowledge a subscription). A member moving into a
+ * group without is bridged by its old one meanwhile (see `Group.bridges`).
+ */
+export function upstreamInPlace(group: Group | undefined): boolean {
+  if (!group || group.ended || Date.now() - group.carriersSince < BRIDGE_MS) return false;
+  for (const carrier of group.carriers) if (!carrier.retired && !carrier.orphaned) return true;
+  return false;
 }
 
 /** Whether `next` holds every permission `previous` does (both known). */
@@ -223,14 +238,13 @@ export function upstreamEvent(
  */
 export function fanOut(group: Group, payload: string, permissions: string | undefined, event?: string): number {
   const give = (member: Member): boolean => {
-    if (member.recent && event !== undefined) {
-      if (member.recent.has(event)) return false;
-      member.recent.add(event);
-    }
+    if (member.recent && event !== undefined && member.recent.has(event)) return false;
     if (member.held) {
+      // Not written yet: whether it is, and so whether it counts as seen, is decided at release.
       member.held.push({ payload, permissions, event });
       return false;
     }
+    if (member.recent && event !== undefined) member.recent.add(event);
     return member.send(payload);
   };
   const forGroup = permissions === undefined || permissions === group.spec.fingerprint;

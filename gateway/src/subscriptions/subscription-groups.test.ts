@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { FormattedExecutionResult } from 'graphql';
 import { createLogger, type EffectivePermissions } from '@platform/kernel';
 import {
@@ -125,6 +125,7 @@ const leave = async (membership: Membership): Promise<void> => {
 
 afterEach(async () => {
   await Promise.all(memberships.splice(0).map(leave));
+  jest.useRealTimers();
 });
 
 describe('a shared group', () => {
@@ -242,5 +243,35 @@ describe('a member whose permissions are looked up again', () => {
     await fresh[0]!.event(post('p10', 'moderators'));
     expect(a!.sent.map((payload) => JSON.parse(payload).data.postCreated.id)).toEqual(['p8', 'p9', 'p10']);
     expect(b!.sent).toEqual(a!.sent);
+  });
+
+  it('is bridged back into a group that lingers without carriers, until that group has new ones', async () => {
+    // Only the clock moves (no timer fires): 'g' is older than a bridge lasts when everyone moves back.
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask', 'performance'] });
+    setUp();
+    const [a, b] = ['a', 'b'].map((session) => member('g', READERS, session, () => {}));
+    const [gA] = live();
+    jest.setSystemTime(Date.now() + 60_000);
+    // A role gains a permission: everyone moves to 'moderators'; 'g' lingers, empty, while it bridges them.
+    await gA!.event(post('p11', 'moderators'));
+    for (const each of [a, b]) each!.membership.release('moderators', MODERATORS, start);
+    const moderators = live().filter((fake) => fake.carrier.answerFingerprint() === 'moderators' && fake !== gA);
+    expect(moderators.length).toBeGreaterThan(0);
+    // The role loses it again at once: everyone moves back to 'g', which has no carrier of its own
+    // left in place (its old ones only answer for the moment, as orphans).
+    for (const fake of live()) if (!moderators.includes(fake)) fake.source.closed = true;
+    await moderators[0]!.event(post('p12', 'readers'));
+    for (const each of [a, b]) each!.membership.release('g', READERS, start);
+    expect(a!.membership.key).toBe('g');
+    // The next event reaches only the upstream subscriptions in place: the 'moderators' carriers'.
+    await moderators[0]!.event(post('p13', 'readers'));
+    expect(a!.sent.map((payload) => JSON.parse(payload).data.postCreated.id)).toEqual(['p11', 'p12', 'p13']);
+    expect(b!.sent).toEqual(a!.sent);
+    // Then 'g's new carriers bring it too: still once.
+    const fresh = live().filter((fake) => fake !== gA && !moderators.includes(fake));
+    expect(fresh.length).toBeGreaterThan(0);
+    await fresh[0]!.event(post('p13', 'readers'));
+    await fresh[0]!.event(post('p14', 'readers'));
+    expect(a!.sent.map((payload) => JSON.parse(payload).data.postCreated.id)).toEqual(['p11', 'p12', 'p13', 'p14']);
   });
 });

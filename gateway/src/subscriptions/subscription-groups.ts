@@ -9,6 +9,7 @@ import {
   nextCarrier,
   REPLACED_WINDOW_MS,
   upstreamEvent,
+  upstreamInPlace,
   type Carrier,
   type CarrierState,
   type Delivery,
@@ -89,8 +90,7 @@ export class SubscriptionGroups {
         const same = nextKey === previousGroup.key;
         // A new group's upstream subscriptions are not in place at once. Meanwhile the old group,
         // whose carriers answer for the new set too when everyone's set changed, bridges the gap.
-        const target = this.#groups.get(nextKey);
-        const bridge = !same && (!target || target.ended || Date.now() - target.startedAt < BRIDGE_MS);
+        const bridge = !same && !upstreamInPlace(this.#groups.get(nextKey));
         if (bridge) entry.recent ??= new Set();
         for (const { payload, permissions, event } of held) {
           if (!mayHave(permissions, previous, nextSpec, same)) continue;
@@ -132,7 +132,7 @@ export class SubscriptionGroups {
         start,
         seen: new Set(),
         replaced: [],
-        startedAt: Date.now(),
+        carriersSince: Date.now(),
         bridges: new Map(),
         ended: false,
       };
@@ -147,6 +147,8 @@ export class SubscriptionGroups {
   #staff(group: Group): void {
     if (group.ended) return;
     const active = [...group.carriers].filter((carrier) => !carrier.retired && !carrier.orphaned);
+    // From no carrier in place (a new group, or one its members had left): none is subscribed yet.
+    if (active.length === 0 && group.members.size > 0) group.carriersSince = Date.now();
     if (!group.spec.fingerprint) {
       // Members who cannot be told apart: one subscription with their common credentials.
       if (active.length === 0) this.#startCarrier(group, undefined, [...group.members][0]!.identity);
