@@ -260,7 +260,7 @@ describe('platformctl seed', () => {
         });
       }
     }
-  });
+  }, 90_000); // four CLI runs with password hashing: slow when the machine is busy
 });
 
 describe('platformctl audit', () => {
