@@ -89,10 +89,14 @@ interface Tracked {
 interface Placement {
   key: string;
   spec: GroupSpec;
+  /** Shareable, but the caller's permissions could not be looked up (authz busy or down): placed per caller for now. */
+  unshared?: boolean;
 }
 
 /** Permission lookups at once when many callers' sets must be looked up again. */
 const RECHECKS_AT_ONCE = 16;
+/** A subscription left unshared because its caller's lookup failed is first placed again after 5–10 s. */
+const UNSHARED_RETRY_MS = 5_000;
 
 type SocketContext = Context<Record<string, unknown>, Extra & { state?: SocketState }>;
 
@@ -159,7 +163,10 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
         ttlMs: config.auth.permissionCacheTtlSec * 1000,
       })
     : undefined;
-  /** Subscriptions in (or eligible for) a shared group: they move when their permissions change. */
+  /**
+   * Subscriptions in a shared group, or that could be (their caller's lookup failed): they move
+   * when their permissions change, and at each sweep.
+   */
   const tracked = new Set<Tracked>();
   // 5,000 callers' permissions dropped at once (a role changed) are asked of authz a few at a time.
   const recheckLimit = pLimit(RECHECKS_AT_ONCE);
@@ -197,8 +204,11 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
         spec: { fingerprint, permissions },
       };
     } catch (error) {
-      log.warn({ err: error }, "the caller's permissions could not be looked up: their subscription is not shared");
-      return perCaller;
+      log.warn(
+        { err: error },
+        "the caller's permissions could not be looked up: their subscription is not shared until they are",
+      );
+      return { ...perCaller, unshared: true };
     }
   };
 
@@ -231,6 +241,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
       // A later change asked again: that answer decides.
       if (generation !== subscription.generation) return;
       subscription.membership.release(placement.key, placement.spec, starter(subscription.args, placement.spec));
+      if (placement.unshared) retryUnshared(subscription, UNSHARED_RETRY_MS);
     });
   };
 
@@ -239,19 +250,31 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
    * caught one cache lifetime later at the latest, as in every subgraph: each shared
    * subscription's set is looked up again (by then from authz) and moves if it changed.
    */
-  const reconfirm = (subscription: Tracked): void => {
+  const reconfirm = (subscription: Tracked, retriedAfterMs?: number): void => {
     const generation = subscription.generation;
     void recheckLimit(async () => {
       if (generation !== subscription.generation || subscription.membership.stream.closed) return;
       const placement = await place(subscription.state, subscription.args, subscription.text);
-      if (generation !== subscription.generation || placement.key === subscription.membership.key) return;
+      if (generation !== subscription.generation) return;
+      if (placement.unshared && retriedAfterMs !== undefined) retryUnshared(subscription, retriedAfterMs * 2);
+      if (placement.key === subscription.membership.key) return;
       subscription.generation++;
       subscription.membership.release(placement.key, placement.spec, starter(subscription.args, placement.spec));
     });
   };
+  const sweepMs = config.auth.permissionCacheTtlSec * 1000;
   const sweep = permissionSets
-    ? setInterval(() => tracked.forEach(reconfirm), config.auth.permissionCacheTtlSec * 1000).unref()
+    ? setInterval(() => tracked.forEach((each) => reconfirm(each)), sweepMs).unref()
     : undefined;
+  /**
+   * A subscription that could share runs alone while its caller's set is unknown (authz busy or
+   * down; as many as failed at once, each completing every event on its own): it is placed again
+   * after 5–10 s, then twice as long each time it fails again, up to the sweep's interval.
+   */
+  const retryUnshared = (subscription: Tracked, afterMs: number): void => {
+    if (afterMs >= sweepMs) return; // the sweep tries it from then on
+    setTimeout(() => reconfirm(subscription, afterMs), afterMs * (1 + Math.random())).unref();
+  };
 
   // Results may carry subgraph errors already formatted; onNext masks and formats both kinds.
   const subscribe = async (args: ExecutionArgs): Promise<AsyncIterable<ExecutionResult>> => {
@@ -270,7 +293,8 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
     });
     const subscription: Tracked = { state, args, text, membership, generation: 0 };
     self.subscription = subscription;
-    if (placement.spec.fingerprint) tracked.add(subscription);
+    if (placement.spec.fingerprint || placement.unshared) tracked.add(subscription);
+    if (placement.unshared) retryUnshared(subscription, UNSHARED_RETRY_MS);
     subscriptions++;
     metrics.subscriptions.inc();
     // graphql-ws only sees the end of it (and then sends `complete`): the group writes the frames.
