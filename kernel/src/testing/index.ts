@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { DeadlockException } from '@mikro-orm/core';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config/load.js';
 import type { PlatformConfig } from '../config/schema.js';
@@ -56,10 +57,21 @@ async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
   }
 }
 
-/** Drops a private test schema (`t_…`) on PostgreSQL; embedded data goes with its directory. */
+/**
+ * Drops a private test schema (`t_…`) on PostgreSQL; embedded data goes with its directory. The
+ * module may still be running (a relay's poll, a cleanup job): when PostgreSQL picks the drop as a
+ * deadlock's victim, it is tried again.
+ */
 export async function dropTestSchema(db: ModuleDatabase): Promise<void> {
-  if (db.kind === 'postgresql' && db.schema.startsWith('t_')) {
-    await db.orm.em.fork().execute(`drop schema if exists "${db.schema}" cascade`);
+  if (db.kind !== 'postgresql' || !db.schema.startsWith('t_')) return;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.orm.em.fork().execute(`drop schema if exists "${db.schema}" cascade`);
+      return;
+    } catch (error) {
+      if (!(error instanceof DeadlockException) || attempt === 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
   }
 }
 
