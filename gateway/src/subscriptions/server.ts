@@ -20,7 +20,6 @@ import {
   type SocketUser,
 } from '@platform/kernel';
 import { randomUUID } from 'node:crypto';
-import pLimit from 'p-limit';
 import type { GatewayContext } from '../data-source.js';
 import { SocketRegistry, TOO_MANY_CONNECTIONS, type RegisteredSocket } from './connections.js';
 import { federatedSubscribe, type SocketSession } from './federated.js';
@@ -30,8 +29,8 @@ import { SharedFetches } from './shared-fetches.js';
 import type { SubscriptionPlanner } from './planner.js';
 import { startGatewayAuth } from './revocations.js';
 import { PermissionSets } from './permission-sets.js';
-import { ShareableOperations } from './shareable.js';
-import { SubscriptionGroups, type GroupSpec, type Membership, type StartCarrier } from './subscription-groups.js';
+import { Placements } from './placements.js';
+import { SubscriptionGroups, type GroupSpec, type StartCarrier } from './subscription-groups.js';
 import type { UpstreamIdentity } from './upstream.js';
 
 /** Live counts, for tests proving that nothing outlives its client. */
@@ -75,28 +74,6 @@ interface SocketState extends RegisteredSocket {
   readonly identity: UpstreamIdentity;
   stop(): void;
 }
-
-/** A subscription that may share: where it is, and what is needed to place it again. */
-interface Tracked {
-  readonly state: SocketState;
-  readonly args: ExecutionArgs;
-  readonly text: string;
-  readonly membership: Membership;
-  /** Bumped by each recheck: only the latest one's answer moves the subscription. */
-  generation: number;
-}
-
-interface Placement {
-  key: string;
-  spec: GroupSpec;
-  /** Shareable, but the caller's permissions could not be looked up (authz busy or down): placed per caller for now. */
-  unshared?: boolean;
-}
-
-/** Permission lookups at once when many callers' sets must be looked up again. */
-const RECHECKS_AT_ONCE = 16;
-/** A subscription left unshared because its caller's lookup failed is first placed again after 5–10 s. */
-const UNSHARED_RETRY_MS = 5_000;
 
 type SocketContext = Context<Record<string, unknown>, Extra & { state?: SocketState }>;
 
@@ -153,64 +130,16 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
   const operationOf = (args: ExecutionArgs): OperationContext => args.contextValue as OperationContext;
   const stateOf = (args: ExecutionArgs): SocketState => operationOf(args).state;
 
-  const shareable = new ShareableOperations();
   const authzUrl = options.urls.authz ? new URL(options.urls.authz).origin : undefined;
+  const permissionTtlMs = config.auth.permissionCacheTtlSec * 1000;
   const permissionSets = authzUrl
     ? await PermissionSets.start({
         url: authzUrl,
         bus: auth.bus,
         logger: log,
-        ttlMs: config.auth.permissionCacheTtlSec * 1000,
+        ttlMs: permissionTtlMs,
       })
     : undefined;
-  /**
-   * Subscriptions in a shared group, or that could be (their caller's lookup failed): they move
-   * when their permissions change, and at each sweep.
-   */
-  const tracked = new Set<Tracked>();
-  // 5,000 callers' permissions dropped at once (a role changed) are asked of authz a few at a time.
-  const recheckLimit = pLimit(RECHECKS_AT_ONCE);
-  const stopListening = permissionSets?.onChange((userId) => {
-    for (const subscription of tracked) {
-      if (userId === undefined || subscription.state.user?.id.toLowerCase() === userId) recheck(subscription);
-    }
-  });
-
-  /**
-   * Where a subscription belongs. An operation with no per-caller field, run by callers holding
-   * the same permission set, gets the same answers whoever runs it: one shared group for all of
-   * them. Anything else (a per-caller field, or authz not answering) groups only callers who
-   * cannot be told apart: the same token, address and agent (or guests with the same address and
-   * agent).
-   */
-  const place = async (state: SocketState, args: ExecutionArgs, text: string): Promise<Placement> => {
-    const operation = [text, args.operationName ?? null, args.variableValues ?? {}];
-    const { identity } = state;
-    const perCaller: Placement = {
-      key: JSON.stringify([
-        'caller',
-        identity.authorization ?? null,
-        identity.clientIp ?? null,
-        identity.userAgent ?? null,
-        ...operation,
-      ]),
-      spec: {},
-    };
-    if (!permissionSets || !shareable.isShareable(planner.supergraphSchema, args.document, text)) return perCaller;
-    try {
-      const { fingerprint, permissions } = await permissionSets.of(state.user);
-      return {
-        key: JSON.stringify(['shared', state.user ? 'user' : 'guest', fingerprint, ...operation]),
-        spec: { fingerprint, permissions },
-      };
-    } catch (error) {
-      log.warn(
-        { err: error },
-        "the caller's permissions could not be looked up: their subscription is not shared until they are",
-      );
-      return { ...perCaller, unshared: true };
-    }
-  };
 
   /** The upstream subscription a group's carrier runs: the event from its subgraph, completed across the others. */
   const starter =
@@ -231,70 +160,29 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
       return once;
     };
 
-  /** Holds a subscription's events while its caller's permission set is looked up again, then moves it if it changed. */
-  const recheck = (subscription: Tracked): void => {
-    const generation = ++subscription.generation;
-    subscription.membership.hold();
-    void recheckLimit(async () => {
-      if (generation !== subscription.generation || subscription.membership.stream.closed) return;
-      const placement = await place(subscription.state, subscription.args, subscription.text);
-      // A later change asked again: that answer decides.
-      if (generation !== subscription.generation) return;
-      subscription.membership.release(placement.key, placement.spec, starter(subscription.args, placement.spec));
-      if (placement.unshared) retryUnshared(subscription, UNSHARED_RETRY_MS);
-    });
-  };
-
-  /**
-   * What authz changed without the gateway hearing of it (an event lost with no bus reset) is
-   * caught one cache lifetime later at the latest, as in every subgraph: each shared
-   * subscription's set is looked up again (by then from authz) and moves if it changed.
-   */
-  const reconfirm = (subscription: Tracked, retriedAfterMs?: number): void => {
-    const generation = subscription.generation;
-    void recheckLimit(async () => {
-      if (generation !== subscription.generation || subscription.membership.stream.closed) return;
-      const placement = await place(subscription.state, subscription.args, subscription.text);
-      if (generation !== subscription.generation) return;
-      if (placement.unshared && retriedAfterMs !== undefined) retryUnshared(subscription, retriedAfterMs * 2);
-      if (placement.key === subscription.membership.key) return;
-      subscription.generation++;
-      subscription.membership.release(placement.key, placement.spec, starter(subscription.args, placement.spec));
-    });
-  };
-  const sweepMs = config.auth.permissionCacheTtlSec * 1000;
-  const sweep = permissionSets
-    ? setInterval(() => tracked.forEach((each) => reconfirm(each)), sweepMs).unref()
-    : undefined;
-  /**
-   * A subscription that could share runs alone while its caller's set is unknown (authz busy or
-   * down; as many as failed at once, each completing every event on its own): it is placed again
-   * after 5–10 s, then twice as long each time it fails again, up to the sweep's interval.
-   */
-  const retryUnshared = (subscription: Tracked, afterMs: number): void => {
-    if (afterMs >= sweepMs) return; // the sweep tries it from then on
-    setTimeout(() => reconfirm(subscription, afterMs), afterMs * (1 + Math.random())).unref();
-  };
+  const placements = new Placements({
+    supergraph: () => planner.supergraphSchema,
+    permissionSets,
+    sweepMs: permissionTtlMs,
+    starter,
+    logger: log,
+  });
 
   // Results may carry subgraph errors already formatted; onNext masks and formats both kinds.
   const subscribe = async (args: ExecutionArgs): Promise<AsyncIterable<ExecutionResult>> => {
     const operation = operationOf(args);
     const { state } = operation;
     const text = print(args.document);
-    const placement = await place(state, args, text);
-    // The group may call `stale` once the subscription exists (an answer for another permission set).
-    const self: { subscription?: Tracked } = {};
+    const placement = await placements.place(state, args, text);
+    // The group calls `stale` only once the subscription exists (an answer for another permission set).
     const membership = groups.join(placement.key, placement.spec, starter(args, placement.spec), {
       send: frameSink(operation.socket, operation.id, () => metrics.dropped.inc()).next,
       closeSocket: state.close,
       identity: state.identity,
       sessionId: state.user?.sessionId,
-      stale: () => self.subscription && recheck(self.subscription),
+      stale: () => followed.stale(),
     });
-    const subscription: Tracked = { state, args, text, membership, generation: 0 };
-    self.subscription = subscription;
-    if (placement.spec.fingerprint || placement.unshared) tracked.add(subscription);
-    if (placement.unshared) retryUnshared(subscription, UNSHARED_RETRY_MS);
+    const followed = placements.follow(state, args, text, placement, membership);
     subscriptions++;
     metrics.subscriptions.inc();
     // graphql-ws only sees the end of it (and then sends `complete`): the group writes the frames.
@@ -302,7 +190,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
       membership.stream,
       (value): ExecutionResult => value,
       () => {
-        tracked.delete(subscription);
+        followed.end();
         subscriptions--;
         metrics.subscriptions.dec();
       },
@@ -397,8 +285,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
       // graphql-ws closes its sockets (1001) and the server; then nothing may upgrade any more.
       await disposable.dispose();
       await sockets.close();
-      clearInterval(sweep);
-      stopListening?.();
+      placements.close();
       await permissionSets?.close();
       await auth.close();
     },
