@@ -199,7 +199,7 @@ export class OutboxRelay {
           }
           const events = recordedIn.get(transaction);
           if (!events) return;
-          recordedIn.delete(transaction!); // another relay of this ORM (a test's second replica) must not take them too
+          recordedIn.delete(transaction); // another relay of this ORM (a test's second replica) must not take them too
           this.handOff(events);
         },
       });
@@ -222,35 +222,21 @@ export class OutboxRelay {
       await this.#bus.publish(events);
     } catch (error) {
       this.#logger.warn({ err: error, events: ids.length }, 'outbox hand-off failed, the relay retries');
-      await this.#db
-        .fork()
-        .execute(
-          `update ${this.#table} set claimed_until = null, attempts = attempts + 1, last_error = ? where id in (?)`,
-          [errorMessage(error).slice(0, 2000), ids],
-          'run',
-        )
-        .catch((failure: unknown) =>
-          this.#logger.warn(
-            { err: failure },
-            'could not release claimed outbox rows; they are retried when the claim lapses',
-          ),
-        );
+      await this.#markFailed(this.#db.fork(), ids, error).catch((failure: unknown) =>
+        this.#logger.warn(
+          { err: failure },
+          'could not release claimed outbox rows; they are retried when the claim lapses',
+        ),
+      );
       this.kick();
       return;
     }
-    await this.#db
-      .fork()
-      .execute(
-        `update ${this.#table} set published_at = now(), claimed_until = null, last_error = null where id in (?)`,
-        [ids],
-        'run',
-      )
-      .catch((failure: unknown) =>
-        this.#logger.warn(
-          { err: failure },
-          'could not mark handed-off events published; they are sent again when the claim lapses',
-        ),
-      );
+    await this.#markPublished(this.#db.fork(), ids).catch((failure: unknown) =>
+      this.#logger.warn(
+        { err: failure },
+        'could not mark handed-off events published; they are sent again when the claim lapses',
+      ),
+    );
   }
 
   /** Publishes soon: call it right after committing events, so latency is not the poll interval. */
@@ -322,25 +308,33 @@ export class OutboxRelay {
       try {
         await this.#bus.publish(rows.map(toEvent));
       } catch (error) {
-        // Kept for the next attempt, with a trace of why it is late.
-        await em.execute(
-          `update ${this.#table} set attempts = attempts + 1, last_error = ? where id in (?)`,
-          [errorMessage(error).slice(0, 2000), ids],
-          'run',
-        );
+        await this.#markFailed(em, ids, error);
         return { sent: 0, error };
       }
-      await em.execute(
-        `update ${this.#table} set published_at = now(), last_error = null where id in (?)`,
-        [ids],
-        'run',
-      );
+      await this.#markPublished(em, ids);
       return { sent: rows.length };
     };
     const em = this.#db.fork();
     const result = this.#db.kind === 'postgresql' ? await em.transactional(send) : await send(em);
     if (result.error) throw result.error;
     return result.sent;
+  }
+
+  /** Kept (unclaimed) for the relay's next attempt, with a trace of why they are late. */
+  async #markFailed(em: SqlEntityManager, ids: string[], error: unknown): Promise<void> {
+    await em.execute(
+      `update ${this.#table} set claimed_until = null, attempts = attempts + 1, last_error = ? where id in (?)`,
+      [errorMessage(error).slice(0, 2000), ids],
+      'run',
+    );
+  }
+
+  async #markPublished(em: SqlEntityManager, ids: string[]): Promise<void> {
+    await em.execute(
+      `update ${this.#table} set published_at = now(), claimed_until = null, last_error = null where id in (?)`,
+      [ids],
+      'run',
+    );
   }
 
   /** Re-sends what was published recently; consumers are idempotent by event id. */
