@@ -14,6 +14,8 @@ interface Started {
   readiness: Readiness;
   url: string;
   logs: Array<Record<string, unknown>>;
+  /** How many /slow requests reached their handler. */
+  slowStarted(): number;
 }
 
 /** A real HttpService on a free port with a JSON echo route, a slow route and a failing route. */
@@ -28,7 +30,9 @@ async function start(overrides: Record<string, unknown> = {}): Promise<Started> 
   http.app.post('/echo', ...http.jsonBody(), (req, res) => {
     res.json({ body: req.body as unknown, requestId: currentRequest()?.requestId });
   });
+  let slowStarted = 0;
   http.app.get('/slow', async (_req, res) => {
+    slowStarted++;
     await sleep(300);
     res.json({ slow: true });
   });
@@ -41,7 +45,7 @@ async function start(overrides: Record<string, unknown> = {}): Promise<Started> 
   });
   http.finish();
   const port = await http.listen(0);
-  return { http, readiness, url: `http://127.0.0.1:${port}`, logs };
+  return { http, readiness, url: `http://127.0.0.1:${port}`, logs, slowStarted: () => slowStarted };
 }
 
 async function waitFor<T>(find: () => T | undefined, ms = 2000): Promise<T> {
@@ -223,7 +227,8 @@ describe('HttpService.close', () => {
       (res) => res.status,
       () => 'aborted',
     );
-    await sleep(50);
+    // In the handler (not merely sent: on a busy machine it may not have arrived after a fixed wait).
+    while (s.slowStarted() === 0) await sleep(5);
     await s.http.close();
     // The handler needs 300 ms; closing after 100 ms cuts the connection instead of answering.
     expect(await inFlight).toBe('aborted');
