@@ -182,7 +182,9 @@ describe('outbox relay', () => {
     startRelay({ bus, pollIntervalMs: 20 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(bus.count(orphan.id)).toBe(0);
-    await waitFor(() => bus.count(orphan.id) === 1, 'the orphan after its claim lapsed');
+    // Published, and marked so (the bus sees it before the relay's transaction commits).
+    await waitFor(async () => (await state(orphan.id))?.published === true, 'the orphan after its claim lapsed');
+    expect(bus.count(orphan.id)).toBe(1);
     expect(await state(orphan.id)).toMatchObject({ published: true, attempts: 0 });
   });
 
