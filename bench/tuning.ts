@@ -89,7 +89,7 @@ async function subgraphFetch(): Promise<Pair> {
       body: JSON.stringify({ query: '{ posts { id } }' }),
     };
     const stock = new RemoteGraphQLDataSource({ url }).fetcher;
-    const ours = keepAliveFetcher({ timeoutMs: 10_000 });
+    const ours = keepAliveFetcher({ timeoutMs: 10_000, maxResponseBytes: 64 * 1024 * 1024 });
     return {
       name: 'one subgraph call, 4 in flight',
       before: "@apollo/gateway's default fetcher (make-fetch-happen)",

@@ -1,6 +1,7 @@
 // The platform under test, started the way `npm start` starts it but in a child process, so the
 // load generator never competes with it for an event loop.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -100,6 +101,13 @@ export class PlatformProcess {
       PLATFORM_HOST: '127.0.0.1',
       PLATFORM_GATEWAY__PORT: String(ports.gateway),
       DATABASE_URL: options.databaseUrl ?? '',
+      // Production needs the deployment's service secret; one per run.
+      SERVICE_SECRET: randomBytes(32).toString('base64url'),
+      // One benchmark client is one address sending far more than a person would: no rate limits
+      // or per-address socket caps unless a benchmark asks for them (bench:edge does).
+      PLATFORM_GATEWAY__RATE_LIMITS__ENABLED: 'false',
+      PLATFORM_GATEWAY__SUBSCRIPTIONS__MAX_CONNECTIONS_PER_ADDRESS: '100000',
+      PLATFORM_GATEWAY__SUBSCRIPTIONS__MAX_SUBSCRIPTIONS_PER_ADDRESS: '1000000',
       ...options.env,
     };
     for (const name of SERVICES) {

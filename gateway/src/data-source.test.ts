@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CLIENT_ADDRESS_HEADER, DEADLINE_HEADER, signClientAddress } from '@platform/kernel/gateway';
 import { keepAliveFetcher } from './data-source.js';
 
 /** A subgraph stand-in that answers after `delayMs`, counting requests and the sockets they came on. */
@@ -49,7 +50,7 @@ describe('keepAliveFetcher', () => {
   afterAll(() => subgraph.stop());
 
   it('reuses connections, asks for no compression, and reads status, headers and JSON', async () => {
-    const fetcher = keepAliveFetcher({ timeoutMs: 5000 });
+    const fetcher = keepAliveFetcher({ timeoutMs: 5000, maxResponseBytes: 1024 * 1024 });
     const before = subgraph.sockets.size;
     for (let i = 0; i < 3; i += 1) {
       const response = await fetcher(url, {
@@ -66,7 +67,7 @@ describe('keepAliveFetcher', () => {
   });
 
   it('shares one call between identical queries in flight, each caller with its own parsed answer', async () => {
-    const fetcher = keepAliveFetcher({ timeoutMs: 5000, dedupeQueries: true });
+    const fetcher = keepAliveFetcher({ timeoutMs: 5000, dedupeQueries: true, maxResponseBytes: 1024 * 1024 });
     const before = subgraph.requests.length;
     // Different requests of the same caller, from different addresses and clients.
     const send = (requestId: string) =>
@@ -76,7 +77,8 @@ describe('keepAliveFetcher', () => {
           'content-type': 'application/json',
           authorization: 'Bearer a',
           'x-request-id': requestId,
-          'x-forwarded-for': `10.0.0.${requestId}`,
+          [CLIENT_ADDRESS_HEADER]: signClientAddress('a test secret of at least 32 characters', `10.0.0.${requestId}`),
+          [DEADLINE_HEADER]: String(5000 - Number(requestId)),
           'user-agent': `client ${requestId}`,
         },
         body: query('query Page { posts { id } }'),
@@ -91,7 +93,7 @@ describe('keepAliveFetcher', () => {
   });
 
   it('never shares mutations, or queries of different callers', async () => {
-    const fetcher = keepAliveFetcher({ timeoutMs: 5000, dedupeQueries: true });
+    const fetcher = keepAliveFetcher({ timeoutMs: 5000, dedupeQueries: true, maxResponseBytes: 1024 * 1024 });
     const before = subgraph.requests.length;
     const call = (body: string, authorization?: string) =>
       fetcher(url, {
@@ -110,7 +112,7 @@ describe('keepAliveFetcher', () => {
   });
 
   it('fails a call that takes longer than the timeout', async () => {
-    const fetcher = keepAliveFetcher({ timeoutMs: 20 });
+    const fetcher = keepAliveFetcher({ timeoutMs: 20, maxResponseBytes: 1024 * 1024 });
     subgraph.delayMs = 500;
     try {
       await expect(fetcher(url, { method: 'POST', body: query('{ slow }') })).rejects.toThrow(/timed out/);

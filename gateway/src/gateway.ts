@@ -3,7 +3,9 @@ import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { context as otelContext } from '@opentelemetry/api';
 import {
+  closeRedis,
   createLogger,
+  createRedis,
   currentRequest,
   HttpService,
   loadConfig,
@@ -14,6 +16,10 @@ import {
   type PlatformConfig,
   type ServiceHandle,
 } from '@platform/kernel';
+import { bytesOf, serviceSecret } from '@platform/kernel/gateway';
+import { GatewayRateLimits } from './limits/rate-limits.js';
+import { SocketRegistry } from './subscriptions/connections.js';
+import { startGatewayAuth } from './subscriptions/revocations.js';
 import { ForwardingDataSource, keepAliveFetcher, type GatewayContext } from './data-source.js';
 import { supergraphFromFile } from './supergraph.js';
 import { SubscriptionPlanner } from './subscriptions/planner.js';
@@ -47,11 +53,14 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
   const metrics = new ServiceMetrics('gateway');
   const readiness = new Readiness();
   const urls = Object.fromEntries(Object.entries(config.services).map(([name, service]) => [name, service.url!]));
+  // Signs the client address passed on to subgraphs; read (or made) before anything else starts.
+  const clientAddressSecret = serviceSecret(config);
 
   // One keep-alive pool for every subgraph call (see keepAliveFetcher).
   const fetcher = keepAliveFetcher({
     timeoutMs: config.gateway.subgraphTimeoutMs,
     dedupeQueries: config.gateway.dedupeInflightQueries,
+    maxResponseBytes: bytesOf(config.gateway.limits.maxResponseBytes),
   });
   const gateway = new ApolloGateway({
     supergraphSdl: config.gateway.introspectAndCompose
@@ -60,9 +69,25 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
           pollIntervalInMs: config.gateway.pollIntervalMs,
         })
       : supergraphFromFile(config.gateway.supergraphPath, logger),
-    buildService: ({ name, url }) => new ForwardingDataSource({ url: urls[name] ?? url, fetcher }),
+    buildService: ({ name, url }) =>
+      new ForwardingDataSource({ url: urls[name] ?? url ?? '', fetcher, clientAddressSecret }),
     logger: logger.child({ component: 'apollo-gateway' }),
   });
+
+  // Tokens are verified here too: rate limits count signed-in callers per user, and sockets
+  // are refused or closed when their session is revoked.
+  const registry = new SocketRegistry(config.gateway.subscriptions.maxConnectionsPerUser);
+  const auth = await startGatewayAuth(config, registry, logger.child({ component: 'subscriptions' }));
+  // Rate counters: a short command timeout, so a slow Redis never holds a request (each instance
+  // then counts in its own memory until Redis answers again).
+  const redis = config.redis.url
+    ? createRedis(config.redis.url, { name: 'gateway', logger, commandTimeoutMs: 500 })
+    : undefined;
+  const rateLimits = new GatewayRateLimits({ config, redis, verifier: auth.verifier, logger });
+  const releaseEarly = async (): Promise<void> => {
+    if (redis) await closeRedis(redis);
+    await auth.close();
+  };
 
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -71,12 +96,19 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
       metrics,
       introspection: config.gateway.introspection,
       sandbox: config.gateway.sandbox,
+      limits: config.gateway.limits,
+      plugins: [rateLimits.plugin() as never],
     }),
   });
   // Subscriptions are planned here (the gateway executes none); kept in step with the supergraph.
   const planner = new SubscriptionPlanner();
   gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => planner.update(coreSupergraphSdl, apiSchema));
-  await apollo.start();
+  try {
+    await apollo.start();
+  } catch (error) {
+    await releaseEarly();
+    throw error;
+  }
 
   for (const [name, url] of Object.entries(urls)) {
     const health = new URL('/healthz', url).toString();
@@ -97,6 +129,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
   http.registerRoute('/graphql');
   http.app.use(
     '/graphql',
+    rateLimits.middleware(),
     ...http.jsonBody(),
     expressMiddleware(apollo, {
       context: async ({ req }) => ({
@@ -119,10 +152,13 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
       metrics,
       planner,
       urls,
+      auth,
+      registry,
+      rateLimits,
       services: Object.fromEntries(
         // The same pool (and in-flight dedupe) as queries: subscribers of one event who fetch the same
         // entities with the same credentials share one call.
-        Object.entries(urls).map(([name, url]) => [name, new ForwardingDataSource({ url, fetcher })]),
+        Object.entries(urls).map(([name, url]) => [name, new ForwardingDataSource({ url, fetcher, clientAddressSecret })]),
       ),
       executeOperation: async (request, contextValue) => {
         const response = await apollo.executeOperation(request, { contextValue });
@@ -133,6 +169,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
     });
   } catch (error) {
     await apollo.stop();
+    await releaseEarly();
     await stopTracing();
     throw error;
   }
@@ -143,6 +180,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
   } catch (error) {
     await subscriptions.close();
     await apollo.stop();
+    await releaseEarly();
     await stopTracing();
     throw error;
   }
@@ -164,6 +202,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
         await subscriptions.close();
         await http.close();
         await apollo.stop();
+        await releaseEarly();
         await stopTracing();
       })()),
   };

@@ -1,5 +1,15 @@
-import type { Server } from 'node:http';
-import { GraphQLError, print, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
+import type { IncomingMessage, Server } from 'node:http';
+import {
+  getOperationAST,
+  GraphQLError,
+  parse,
+  print,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+} from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { WebSocket } from 'ws';
@@ -8,6 +18,8 @@ import type { ServiceMap } from '@apollo/gateway';
 import {
   admitSocket,
   attachWebSocketServer,
+  ipBucket,
+  PlatformError,
   EventStream,
   expiryTimer,
   mapStream,
@@ -19,15 +31,17 @@ import {
   type ServiceMetrics,
   type SocketUser,
 } from '@platform/kernel';
+import { checkOperation, checkTokens, rateLimitError, requestAddress } from '@platform/kernel/gateway';
 import { randomUUID } from 'node:crypto';
 import type { GatewayContext } from '../data-source.js';
-import { SocketRegistry, TOO_MANY_CONNECTIONS, type RegisteredSocket } from './connections.js';
+import type { GatewayRateLimits } from '../limits/rate-limits.js';
+import { TOO_MANY_CONNECTIONS, type RegisteredSocket, type SocketRegistry } from './connections.js';
 import { federatedSubscribe, type SocketSession } from './federated.js';
 import { frameSink } from './frames.js';
 import { SubscriptionMetrics } from './metrics.js';
 import { SharedFetches } from './shared-fetches.js';
 import type { SubscriptionPlanner } from './planner.js';
-import { startGatewayAuth } from './revocations.js';
+import type { GatewayAuth } from './revocations.js';
 import { PermissionSets } from './permission-sets.js';
 import { Placements } from './placements.js';
 import { SubscriptionGroups, type GroupSpec, type StartCarrier } from './subscription-groups.js';
@@ -59,6 +73,12 @@ export interface GatewaySubscriptionsOptions {
   urls: Readonly<Record<string, string>>;
   /** Data sources for the entity fetches that complete events. */
   services: ServiceMap;
+  /** Token verification and revocations (the gateway's; closed by its owner). */
+  auth: GatewayAuth;
+  /** Open client sockets by user (revoked sessions' sockets are closed through it). */
+  registry: SocketRegistry;
+  /** Operations per caller, counted for every operation a socket starts. */
+  rateLimits: GatewayRateLimits;
   /** Runs a query or mutation through the gateway's own executor, as over HTTP. */
   executeOperation(
     request: { query: string; variables?: Record<string, unknown>; operationName?: string },
@@ -72,6 +92,10 @@ interface SocketState extends RegisteredSocket {
   gatewayContext(): GatewayContext;
   readonly user: SocketUser | undefined;
   readonly identity: UpstreamIdentity;
+  /** The client address's bucket (an IPv6 /64 counts as one), for the per-address caps. */
+  readonly address: string | undefined;
+  /** The socket's operations running now (graphql-ws's own record). */
+  operations(): number;
   stop(): void;
 }
 
@@ -90,6 +114,23 @@ const tooManySubscriptions = (max: number): GraphQLError =>
     extensions: { code: 'RATE_LIMITED', limit: max },
   });
 
+const tooManyFromAddress = (max: number): GraphQLError =>
+  new GraphQLError(`Too many operations from this address: at most ${max} at once`, {
+    extensions: { code: 'RATE_LIMITED', limit: max },
+  });
+
+/** A foreign page may not open a socket in its visitor's name: its `Origin` must be allowed (as for CORS). */
+function originRefusal(origins: readonly string[]): (request: IncomingMessage) => { status: number; reason: string } | undefined {
+  const any = origins.includes('*');
+  const allowed = new Set(origins);
+  return (request) => {
+    const origin = request.headers.origin;
+    // Non-browser clients send no Origin; a browser always does, and cannot forge it.
+    if (any || origin === undefined || allowed.has(origin)) return undefined;
+    return { status: 403, reason: `Origin ${origin} is not allowed` };
+  };
+}
+
 /**
  * graphql-ws on the gateway's `/graphql` (same port as HTTP). `connection_init` carries
  * `{ authorization: "Bearer <token>" }` (or nothing, for a guest). Subscriptions are planned
@@ -103,9 +144,21 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
   const limits = config.gateway.subscriptions;
   const log = options.logger.child({ component: 'subscriptions' });
   const metrics = new SubscriptionMetrics(options.metrics.registry);
-  const registry = new SocketRegistry(limits.maxConnectionsPerUser);
-  const auth = await startGatewayAuth(config, registry, log);
-  const sockets = attachWebSocketServer(options.server, '/graphql', { keepAliveMs: limits.keepAliveMs });
+  const { auth, registry, rateLimits } = options;
+  const addressOf = (request: IncomingMessage): string | undefined => requestAddress(request, config.http.trustedProxies);
+  const sockets = attachWebSocketServer(options.server, '/graphql', {
+    keepAliveMs: limits.keepAliveMs,
+    admit: originRefusal(config.http.cors.origins),
+    perAddress: {
+      max: limits.maxConnectionsPerAddress,
+      addressOf: (request) => {
+        const address = addressOf(request);
+        return address === undefined ? undefined : ipBucket(address);
+      },
+    },
+  });
+  /** Sockets registered per address bucket, for the per-address operation cap. */
+  const byAddress = new Map<string, Set<SocketState>>();
   let subscriptions = 0;
   let upstreamSockets = 0;
   const shared = new SharedFetches();
@@ -168,6 +221,44 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
     logger: log,
   });
 
+  /**
+   * What graphql-ws would do with a message (parse, validate, pick the operation), with the same
+   * limits as over HTTP first: tokens before parsing, the operation's shape and cost after.
+   * Refusals are `error` messages; the socket stays open.
+   */
+  const checkedOperation = async (
+    payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+    state: SocketState,
+  ): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+    const schema = planner.clientSchema;
+    if (!schema) return [new GraphQLError('The supergraph is not loaded yet', { extensions: { code: 'UNAVAILABLE' } })];
+    let document: DocumentNode;
+    try {
+      checkTokens(payload.query, config.gateway.limits);
+      document = parse(payload.query);
+    } catch (error) {
+      return [refusal(error, 'GRAPHQL_PARSE_FAILED')];
+    }
+    const invalid = validate(schema, document);
+    if (invalid.length > 0) {
+      return invalid.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+    }
+    const operation = getOperationAST(document, payload.operationName);
+    if (!operation) return [new GraphQLError('Unable to identify operation', { extensions: { code: 'BAD_REQUEST' } })];
+    const variables = payload.variables ?? undefined;
+    try {
+      checkOperation(schema, document, operation, variables, config.gateway.limits);
+    } catch (error) {
+      return [refusal(error, 'BAD_REQUEST')];
+    }
+    // Queries and mutations run through the gateway's executor, whose plugin counts their fields.
+    if (operation.operation === 'subscription') {
+      const refused = await rateLimits.countFields(schema, document, operation, variables, state.identity.clientIp);
+      if (refused) return [refused];
+    }
+    return { schema, document, operationName: payload.operationName, variableValues: variables };
+  };
+
   // Results may carry subgraph errors already formatted; onNext masks and formats both kinds.
   const subscribe = async (args: ExecutionArgs): Promise<AsyncIterable<ExecutionResult>> => {
     const operation = operationOf(args);
@@ -223,28 +314,36 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
           return false;
         }
         const { user } = admission;
+        const clientIp = addressOf(request);
+        const address = clientIp === undefined ? undefined : ipBucket(clientIp);
         const identity = {
           authorization: user ? `Bearer ${user.token}` : undefined,
           requestId: randomUUID(),
-          clientIp: request.socket.remoteAddress,
+          clientIp,
           userAgent: request.headers['user-agent'],
         };
         let stopExpiry = (): void => {};
         const state: SocketState = {
           user,
           identity,
+          address,
           close,
+          operations: () => Object.keys(ctx.subscriptions).length,
           gatewayContext: () => ({ ...identity, requestId: randomUUID(), trace: otelContext.active() }),
           // The socket's subscriptions (and so its share of upstream groups) end with it.
           stop: () => {
             stopExpiry();
             registry.remove(state);
+            const mine = address === undefined ? undefined : byAddress.get(address);
+            mine?.delete(state);
+            if (mine?.size === 0) byAddress.delete(address!);
           },
         };
         if (!registry.add(state)) {
           close(TOO_MANY_CONNECTIONS(limits.maxConnectionsPerUser));
           return false;
         }
+        if (address !== undefined) byAddress.set(address, (byAddress.get(address) ?? new Set()).add(state));
         metrics.connections.inc();
         stopExpiry = expiryTimer(user, () => close(TOKEN_EXPIRED));
         ctx.extra.state = state;
@@ -257,11 +356,18 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
         metrics.connections.dec();
         state.stop();
       },
-      onSubscribe(ctx: SocketContext) {
+      async onSubscribe(ctx: SocketContext, _id, payload) {
+        const state = ctx.extra.state;
+        if (!state) return [new GraphQLError('Connection not initialised', { extensions: { code: 'UNAUTHENTICATED' } })];
         if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
           return [tooManySubscriptions(limits.maxSubscriptionsPerConnection)];
         }
-        return undefined;
+        const neighbours = state.address === undefined ? [] : [...(byAddress.get(state.address) ?? [])];
+        const running = neighbours.reduce((sum, socket) => sum + socket.operations(), 0);
+        if (running > limits.maxSubscriptionsPerAddress) return [tooManyFromAddress(limits.maxSubscriptionsPerAddress)];
+        const standing = await rateLimits.countCaller({ userId: state.user?.id, ip: state.identity.clientIp });
+        if (standing?.refused) return [rateLimitError(standing, 'operations')];
+        return checkedOperation(payload, state);
       },
       subscribe,
       execute: (args) =>
@@ -287,7 +393,17 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
       await sockets.close();
       placements.close();
       await permissionSets?.close();
-      await auth.close();
     },
   };
+}
+
+/** A limit's own error as it is; anything else (a syntax error) as a coded GraphQL error. */
+function refusal(error: unknown, code: string): GraphQLError {
+  if (error instanceof PlatformError) {
+    const { http: _http, ...extensions } = error.extensions;
+    void _http;
+    return new GraphQLError(error.message, { extensions });
+  }
+  if (error instanceof GraphQLError) return new GraphQLError(error.message, { nodes: error.nodes, extensions: { code } });
+  throw error;
 }

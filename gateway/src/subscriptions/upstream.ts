@@ -114,9 +114,8 @@ export class UpstreamConnections {
     if (!url) return undefined;
     const identity = this.#identity;
     const headers: Record<string, string> = { 'x-request-id': identity.requestId };
-    if (identity.clientIp) headers['x-forwarded-for'] = identity.clientIp;
     if (identity.userAgent) headers['user-agent'] = identity.userAgent;
-    /** `ws` with the request id and the client's address and agent on the upgrade request. */
+    /** `ws` with the request id and the client's agent on the upgrade request (subgraph sockets record nothing by address). */
     class ForwardingWebSocket extends WebSocket {
       constructor(address: string, protocols?: string | string[]) {
         super(address, protocols, { headers });

@@ -34,6 +34,7 @@ export const PLAIN_ENV_VARS: Readonly<Record<string, string>> = {
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'tracing.otlpEndpoint',
   SEED_ADMIN_EMAIL: 'modules.identity.seedAdmin.email',
   SEED_ADMIN_PASSWORD: 'modules.identity.seedAdmin.password',
+  SERVICE_SECRET: 'auth.serviceSecret',
 };
 export const ENV_PREFIX = 'PLATFORM_';
 
@@ -74,12 +75,28 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
   return out;
 }
 
+/**
+ * A plain variable's value, or the content of the file its `<NAME>_FILE` twin names (how
+ * container platforms hand over secrets: `SERVICE_SECRET_FILE=/run/secrets/service-secret`).
+ */
+function plainValue(env: Env, name: string): string | undefined {
+  if (env[name] !== undefined) return env[name];
+  const file = env[`${name}_FILE`];
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError([{ path: PLAIN_ENV_VARS[name]!, message: `${name}_FILE: ${(error as Error).message}` }]);
+  }
+}
+
 /** The overrides the environment asks for, as a partial config tree. */
 export function envOverrides(env: Env): Record<string, unknown> {
   const tree: Record<string, unknown> = {};
   for (const [name, path] of Object.entries(PLAIN_ENV_VARS)) {
-    const raw = env[name];
-    if (raw !== undefined) setPath(tree, path.split('.'), parseEnvValue(raw));
+    const raw = plainValue(env, name);
+    // Secrets are taken as written: a YAML reading could turn one into a number or a list.
+    if (raw !== undefined) setPath(tree, path.split('.'), name === 'SERVICE_SECRET' ? raw : parseEnvValue(raw));
   }
   for (const [name, raw] of Object.entries(env)) {
     if (

@@ -1,10 +1,65 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+
+/** What proxy-addr (Express's `trust proxy`) accepts as one trusted proxy. */
+function isProxySpec(value: string): boolean {
+  try {
+    proxyaddr.compile(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The module names the platform ships; more can be added under `services`. */
 export const DEFAULT_SERVICES = { identity: 4001, authz: 4002, audit: 4003, blog: 4004 } as const;
 
 const port = z.number().int().min(0).max(65535);
 const url = z.string().url();
+/** A size in bytes, or with a unit (`512kb`, `4mb`). */
+const byteSize = z.union([z.string().regex(/^\d+(b|kb|mb)$/i, 'a number of bytes, or with a unit: 512kb, 4mb'), z.number().int().positive()]);
+
+/** A rate budget: `points` operations per `durationSec` seconds. */
+const budget = z
+  .object({
+    points: z.number().int().positive(),
+    durationSec: z.number().int().positive(),
+  })
+  .strict();
+
+/**
+ * Tight budgets for one root field (`Mutation.register`): per client address and, optionally,
+ * per value of one argument (a dotted path such as `input.email`), so one target cannot be
+ * flooded from many addresses.
+ */
+const fieldBudget = z
+  .object({
+    perAddress: budget.optional(),
+    perArgument: budget.extend({ argument: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/) }).strict().optional(),
+  })
+  .strict();
+
+/** What one operation may ask for; the same limits apply at the gateway and at every subgraph. */
+const operationLimits = z
+  .object({
+    /** Deepest nesting of fields (introspection's own fields are not counted). */
+    maxDepth: z.number().int().positive(),
+    /** Aliased fields in one operation. */
+    maxAliases: z.number().int().nonnegative(),
+    /** Fields selected at the root of one operation (aliases included). */
+    maxRootFields: z.number().int().positive(),
+    /** Directives used in one document. */
+    maxDirectives: z.number().int().nonnegative(),
+    /** Lexical tokens in one document (counted before it is parsed). */
+    maxTokens: z.number().int().positive(),
+    /** Estimated cost: each field costs 1, and a list's selection counts once per item it may return. */
+    maxCost: z.number().int().positive(),
+    /** Items assumed for a list field whose size no `first`/`last` argument states. */
+    defaultListSize: z.number().int().positive(),
+    /** Largest JSON answer a service sends (and the gateway accepts from a subgraph). */
+    maxResponseBytes: byteSize,
+  })
+  .strict();
 
 const serviceSchema = z
   .object({
@@ -39,6 +94,8 @@ export const platformConfigSchema = z
         debug: z.boolean(),
         /** Run pending migrations at start (off when an operator runs `platformctl migrate`). */
         migrateOnStart: z.boolean(),
+        /** PostgreSQL cancels a statement running longer than this (0: no limit). */
+        statementTimeoutMs: z.number().int().nonnegative(),
       })
       .strict(),
     redis: z
@@ -63,6 +120,12 @@ export const platformConfigSchema = z
          * this bounds staleness only if such an event is missed.
          */
         permissionCacheTtlSec: z.number().int().min(1).max(3600).default(60),
+        /**
+         * The deployment's shared secret between its services (`SERVICE_SECRET` or
+         * `SERVICE_SECRET_FILE`): the gateway signs the client address it forwards with it.
+         * Unset outside production: one is generated under `dataDir`.
+         */
+        serviceSecret: z.string().min(32, 'must be at least 32 characters').nullable(),
       })
       .strict(),
     smtp: z.object({ url: url.nullable(), from: z.string().min(3) }).strict(),
@@ -76,7 +139,14 @@ export const platformConfigSchema = z
     http: z
       .object({
         /** Largest accepted request body, in bytes or with a unit (`1mb`). */
-        bodyLimit: z.union([z.string().regex(/^\d+(b|kb|mb)$/i), z.number().int().positive()]),
+        bodyLimit: byteSize,
+        /**
+         * Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client. Empty:
+         * the peer address is the client, whatever headers say.
+         */
+        trustedProxies: z.array(
+          z.string().refine(isProxySpec, 'an IP address, a CIDR range (10.0.0.0/8), or loopback/linklocal/uniquelocal'),
+        ),
         requestTimeoutMs: z.number().int().positive(),
         /** How long a graceful shutdown waits for in-flight requests. */
         shutdownTimeoutMs: z.number().int().positive(),
@@ -112,6 +182,20 @@ export const platformConfigSchema = z
         subgraphTimeoutMs: z.number().int().positive(),
         /** Identical subgraph queries in flight at once (same caller, same body) share one call. */
         dedupeInflightQueries: z.boolean().default(true),
+        limits: operationLimits,
+        /**
+         * Operations per client: shared by every instance through Redis when configured, else
+         * per process. Anonymous callers count per address, signed-in ones per user.
+         */
+        rateLimits: z
+          .object({
+            enabled: z.boolean(),
+            anonymous: budget,
+            signedIn: budget,
+            /** Tighter budgets for chosen root fields, keyed `Mutation.register`. */
+            fields: z.record(z.string().regex(/^(Query|Mutation|Subscription)\.[A-Za-z_][A-Za-z0-9_]*$/), fieldBudget),
+          })
+          .strict(),
         /** GraphQL subscriptions over graphql-ws on the gateway's `/graphql`. */
         subscriptions: z
           .object({
@@ -119,6 +203,10 @@ export const platformConfigSchema = z
             maxSubscriptionsPerConnection: z.number().int().positive(),
             /** Sockets one signed-in user may hold open at once (anonymous sockets are not counted per user). */
             maxConnectionsPerUser: z.number().int().positive(),
+            /** Sockets one client address may hold open at once, guests included. */
+            maxConnectionsPerAddress: z.number().int().positive(),
+            /** Operations running at once over all sockets of one client address. */
+            maxSubscriptionsPerAddress: z.number().int().positive(),
             /** Interval of the server's ping frames; a peer that misses one is disconnected. */
             keepAliveMs: z.number().int().positive(),
             /** Time a new socket has to send `connection_init` before it is closed (4408). */
@@ -133,5 +221,8 @@ export const platformConfigSchema = z
   })
   .strict();
 
+export type OperationLimits = z.infer<typeof operationLimits>;
+export type RateBudget = z.infer<typeof budget>;
+export type FieldBudget = z.infer<typeof fieldBudget>;
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 export type ServiceConfig = z.infer<typeof serviceSchema>;

@@ -87,6 +87,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
       ...(common as object),
       clientUrl: url,
       pool: { min: 0, max: config.database.poolMax },
+      // Set on every pooled connection: a statement nobody will wait for is cancelled by PostgreSQL.
+      ...(config.database.statementTimeoutMs > 0
+        ? { driverOptions: { statement_timeout: config.database.statementTimeoutMs } }
+        : {}),
     });
   } else {
     const { MikroORM: PgliteOrm } = await import('@mikro-orm/pglite');

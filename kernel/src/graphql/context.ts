@@ -36,6 +36,11 @@ export interface GraphQLContext<Services = unknown> {
   /** The module's own services. */
   services: Services;
   /**
+   * Fires when nobody will read the answer (the client went away, the deadline passed); every
+   * field resolved after that fails with REQUEST_ABORTED. Pass it on to long work of your own.
+   */
+  signal?: AbortSignal;
+  /**
    * A request-scoped DataLoader per key: the first call creates it with `batch`, later calls
    * in the same request reuse it, so lookups batch and cache per request.
    */

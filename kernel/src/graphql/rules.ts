@@ -8,8 +8,8 @@ import {
   type GraphQLResolveInfo,
   type GraphQLSchema,
 } from 'graphql';
-import { applyMiddleware } from 'graphql-middleware';
-import { AuthenticationError, ForbiddenError } from '../errors.js';
+import { applyMiddleware, type IMiddlewareFunction } from 'graphql-middleware';
+import { AuthenticationError, ForbiddenError, RequestAbortedError } from '../errors.js';
 import type { EntityReference } from '../module/define.js';
 import type { GraphQLContext } from './context.js';
 
@@ -265,7 +265,30 @@ export function applyRules(schema: GraphQLSchema, rules: IRules): GraphQLSchema 
     allowExternalErrors: true,
     fallbackError: notAllowed,
   });
-  return applyMiddleware(schema, middleware);
+  // Typed as async by graphql-middleware; a synchronous check keeps default resolvers synchronous.
+  return applyMiddleware(schema, stopWhenAborted as unknown as IMiddlewareFunction, middleware);
+}
+
+/**
+ * Stops a request's work at its next field once its signal fires (the client went away, or the
+ * deadline passed): graphql-js cannot cancel an execution, but every field it still resolves
+ * then fails at once instead of loading and building an answer nobody will read.
+ */
+export function throwIfAborted(context: unknown): void {
+  const signal = (context as { signal?: AbortSignal } | undefined)?.signal;
+  if (!signal?.aborted) return;
+  throw signal.reason instanceof RequestAbortedError ? signal.reason : new RequestAbortedError('client-gone');
+}
+
+function stopWhenAborted(
+  resolve: (parent: unknown, args: unknown, context: unknown, info: GraphQLResolveInfo) => unknown,
+  parent: unknown,
+  args: unknown,
+  context: unknown,
+  info: GraphQLResolveInfo,
+): unknown {
+  throwIfAborted(context);
+  return resolve(parent, args, context, info);
 }
 
 /** What `Rule.resolve` needs from shield's options; `strict` caching hashes parent and args. */

@@ -17,7 +17,14 @@ import {
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { IRules } from 'graphql-shield';
 import { FEDERATION_LINK } from './federation.js';
-import { applyRules, dependsOnCaller, enforceRule, PER_CALLER_TAG, ruleCoverageProblems } from './rules.js';
+import {
+  applyRules,
+  dependsOnCaller,
+  enforceRule,
+  PER_CALLER_TAG,
+  ruleCoverageProblems,
+  throwIfAborted,
+} from './rules.js';
 import { topicsUnsupported } from '../subscriptions/schema-pubsub.js';
 import type { EntityReference } from '../module/define.js';
 import type { GraphQLContext } from './context.js';
@@ -47,6 +54,7 @@ export class SchemaRulesError extends Error {
 /** `__resolveReference` for one entity: the reference's rule first, as shield would guard a field. */
 function guardedReference({ rule, resolve }: EntityReference) {
   return async (reference: unknown, context: GraphQLContext, info: GraphQLResolveInfo): Promise<unknown> => {
+    throwIfAborted(context);
     await enforceRule(rule, reference, {}, context, info);
     return resolve(reference, context);
   };

@@ -6,8 +6,16 @@ export interface RequestContext {
   requestId: string;
   /** Set once the caller is authenticated. */
   userId?: string;
+  /** The client's address: the peer, a trusted proxy's `X-Forwarded-For`, or the gateway's signed word. */
   ip?: string;
   userAgent?: string;
+  /**
+   * Aborted when nobody will read the answer any more: the client went away, or the deadline
+   * passed. Work on the request (resolvers, subgraph calls) stops when it fires.
+   */
+  signal?: AbortSignal;
+  /** When the answer stops being useful (epoch ms); passed on to subgraphs as what remains of it. */
+  deadline?: number;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

@@ -30,6 +30,7 @@ import { RemotePermissions } from '../auth/remote-permissions.js';
 import { createPubSub, type PubSubStats } from '../subscriptions/pubsub.js';
 import { guardSubscriptionFields } from '../subscriptions/guard.js';
 import { serveSubgraphSubscriptions, type SubscriptionServerStats } from '../subscriptions/subgraph-server.js';
+import { serviceSecret } from '../security/service-secret.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
@@ -281,6 +282,8 @@ export async function startSubgraph<Config, Services = unknown>(
       metrics,
       readiness,
       sandbox: platform.env === 'development',
+      // The gateway says who the client is, signed with the deployment's secret.
+      clientAddressSecret: serviceSecret(platform),
     });
     const apollo = new ApolloServer<GraphQLContext<Services>>({
       schema,
@@ -289,6 +292,7 @@ export async function startSubgraph<Config, Services = unknown>(
         metrics,
         introspection: platform.gateway.introspection,
         sandbox: platform.env === 'development',
+        limits: platform.gateway.limits,
         plugins: [ApolloServerPluginInlineTraceDisabled(), rejectBadCredentials(), sharedAnswerPlugin()],
       }),
     });
@@ -299,9 +303,15 @@ export async function startSubgraph<Config, Services = unknown>(
      * What a resolver gets for one operation (over HTTP, or one subscription event over
      * graphql-ws); for a shared answer, one that hides who the caller is (see sharedAnswerContext).
      */
-    const operationContext = (requestId: string, user: AuthenticatedUser | undefined, sharedAnswer = false) => {
+    const operationContext = (
+      requestId: string,
+      user: AuthenticatedUser | undefined,
+      sharedAnswer = false,
+      signal?: AbortSignal,
+    ) => {
       const context = {
         requestId,
+        signal,
         em: db.fork(),
         logger,
         user,
@@ -330,7 +340,12 @@ export async function startSubgraph<Config, Services = unknown>(
             logger.info({ reason: (error as { reason?: string }).reason }, 'access token rejected');
           }
           if (request && user) request.userId = user.id;
-          const context = operationContext(request?.requestId ?? 'unknown', user, asksSharedAnswer(req.headers));
+          const context = operationContext(
+            request?.requestId ?? 'unknown',
+            user,
+            asksSharedAnswer(req.headers),
+            request?.signal,
+          );
           return authError ? { ...context, authError } : context;
         },
       }),

@@ -21,6 +21,34 @@ export interface AttachOptions {
    * the next is terminated. 0: no pings (then graphql-ws's own keep-alive, unjittered, may be used).
    */
   keepAliveMs: number;
+  /**
+   * Refuses an upgrade before it becomes a socket, with an HTTP status and reason (a foreign
+   * `Origin`: 403). Nothing refused: undefined.
+   */
+  admit?: (request: IncomingMessage) => { status: number; reason: string } | undefined;
+  /**
+   * Sockets one client address may hold open, counted from the upgrade, so sockets that never
+   * send `connection_init` count too; over it the upgrade is refused with 429.
+   */
+  perAddress?: { max: number; addressOf: (request: IncomingMessage) => string | undefined };
+}
+
+const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 429: 'Too Many Requests' };
+
+/** Ends an upgrade request with a plain HTTP answer (the socket never becomes a WebSocket). */
+function refuseUpgrade(socket: Duplex, status: number, reason: string, headers: string[] = []): void {
+  const body = JSON.stringify({ errors: [{ message: reason, extensions: { code: status === 429 ? 'RATE_LIMITED' : 'FORBIDDEN' } }] });
+  socket.end(
+    [
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Refused'}`,
+      'Connection: close',
+      'Content-Type: application/json',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      ...headers,
+      '',
+      body,
+    ].join('\r\n'),
+  );
 }
 
 /** About how often the keep-alive wakes to ping the sockets whose turn came. */
@@ -101,14 +129,35 @@ export function attachWebSocketServer(server: Server, path: string, options: Att
     maxPayload: MAX_PAYLOAD_BYTES,
     handleProtocols: (protocols) => handleProtocols(protocols) || false,
   });
+  const perAddress = new Map<string, number>();
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (pathname !== path) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    const refused = options.admit?.(request);
+    if (refused) {
+      refuseUpgrade(socket, refused.status, refused.reason);
+      return;
+    }
+    const address = options.perAddress?.addressOf(request);
+    if (address !== undefined && (perAddress.get(address) ?? 0) >= options.perAddress!.max) {
+      refuseUpgrade(socket, 429, `Too many connections from this address: at most ${options.perAddress!.max}`, [
+        'Retry-After: 10',
+      ]);
+      return;
+    }
     wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
       keepAlive?.add(ws);
+      if (address !== undefined) {
+        perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+        ws.once('close', () => {
+          const left = (perAddress.get(address) ?? 1) - 1;
+          if (left > 0) perAddress.set(address, left);
+          else perAddress.delete(address);
+        });
+      }
       wss.emit('connection', ws, request);
     });
   };
