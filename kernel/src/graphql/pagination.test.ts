@@ -6,9 +6,11 @@ import {
   decodeCursor,
   DEFAULT_PAGE_SIZE,
   encodeCursor,
+  MAX_CURSOR_LENGTH,
   MAX_PAGE_SIZE,
   NEWEST_FIRST,
   newestFirst,
+  pageOf,
   pageSize,
   toConnection,
 } from './pagination.js';
@@ -16,6 +18,8 @@ import {
 const ID_A = '00000000-0000-4000-8000-00000000000a';
 const ID_B = '00000000-0000-4000-8000-00000000000b';
 const ID_C = '00000000-0000-4000-8000-00000000000c';
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64url');
 
 function thrown(fn: () => unknown): unknown {
   try {
@@ -34,13 +38,38 @@ describe('cursors', () => {
     expect(decodeCursor(encoded)).toEqual(cursor);
   });
 
+  it('accepts the extremes PostgreSQL takes, and an upper-case id (lower-cased)', () => {
+    for (const instant of ['0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '2024-02-29T12:00:00.000Z']) {
+      expect(decodeCursor(b64(`${instant}|${ID_A}`))).toEqual({ createdAt: new Date(instant), id: ID_A });
+    }
+    expect(decodeCursor(b64(`2026-01-01T00:00:00.000Z|${ID_A.toUpperCase()}`)).id).toBe(ID_A);
+  });
+
   it.each([
     ['empty', ''],
     ['garbage', 'not-a-cursor'],
-    ['no separator', Buffer.from('2026-01-01T00:00:00.000Z').toString('base64url')],
-    ['bad date', Buffer.from(`yesterday|${ID_A}`).toString('base64url')],
-    ['no id', Buffer.from('2026-01-01T00:00:00.000Z|').toString('base64url')],
-    ['no date', Buffer.from(`|${ID_A}`).toString('base64url')],
+    ['characters outside base64url', '%%%'],
+    ['standard base64', `${b64(`2026-01-01T00:00:00.000Z|${ID_A}`)}+/`],
+    ['padding', `${b64(`2026-01-01T00:00:00.000Z|${ID_A}`)}==`],
+    ['too long', 'A'.repeat(MAX_CURSOR_LENGTH + 1)],
+    ['no separator', b64('2026-01-01T00:00:00.000Z')],
+    ['bad date', b64(`yesterday|${ID_A}`)],
+    ['no id', b64('2026-01-01T00:00:00.000Z|')],
+    ['no date', b64(`|${ID_A}`)],
+    ['an id that is not a UUID', b64('2026-01-01T00:00:00.000Z|x')],
+    ['an id with SQL in it', b64(`2026-01-01T00:00:00.000Z|${ID_A}' or '1'='1`)],
+    ['two ids', b64(`2026-01-01T00:00:00.000Z|${ID_A}|${ID_B}`)],
+    ['year 0', b64(`0000-01-01T00:00:00.000Z|${ID_A}`)],
+    ['a six-digit year', b64(`+020000-01-01T00:00:00.000Z|${ID_A}`)],
+    ['a negative year', b64(`-000001-01-01T00:00:00.000Z|${ID_A}`)],
+    ['a day the calendar lacks', b64(`2026-02-30T00:00:00.000Z|${ID_A}`)],
+    ['hour 24', b64(`2026-01-01T24:00:00.000Z|${ID_A}`)],
+    ['a time zone offset', b64(`2026-01-01T00:00:00.000+01:00|${ID_A}`)],
+    ['no milliseconds', b64(`2026-01-01T00:00:00Z|${ID_A}`)],
+    ['a date only', b64(`2026-01-01|${ID_A}`)],
+    ['milliseconds since 1970', b64(`1767225600000|${ID_A}`)],
+    ['a NUL byte', b64(`2026-01-01T00:00:00.000Z|${ID_A}\u0000`)],
+    ['invalid UTF-8', Buffer.from([0xff, 0xfe, 0x7c, 0x41]).toString('base64url')],
   ])('rejects a malformed cursor (%s) naming `after`', (_case, value) => {
     const error = thrown(() => decodeCursor(value));
     expect(error).toBeInstanceOf(InputError);
@@ -67,6 +96,52 @@ describe('pageSize', () => {
       field: 'first',
       message: `must be between 1 and ${MAX_PAGE_SIZE}`,
     });
+  });
+});
+
+describe('pageOf', () => {
+  const cursor = { createdAt: new Date('2026-01-02T03:04:05.678Z'), id: ID_A };
+
+  it.each([
+    ['nothing', {}, { size: DEFAULT_PAGE_SIZE }],
+    ['nulls', { first: null, after: null }, { size: DEFAULT_PAGE_SIZE }],
+    ['an empty cursor (no position yet)', { first: 5, after: '' }, { size: 5 }],
+    ['a size and a cursor', { first: 100, after: encodeCursor(cursor) }, { size: 100, cursor }],
+  ])('accepts %s', (_case, args, page) => {
+    expect(pageOf(args)).toEqual(page);
+  });
+
+  it.each([
+    ['first', { first: 0 }],
+    ['first', { first: MAX_PAGE_SIZE + 1 }],
+    ['first', { first: 2 ** 31 - 1 }],
+    ['first', { first: -(2 ** 31) }],
+    ['after', { after: 'bm90IGEgY3Vyc29y' }],
+    ['after', { first: 10, after: b64(`2026-01-01T00:00:00.000Z|not-a-uuid`) }],
+    ['after', { after: b64(`99999-01-01T00:00:00.000Z|${ID_A}`) }],
+  ])('refuses a bad `%s` as BAD_USER_INPUT naming it', (field, args) => {
+    const error = thrown(() => pageOf(args));
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).fields.map((f) => f.field)).toEqual([field]);
+  });
+
+  it("hands a list's own decoder the decoded text of a well-formed argument", () => {
+    const seen: string[] = [];
+    const page = pageOf({ first: 3, after: b64('audit:42') }, (text) => {
+      seen.push(text);
+      return Number(text.slice('audit:'.length));
+    });
+    expect(page).toEqual({ size: 3, cursor: 42 });
+    expect(seen).toEqual(['audit:42']);
+  });
+
+  it('refuses what is not base64url, or too long, before the decoder sees it', () => {
+    const decode = (): number => {
+      throw new Error('must not be called');
+    };
+    for (const after of ['%%%', 'a b', 'A'.repeat(MAX_CURSOR_LENGTH + 1)]) {
+      expect(thrown(() => pageOf({ after }, decode))).toBeInstanceOf(InputError);
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { Directive, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { InputError } from '../errors.js';
+import { isUuid } from '../validation.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -70,16 +71,40 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(`${cursor.createdAt.toISOString()}|${cursor.id}`, 'utf8').toString('base64url');
 }
 
-/** Decodes an `after` argument; a malformed cursor is BAD_USER_INPUT naming `after`. */
+/** Longest `after` accepted: ours are 84 characters; anything much longer is not one of ours. */
+export const MAX_CURSOR_LENGTH = 256;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+/** Exactly what `Date.toISOString` writes for years 0001-9999, the range PostgreSQL's timestamptz takes too. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+const invalidCursor = (): InputError => InputError.field('after', 'is not a valid cursor');
+
+/**
+ * The text inside an `after` argument, or BAD_USER_INPUT naming `after`: base64url, no longer
+ * than MAX_CURSOR_LENGTH. Lists with their own cursor format decode from this (see `pageOf`).
+ */
+function cursorText(value: string): string {
+  if (value.length > MAX_CURSOR_LENGTH || !BASE64URL.test(value)) throw invalidCursor();
+  return Buffer.from(value, 'base64url').toString('utf8');
+}
+
+/**
+ * Decodes an `after` argument, accepting only what `encodeCursor` writes: an instant PostgreSQL
+ * can compare (years 1-9999, a real calendar date) and a UUID. Anything else, forged or
+ * truncated, is BAD_USER_INPUT naming `after`, never a database error.
+ */
 export function decodeCursor(value: string): Cursor {
-  const decoded = Buffer.from(value, 'base64url').toString('utf8');
+  const decoded = cursorText(value);
   const separator = decoded.indexOf('|');
-  const createdAt = new Date(decoded.slice(0, separator));
+  const instant = decoded.slice(0, separator);
   const id = decoded.slice(separator + 1);
-  if (separator <= 0 || Number.isNaN(createdAt.getTime()) || !id) {
-    throw InputError.field('after', 'is not a valid cursor');
+  if (separator < 0 || !ISO_INSTANT.test(instant) || !isUuid(id)) throw invalidCursor();
+  const createdAt = new Date(instant);
+  // Rejects what the pattern lets through but the calendar does not (2026-02-30, 24:00, year 0).
+  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== instant || instant.startsWith('0000')) {
+    throw invalidCursor();
   }
-  return { createdAt, id };
+  return { createdAt, id: id.toLowerCase() };
 }
 
 /** Validates `first` (default 20, 1..100). */
@@ -89,6 +114,36 @@ export function pageSize(first: number | null | undefined): number {
     throw InputError.field('first', `must be between 1 and ${MAX_PAGE_SIZE}`);
   }
   return first;
+}
+
+/** The arguments of every list field: `first` and `after`, as clients send them. */
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+/** A validated page of a newest-first list: `size` rows after `cursor` (from the start without one). */
+export interface PageRequest<C = Cursor> {
+  size: number;
+  cursor?: C;
+}
+
+/**
+ * The one place a list's `first` and `after` are checked, before any query runs: BAD_USER_INPUT
+ * naming the argument for a size out of range or a cursor that is not one this list wrote. Lists
+ * with their own cursor format pass its decoder, which gets the decoded text of a well-formed
+ * base64url argument and throws (e.g. `InputError.field('after', …)`) for anything else.
+ *
+ * @example
+ * const page = pageOf({ first, after });
+ * em.find(Post, afterCursor(page.cursor), { orderBy: NEWEST_FIRST, limit: page.size + 1 });
+ */
+export function pageOf(args: PageArgs): PageRequest;
+export function pageOf<C>(args: PageArgs, decode: (text: string) => C): PageRequest<C>;
+export function pageOf<C>(args: PageArgs, decode?: (text: string) => C): PageRequest<C | Cursor> {
+  const size = pageSize(args.first);
+  if (args.after === null || args.after === undefined || args.after === '') return { size };
+  return { size, cursor: decode ? decode(cursorText(args.after)) : decodeCursor(args.after) };
 }
 
 /**

@@ -139,6 +139,17 @@ describe('authz module', () => {
 
     it.each([
       ['a malformed cursor', { after: 'garbage' }, 'after'],
+      // Well-formed but forged: before the kernel checked them, PostgreSQL failed on these (500).
+      [
+        'a cursor with a forged id',
+        { after: Buffer.from('2026-01-01T00:00:00.000Z|1 or 1=1').toString('base64url') },
+        'after',
+      ],
+      [
+        'a cursor with a forged date',
+        { after: Buffer.from(`+010000-01-01T00:00:00.000Z|${randomUUID()}`).toString('base64url') },
+        'after',
+      ],
       ['first = 0', { first: 0 }, 'first'],
       ['first > 100', { first: 101 }, 'first'],
     ])('rejects %s as BAD_USER_INPUT', async (_case, variables, field) => {

@@ -1,4 +1,4 @@
-import { InputError, isUuid, pageSize, type Connection, type FieldError } from '@platform/kernel';
+import { InputError, isUuid, pageOf, type Connection, type FieldError } from '@platform/kernel';
 import type { EntityManager } from '../context.js';
 import { AuditEvent } from './audit-event.entity.js';
 import type { AuditEventFilter } from './audit-event.inputs.js';
@@ -85,8 +85,9 @@ export function encodeAuditCursor(seq: number): string {
   return Buffer.from(`audit:${seq}`, 'utf8').toString('base64url');
 }
 
-export function decodeAuditCursor(cursor: string): number {
-  const match = /^audit:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+/** The chain position in a cursor's decoded text (see `pageOf`); at most 15 digits, so exact as a number. */
+export function auditCursorPosition(text: string): number {
+  const match = /^audit:(\d{1,15})$/.exec(text);
   if (!match) throw InputError.field('after', 'is not a valid cursor');
   return Number(match[1]);
 }
@@ -103,8 +104,7 @@ export interface ListArgs {
  * (new events land before the first page, never between pages).
  */
 export async function listAuditEvents(em: EntityManager, args: ListArgs): Promise<Connection<AuditEvent>> {
-  const size = pageSize(args.first);
-  const after = args.after ? decodeAuditCursor(args.after) : undefined;
+  const { size, cursor: after } = pageOf(args, auditCursorPosition);
   const where = whereOf(auditQueryOf(args.filter));
   const [rows, totalCount] = await Promise.all([
     em.find(AuditEvent, after === undefined ? where : { ...where, seq: { $lt: after } }, {

@@ -4,14 +4,14 @@ import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import {
   afterCursor,
   ConflictError,
-  decodeCursor,
   InputError,
   isUuid,
   NEWEST_FIRST,
   NotFoundError,
-  pageSize,
+  pageOf,
   toConnection,
   type Connection,
+  type PageArgs,
 } from '@platform/kernel';
 import type { Emit } from '../events.js';
 import { RoleAssignment } from '../assignment/assignment.entity.js';
@@ -35,10 +35,7 @@ const ROLE_NAME = /^[a-z][a-z0-9_-]{1,63}$/;
 const MAX_DESCRIPTION = 500;
 const MAX_PERMISSIONS_PER_CALL = 200;
 
-export interface ListRolesArgs {
-  first?: number | null;
-  after?: string | null;
-}
+export type ListRolesArgs = PageArgs;
 
 export interface CreateRoleInput {
   name: string;
@@ -53,8 +50,7 @@ export interface UpdateRoleInput {
 
 /** Reads roles; newest first with keyset cursors. */
 export async function listRoles(em: EntityManager, args: ListRolesArgs): Promise<Connection<Role>> {
-  const size = pageSize(args.first);
-  const cursor = args.after ? decodeCursor(args.after) : undefined;
+  const { size, cursor } = pageOf(args);
   const [rows, totalCount] = await Promise.all([
     em.find(Role, afterCursor(cursor), { orderBy: NEWEST_FIRST, limit: size + 1 }),
     em.count(Role, {}),

@@ -1,42 +1,14 @@
-import {
-  afterCursor,
-  decodeCursor,
-  InputError,
-  isUuid,
-  NEWEST_FIRST,
-  pageSize,
-  toConnection,
-  type Connection,
-  type Cursor,
-} from '@platform/kernel';
+import { afterCursor, NEWEST_FIRST, toConnection, type Connection, type PageRequest } from '@platform/kernel';
 import type { EntityManager } from '../context.js';
 import { Post } from './post.entity.js';
-
-/** A page of a newest-first list: `size` rows after `cursor` (from the start without one). */
-export interface Page {
-  size: number;
-  cursor?: Cursor;
-}
 
 /** The post table's schema-qualified name, for the few statements the ORM cannot express. */
 export function postTable(em: EntityManager): string {
   return em.getDriver().getTableName(em.getMetadata(Post), {});
 }
 
-/** `first` and `after` checked, as BAD_USER_INPUT naming the argument. */
-export function pageOf(args: { first?: number | null; after?: string | null }): Page {
-  const size = pageSize(args.first);
-  if (!args.after) return { size };
-  const cursor = decodeCursor(args.after);
-  // The kernel checks only the cursor's shape. Ours hold a uuid and a date PostgreSQL can take;
-  // a forged one must be refused here, not fail in the database.
-  const year = cursor.createdAt.getUTCFullYear();
-  if (!isUuid(cursor.id) || year < 1 || year > 9999) throw InputError.field('after', 'is not a valid cursor');
-  return { size, cursor };
-}
-
 /** Posts, newest first, optionally of one author; keyset cursors keep pages stable while posts are added. */
-export async function listPosts(em: EntityManager, page: Page, authorId?: string): Promise<Connection<Post>> {
+export async function listPosts(em: EntityManager, page: PageRequest, authorId?: string): Promise<Connection<Post>> {
   const scope = authorId ? { authorId } : {};
   const [rows, totalCount] = await Promise.all([
     em.find(Post, { ...scope, ...afterCursor(page.cursor) }, { orderBy: NEWEST_FIRST, limit: page.size + 1 }),
@@ -62,7 +34,7 @@ export async function postsByIds(em: EntityManager, ids: readonly string[]): Pro
 export async function pagesByAuthor(
   em: EntityManager,
   authorIds: readonly string[],
-  page: Page,
+  page: PageRequest,
 ): Promise<Array<Connection<Post>>> {
   const table = postTable(em);
   const keyset = page.cursor ? 'and (post.created_at, post.id) < (?::timestamptz, ?::uuid)' : '';

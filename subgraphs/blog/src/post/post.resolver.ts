@@ -1,10 +1,10 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { AuthenticationError, ConnectionType, requireUuid, type Connection } from '@platform/kernel';
+import { AuthenticationError, ConnectionType, pageOf, requireUuid, type Connection } from '@platform/kernel';
 import type { BlogContext } from '../context.js';
 import { User, userOf } from '../user/user.type.js';
 import { Post } from './post.entity.js';
 import { CreatePostInput, UpdatePostInput } from './post.inputs.js';
-import { listPosts, pageOf } from './post.queries.js';
+import { listPosts } from './post.queries.js';
 import { loadPost } from './post.reference.js';
 
 export const PostConnection = ConnectionType(Post, 'Post');

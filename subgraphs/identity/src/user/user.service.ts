@@ -2,10 +2,9 @@ import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import { raw } from '@mikro-orm/core';
 import {
   afterCursor,
-  decodeCursor,
   InputError,
   NEWEST_FIRST,
-  pageSize,
+  pageOf,
   toConnection,
   type Connection,
   type FieldError,
@@ -64,8 +63,7 @@ export interface ListUsersArgs {
 
 /** Live accounts, newest first, optionally matching a search over email and display name. */
 export async function listUsers(em: EntityManager, args: ListUsersArgs): Promise<Connection<User>> {
-  const size = pageSize(args.first);
-  const cursor = args.after ? decodeCursor(args.after) : undefined;
+  const { size, cursor } = pageOf(args);
   const search = args.search?.trim();
   if (search && search.length > 100) throw InputError.field('search', 'must be at most 100 characters');
   const pattern = search ? `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;

@@ -1,35 +1,8 @@
-import {
-  afterCursor,
-  decodeCursor,
-  InputError,
-  isUuid,
-  NEWEST_FIRST,
-  pageSize,
-  toConnection,
-  type Connection,
-  type Cursor,
-} from '@platform/kernel';
+import { afterCursor, NEWEST_FIRST, toConnection, type Connection, type PageRequest } from '@platform/kernel';
 import type { EntityManager } from '../context.js';
 import { __Resource__ } from './__resource__.entity.js';
 
-/** A page of a newest-first list: `size` rows after `cursor` (from the start without one). */
-export interface PageRequest {
-  size: number;
-  cursor?: Cursor;
-}
-
-/** `first` and `after` checked: BAD_USER_INPUT naming the argument. */
-export function pageOf(args: { first?: number | null; after?: string | null }): PageRequest {
-  const size = pageSize(args.first);
-  if (!args.after) return { size };
-  const cursor = decodeCursor(args.after);
-  // The kernel checks only the cursor's shape; a forged id or date is refused here, not in SQL.
-  const year = cursor.createdAt.getUTCFullYear();
-  if (!isUuid(cursor.id) || year < 1 || year > 9999) throw InputError.field('after', 'is not a valid cursor');
-  return { size, cursor };
-}
-
-/** __Resources__, newest first; keyset cursors keep pages stable while rows are added. */
+/** __Resources__, newest first (`page` from the kernel's `pageOf`); keyset cursors keep pages stable while rows are added. */
 export async function list__Resources__(em: EntityManager, page: PageRequest): Promise<Connection<__Resource__>> {
   const [rows, totalCount] = await Promise.all([
     em.find(__Resource__, afterCursor(page.cursor), { orderBy: NEWEST_FIRST, limit: page.size + 1 }),

@@ -1,10 +1,10 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { AuthenticationError, ConnectionType, requireUuid, type Connection } from '@platform/kernel';
+import { AuthenticationError, ConnectionType, pageOf, requireUuid, type Connection } from '@platform/kernel';
 import type { __Name__Context } from '../context.js';
 import { UserRef } from '../user/user.stub.js';
 import { __Resource__ } from './__resource__.entity.js';
 import { Create__Resource__Input, Update__Resource__Input } from './__resource__.inputs.js';
-import { list__Resources__, pageOf } from './__resource__.queries.js';
+import { list__Resources__ } from './__resource__.queries.js';
 import { load__Resource__ } from './__resource__.reference.js';
 
 const __Resource__Connection = ConnectionType(__Resource__, '__Resource__');
