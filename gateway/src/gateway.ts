@@ -16,7 +16,7 @@ import {
   type PlatformConfig,
   type ServiceHandle,
 } from '@platform/kernel';
-import { bytesOf, serviceSecret } from '@platform/kernel/gateway';
+import { bytesOf, serviceSecret, tokenLimit } from '@platform/kernel/gateway';
 import { GatewayRateLimits } from './limits/rate-limits.js';
 import { SocketRegistry } from './subscriptions/connections.js';
 import { startGatewayAuth } from './subscriptions/revocations.js';
@@ -131,6 +131,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
     '/graphql',
     rateLimits.middleware(),
     ...http.jsonBody(),
+    tokenLimit(config.gateway.limits),
     expressMiddleware(apollo, {
       context: async ({ req }) => ({
         requestId: currentRequest()?.requestId ?? 'unknown',
@@ -158,7 +159,10 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
       services: Object.fromEntries(
         // The same pool (and in-flight dedupe) as queries: subscribers of one event who fetch the same
         // entities with the same credentials share one call.
-        Object.entries(urls).map(([name, url]) => [name, new ForwardingDataSource({ url, fetcher, clientAddressSecret })]),
+        Object.entries(urls).map(([name, url]) => [
+          name,
+          new ForwardingDataSource({ url, fetcher, clientAddressSecret }),
+        ]),
       ),
       executeOperation: async (request, contextValue) => {
         const response = await apollo.executeOperation(request, { contextValue });

@@ -11,7 +11,15 @@ import {
 } from 'graphql';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
-import { accountKey, currentRequest, errorBody, ipKey, type Logger, type PlatformConfig, type TokenVerifier } from '@platform/kernel';
+import {
+  accountKey,
+  currentRequest,
+  errorBody,
+  ipKey,
+  type Logger,
+  type PlatformConfig,
+  type TokenVerifier,
+} from '@platform/kernel';
 import { RateBudgetCounter, rateLimitError, rateLimitHeaders, type RateStanding } from '@platform/kernel/gateway';
 import type { GraphQLError } from 'graphql';
 import type { GatewayContext } from '../data-source.js';
@@ -88,7 +96,11 @@ export class GatewayRateLimits {
           if (!standing.refused) return next();
           res
             .status(429)
-            .json(errorBody(`Too many requests; retry in ${standing.resetSec} s`, 'RATE_LIMITED', { retryAfter: standing.resetSec }));
+            .json(
+              errorBody(`Too many requests; retry in ${standing.resetSec} s`, 'RATE_LIMITED', {
+                retryAfter: standing.resetSec,
+              }),
+            );
         })
         .catch(next);
     };
@@ -168,15 +180,16 @@ function rootFields(document: DocumentNode, set: SelectionSetNode, seen = new Se
   const fields: FieldNode[] = [];
   for (const selection of set.selections) {
     if (selection.kind === Kind.FIELD) fields.push(selection);
-    else if (selection.kind === Kind.INLINE_FRAGMENT) fields.push(...rootFields(document, selection.selectionSet, seen));
+    else if (selection.kind === Kind.INLINE_FRAGMENT)
+      fields.push(...rootFields(document, selection.selectionSet, seen));
     else if (!seen.has(selection.name.value)) {
       seen.add(selection.name.value);
       const fragment = document.definitions.find(
         (d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value,
       );
-      if (fragment && fragment.kind === Kind.FRAGMENT_DEFINITION) fields.push(...rootFields(document, fragment.selectionSet, seen));
+      if (fragment && fragment.kind === Kind.FRAGMENT_DEFINITION)
+        fields.push(...rootFields(document, fragment.selectionSet, seen));
     }
   }
   return fields;
 }
-

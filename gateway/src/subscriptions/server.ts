@@ -120,7 +120,9 @@ const tooManyFromAddress = (max: number): GraphQLError =>
   });
 
 /** A foreign page may not open a socket in its visitor's name: its `Origin` must be allowed (as for CORS). */
-function originRefusal(origins: readonly string[]): (request: IncomingMessage) => { status: number; reason: string } | undefined {
+function originRefusal(
+  origins: readonly string[],
+): (request: IncomingMessage) => { status: number; reason: string } | undefined {
   const any = origins.includes('*');
   const allowed = new Set(origins);
   return (request) => {
@@ -145,7 +147,8 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
   const log = options.logger.child({ component: 'subscriptions' });
   const metrics = new SubscriptionMetrics(options.metrics.registry);
   const { auth, registry, rateLimits } = options;
-  const addressOf = (request: IncomingMessage): string | undefined => requestAddress(request, config.http.trustedProxies);
+  const addressOf = (request: IncomingMessage): string | undefined =>
+    requestAddress(request, config.http.trustedProxies);
   const sockets = attachWebSocketServer(options.server, '/graphql', {
     keepAliveMs: limits.keepAliveMs,
     admit: originRefusal(config.http.cors.origins),
@@ -241,7 +244,10 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
     }
     const invalid = validate(schema, document);
     if (invalid.length > 0) {
-      return invalid.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+      return invalid.map(
+        (error) =>
+          new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+      );
     }
     const operation = getOperationAST(document, payload.operationName);
     if (!operation) return [new GraphQLError('Unable to identify operation', { extensions: { code: 'BAD_REQUEST' } })];
@@ -358,7 +364,8 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
       },
       async onSubscribe(ctx: SocketContext, _id, payload) {
         const state = ctx.extra.state;
-        if (!state) return [new GraphQLError('Connection not initialised', { extensions: { code: 'UNAUTHENTICATED' } })];
+        if (!state)
+          return [new GraphQLError('Connection not initialised', { extensions: { code: 'UNAUTHENTICATED' } })];
         if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
           return [tooManySubscriptions(limits.maxSubscriptionsPerConnection)];
         }
@@ -404,6 +411,7 @@ function refusal(error: unknown, code: string): GraphQLError {
     void _http;
     return new GraphQLError(error.message, { extensions });
   }
-  if (error instanceof GraphQLError) return new GraphQLError(error.message, { nodes: error.nodes, extensions: { code } });
+  if (error instanceof GraphQLError)
+    return new GraphQLError(error.message, { nodes: error.nodes, extensions: { code } });
   throw error;
 }

@@ -17,7 +17,10 @@ export const DEFAULT_SERVICES = { identity: 4001, authz: 4002, audit: 4003, blog
 const port = z.number().int().min(0).max(65535);
 const url = z.string().url();
 /** A size in bytes, or with a unit (`512kb`, `4mb`). */
-const byteSize = z.union([z.string().regex(/^\d+(b|kb|mb)$/i, 'a number of bytes, or with a unit: 512kb, 4mb'), z.number().int().positive()]);
+const byteSize = z.union([
+  z.string().regex(/^\d+(b|kb|mb)$/i, 'a number of bytes, or with a unit: 512kb, 4mb'),
+  z.number().int().positive(),
+]);
 
 /** A rate budget: `points` operations per `durationSec` seconds. */
 const budget = z
@@ -35,7 +38,10 @@ const budget = z
 const fieldBudget = z
   .object({
     perAddress: budget.optional(),
-    perArgument: budget.extend({ argument: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/) }).strict().optional(),
+    perArgument: budget
+      .extend({ argument: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/) })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -31,7 +31,10 @@ describe('signed client address', () => {
 
 describe('requestAddress', () => {
   const upgrade = (peer: string, forwarded?: string): IncomingMessage =>
-    ({ socket: { remoteAddress: peer }, headers: forwarded ? { 'x-forwarded-for': forwarded } : {} }) as unknown as IncomingMessage;
+    ({
+      socket: { remoteAddress: peer },
+      headers: forwarded ? { 'x-forwarded-for': forwarded } : {},
+    }) as unknown as IncomingMessage;
 
   it('is the peer when no proxy is trusted, whatever X-Forwarded-For says', () => {
     expect(requestAddress(upgrade('127.0.0.1', '203.0.113.7'), [])).toBe('127.0.0.1');

@@ -61,8 +61,16 @@ describe('measureOperation', () => {
     // roles: 1 + 20 × (id + permissions)
     ['a list with no page argument', '{ roles { id permissions } }', { cost: 41 }],
     ['a list of scalars', '{ permissions }', { cost: 1 }],
-    ['aliases and root fields', '{ a: post(id: "1") { id } b: post(id: "2") { t: title } }', { aliases: 3, rootFields: 2 }],
-    ['introspection is free', '{ __schema { types { name fields { name type { ofType { ofType { name } } } } } } }', { depth: 0, cost: 0 }],
+    [
+      'aliases and root fields',
+      '{ a: post(id: "1") { id } b: post(id: "2") { t: title } }',
+      { aliases: 3, rootFields: 2 },
+    ],
+    [
+      'introspection is free',
+      '{ __schema { types { name fields { name type { ofType { ofType { name } } } } } } }',
+      { depth: 0, cost: 0 },
+    ],
     ['directives', '{ post(id: "1") @include(if: true) { id @skip(if: false) } }', { directives: 2 }],
     ['_entities per representation', '{ _entities(representations: ["a", "b", "c"]) { id } }', { cost: 4 }],
   ])('%s', (_name, query, expected) => {
@@ -80,7 +88,10 @@ describe('measureOperation', () => {
   });
 
   it('counts root fields through fragments', () => {
-    expect(measure('{ ...Q ... on Query { post(id: "1") { id } } } fragment Q on Query { permissions roles { id } }').rootFields).toBe(3);
+    expect(
+      measure('{ ...Q ... on Query { post(id: "1") { id } } } fragment Q on Query { permissions roles { id } }')
+        .rootFields,
+    ).toBe(3);
   });
 });
 
@@ -111,15 +122,20 @@ describe('checkOperation', () => {
   });
 
   it('refuses a document whose fragments expand past what can be estimated, without expanding them all', () => {
-    const level = (n: number) => `fragment F${n} on Post { ${Array.from({ length: 10 }, () => `...F${n + 1}`).join(' ')} }`;
+    const level = (n: number) =>
+      `fragment F${n} on Post { ${Array.from({ length: 10 }, () => `...F${n + 1}`).join(' ')} }`;
     const query = `{ post(id: "1") { ...F0 } } ${Array.from({ length: 8 }, (_, n) => level(n)).join(' ')} fragment F8 on Post { id }`;
     // 10^8 spreads if expanded: it returns (within the test's timeout) because the estimate stops early.
     expect(refusal(query).extensions).toMatchObject({ limit: 'cost', measured: null });
   });
 
   it('passes what the limits allow and returns the measures', () => {
-    const document = parse('{ posts(first: 100) { edges { node { id title author { id } } } pageInfo { hasNextPage } } }');
-    expect(checkOperation(schema, document, getOperationAST(document)!, undefined, LIMITS).cost).toBeLessThan(LIMITS.maxCost);
+    const document = parse(
+      '{ posts(first: 100) { edges { node { id title author { id } } } pageInfo { hasNextPage } } }',
+    );
+    expect(checkOperation(schema, document, getOperationAST(document)!, undefined, LIMITS).cost).toBeLessThan(
+      LIMITS.maxCost,
+    );
   });
 
   it('measures cost as if pages were left out when variables do not fit', () => {
@@ -137,7 +153,9 @@ describe('token limit', () => {
   it('refuses 10,000 aliases (350 KiB) after counting one token past the limit', () => {
     const query = `{ ${Array.from({ length: 10_000 }, (_, i) => `a${i}: posts(first: 1) { totalCount }`).join(' ')} }`;
     expect(() => checkTokens(query, LIMITS)).toThrow(
-      expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', limit: 'tokens', measured: 2001 }) }),
+      expect.objectContaining({
+        extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', limit: 'tokens', measured: 2001 }),
+      }),
     );
   });
 });

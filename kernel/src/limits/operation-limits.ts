@@ -63,7 +63,8 @@ function listEstimator(defaultListSize: number): ComplexityEstimator {
     if (field.name.startsWith('__')) return 0;
     const size = pageArgument(args);
     if (size !== undefined) return 1 + Math.max(0, size) * childComplexity;
-    if (field.args.some((arg) => arg.name === 'first' || arg.name === 'last')) return 1 + defaultListSize * childComplexity;
+    if (field.args.some((arg) => arg.name === 'first' || arg.name === 'last'))
+      return 1 + defaultListSize * childComplexity;
     if (field.name === '_entities' && Array.isArray(args.representations)) {
       return 1 + args.representations.length * childComplexity;
     }
@@ -116,7 +117,13 @@ export function measureOperation(
   const walk = selectionWalker(fragments);
   const { depth, aliases } = walk(operation.selectionSet);
   const rootFields = countRootFields(operation.selectionSet, fragments, new Map());
-  return { depth, aliases, rootFields, directives, cost: operationCost(schema, document, operation, variables, limits) };
+  return {
+    depth,
+    aliases,
+    rootFields,
+    directives,
+    cost: operationCost(schema, document, operation, variables, limits),
+  };
 }
 
 /** Depth and aliases of a selection set, each fragment measured once however often it is spread. */

@@ -1,23 +1,49 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import bytes from 'bytes';
+import type { RequestHandler } from 'express';
 import type { OperationLimits } from '../config/schema.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, QueryTooComplexError } from '../errors.js';
 import { currentRequest } from '../http/request-context.js';
+import { errorBody } from '../http/server.js';
 import { checkOperation, checkTokens } from './operation-limits.js';
 
 /**
- * `gateway.limits` for an Apollo Server (the gateway and every subgraph): tokens are counted
- * before the document is parsed; depth, aliases, root fields, directives and cost are measured
- * once the operation is known (cost needs the request's variables), before anything executes.
- * A refusal is HTTP 400 with QUERY_TOO_COMPLEX.
+ * The token limit, as Express middleware in front of GraphQL (after the JSON body is read): a
+ * document over `limits.maxTokens` is refused with 400 QUERY_TOO_COMPLEX before Apollo parses
+ * or validates it, whatever its size up to the body limit. Batches are checked item by item; a
+ * persisted-query hash without a document passes (it was checked when registered).
+ */
+export function tokenLimit(limits: Pick<OperationLimits, 'maxTokens'>): RequestHandler {
+  return (req, res, next) => {
+    const body = req.body as unknown;
+    const items = Array.isArray(body) ? body : [req.method === 'GET' ? req.query : body];
+    for (const item of items) {
+      const query = (item as { query?: unknown } | null | undefined)?.query;
+      if (typeof query !== 'string') continue;
+      try {
+        checkTokens(query, limits);
+      } catch (error) {
+        if (!(error instanceof QueryTooComplexError)) throw error;
+        const { http: _http, ...extensions } = error.extensions;
+        void _http;
+        res.status(400).json(errorBody(error.message, error.code, extensions));
+        return;
+      }
+    }
+    next();
+  };
+}
+
+/**
+ * `gateway.limits` for an Apollo Server (the gateway and every subgraph): depth, aliases, root
+ * fields, directives and cost are measured once the operation is known (cost needs the
+ * request's variables), before anything executes. A refusal is HTTP 400 with QUERY_TOO_COMPLEX.
+ * Tokens are counted earlier, before parsing (see tokenLimit).
  */
 export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart() {
       return {
-        async parsingDidStart({ source }) {
-          checkTokens(source, limits);
-        },
         async didResolveOperation({ schema, document, operation, request }) {
           if (operation) checkOperation(schema, document, operation, request.variables, limits);
         },

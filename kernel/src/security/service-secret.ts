@@ -22,7 +22,8 @@ export function serviceSecret(config: Pick<PlatformConfig, 'auth' | 'dataDir' | 
     throw new ConfigError([
       {
         path: 'auth.serviceSecret',
-        message: 'required in production: set SERVICE_SECRET or SERVICE_SECRET_FILE (32+ characters), the same for every service',
+        message:
+          'required in production: set SERVICE_SECRET or SERVICE_SECRET_FILE (32+ characters), the same for every service',
       },
     ]);
   }

@@ -31,6 +31,7 @@ import { createPubSub, type PubSubStats } from '../subscriptions/pubsub.js';
 import { guardSubscriptionFields } from '../subscriptions/guard.js';
 import { serveSubgraphSubscriptions, type SubscriptionServerStats } from '../subscriptions/subgraph-server.js';
 import { serviceSecret } from '../security/service-secret.js';
+import { tokenLimit } from '../limits/plugin.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
@@ -326,6 +327,7 @@ export async function startSubgraph<Config, Services = unknown>(
     http.app.use(
       '/graphql',
       ...http.jsonBody(),
+      tokenLimit(platform.gateway.limits),
       expressMiddleware(apollo, {
         context: async ({ req }) => {
           const request = currentRequest();
