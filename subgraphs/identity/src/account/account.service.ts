@@ -68,14 +68,19 @@ export class AccountService {
 
   async register(em: EntityManager, input: RegisterInput): Promise<User> {
     const email = normaliseEmail(input.email);
-    const problems: FieldError[] = [...emailProblems(email), ...checkPasswordPolicy(input.password, email)];
     let displayName: string | null = null;
+    const nameProblems: FieldError[] = [];
     try {
       displayName = cleanDisplayName(input.displayName);
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
-      problems.push(...error.fields);
+      nameProblems.push(...error.fields);
     }
+    const problems = [
+      ...emailProblems(email),
+      ...checkPasswordPolicy(input.password, { email, displayName }),
+      ...nameProblems,
+    ];
     if (problems.length > 0) throw new InputError('Registration input is invalid', problems);
     if (await findUserByEmail(em, email)) throw new ConflictError('An account with this email already exists');
 
@@ -159,7 +164,7 @@ export class AccountService {
       const record = await this.useEmailToken(tx, token, 'reset_password');
       const found = await tx.findOne(User, { id: record.userId, deletedAt: null });
       if (!found) throw InputError.field('token', INVALID_LINK);
-      const problems = checkPasswordPolicy(newPassword, found.email).map((p) => ({ ...p, field: 'newPassword' }));
+      const problems = checkPasswordPolicy(newPassword, found).map((p) => ({ ...p, field: 'newPassword' }));
       if (problems.length > 0) throw new InputError('The new password is not acceptable', problems);
       found.passwordHash = await this.deps.hasher.hash(newPassword);
       found.passwordChangedAt = new Date();
@@ -190,7 +195,7 @@ export class AccountService {
     if (!user.passwordHash || !(await this.deps.hasher.verify(user.passwordHash, currentPassword))) {
       throw InputError.field('currentPassword', 'is not your current password');
     }
-    const problems = checkPasswordPolicy(newPassword, user.email).map((p) => ({ ...p, field: 'newPassword' }));
+    const problems = checkPasswordPolicy(newPassword, user).map((p) => ({ ...p, field: 'newPassword' }));
     if (newPassword === currentPassword)
       problems.push({ field: 'newPassword', message: 'must differ from the current one' });
     if (problems.length > 0) throw new InputError('The new password is not acceptable', problems);
@@ -248,7 +253,7 @@ export class AccountService {
     const address = normaliseEmail(email);
     const existing = await findUserByEmail(em, address);
     if (existing) return existing;
-    const problems = [...emailProblems(address), ...checkPasswordPolicy(password, address)];
+    const problems = [...emailProblems(address), ...checkPasswordPolicy(password, { email: address, displayName })];
     if (problems.length > 0) throw new InputError('The seed administrator is not acceptable', problems);
     const passwordHash = await this.deps.hasher.hash(password);
     return em.transactional(async (tx) => {
