@@ -1,13 +1,16 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { DEMO_USERS } from '@platform/kernel';
+import { DEMO_USERS, StaticPermissions } from '@platform/kernel';
 import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
 import identity from './module.js';
 import { User } from './user/user.entity.js';
 import { seedDemoUsers } from './demo.js';
 
 const ALICE = randomUUID();
+/** Has not verified his address. */
 const BOB = randomUUID();
+/** Holds identity.user.read. */
+const READER = randomUUID();
 
 /** Who calls: the `x-test-user` header names the caller (token verification comes later). */
 const as = (id: string): Record<string, string> => ({ 'x-test-user': id });
@@ -25,6 +28,7 @@ describe('identity module', () => {
   beforeAll(async () => {
     handle = await startTestSubgraph(identity, {
       overrides: { demoData: true },
+      permissions: new StaticPermissions({ byUser: { [READER]: ['identity.user.read'] } }),
       authenticate: (req) => {
         const id = req.headers['x-test-user'];
         return typeof id === 'string' ? { id } : undefined;
@@ -60,6 +64,34 @@ describe('identity module', () => {
     const { body } = await handle.query(`{ user(id: "42") { id } }`);
     expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(body.errors?.[0]?.extensions?.fields).toEqual([{ field: 'id', message: 'must be a UUID' }]);
+  });
+
+  describe('unverified accounts (register answers a taken address with an id that exists nowhere)', () => {
+    const query = `query ($id: ID!) { user(id: $id) { id displayName } }`;
+
+    it.each([
+      ['anonymous callers', {}],
+      ['other users', as(ALICE)],
+    ])('are null for %s, as an unknown id is', async (_who, headers) => {
+      const { body } = await handle.query(query, { id: BOB }, headers);
+      expect(body).toEqual({ data: { user: null } });
+    });
+
+    it.each([
+      ['the user themself', BOB],
+      ['holders of identity.user.read', READER],
+    ])('are visible to %s', async (_who, caller) => {
+      const { body } = await handle.query(query, { id: BOB }, as(caller));
+      expect(body).toEqual({ data: { user: { id: BOB, displayName: null } } });
+    });
+
+    it('still resolve as entity references, so their posts keep an author', async () => {
+      const { body } = await handle.query(
+        `query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { id displayName } } }`,
+        { representations: [{ __typename: 'User', id: BOB }] },
+      );
+      expect(body).toEqual({ data: { _entities: [{ id: BOB, displayName: null }] } });
+    });
   });
 
   describe('email and emailVerified', () => {

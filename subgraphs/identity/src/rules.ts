@@ -26,22 +26,41 @@ export function actAs(ctx: GraphQLContext, userId: string): void {
  * The caller is the user being read. Not cached across parents: one request may read many
  * users, and the answer differs per user.
  */
-export const isSelf: ShieldRule = rule({ cache: 'no_cache' })((parent: { id: string }, _args, ctx: GraphQLContext) => {
-  const id = parent.id.toLowerCase();
-  return ctx.user?.id.toLowerCase() === id || provenUsers.get(ctx)?.has(id)
-    ? true
-    : new ForbiddenError('Only the user themself can see this');
-});
+export const isSelf: ShieldRule = rule({ cache: 'no_cache' })((parent: { id: string }, _args, ctx: GraphQLContext) =>
+  callerIs(ctx, parent.id) ? true : new ForbiddenError('Only the user themself can see this'),
+);
+
+/** Whether the caller is `userId`: signed in as them, or proven to be them in this request. */
+export function callerIs(ctx: GraphQLContext, userId: string): boolean {
+  const id = userId.toLowerCase();
+  return ctx.user?.id.toLowerCase() === id || (provenUsers.get(ctx)?.has(id) ?? false);
+}
 
 /**
- * Profiles are public (a blog shows its authors); contact details are the user's own or for
- * those allowed to read accounts. Sign-up, login and the email-link flows are open to anyone.
+ * Whether `user(id)` shows this account to the caller. One whose address is not verified may be
+ * one `register` just made for whoever typed the address, and `register` answers a taken address
+ * with an id that exists nowhere: showing the one and not the other would tell which addresses
+ * already had an account. So only the account itself and readers of accounts see it. Entity
+ * references (a post's author) still resolve it.
+ */
+export async function canSeeAccount(
+  ctx: GraphQLContext,
+  user: { id: string; emailVerified: boolean },
+): Promise<boolean> {
+  return user.emailVerified || callerIs(ctx, user.id) || ctx.can(Permission.UserRead);
+}
+
+/**
+ * Profiles are public (a blog shows its authors), those of unverified accounts only to
+ * themselves and readers of accounts (`canSeeAccount`); contact details are the user's own or
+ * for those allowed to read accounts. Sign-up, login and the email-link flows are open to anyone.
  * Fields whose resolver answers about the caller themself (`me`, their sessions) are
  * `perCaller`: no one else's answer will do, whatever permissions they share.
  */
 export const rules: IRules = {
   Query: {
-    user: publicAccess,
+    // Per caller: an unverified account shows to itself (see `canSeeAccount`).
+    user: perCaller(publicAccess),
     me: perCaller(publicAccess),
     users: permission(Permission.UserRead),
     sessions: perCaller(authenticated),

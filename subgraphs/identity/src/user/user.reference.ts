@@ -9,7 +9,9 @@ export function loadUser(ctx: GraphQLContext, id: string): Promise<User | null> 
 
 /**
  * `_entities` lookups of `User` from other subgraphs. Profiles are public and the private
- * fields keep their own rules, so the only guard needed here is a well-formed id.
+ * fields keep their own rules, so the only guard needed here is a well-formed id. Unverified
+ * accounts resolve too, unlike in `user(id)`: another module only holds an id it was given (a
+ * post's author), and `author: User!` must not break for a user who has not verified yet.
  */
 export function resolveUserReference(
   reference: { __typename: string; id?: unknown },

@@ -2,6 +2,7 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { AuthenticationError, ConnectionType, requireUuid } from '@platform/kernel';
 import { UpdateProfileInput, UpdateUserInput } from '../account/account.types.js';
 import type { IdentityContext } from '../context.js';
+import { canSeeAccount } from '../rules.js';
 import { User } from './user.entity.js';
 import { loadUser } from './user.reference.js';
 import { listUsers } from './user.service.js';
@@ -10,10 +11,13 @@ export const UserConnection = ConnectionType(User, 'User');
 
 @Resolver(() => User)
 export class UserResolver {
-  @Query(() => User, { nullable: true, description: 'One user by id' })
+  @Query(() => User, {
+    nullable: true,
+    description: 'One user by id; null when unknown, deleted, or unverified and not visible to the caller',
+  })
   async user(@Arg('id', () => ID) id: string, @Ctx() ctx: IdentityContext): Promise<User | null> {
     const user = await loadUser(ctx, requireUuid(id));
-    return user && !user.deletedAt ? user : null;
+    return user && !user.deletedAt && (await canSeeAccount(ctx, user)) ? user : null;
   }
 
   @Query(() => User, { nullable: true, description: 'The signed-in caller; null when anonymous' })
