@@ -86,6 +86,13 @@ describe('operation limits', () => {
     expect(await graphqlRequests(blog)).toBe(before);
   });
 
+  it('counts refusals by reason for operators', async () => {
+    const metrics = await (await fetch(`${platform.gateway.baseUrl}/metrics`)).text();
+    for (const reason of ['depth', 'cost', 'tokens']) {
+      expect(metrics).toMatch(new RegExp(`graphql_requests_refused_total\\{[^}]*reason="${reason}"[^}]*\\} [1-9]`));
+    }
+  });
+
   it('applies the same limits at a subgraph reached directly', async () => {
     const { status, body } = await post(platform.subgraphs.blog!.url, { query: MILLION });
     expect(status).toBe(400);

@@ -83,7 +83,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
   const redis = config.redis.url
     ? createRedis(config.redis.url, { name: 'gateway', logger, commandTimeoutMs: 500 })
     : undefined;
-  const rateLimits = new GatewayRateLimits({ config, redis, verifier: auth.verifier, logger });
+  const rateLimits = new GatewayRateLimits({ config, redis, verifier: auth.verifier, logger, metrics });
   const releaseEarly = async (): Promise<void> => {
     if (redis) await closeRedis(redis);
     await auth.close();
@@ -131,7 +131,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
     '/graphql',
     rateLimits.middleware(),
     ...http.jsonBody(),
-    tokenLimit(config.gateway.limits),
+    tokenLimit(config.gateway.limits, metrics),
     expressMiddleware(apollo, {
       context: async ({ req }) => ({
         requestId: currentRequest()?.requestId ?? 'unknown',

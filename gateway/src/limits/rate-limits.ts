@@ -18,6 +18,7 @@ import {
   ipKey,
   type Logger,
   type PlatformConfig,
+  type ServiceMetrics,
   type TokenVerifier,
 } from '@platform/kernel';
 import { RateBudgetCounter, rateLimitError, rateLimitHeaders, type RateStanding } from '@platform/kernel/gateway';
@@ -51,7 +52,16 @@ export class GatewayRateLimits {
   readonly #verifier: TokenVerifier;
   readonly #logger: Logger;
 
-  constructor(options: { config: PlatformConfig; redis?: Redis; verifier: TokenVerifier; logger: Logger }) {
+  readonly #metrics: ServiceMetrics | undefined;
+
+  constructor(options: {
+    config: PlatformConfig;
+    redis?: Redis;
+    verifier: TokenVerifier;
+    logger: Logger;
+    metrics?: ServiceMetrics;
+  }) {
+    this.#metrics = options.metrics;
     const settings = options.config.gateway.rateLimits;
     const store = { redis: options.redis, keyPrefix: `${options.config.redis.keyPrefix}:rate` };
     this.enabled = settings.enabled;
@@ -76,8 +86,13 @@ export class GatewayRateLimits {
   /** Counts one operation of `subject` against its caller budget. */
   async countCaller(subject: RateSubject): Promise<RateStanding | undefined> {
     if (!this.enabled) return undefined;
-    if (subject.userId) return this.#signedIn.consume(`user:${subject.userId}`);
-    return subject.ip ? this.#anonymous.consume(ipKey(subject.ip)) : undefined;
+    const standing = subject.userId
+      ? await this.#signedIn.consume(`user:${subject.userId}`)
+      : subject.ip
+        ? await this.#anonymous.consume(ipKey(subject.ip))
+        : undefined;
+    if (standing?.refused) this.#metrics?.refusals.inc({ reason: 'rate_limited' });
+    return standing;
   }
 
   /**
@@ -94,13 +109,11 @@ export class GatewayRateLimits {
           if (!standing) return next();
           res.set(rateLimitHeaders(standing));
           if (!standing.refused) return next();
-          res
-            .status(429)
-            .json(
-              errorBody(`Too many requests; retry in ${standing.resetSec} s`, 'RATE_LIMITED', {
-                retryAfter: standing.resetSec,
-              }),
-            );
+          res.status(429).json(
+            errorBody(`Too many requests; retry in ${standing.resetSec} s`, 'RATE_LIMITED', {
+              retryAfter: standing.resetSec,
+            }),
+          );
         })
         .catch(next);
     };
@@ -170,6 +183,7 @@ export class GatewayRateLimits {
   }
 
   #refuse(standing: RateStanding, what: string): GraphQLError {
+    this.#metrics?.refusals.inc({ reason: 'rate_limited' });
     this.#logger.info({ what, retryAfter: standing.resetSec }, 'rate limited');
     return rateLimitError(standing, what);
   }

@@ -20,6 +20,7 @@ import {
   attachWebSocketServer,
   ipBucket,
   PlatformError,
+  QueryTooComplexError,
   EventStream,
   expiryTimer,
   mapStream,
@@ -240,7 +241,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
       checkTokens(payload.query, config.gateway.limits);
       document = parse(payload.query);
     } catch (error) {
-      return [refusal(error, 'GRAPHQL_PARSE_FAILED')];
+      return [refusal(error, 'GRAPHQL_PARSE_FAILED', options.metrics)];
     }
     const invalid = validate(schema, document);
     if (invalid.length > 0) {
@@ -255,7 +256,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
     try {
       checkOperation(schema, document, operation, variables, config.gateway.limits);
     } catch (error) {
-      return [refusal(error, 'BAD_REQUEST')];
+      return [refusal(error, 'BAD_REQUEST', options.metrics)];
     }
     // Queries and mutations run through the gateway's executor, whose plugin counts their fields.
     if (operation.operation === 'subscription') {
@@ -404,8 +405,9 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
   };
 }
 
-/** A limit's own error as it is; anything else (a syntax error) as a coded GraphQL error. */
-function refusal(error: unknown, code: string): GraphQLError {
+/** A limit's own error as it is (and counted); anything else (a syntax error) as a coded GraphQL error. */
+function refusal(error: unknown, code: string, metrics: ServiceMetrics): GraphQLError {
+  if (error instanceof QueryTooComplexError) metrics.refusals.inc({ reason: error.limit });
   if (error instanceof PlatformError) {
     const { http: _http, ...extensions } = error.extensions;
     void _http;

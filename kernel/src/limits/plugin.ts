@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import type { OperationLimits } from '../config/schema.js';
 import { ErrorCode, QueryTooComplexError } from '../errors.js';
 import { currentRequest } from '../http/request-context.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
 import { errorBody } from '../http/server.js';
 import { checkOperation, checkTokens } from './operation-limits.js';
 
@@ -13,7 +14,7 @@ import { checkOperation, checkTokens } from './operation-limits.js';
  * or validates it, whatever its size up to the body limit. Batches are checked item by item; a
  * persisted-query hash without a document passes (it was checked when registered).
  */
-export function tokenLimit(limits: Pick<OperationLimits, 'maxTokens'>): RequestHandler {
+export function tokenLimit(limits: Pick<OperationLimits, 'maxTokens'>, metrics?: ServiceMetrics): RequestHandler {
   return (req, res, next) => {
     const body = req.body as unknown;
     const items = Array.isArray(body) ? body : [req.method === 'GET' ? req.query : body];
@@ -24,6 +25,7 @@ export function tokenLimit(limits: Pick<OperationLimits, 'maxTokens'>): RequestH
         checkTokens(query, limits);
       } catch (error) {
         if (!(error instanceof QueryTooComplexError)) throw error;
+        metrics?.refusals.inc({ reason: error.limit });
         const { http: _http, ...extensions } = error.extensions;
         void _http;
         res.status(400).json(errorBody(error.message, error.code, extensions));
@@ -40,12 +42,21 @@ export function tokenLimit(limits: Pick<OperationLimits, 'maxTokens'>): RequestH
  * request's variables), before anything executes. A refusal is HTTP 400 with QUERY_TOO_COMPLEX.
  * Tokens are counted earlier, before parsing (see tokenLimit).
  */
-export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin<BaseContext> {
+export function operationLimitsPlugin(
+  limits: OperationLimits,
+  metrics?: ServiceMetrics,
+): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, operation, request }) {
-          if (operation) checkOperation(schema, document, operation, request.variables, limits);
+          if (!operation) return;
+          try {
+            checkOperation(schema, document, operation, request.variables, limits);
+          } catch (error) {
+            if (error instanceof QueryTooComplexError) metrics?.refusals.inc({ reason: error.limit });
+            throw error;
+          }
         },
       };
     },

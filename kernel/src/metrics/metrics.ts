@@ -13,6 +13,8 @@ export class ServiceMetrics {
   readonly graphqlOperations: Counter<'operation_name' | 'operation_type' | 'outcome'>;
   readonly graphqlDuration: Histogram<'operation_type' | 'outcome'>;
   readonly dbQueryDuration: Histogram<'operation' | 'source'>;
+  /** Requests refused before any work: an operation limit, or a rate budget used up. */
+  readonly refusals: Counter<'reason'>;
   readonly #operationNames = new Set<string>();
 
   constructor(service: string) {
@@ -36,6 +38,12 @@ export class ServiceMetrics {
       help: 'GraphQL operation duration by type and outcome',
       labelNames: ['operation_type', 'outcome'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.refusals = new Counter({
+      name: 'graphql_requests_refused_total',
+      help: 'Requests refused before any work, by reason: an operation limit (depth, aliases, rootFields, directives, tokens, cost) or rate_limited',
+      labelNames: ['reason'],
       registers: [this.registry],
     });
     this.dbQueryDuration = new Histogram({

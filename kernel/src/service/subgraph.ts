@@ -327,7 +327,7 @@ export async function startSubgraph<Config, Services = unknown>(
     http.app.use(
       '/graphql',
       ...http.jsonBody(),
-      tokenLimit(platform.gateway.limits),
+      tokenLimit(platform.gateway.limits, metrics),
       expressMiddleware(apollo, {
         context: async ({ req }) => {
           const request = currentRequest();
