@@ -36,6 +36,11 @@ export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
   // Subgraphs send no cache hints (the cache-control plugin is off everywhere): nothing to merge.
   override honorSubgraphCacheControlHeader = false;
 
+  constructor(config: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0]) {
+    super(config);
+    this.fetcher = readingClientErrors(this.fetcher);
+  }
+
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     const headers = request.http?.headers;
     if (!headers || !context || !('requestId' in context)) return;
@@ -46,6 +51,57 @@ export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
     if (gateway.userAgent) headers.set('user-agent', gateway.userAgent);
     if (gateway.sharedAnswer) headers.set(SHARED_ANSWER_HEADER, '1');
     for (const [name, value] of Object.entries(injectTraceHeaders({}, gateway.trace))) headers.set(name, value);
+  }
+}
+
+/**
+ * A subgraph answers a request that failed on the client's input (a forged cursor, a page size
+ * out of range: no data, only BAD_USER_INPUT) with HTTP 400 and a GraphQL body, as the kernel
+ * does for every caller. RemoteGraphQLDataSource reads no body from a non-2xx answer (it would
+ * become "400: Bad Request", masked as INTERNAL_SERVER_ERROR), so such an answer is passed on as
+ * the GraphQL response it is: its errors keep their codes and paths, and the gateway's own
+ * response gets its status from them the same way.
+ */
+export function readingClientErrors(fetcher: Fetcher): Fetcher {
+  return async (url, init) => {
+    const response = await fetcher(url, init);
+    const type = response.headers.get('content-type') ?? '';
+    const graphql = type.startsWith('application/json') || type.startsWith('application/graphql-response+json');
+    return response.status === 400 && graphql ? new GraphQLAnswer(response) : response;
+  };
+}
+
+/** A GraphQL response that came with a 4xx: what RemoteGraphQLDataSource reads as a 200's body. */
+class GraphQLAnswer implements FetcherResponse {
+  readonly ok = true;
+  readonly status = 200;
+  readonly statusText = 'OK';
+
+  constructor(readonly inner: FetcherResponse) {}
+
+  get url(): string {
+    return this.inner.url;
+  }
+  get redirected(): boolean {
+    return this.inner.redirected;
+  }
+  get headers(): FetcherHeaders {
+    return this.inner.headers;
+  }
+  get bodyUsed(): boolean {
+    return this.inner.bodyUsed;
+  }
+  text(): Promise<string> {
+    return this.inner.text();
+  }
+  json(): Promise<unknown> {
+    return this.inner.json();
+  }
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.inner.arrayBuffer();
+  }
+  clone(): FetcherResponse {
+    return new GraphQLAnswer(this.inner.clone());
   }
 }
 

@@ -9,6 +9,12 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import type { GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { maskError } from '../errors.js';
+import {
+  clientErrorsPlugin,
+  knownOperationTypesRule,
+  withoutSuggestions,
+  withRequestErrorCode,
+} from './client-errors.js';
 import { currentRequest } from '../http/request-context.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 
@@ -41,12 +47,17 @@ function hasErrors(body: unknown): boolean {
   return Boolean(single?.errors?.length);
 }
 
-/** Masks unexpected errors (logged with the request id) and keeps expected ones. */
-export function formatErrorWith(logger: Logger) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
-    maskError(formatted, error, currentRequest()?.requestId, (internal) => {
+/**
+ * Masks unexpected errors (logged with the request id) and keeps expected ones; with
+ * `hideSchemaDetails`, no message suggests field, argument or type names ("Did you mean …?").
+ */
+export function formatErrorWith(logger: Logger, options: { hideSchemaDetails?: boolean } = {}) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const masked = maskError(withRequestErrorCode(formatted, error), error, currentRequest()?.requestId, (internal) => {
       logger.error({ err: internal, path: formatted.path }, 'unexpected error in GraphQL operation');
     });
+    return options.hideSchemaDetails ? withoutSuggestions(masked) : masked;
+  };
 }
 
 /** Apollo Sandbox where wanted (the gateway in development), nothing elsewhere. */
@@ -58,35 +69,45 @@ export function landingPagePlugin(sandbox: boolean): ApolloServerPlugin<BaseCont
 
 /**
  * What every Apollo Server of the platform shares (subgraphs and gateway): masked errors,
- * operation metrics, no stack traces, CSRF prevention, no reporting to Apollo, and shutdown
- * left to the kernel. No cache-control plugin either: the platform sets no `@cacheControl`
- * hints and no HTTP cache sits in front of it, yet Apollo's default plugin wraps every
- * resolved field to compute a policy and a `cache-control` header nobody reads (measured in
- * docs/performance.md, "Gateway benchmark").
+ * client mistakes answered as such (4xx and a specific code, see clientErrorsPlugin), operation
+ * metrics, no stack traces, CSRF prevention, no reporting to Apollo, and shutdown left to the
+ * kernel. Field suggestions ("Did you mean …?") go with introspection: where the schema is not
+ * shown (production), error messages do not spell it out either. No cache-control plugin: the
+ * platform sets no `@cacheControl` hints and no HTTP cache sits in front of it, yet Apollo's
+ * default plugin wraps every resolved field to compute a policy and a `cache-control` header
+ * nobody reads (measured in docs/performance.md, "Gateway benchmark").
  */
 export function platformApolloOptions(options: {
   logger: Logger;
   metrics: ServiceMetrics;
   introspection: boolean;
+  /** Hide field suggestions in error messages; default: when introspection is off. */
+  hideSchemaDetails?: boolean;
   sandbox: boolean;
   plugins?: ApolloServerPlugin<BaseContext>[];
 }): Pick<
   ApolloServerOptionsWithStaticSchema<BaseContext>,
   | 'introspection'
+  | 'hideSchemaDetailsFromClientErrors'
+  | 'validationRules'
   | 'includeStacktraceInErrorResponses'
   | 'csrfPrevention'
   | 'stopOnTerminationSignals'
   | 'formatError'
   | 'plugins'
 > {
+  const hideSchemaDetails = options.hideSchemaDetails ?? !options.introspection;
   return {
     introspection: options.introspection,
+    hideSchemaDetailsFromClientErrors: hideSchemaDetails,
+    validationRules: [knownOperationTypesRule],
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     // The kernel owns shutdown (drain, hooks, database); Apollo's own handler re-raises the signal.
     stopOnTerminationSignals: false,
-    formatError: formatErrorWith(options.logger),
+    formatError: formatErrorWith(options.logger, { hideSchemaDetails }),
     plugins: [
+      clientErrorsPlugin(),
       metricsPlugin(options.metrics),
       landingPagePlugin(options.sandbox),
       ApolloServerPluginUsageReportingDisabled(),

@@ -1,0 +1,234 @@
+import 'reflect-metadata';
+import { describe, expect, it } from '@jest/globals';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { buildSchema, GraphQLError, parse, validate, type GraphQLFormattedError } from 'graphql';
+import pino from 'pino';
+import { InputError } from '../errors.js';
+import { formatErrorWith } from './apollo.js';
+import {
+  clientErrorsPlugin,
+  clientErrorStatus,
+  knownOperationTypesRule,
+  operationResolutionError,
+  withoutSuggestions,
+  withRequestErrorCode,
+} from './client-errors.js';
+import { pageOf } from './pagination.js';
+
+const QUERY_ONLY = buildSchema('type Query { a: Int }');
+
+describe('knownOperationTypesRule', () => {
+  it.each([
+    ['a query', '{ a }', []],
+    ['a mutation', 'mutation { a }', ['The mutation operation is not supported by the schema.']],
+    ['a subscription', 'subscription { a }', ['The subscription operation is not supported by the schema.']],
+  ])('on a schema with only Query: %s', (_case, source, messages) => {
+    const errors = validate(QUERY_ONLY, parse(source), [knownOperationTypesRule]);
+    expect(errors.map((error) => error.message)).toEqual(messages);
+  });
+});
+
+describe('operationResolutionError', () => {
+  it.each([
+    ['an unknown name', 'query A { a }', 'B', 'Unknown operation named "B".'],
+    [
+      'no name among several',
+      'query A { a } query B { a }',
+      undefined,
+      'Must provide operation name if query contains multiple operations.',
+    ],
+    ['no operation at all', 'fragment F on Query { a }', undefined, 'Must provide an operation.'],
+    ['a huge name (echoed cut short)', '{ a }', 'x'.repeat(10_000), `Unknown operation named "${'x'.repeat(100)}".`],
+  ])('names the problem: %s', (_case, source, name, message) => {
+    const error = operationResolutionError(parse(source), name);
+    expect(error.message).toBe(message);
+    expect(error.extensions).toEqual({ code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } });
+  });
+});
+
+describe('clientErrorStatus', () => {
+  const coded = (...codes: Array<string | undefined>): GraphQLFormattedError[] =>
+    codes.map((code) => ({ message: 'x', ...(code ? { extensions: { code } } : {}) }));
+
+  it.each<[string, GraphQLFormattedError[], number | undefined]>([
+    ['bad input', coded('BAD_USER_INPUT'), 400],
+    ['a parse failure', coded('GRAPHQL_PARSE_FAILED'), 400],
+    ['a persisted query not held', coded('PERSISTED_QUERY_NOT_FOUND'), 404],
+    ['the same client error twice', coded('PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_FOUND'), 404],
+    ['different client errors', coded('PERSISTED_QUERY_NOT_FOUND', 'BAD_USER_INPUT'), 400],
+    ['a client error beside an internal one', coded('BAD_USER_INPUT', 'INTERNAL_SERVER_ERROR'), undefined],
+    ['an error without a code', coded(undefined), undefined],
+    ['FORBIDDEN (an answer, not a malformed request)', coded('FORBIDDEN'), undefined],
+  ])('%s', (_case, errors, status) => {
+    expect(clientErrorStatus(errors)).toBe(status);
+  });
+});
+
+describe('withoutSuggestions', () => {
+  it.each([
+    ['Cannot query field "titel" on type "Post". Did you mean "title"?', 'Cannot query field "titel" on type "Post".'],
+    [
+      'Variable "$input" got invalid value { titel: "x" }; Field "titel" is not defined by type "CreatePostInput". Did you mean "title"?',
+      'Variable "$input" got invalid value { titel: "x" }; Field "titel" is not defined by type "CreatePostInput".',
+    ],
+    [
+      'Unknown argument "frist" on field "Query.posts". Did you mean "first" or "after"?',
+      'Unknown argument "frist" on field "Query.posts".',
+    ],
+    ['No suggestion here.', 'No suggestion here.'],
+  ])('%s', (message, expected) => {
+    expect(withoutSuggestions({ message }).message).toBe(expected);
+  });
+});
+
+describe('withRequestErrorCode', () => {
+  const formatted = (error: GraphQLError): GraphQLFormattedError => ({
+    message: error.message,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
+
+  it('codes an uncoded error Apollo raised with a 4xx (a malformed persisted query) BAD_REQUEST', () => {
+    const error = new GraphQLError('provided sha does not match query', { extensions: { http: { status: 400 } } });
+    expect(withRequestErrorCode(formatted(error), error).extensions?.code).toBe('BAD_REQUEST');
+  });
+
+  it.each([
+    ['without a status', new GraphQLError('boom')],
+    ['with a 5xx', new GraphQLError('boom', { extensions: { http: { status: 503 } } })],
+    ['with a code of its own', new GraphQLError('x', { extensions: { code: 'TEAPOT', http: { status: 418 } } })],
+  ])('leaves an error %s alone', (_case, error) => {
+    expect(withRequestErrorCode(formatted(error), error)).toEqual(formatted(error));
+  });
+
+  it('leaves what is not a GraphQLError alone', () => {
+    const result = { message: 'x', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    expect(withRequestErrorCode(result, new Error('x'))).toBe(result);
+  });
+});
+
+describe('clientErrorsPlugin in an Apollo Server', () => {
+  const schema = buildSchema(`
+    input Draft { title: String }
+    type Query { list(first: Int, after: String): [String!]!, maybe: String, boom: String!, a: Int, echo(draft: Draft): String }
+    type Subscription { tick: Int }
+  `);
+  const resolvers = {
+    list: (args: { first?: number; after?: string }) => {
+      pageOf(args);
+      return ['one'];
+    },
+    maybe: () => {
+      throw InputError.field('maybe', 'is never right');
+    },
+    boom: () => {
+      throw new Error('secret detail');
+    },
+    a: () => 1,
+  };
+  const logged: unknown[] = [];
+  const logger = pino({ level: 'error' }, { write: (line: string) => logged.push(JSON.parse(line)) });
+
+  async function ask(
+    body: unknown,
+    options: { hideSchemaDetails?: boolean; method?: string; search?: string } = {},
+  ): Promise<{ status: number; body: { data?: unknown; errors?: GraphQLFormattedError[] } }> {
+    const server = new ApolloServer({
+      schema,
+      rootValue: resolvers,
+      validationRules: [knownOperationTypesRule],
+      hideSchemaDetailsFromClientErrors: options.hideSchemaDetails ?? false,
+      formatError: formatErrorWith(logger, { hideSchemaDetails: options.hideSchemaDetails }),
+      plugins: [clientErrorsPlugin()],
+    });
+    await server.start();
+    try {
+      const response = await server.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: {
+          method: options.method ?? 'POST',
+          headers: new HeaderMap([['content-type', 'application/json']]),
+          search: options.search ?? '',
+          body,
+        },
+        context: async () => ({}),
+      });
+      const text = response.body.kind === 'complete' ? response.body.string : '';
+      return { status: response.status ?? 200, body: JSON.parse(text) as never };
+    } finally {
+      await server.stop();
+    }
+  }
+
+  const hash = 'a'.repeat(64);
+  it.each<[string, unknown, number, string]>([
+    ['an unknown operationName', { query: 'query A { a }', operationName: 'B' }, 400, 'OPERATION_RESOLUTION_FAILURE'],
+    ['two operations, no name', { query: 'query A { a } query B { a }' }, 400, 'OPERATION_RESOLUTION_FAILURE'],
+    ['a subscription over HTTP', { query: 'subscription { tick }' }, 400, 'BAD_REQUEST'],
+    ['a mutation the schema has no type for', { query: 'mutation { a }' }, 400, 'GRAPHQL_VALIDATION_FAILED'],
+    ['a bad cursor', { query: '{ list(after: "%%%") }' }, 400, 'BAD_USER_INPUT'],
+    ['a page size out of range', { query: '{ list(first: 1000) }' }, 400, 'BAD_USER_INPUT'],
+    [
+      'a persisted query of an unknown version',
+      { query: '{ a }', extensions: { persistedQuery: { version: 2, sha256Hash: hash } } },
+      400,
+      'BAD_REQUEST',
+    ],
+    [
+      'a persisted query whose hash is not the query',
+      { query: '{ a }', extensions: { persistedQuery: { version: 1, sha256Hash: hash } } },
+      400,
+      'BAD_REQUEST',
+    ],
+    [
+      'a hash-only persisted query not held',
+      { extensions: { persistedQuery: { version: 1, sha256Hash: hash } } },
+      404,
+      'PERSISTED_QUERY_NOT_FOUND',
+    ],
+  ])('answers %s with a 4xx and a specific code, logging nothing', async (_case, body, status, code) => {
+    logged.length = 0;
+    const answer = await ask(body);
+    expect({ status: answer.status, codes: answer.body.errors?.map((error) => error.extensions?.code) }).toEqual({
+      status,
+      codes: [code],
+    });
+    expect(logged).toEqual([]);
+  });
+
+  it('keeps 200 for a partial answer: there is data', async () => {
+    const answer = await ask({ query: '{ a maybe }' });
+    expect(answer.status).toBe(200);
+    expect(answer.body.data).toEqual({ a: 1, maybe: null });
+    expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('keeps 200 and masks an unexpected error, logging it', async () => {
+    logged.length = 0;
+    const answer = await ask({ query: '{ boom }' });
+    expect(answer.status).toBe(200);
+    expect(answer.body.errors?.[0]).toMatchObject({ message: 'Internal server error' });
+    expect(logged).toHaveLength(1);
+  });
+
+  it('keeps the status Apollo chose on purpose (405 for a GET of anything but a query)', async () => {
+    const answer = await ask(undefined, {
+      method: 'GET',
+      search: `?query=${encodeURIComponent('subscription { tick }')}`,
+    });
+    expect(answer.status).toBe(405);
+    expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+  });
+
+  it.each([
+    ['an unknown field', { query: '{ lst }' }],
+    ['an unknown argument', { query: '{ list(frist: 1) }' }],
+    [
+      'a misspelt input field in variables',
+      { query: 'query($d: Draft) { echo(draft: $d) }', variables: { d: { titel: 'x' } } },
+    ],
+  ])('suggests names for %s only while schema details are shown', async (_case, body) => {
+    expect((await ask(body)).body.errors?.[0]?.message).toMatch(/Did you mean/);
+    const hidden = await ask(body, { hideSchemaDetails: true });
+    expect(hidden.status).toBe(400);
+    expect(hidden.body.errors?.[0]?.message).not.toMatch(/Did you mean/);
+  });
+});

@@ -1,0 +1,138 @@
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import {
+  GraphQLError,
+  Kind,
+  type ASTVisitor,
+  type DocumentNode,
+  type GraphQLFormattedError,
+  type ValidationContext,
+} from 'graphql';
+
+/**
+ * The codes of requests a client got wrong (Apollo's own, and BAD_USER_INPUT from the kernel's
+ * InputError), with the HTTP status a response carrying only such errors is sent with.
+ */
+export const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
+  BAD_REQUEST: 400,
+  GRAPHQL_PARSE_FAILED: 400,
+  GRAPHQL_VALIDATION_FAILED: 400,
+  BAD_USER_INPUT: 400,
+  OPERATION_RESOLUTION_FAILURE: 400,
+  PERSISTED_QUERY_NOT_SUPPORTED: 400,
+  // The hash names a query this server does not hold: the client sends it again with the query.
+  PERSISTED_QUERY_NOT_FOUND: 404,
+};
+
+const MAX_ECHOED_NAME = 100;
+
+function errorWithStatus(message: string, code: string, status: number): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, http: { status } } });
+}
+
+/** OPERATION_RESOLUTION_FAILURE: the document has no operation to run under the given `operationName`. */
+export function operationResolutionError(document: DocumentNode | undefined, operationName: unknown): GraphQLError {
+  const operations = document?.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION).length ?? 0;
+  const message =
+    typeof operationName === 'string' && operationName !== ''
+      ? `Unknown operation named "${operationName.slice(0, MAX_ECHOED_NAME)}".`
+      : operations === 0
+        ? 'Must provide an operation.'
+        : 'Must provide operation name if query contains multiple operations.';
+  return errorWithStatus(message, 'OPERATION_RESOLUTION_FAILURE', 400);
+}
+
+/**
+ * Refuses an operation whose type the schema has no root for (a mutation to a subgraph without a
+ * Mutation type), as graphql-js 17's KnownOperationTypesRule does: graphql 16 lets it through to
+ * execution, which fails it as an unexpected error.
+ */
+export function knownOperationTypesRule(context: ValidationContext): ASTVisitor {
+  const schema = context.getSchema();
+  return {
+    OperationDefinition(node) {
+      if (!schema.getRootType(node.operation)) {
+        context.reportError(
+          new GraphQLError(`The ${node.operation} operation is not supported by the schema.`, { nodes: node }),
+        );
+      }
+    },
+  };
+}
+
+/** The status for a response whose errors are all client errors; undefined if any is not. */
+export function clientErrorStatus(errors: readonly GraphQLFormattedError[]): number | undefined {
+  let status: number | undefined;
+  for (const error of errors) {
+    const code = error.extensions?.code;
+    const own = typeof code === 'string' ? CLIENT_ERROR_STATUS[code] : undefined;
+    if (own === undefined) return undefined;
+    status = status === undefined || status === own ? own : 400;
+  }
+  return status;
+}
+
+/**
+ * Client mistakes answered as such, on every Apollo Server of the platform:
+ * - no operation to run (an unknown `operationName`, several operations and no name) is
+ *   OPERATION_RESOLUTION_FAILURE (400) before anything executes; the gateway would otherwise fail
+ *   it in its query planner as an unexpected error;
+ * - a subscription over HTTP is BAD_REQUEST (400): subscriptions are served over graphql-ws, and
+ *   Apollo Server would run it as a query whose resolvers have no event;
+ * - a response with no data whose errors are all client errors (a bad cursor or page size on a
+ *   list, a persisted query not held) gets their 4xx status instead of 200 (or 500 for an error a
+ *   plugin threw without a status). Partial answers keep 200, as GraphQL over HTTP requires when
+ *   there is data.
+ */
+export function clientErrorsPlugin(): ApolloServerPlugin<BaseContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, document, request }) {
+          if (!operation) throw operationResolutionError(document, request.operationName);
+          if (operation.operation === 'subscription') {
+            throw errorWithStatus(
+              'Subscriptions are served over WebSocket (graphql-ws) on /graphql, not over HTTP',
+              'BAD_REQUEST',
+              400,
+            );
+          }
+        },
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single') return;
+          const { data, errors } = response.body.singleResult;
+          if (!errors?.length || (data !== undefined && data !== null)) return;
+          // Statuses Apollo chose on purpose (405 for a GET mutation, 415, 406) stay.
+          const current = response.http.status;
+          if (current !== undefined && current !== 200 && current !== 500) return;
+          const status = clientErrorStatus(errors);
+          if (status !== undefined) response.http.status = status;
+        },
+      };
+    },
+  };
+}
+
+const SUGGESTION = / ?Did you mean(.+?)\?$/;
+
+/**
+ * Drops "Did you mean …?" from a message (validation errors, and variable values graphql-js
+ * coerces): with introspection off, the names it suggests would give the schema away bit by bit.
+ * Apollo's `hideSchemaDetailsFromClientErrors` covers validation errors only.
+ */
+export function withoutSuggestions(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  return SUGGESTION.test(formatted.message)
+    ? { ...formatted, message: formatted.message.replace(SUGGESTION, '') }
+    : formatted;
+}
+
+/**
+ * Apollo answers a malformed persisted query (a version other than 1, a hash that does not match
+ * the query) with an HTTP 4xx but no code, which would be masked as INTERNAL_SERVER_ERROR and
+ * logged: such an error is BAD_REQUEST with its own message.
+ */
+export function withRequestErrorCode(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  if (!(error instanceof GraphQLError) || error.extensions.code !== undefined) return formatted;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return formatted;
+  return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_REQUEST' } };
+}
