@@ -50,6 +50,12 @@ async function login(email: string, password: string): Promise<Tokens> {
   return body.data!.login;
 }
 
+/** Mail identity wrote to its outbox for `to`, oldest first. */
+async function mailsTo(to: string) {
+  const mails = await readOutbox(join(platform.subgraphs.identity!.runtime.platform.dataDir, 'mail'));
+  return mails.filter((mail) => mail.to.includes(to));
+}
+
 beforeAll(async () => {
   platform = await startTestPlatform();
   services = platform.subgraphs.identity!.services as IdentityServices;
@@ -70,9 +76,9 @@ describe('the account lifecycle through the gateway', () => {
     expect(registered.errors).toBeUndefined();
     expect(registered.data!.register).toMatchObject({ email, emailVerified: false });
 
-    const mails = await readOutbox(join(platform.subgraphs.identity!.runtime.platform.dataDir, 'mail'));
-    const verification = mails.filter((mail) => mail.to.includes(email)).at(-1)!;
-    const token = extractLinkToken(verification.text);
+    // Mail goes out after the answer.
+    await eventually(async () => expect(await mailsTo(email)).toHaveLength(1));
+    const token = extractLinkToken((await mailsTo(email))[0]!.text);
     const verified = await gql(`mutation ($token: String!) { verifyEmail(token: $token) { emailVerified } }`, {
       token,
     });
@@ -102,6 +108,30 @@ describe('the account lifecycle through the gateway', () => {
     await eventually(async () => expect(code(await gql(ME, {}, phone.accessToken))).toBe('UNAUTHENTICATED'), 1000);
     expect(code(await gql(REFRESH, { token: phone.refreshToken }))).toBe('UNAUTHENTICATED');
     expect((await gql(ME, {}, laptop.accessToken)).errors).toBeUndefined();
+  });
+
+  it('answers register for an address that has an account like a new registration, and mails the owner', async () => {
+    const REGISTER = `mutation ($input: RegisterInput!) { register(input: $input) { id email displayName emailVerified } }`;
+    const email = 'owner-e2e@example.com';
+    const owner = await gql<{ register: { id: string } }>(REGISTER, {
+      input: { email, password: 'the owner passphrase', displayName: 'Owner' },
+    });
+    expect(owner.errors).toBeUndefined();
+    await eventually(async () => expect(await mailsTo(email)).toHaveLength(1));
+
+    const again = await gql<{ register: { id: string } }>(REGISTER, {
+      input: { email: 'Owner-E2E@example.com', password: 'a curious passphrase', displayName: 'Curious' },
+    });
+    expect(again).toEqual({
+      data: { register: { id: expect.any(String), email, displayName: 'Curious', emailVerified: false } },
+    });
+    expect(again.data!.register.id).not.toBe(owner.data!.register.id);
+    await eventually(async () => {
+      const mails = await mailsTo(email);
+      expect(mails).toHaveLength(2);
+      expect(mails[1]!.subject).toMatch(/Someone tried to register with your email address/);
+      expect(mails[1]!.text).toMatch(/^Hi Owner,/);
+    });
   });
 
   it('answers a password reset for an unknown address exactly like for a known one', async () => {

@@ -5,7 +5,10 @@ const limit = z.object({ attempts: z.number().int().min(1), windowSec: z.number(
 /** `modules.identity` in config: token lifetimes, link targets, password hashing, brute-force limits. */
 export const identityConfigSchema = z
   .object({
-    /** Where links in emails point: `<appUrl>/verify-email?token=…`, `<appUrl>/reset-password?token=…`. */
+    /**
+     * Where links in emails point: `<appUrl>/verify-email?token=…`, `<appUrl>/reset-password?token=…`,
+     * and `<appUrl>/reset-password` without a token (where to ask for a reset link).
+     */
     appUrl: z.string().url().default('http://localhost:3000'),
     /** Name shown in emails. */
     productName: z.string().min(1).default('Platform'),

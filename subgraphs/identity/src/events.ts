@@ -18,6 +18,11 @@ export interface IdentityEvents {
   'identity.password.changed': { userId: string; reason: 'changed' | 'reset' };
   'identity.password.reset_requested': { userId: string };
   'identity.refresh.reused': { userId: string; sessionId: string };
+  /**
+   * Someone registered with the address of `userId`'s account: no account was made, the caller
+   * was answered as if one had been, and the owner was mailed.
+   */
+  'identity.registration.duplicate': { userId: string };
 }
 
 export type IdentityTopic = keyof IdentityEvents;

@@ -9,14 +9,20 @@ import {
   type Logger,
 } from '@platform/kernel';
 import type { Mailer } from '../mail/mailer.js';
-import { passwordChangedEmail, passwordResetEmail, verificationEmail } from '../mail/templates.js';
+import {
+  passwordChangedEmail,
+  passwordResetEmail,
+  registrationAttemptEmail,
+  verificationEmail,
+} from '../mail/templates.js';
 import { checkPasswordPolicy } from '../password/policy.js';
 import type { PasswordHasher } from '../password/hasher.js';
 import type { SessionService } from '../session/session.service.js';
-import { hashSecret, newSecret } from '../tokens.js';
 import { User } from '../user/user.entity.js';
 import { cleanDisplayName, emailProblems, findUserByEmail, normaliseEmail } from '../user/user.service.js';
+import { AccountMail } from './account-mail.js';
 import { EmailToken, type EmailTokenPurpose } from './email-token.entity.js';
+import { INVALID_LINK, newEmailToken, replaceEmailToken, useEmailToken } from './email-tokens.js';
 import type { Emit } from '../events.js';
 
 export interface AccountSettings {
@@ -41,20 +47,16 @@ export interface UserChanges extends ProfileChanges {
   emailVerified?: boolean | null;
 }
 
-type Template<A> = (args: A & { displayName: string | null; productName?: string }) => {
-  subject: string;
-  text: string;
-  html: string;
-};
-
-const INVALID_LINK = 'is invalid, expired or already used';
-
 /**
  * Accounts: registration, email verification, password reset and change, profile edits and
  * deletion. Every change records its event in the same transaction; mail goes out after the
- * commit, so a failed send never undoes a change (the user can ask again).
+ * answer (see `AccountMail`). Nothing a caller without the account can reach tells whether an
+ * address has one: `register`, `resendVerificationEmail` and `requestPasswordReset` answer alike
+ * and cost alike either way.
  */
 export class AccountService {
+  private readonly mail: AccountMail;
+
   constructor(
     private readonly deps: {
       hasher: PasswordHasher;
@@ -64,8 +66,17 @@ export class AccountService {
       emit: Emit;
       logger: Logger;
     },
-  ) {}
+  ) {
+    const { appUrl, productName } = deps.settings;
+    this.mail = new AccountMail({ mailer: deps.mailer, appUrl, productName, logger: deps.logger });
+  }
 
+  /**
+   * A new, unverified account, and a verification mail. For an address that already has an
+   * account the answer looks the same (a fresh id, the caller's own input, none of the real
+   * account's data, the same password hash work before it) and the owner is mailed instead; so
+   * is the loser of two registrations racing for one new address.
+   */
   async register(em: EntityManager, input: RegisterInput): Promise<User> {
     const email = normaliseEmail(input.email);
     let displayName: string | null = null;
@@ -82,38 +93,55 @@ export class AccountService {
       ...nameProblems,
     ];
     if (problems.length > 0) throw new InputError('Registration input is invalid', problems);
-    if (await findUserByEmail(em, email)) throw new ConflictError('An account with this email already exists');
 
+    const existing = await findUserByEmail(em, email);
+    // Hashed whether or not the address is taken: the hash is most of the answer's time.
     const passwordHash = await this.deps.hasher.hash(input.password);
-    let link: string;
-    let user: User;
+    if (existing) return this.registeredAgain(em, existing, { email, displayName });
     try {
-      ({ user, link } = await em.transactional(async (tx) => {
+      const { user, link } = await em.transactional(async (tx) => {
         const created = tx.create(User, { email, displayName, passwordHash, passwordChangedAt: new Date() });
         await tx.flush();
-        const token = await this.newEmailToken(tx, created.id, 'verify_email');
+        const token = await newEmailToken(tx, created.id, 'verify_email', this.ttlMs('verify_email'));
         await this.deps.emit(
           tx,
           'identity.user.created',
           { userId: created.id, email, displayName, via: 'registration' },
           { actorId: created.id },
         );
-        return { user: created, link: this.link('verify-email', token) };
-      }));
+        return { user: created, link: this.mail.link('verify-email', token) };
+      });
+      this.mail.sendLater(user, verificationEmail, { link, expiresInHours: this.deps.settings.verificationTtlHours });
+      return user;
     } catch (error) {
-      // Two registrations racing for one email: the unique index decides.
-      if (error instanceof UniqueConstraintViolationException) {
-        throw new ConflictError('An account with this email already exists');
-      }
-      throw error;
+      if (!(error instanceof UniqueConstraintViolationException)) throw error;
+      // Two registrations raced for one address and the unique index chose the other one.
+      const fork = em.fork();
+      return this.registeredAgain(fork, await findUserByEmail(fork, email), { email, displayName });
     }
-    await this.mail(user, verificationEmail, { link, expiresInHours: this.deps.settings.verificationTtlHours });
-    return user;
+  }
+
+  /**
+   * `register` for an address that has an account: records `identity.registration.duplicate`
+   * (one write, as a registration makes), mails the owner after the answer, and answers with an
+   * account that looks new and exists nowhere.
+   */
+  private async registeredAgain(
+    em: EntityManager,
+    owner: User | null,
+    attempt: { email: string; displayName: string | null },
+  ): Promise<User> {
+    if (owner) {
+      await em.transactional((tx) => this.deps.emit(tx, 'identity.registration.duplicate', { userId: owner.id }));
+      this.mail.sendLater(owner, registrationAttemptEmail, { resetLink: this.mail.link('reset-password') });
+    }
+    const now = new Date();
+    return Object.assign(new User(), { ...attempt, emailVerified: false, createdAt: now, updatedAt: now });
   }
 
   async verifyEmail(em: EntityManager, token: string): Promise<User> {
     return em.transactional(async (tx) => {
-      const record = await this.useEmailToken(tx, token, 'verify_email');
+      const record = await useEmailToken(tx, token, 'verify_email');
       const user = await tx.findOne(User, { id: record.userId, deletedAt: null });
       if (!user) throw InputError.field('token', INVALID_LINK);
       if (!user.emailVerified) {
@@ -125,35 +153,40 @@ export class AccountService {
     });
   }
 
-  /** Always true: whether the address has an account is not revealed. */
+  /**
+   * Always true, and the timing says nothing either: both paths do one lookup before the answer;
+   * the token write and the mail for an unverified account happen after it.
+   */
   async resendVerificationEmail(em: EntityManager, email: string): Promise<boolean> {
-    const user = await findUserByEmail(em, normaliseEmail(email));
-    if (!user || user.emailVerified) return true;
-    const link = await em.transactional(async (tx) => {
-      // One valid verification link at a time.
-      await tx.nativeUpdate(
-        EmailToken,
-        { userId: user.id, purpose: 'verify_email', usedAt: null },
-        { expiresAt: new Date() },
-      );
-      return this.link('verify-email', await this.newEmailToken(tx, user.id, 'verify_email'));
-    });
-    this.mailLater(user, verificationEmail, { link, expiresInHours: this.deps.settings.verificationTtlHours });
+    const address = normaliseEmail(email);
+    const user = emailProblems(address).length === 0 ? await findUserByEmail(em, address) : null;
+    if (user && !user.emailVerified) {
+      this.mail.afterAnswer(em, user.id, 'verification email failed', async (fork) => {
+        const token = await fork.transactional((tx) =>
+          replaceEmailToken(tx, user.id, 'verify_email', this.ttlMs('verify_email')),
+        );
+        const link = this.mail.link('verify-email', token);
+        await this.mail.send(user, verificationEmail, {
+          link,
+          expiresInHours: this.deps.settings.verificationTtlHours,
+        });
+      });
+    }
     return true;
   }
 
-  /**
-   * Always true, and the caller learns nothing from the timing either: both paths do one lookup,
-   * and the token write and the mail happen after the answer for a known address.
-   */
+  /** Always true, like `resendVerificationEmail`: one lookup before the answer, the rest after. */
   async requestPasswordReset(em: EntityManager, email: string): Promise<boolean> {
     const address = normaliseEmail(email);
     const user = emailProblems(address).length === 0 ? await findUserByEmail(em, address) : null;
     if (user) {
-      setImmediate(() => {
-        this.sendReset(em.fork(), user).catch((error: unknown) =>
-          this.deps.logger.error({ err: error, userId: user.id }, 'password reset email failed'),
-        );
+      this.mail.afterAnswer(em, user.id, 'password reset email failed', async (fork) => {
+        const token = await fork.transactional(async (tx) => {
+          await this.deps.emit(tx, 'identity.password.reset_requested', { userId: user.id });
+          return replaceEmailToken(tx, user.id, 'reset_password', this.ttlMs('reset_password'));
+        });
+        const link = this.mail.link('reset-password', token);
+        await this.mail.send(user, passwordResetEmail, { link, expiresInMinutes: this.deps.settings.resetTtlMinutes });
       });
     }
     return true;
@@ -161,7 +194,7 @@ export class AccountService {
 
   async resetPassword(em: EntityManager, token: string, newPassword: string): Promise<boolean> {
     const user = await em.transactional(async (tx) => {
-      const record = await this.useEmailToken(tx, token, 'reset_password');
+      const record = await useEmailToken(tx, token, 'reset_password');
       const found = await tx.findOne(User, { id: record.userId, deletedAt: null });
       if (!found) throw InputError.field('token', INVALID_LINK);
       const problems = checkPasswordPolicy(newPassword, found).map((p) => ({ ...p, field: 'newPassword' }));
@@ -180,7 +213,7 @@ export class AccountService {
       );
       return found;
     });
-    this.mailLater(user, passwordChangedEmail, { when: new Date() });
+    this.mail.sendLater(user, passwordChangedEmail, { when: new Date() });
     return true;
   }
 
@@ -214,7 +247,7 @@ export class AccountService {
         { actorId: user.id },
       );
     });
-    this.mailLater(user, passwordChangedEmail, { when: new Date() });
+    this.mail.sendLater(user, passwordChangedEmail, { when: new Date() });
     return true;
   }
 
@@ -319,62 +352,8 @@ export class AccountService {
     });
   }
 
-  private async sendReset(em: EntityManager, user: User): Promise<void> {
-    const link = await em.transactional(async (tx) => {
-      await tx.nativeUpdate(
-        EmailToken,
-        { userId: user.id, purpose: 'reset_password', usedAt: null },
-        { expiresAt: new Date() },
-      );
-      await this.deps.emit(tx, 'identity.password.reset_requested', { userId: user.id });
-      return this.link('reset-password', await this.newEmailToken(tx, user.id, 'reset_password'));
-    });
-    await this.mail(user, passwordResetEmail, { link, expiresInMinutes: this.deps.settings.resetTtlMinutes });
-  }
-
-  private async newEmailToken(tx: EntityManager, userId: string, purpose: EmailTokenPurpose): Promise<string> {
+  private ttlMs(purpose: EmailTokenPurpose): number {
     const { verificationTtlHours, resetTtlMinutes } = this.deps.settings;
-    const ttlMs = purpose === 'verify_email' ? verificationTtlHours * 3_600_000 : resetTtlMinutes * 60_000;
-    const token = newSecret();
-    tx.create(EmailToken, { userId, purpose, tokenHash: hashSecret(token), expiresAt: new Date(Date.now() + ttlMs) });
-    await tx.flush();
-    return token;
-  }
-
-  /** Claims a link token: right purpose, unexpired, unused; marks it used in the same transaction. */
-  private async useEmailToken(tx: EntityManager, token: string, purpose: EmailTokenPurpose): Promise<EmailToken> {
-    if (!token || token.length > 200) throw InputError.field('token', INVALID_LINK);
-    const record = await tx.findOne(EmailToken, { tokenHash: hashSecret(token), purpose });
-    if (!record || record.usedAt || record.expiresAt <= new Date()) throw InputError.field('token', INVALID_LINK);
-    const claimed = await tx.nativeUpdate(EmailToken, { id: record.id, usedAt: null }, { usedAt: new Date() });
-    if (claimed === 0) throw InputError.field('token', INVALID_LINK);
-    return record;
-  }
-
-  private link(path: string, token: string): string {
-    const url = new URL(
-      path,
-      this.deps.settings.appUrl.endsWith('/') ? this.deps.settings.appUrl : `${this.deps.settings.appUrl}/`,
-    );
-    url.searchParams.set('token', token);
-    return url.toString();
-  }
-
-  private async mail<A>(user: User, template: Template<A>, args: A): Promise<void> {
-    try {
-      const message = template({
-        ...args,
-        displayName: user.displayName ?? null,
-        productName: this.deps.settings.productName,
-      });
-      await this.deps.mailer.send({ to: user.email, ...message });
-    } catch (error) {
-      this.deps.logger.error({ err: error, userId: user.id }, 'could not send email');
-    }
-  }
-
-  /** Sends after the answer: the change is committed, and mail must not slow the response. */
-  private mailLater<A>(user: User, template: Template<A>, args: A): void {
-    void this.mail(user, template, args);
+    return purpose === 'verify_email' ? verificationTtlHours * 3_600_000 : resetTtlMinutes * 60_000;
   }
 }

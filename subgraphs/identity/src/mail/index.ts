@@ -5,6 +5,7 @@ export {
   verificationEmail,
   passwordResetEmail,
   passwordChangedEmail,
+  registrationAttemptEmail,
   escapeHtml,
   type EmailContent,
 } from './templates.js';

@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { escapeHtml, passwordChangedEmail, passwordResetEmail, verificationEmail } from './templates.js';
+import {
+  escapeHtml,
+  passwordChangedEmail,
+  passwordResetEmail,
+  registrationAttemptEmail,
+  verificationEmail,
+} from './templates.js';
 
 const LINK = 'https://app.example.com/verify-email?token=abc&x=1';
 
@@ -8,6 +14,7 @@ describe('email templates', () => {
     ['verification', verificationEmail({ displayName: '<script>alert(1)</script>', link: LINK, expiresInHours: 24 })],
     ['reset', passwordResetEmail({ displayName: '<script>alert(1)</script>', link: LINK, expiresInMinutes: 60 })],
     ['changed', passwordChangedEmail({ displayName: '<script>alert(1)</script>', when: new Date() })],
+    ['registration attempt', registrationAttemptEmail({ displayName: '<script>alert(1)</script>', resetLink: LINK })],
   ] as const;
 
   it.each(all)('%s escapes the display name in HTML and keeps it in text', (_name, email) => {
@@ -46,6 +53,19 @@ describe('email templates', () => {
     expect(email.text).toMatch(/If it was not you, reset your password .* contact support at help@example.com/);
     expect(email.html).toContain('R&amp;D &lt;Tools&gt;');
     expect(email.html).not.toContain('<Tools>');
+  });
+
+  it('registration attempt: tells the owner, says to sign in or reset, and that nothing changed', () => {
+    const resetLink = 'https://app.example.com/reset-password';
+    const email = registrationAttemptEmail({ displayName: 'Alice', resetLink, productName: 'Acme' });
+    expect(email.subject).toBe('Someone tried to register with your email address at Acme');
+    expect(email.text.startsWith('Hi Alice,\n')).toBe(true);
+    expect(email.text).toMatch(/Someone tried to create a new Acme account with this email address/);
+    expect(email.text).toMatch(/If it was you, sign in with your password\. If you forgot it, ask for a reset link/);
+    expect(email.text).toContain(`\n${resetLink}\n`);
+    expect(email.text).toMatch(/If it was not you, you can ignore this email/);
+    expect(email.html).toContain(`href="${resetLink}"`);
+    expect(email.html).toContain('Reset your password');
   });
 
   it('keeps line breaks in a display name out of the text body', () => {

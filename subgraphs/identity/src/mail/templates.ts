@@ -47,6 +47,25 @@ export function passwordResetEmail(input: Common & { link: string; expiresInMinu
   });
 }
 
+/**
+ * Sent instead of a second account when someone registers with an address that has one: the
+ * owner hears of it, while whoever registered gets the same answer as for a new address.
+ */
+export function registrationAttemptEmail(input: Common & { resetLink: string }): EmailContent {
+  const product = input.productName ?? DEFAULT_PRODUCT;
+  return render({
+    subject: `Someone tried to register with your email address at ${product}`,
+    displayName: input.displayName,
+    product,
+    paragraphs: [
+      `Someone tried to create a new ${product} account with this email address. You already have an account, so no new one was made and nothing was changed.`,
+      `If it was you, sign in with your password. If you forgot it, ask for a reset link here:`,
+    ],
+    link: { href: input.resetLink, label: 'Reset your password' },
+    after: [`If it was not you, you can ignore this email: your account stays as it is.`],
+  });
+}
+
 /** Sent after any password change, so a takeover does not go unnoticed by the real owner. */
 export function passwordChangedEmail(input: Common & { when: Date; supportEmail?: string }): EmailContent {
   const product = input.productName ?? DEFAULT_PRODUCT;
