@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CLIENT_ADDRESS_HEADER, DEADLINE_HEADER, signClientAddress } from '@platform/kernel/gateway';
+import { runWithRequest } from '@platform/kernel';
+import { waitFor } from '@platform/kernel/testing';
 import { keepAliveFetcher } from './data-source.js';
 
 /** A subgraph stand-in that answers after `delayMs`, counting requests and the sockets they came on. */
@@ -10,6 +12,10 @@ class SlowSubgraph {
   readonly sockets = new Set<unknown>();
   readonly server: Server;
   delayMs = 50;
+  /** Requests whose caller hung up before the answer. */
+  abandoned = 0;
+  /** Pads each answer to at least this many bytes. */
+  answerBytes = 0;
 
   constructor() {
     this.server = createServer((req, res) => {
@@ -20,10 +26,15 @@ class SlowSubgraph {
       req.on('end', () => {
         this.requests.push({ body, headers: req.headers });
         const n = this.requests.length;
-        setTimeout(() => {
+        const timer = setTimeout(() => {
           res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-          res.end(JSON.stringify({ data: { n } }));
+          res.end(JSON.stringify({ data: { n, pad: 'x'.repeat(this.answerBytes) } }));
         }, this.delayMs);
+        res.once('close', () => {
+          if (res.writableFinished) return;
+          clearTimeout(timer);
+          this.abandoned++;
+        });
       });
     });
   }
@@ -109,6 +120,61 @@ describe('keepAliveFetcher', () => {
       call(query('{ me { id } }')),
     ]);
     expect(subgraph.requests.length - before).toBe(5);
+  });
+
+  it('refuses an answer over the ceiling with RESPONSE_TOO_LARGE, without reading it all', async () => {
+    const fetcher = keepAliveFetcher({ timeoutMs: 5000, maxResponseBytes: 64 * 1024 });
+    subgraph.answerBytes = 1024 * 1024;
+    try {
+      await expect(fetcher(url, { method: 'POST', body: query('{ big }') })).rejects.toMatchObject({
+        extensions: { code: 'RESPONSE_TOO_LARGE', max: 64 * 1024 },
+      });
+    } finally {
+      subgraph.answerBytes = 0;
+    }
+  });
+
+  it("passes on what remains of the caller's deadline, and gives up the call when the caller goes away", async () => {
+    const fetcher = keepAliveFetcher({ timeoutMs: 5000, dedupeQueries: true, maxResponseBytes: 1024 * 1024 });
+    subgraph.delayMs = 1000;
+    const abandonedBefore = subgraph.abandoned;
+    try {
+      const abort = new AbortController();
+      const call = runWithRequest({ requestId: 'r', signal: abort.signal, deadline: Date.now() + 2000 }, () =>
+        fetcher(url, { method: 'POST', headers: {}, body: query('{ gone }') }),
+      );
+      await waitFor(() => subgraph.requests.at(-1)?.body === query('{ gone }'));
+      const sent = Number(subgraph.requests.at(-1)!.headers[DEADLINE_HEADER]);
+      expect(sent).toBeGreaterThan(1000);
+      expect(sent).toBeLessThanOrEqual(2000);
+      abort.abort();
+      await expect(call).rejects.toThrow();
+      await waitFor(() => subgraph.abandoned === abandonedBefore + 1);
+    } finally {
+      subgraph.delayMs = 50;
+    }
+  });
+
+  it('keeps a shared call going while one of its callers still waits', async () => {
+    const fetcher = keepAliveFetcher({ timeoutMs: 5000, dedupeQueries: true, maxResponseBytes: 1024 * 1024 });
+    subgraph.delayMs = 300;
+    const abandonedBefore = subgraph.abandoned;
+    try {
+      const leaving = new AbortController();
+      const ask = (signal: AbortSignal) =>
+        runWithRequest({ requestId: 'r', signal }, () =>
+          fetcher(url, { method: 'POST', headers: {}, body: query('{ shared }') }),
+        );
+      const first = ask(leaving.signal);
+      const second = ask(new AbortController().signal);
+      first.catch(() => {});
+      await waitFor(() => subgraph.requests.at(-1)?.body === query('{ shared }'));
+      leaving.abort();
+      await expect((await second).json()).resolves.toMatchObject({ data: { n: expect.any(Number) } });
+      expect(subgraph.abandoned).toBe(abandonedBefore);
+    } finally {
+      subgraph.delayMs = 50;
+    }
   });
 
   it('fails a call that takes longer than the timeout', async () => {
