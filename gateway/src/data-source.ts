@@ -2,7 +2,9 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Context } from '@opentelemetry/api';
-import { injectTraceHeaders, SHARED_ANSWER_HEADER } from '@platform/kernel';
+import { currentRequest, injectTraceHeaders, SHARED_ANSWER_HEADER } from '@platform/kernel';
+import { CLIENT_ADDRESS_HEADER, DEADLINE_HEADER, signClientAddress } from '@platform/kernel/gateway';
+import { GraphQLError } from 'graphql';
 
 type Fetcher = RemoteGraphQLDataSource['fetcher'];
 type FetcherResponse = Awaited<ReturnType<Fetcher>>;
@@ -29,15 +31,19 @@ export interface GatewayContext {
 /**
  * Calls one subgraph, forwarding the caller's `Authorization`, the request id and the W3C
  * trace context, so the subgraph authenticates the same user and its logs and spans join the
- * gateway's; and the client's address and user agent (as `X-Forwarded-For`, which subgraphs
- * trust from private addresses only), for sessions, rate limits and audit records.
+ * gateway's; and the client's user agent and address, the latter signed with the deployment's
+ * service secret (`X-Platform-Client`), which subgraphs believe and clients cannot forge, for
+ * sessions, rate limits and audit records.
  */
 export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   // Subgraphs send no cache hints (the cache-control plugin is off everywhere): nothing to merge.
   override honorSubgraphCacheControlHeader = false;
+  /** The deployment's service secret, which signs the client address. */
+  readonly clientAddressSecret: string;
 
-  constructor(config: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0]) {
+  constructor(config: { url: string; fetcher: Fetcher; clientAddressSecret: string }) {
     super(config);
+    this.clientAddressSecret = config.clientAddressSecret;
     this.fetcher = readingClientErrors(this.fetcher);
   }
 
@@ -47,7 +53,7 @@ export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
     const gateway = context as GatewayContext;
     headers.set('x-request-id', gateway.requestId);
     if (gateway.authorization) headers.set('authorization', gateway.authorization);
-    if (gateway.clientIp) headers.set('x-forwarded-for', gateway.clientIp);
+    if (gateway.clientIp) headers.set(CLIENT_ADDRESS_HEADER, signClientAddress(this.clientAddressSecret, gateway.clientIp));
     if (gateway.userAgent) headers.set('user-agent', gateway.userAgent);
     if (gateway.sharedAnswer) headers.set(SHARED_ANSWER_HEADER, '1');
     for (const [name, value] of Object.entries(injectTraceHeaders({}, gateway.trace))) headers.set(name, value);
@@ -112,11 +118,13 @@ export interface KeepAliveFetcherOptions {
   maxSockets?: number;
   /** Share one subgraph call between identical queries in flight at the same time (see below). */
   dedupeQueries?: boolean;
+  /** Largest answer read from a subgraph; a larger one fails that fetch with RESPONSE_TOO_LARGE. */
+  maxResponseBytes: number;
 }
 
 /**
  * Headers that differ between requests without changing a query's answer, left out of the
- * dedupe key: the request id and trace context, and the client's address and user agent, which
+ * dedupe key: the request id, trace context and deadline, and the client's address and user agent, which
  * subgraphs read only in mutations (sign-in throttling, sessions, audit records), never in
  * queries. Everything else — above all `Authorization` — must match.
  */
@@ -125,7 +133,8 @@ const NOT_IN_DEDUPE_KEY = new Set([
   'traceparent',
   'tracestate',
   'baggage',
-  'x-forwarded-for',
+  CLIENT_ADDRESS_HEADER,
+  DEADLINE_HEADER,
   'user-agent',
 ]);
 
@@ -148,9 +157,9 @@ export function keepAliveFetcher(options: KeepAliveFetcherOptions): Fetcher {
     'http:': new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
     'https:': new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
   };
-  const inflight = new Map<string, Promise<BufferedResponse>>();
+  const inflight = new Map<string, SharedCall>();
 
-  const send = (url: string, init: FetcherRequestInit): Promise<BufferedResponse> =>
+  const send = (url: string, init: FetcherRequestInit, signal: AbortSignal): Promise<BufferedResponse> =>
     new Promise<BufferedResponse>((resolve, reject) => {
       const target = new URL(url);
       const https = target.protocol === 'https:';
@@ -161,12 +170,16 @@ export function keepAliveFetcher(options: KeepAliveFetcherOptions): Fetcher {
           method: init.method ?? 'POST',
           agent: https ? agents['https:'] : agents['http:'],
           headers: { ...init.headers, 'content-length': String(Buffer.byteLength(body)) },
-          timeout: options.timeoutMs,
-          signal: init.signal as AbortSignal | undefined,
+          signal,
         },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > options.maxResponseBytes) req.destroy(tooLarge(options.maxResponseBytes));
+            else chunks.push(chunk);
+          });
           res.once('error', reject);
           res.once('end', () =>
             resolve(
@@ -181,24 +194,77 @@ export function keepAliveFetcher(options: KeepAliveFetcherOptions): Fetcher {
           );
         },
       );
-      req.once('timeout', () => req.destroy(new Error(`subgraph request timed out after ${options.timeoutMs} ms`)));
-      req.once('error', reject);
+      req.once('error', (error) =>
+        reject(
+          signal.aborted && signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError'
+            ? new Error(`subgraph request timed out after ${options.timeoutMs} ms`)
+            : error,
+        ),
+      );
       req.end(body);
     });
 
   return async (url, init = {}) => {
+    // The caller's request: its deadline bounds the call (and travels to the subgraph, which
+    // stops at it too), and its signal ends the call when the client goes away.
+    const request = currentRequest();
+    const timeoutMs = Math.max(1, Math.min(options.timeoutMs, (request?.deadline ?? Infinity) - Date.now()));
+    const sent: FetcherRequestInit = { ...init, headers: { ...init.headers, [DEADLINE_HEADER]: String(Math.floor(timeoutMs)) } };
+    const deadline = AbortSignal.timeout(timeoutMs);
     const key = options.dedupeQueries ? dedupeKey(url, init) : undefined;
-    if (key === undefined) return send(url, init);
-    const pending = inflight.get(key);
-    if (pending) return (await pending).clone();
-    const call = send(url, init);
-    inflight.set(key, call);
-    try {
-      return await call;
-    } finally {
-      inflight.delete(key);
+    if (key === undefined) {
+      return send(url, sent, request?.signal ? AbortSignal.any([request.signal, deadline]) : deadline);
     }
+    let call = inflight.get(key);
+    if (!call) {
+      const shared = new SharedCall(deadline);
+      call = shared;
+      inflight.set(key, shared);
+      shared.start(send(url, sent, shared.signal)).finally(() => inflight.delete(key));
+    }
+    return call.join(request?.signal);
   };
+}
+
+/** RESPONSE_TOO_LARGE for a subgraph answer over the ceiling. */
+function tooLarge(maxBytes: number): GraphQLError {
+  return new GraphQLError(`A subgraph answer exceeded ${maxBytes} bytes`, {
+    extensions: { code: 'RESPONSE_TOO_LARGE', max: maxBytes },
+  });
+}
+
+/**
+ * One subgraph call shared by identical queries in flight: it goes on while any of its callers
+ * still waits for it, and is abandoned (its connection closed, so the subgraph stops too) once
+ * every one of them went away.
+ */
+class SharedCall {
+  readonly #controller = new AbortController();
+  readonly signal: AbortSignal;
+  #waiting = 0;
+  #result!: Promise<BufferedResponse>;
+
+  constructor(deadline: AbortSignal) {
+    this.signal = AbortSignal.any([this.#controller.signal, deadline]);
+  }
+
+  start(result: Promise<BufferedResponse>): Promise<unknown> {
+    this.#result = result;
+    return result.catch(() => undefined);
+  }
+
+  async join(signal: AbortSignal | undefined): Promise<FetcherResponse> {
+    this.#waiting++;
+    const leave = (): void => {
+      if (--this.#waiting === 0) this.#controller.abort();
+    };
+    signal?.addEventListener('abort', leave, { once: true });
+    try {
+      return (await this.#result).clone();
+    } finally {
+      signal?.removeEventListener('abort', leave);
+    }
+  }
 }
 
 /** The key under which identical in-flight queries share one call; undefined for anything else. */

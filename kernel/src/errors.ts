@@ -8,6 +8,9 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
   RATE_LIMITED: 'RATE_LIMITED',
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
+  REQUEST_ABORTED: 'REQUEST_ABORTED',
   CALLER_SPECIFIC: 'CALLER_SPECIFIC',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -95,6 +98,49 @@ export class RateLimitError extends PlatformError {
   readonly httpStatus = 429;
   constructor(retryAfterSeconds: number, message = 'Too many attempts, try again later') {
     super(message, { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)) });
+    this.finish(this.code);
+  }
+}
+
+/** Which limit of `gateway.limits` an operation broke. */
+export type OperationLimit = 'depth' | 'aliases' | 'rootFields' | 'directives' | 'tokens' | 'cost';
+
+/**
+ * QUERY_TOO_COMPLEX (HTTP 400): the operation asks for more than `gateway.limits` allow. It
+ * names the limit, its maximum and what the operation measured, so a client can fix the query.
+ * Raised before anything is executed.
+ */
+export class QueryTooComplexError extends PlatformError {
+  readonly code = ErrorCode.QUERY_TOO_COMPLEX;
+  readonly httpStatus = 400;
+  constructor(
+    readonly limit: OperationLimit,
+    readonly max: number,
+    /** null: too large to measure (a document whose fragments expand past what is estimated). */
+    readonly measured: number | null,
+  ) {
+    super(`Operation exceeds the ${limit} limit: ${measured ?? 'too large to measure'} (at most ${max})`, {
+      limit,
+      max,
+      measured,
+      http: { status: 400 },
+    });
+    this.finish(this.code);
+  }
+}
+
+/**
+ * REQUEST_ABORTED: the work was stopped because nobody will read its answer (the client went
+ * away) or its deadline passed. Whatever was still running gives up at its next resolver.
+ */
+export class RequestAbortedError extends PlatformError {
+  readonly code = ErrorCode.REQUEST_ABORTED;
+  readonly httpStatus = 503;
+  constructor(reason: 'client-gone' | 'deadline') {
+    super(
+      reason === 'deadline' ? 'The request ran past its deadline and was stopped' : 'The client went away; the request was stopped',
+      { reason },
+    );
     this.finish(this.code);
   }
 }

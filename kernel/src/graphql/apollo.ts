@@ -17,6 +17,8 @@ import {
 } from './client-errors.js';
 import { currentRequest } from '../http/request-context.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
+import type { OperationLimits } from '../config/schema.js';
+import { boundedStringify, bytesOf, operationLimitsPlugin } from '../limits/plugin.js';
 
 /** Counts operations by name, type and outcome, and times them. */
 export function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<BaseContext> {
@@ -84,6 +86,8 @@ export function platformApolloOptions(options: {
   /** Hide field suggestions in error messages; default: when introspection is off. */
   hideSchemaDetails?: boolean;
   sandbox: boolean;
+  /** `gateway.limits`: what one operation may ask for, and the largest answer sent. */
+  limits: OperationLimits;
   plugins?: ApolloServerPlugin<BaseContext>[];
 }): Pick<
   ApolloServerOptionsWithStaticSchema<BaseContext>,
@@ -95,6 +99,7 @@ export function platformApolloOptions(options: {
   | 'stopOnTerminationSignals'
   | 'formatError'
   | 'plugins'
+  | 'stringifyResult'
 > {
   const hideSchemaDetails = options.hideSchemaDetails ?? !options.introspection;
   return {
@@ -106,8 +111,10 @@ export function platformApolloOptions(options: {
     // The kernel owns shutdown (drain, hooks, database); Apollo's own handler re-raises the signal.
     stopOnTerminationSignals: false,
     formatError: formatErrorWith(options.logger, { hideSchemaDetails }),
+    stringifyResult: boundedStringify(bytesOf(options.limits.maxResponseBytes)),
     plugins: [
       clientErrorsPlugin(),
+      operationLimitsPlugin(options.limits, options.metrics),
       metricsPlugin(options.metrics),
       landingPagePlugin(options.sandbox),
       ApolloServerPluginUsageReportingDisabled(),

@@ -11,9 +11,17 @@ import type { Readiness } from '../health/health.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { extractContext, tracer } from '../tracing/tracing.js';
 import { currentRequest, requestIdFrom, runWithRequest, type RequestContext } from './request-context.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, RequestAbortedError } from '../errors.js';
+import { CLIENT_ADDRESS_HEADER, verifyClientAddress } from './client-address.js';
 
 const SAVED_CONTEXT = Symbol('platform.context') as unknown as string;
+const TIMEOUT = Symbol('platform.timeout') as unknown as string;
+
+/**
+ * What remains of a request's deadline, in ms, as the gateway tells a subgraph: the subgraph
+ * stops at whichever comes first, this or its own `http.requestTimeoutMs`.
+ */
+export const DEADLINE_HEADER = 'x-platform-deadline-ms';
 
 export interface HttpServiceOptions {
   config: Pick<PlatformConfig, 'http' | 'host'>;
@@ -24,6 +32,12 @@ export interface HttpServiceOptions {
   compression?: boolean;
   /** Relaxes the content security policy so Apollo Sandbox can load on GET /graphql. */
   sandbox?: boolean;
+  /**
+   * The deployment's service secret, on services behind the gateway: a client address the
+   * gateway signed with it (`X-Platform-Client`) is believed. Without it only the peer address,
+   * or a trusted proxy's `X-Forwarded-For`, names the client.
+   */
+  clientAddressSecret?: string;
 }
 
 /** A JSON error body in the GraphQL shape, so clients parse every failure the same way. */
@@ -53,7 +67,8 @@ export class HttpService {
     const app = express();
     this.app = app;
     app.disable('x-powered-by');
-    app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+    // Only configured proxies may say who the client is; by default the peer is.
+    app.set('trust proxy', config.http.trustedProxies.length > 0 ? [...config.http.trustedProxies] : false);
     app.use((req, res, next) => this.#instrument(req, res, next));
     app.use(
       helmet({
@@ -202,7 +217,22 @@ export class HttpService {
     span.setAttribute('url.path', path);
     span.setAttribute('platform.request_id', requestId);
     const traceContext = trace.setSpan(parent, span);
-    const requestState: RequestContext = { requestId, ip: req.ip, userAgent: req.get('user-agent') };
+    const secret = this.#options.clientAddressSecret;
+    const ip = (secret && verifyClientAddress(secret, req.headers[CLIENT_ADDRESS_HEADER])) || req.ip;
+    const abort = new AbortController();
+    const timeoutMs = this.#timeoutMs(req);
+    const requestState: RequestContext = {
+      requestId,
+      ip,
+      userAgent: req.get('user-agent'),
+      signal: abort.signal,
+      deadline: Date.now() + timeoutMs,
+    };
+    res.locals[TIMEOUT] = { ms: timeoutMs, abort };
+    // Nobody reads an answer whose connection closed before it was sent: stop the work.
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort(new RequestAbortedError('client-gone'));
+    });
 
     let done = false;
     const finish = (): void => {
@@ -223,7 +253,7 @@ export class HttpService {
         status: res.statusCode,
         durationMs: Math.round(seconds * 1e6) / 1e3,
         bytes: Number(res.getHeader('content-length') ?? 0) || undefined,
-        ip: req.ip,
+        ip,
       };
       // Log while the span is still current so the line carries its trace id.
       context.with(traceContext, () =>
@@ -242,9 +272,18 @@ export class HttpService {
     context.with(traceContext, () => runWithRequest(requestState, () => next()));
   }
 
+  /** This request's time: `http.requestTimeoutMs`, or less when the caller's deadline is nearer. */
+  #timeoutMs(req: Request): number {
+    const own = this.#options.config.http.requestTimeoutMs;
+    const header = req.headers[DEADLINE_HEADER];
+    const remaining = typeof header === 'string' && /^\d{1,9}$/.test(header) ? Number(header) : undefined;
+    return remaining === undefined ? own : Math.max(1, Math.min(own, remaining));
+  }
+
   #timeout(req: Request, res: Response, next: NextFunction): void {
-    const ms = this.#options.config.http.requestTimeoutMs;
+    const { ms, abort } = res.locals[TIMEOUT] as { ms: number; abort: AbortController };
     const timer = setTimeout(() => {
+      abort.abort(new RequestAbortedError('deadline'));
       if (res.headersSent) return;
       this.#options.logger.warn({ path: req.path, timeoutMs: ms }, 'request timed out');
       res
