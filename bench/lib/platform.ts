@@ -45,6 +45,8 @@ export class PlatformProcess {
   readonly dataDir: string;
   readonly pid: number;
   readonly ports: Record<'gateway' | ServiceName, number>;
+  /** The deployment's service secret: a gateway started for this platform shares it. */
+  readonly serviceSecret: string;
   readonly #child: ChildProcess;
   readonly #exited: Promise<number | null>;
   #exitCode: number | null | undefined;
@@ -53,7 +55,13 @@ export class PlatformProcess {
   readonly #messages = new Map<string, { level: string; msg: string; count: number; first: string }>();
   #otherLines = 0;
 
-  private constructor(child: ChildProcess, dataDir: string, ports: Record<'gateway' | ServiceName, number>) {
+  private constructor(
+    child: ChildProcess,
+    dataDir: string,
+    ports: Record<'gateway' | ServiceName, number>,
+    serviceSecret: string,
+  ) {
+    this.serviceSecret = serviceSecret;
     this.#child = child;
     this.pid = child.pid!;
     this.ports = ports;
@@ -91,6 +99,7 @@ export class PlatformProcess {
       'gateway' | ServiceName,
       number
     >;
+    const serviceSecret = options.gatewayFor?.serviceSecret ?? randomBytes(32).toString('base64url');
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       PLATFORM_ENV: 'production',
@@ -101,8 +110,8 @@ export class PlatformProcess {
       PLATFORM_HOST: '127.0.0.1',
       PLATFORM_GATEWAY__PORT: String(ports.gateway),
       DATABASE_URL: options.databaseUrl ?? '',
-      // Production needs the deployment's service secret; one per run.
-      SERVICE_SECRET: randomBytes(32).toString('base64url'),
+      // Production needs the deployment's service secret: one per platform, shared by its gateways.
+      SERVICE_SECRET: serviceSecret,
       // One benchmark client is one address sending far more than a person would: no rate limits
       // or per-address socket caps unless a benchmark asks for them (bench:edge does).
       PLATFORM_GATEWAY__RATE_LIMITS__ENABLED: 'false',
@@ -125,6 +134,7 @@ export class PlatformProcess {
       child,
       dataDir,
       options.gatewayFor ? { ...options.gatewayFor.ports, gateway: ports.gateway } : ports,
+      serviceSecret,
     );
     try {
       await platform.#waitReady(options.readyTimeoutMs ?? 120_000);

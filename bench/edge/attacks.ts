@@ -1,0 +1,151 @@
+// The attacks of issue 17, as loops a hostile guest runs against the gateway, each recording how
+// it was answered (HTTP status and error code, or how a socket was refused) and how fast.
+import WebSocket from 'ws';
+
+/** Three nested 100-post pages: 10^6 posts once one author has 100. */
+export const MILLION = `{ posts(first:100){ edges{ node{ author{ posts(first:100){ edges{ node{
+  author { posts(first:100){ edges { node { id title } } } } } } } } } } } }`;
+export const ALIASES_10K = `{ ${Array.from({ length: 10_000 }, (_, i) => `a${i}: posts(first:1){totalCount}`).join(' ')} }`;
+export const PAGES_1K = `{ ${Array.from(
+  { length: 1000 },
+  (_, i) => `p${i}: posts(first:100){ edges { node { id title author { displayName } } } }`,
+).join(' ')} }`;
+
+/** What one attack saw: outcome label → count, and the time each answer took. */
+export interface AttackTally {
+  outcomes: Record<string, number>;
+  latencies: number[];
+}
+
+export interface AttackContext {
+  url: string;
+  /** The attacker's address, as the trusted proxy in front of the gateway reports it. */
+  headers: Record<string, string>;
+  /** The account whose mail and password the attacker goes after. */
+  victim: string;
+  until: number;
+}
+
+const tally = (): AttackTally => ({ outcomes: {}, latencies: [] });
+const count = (t: AttackTally, outcome: string): void => {
+  t.outcomes[outcome] = (t.outcomes[outcome] ?? 0) + 1;
+};
+
+/** Sends one operation; the outcome is the status and the first error's code. */
+async function send(context: AttackContext, t: AttackTally, body: unknown): Promise<void> {
+  const started = performance.now();
+  try {
+    const response = await fetch(context.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...context.headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    t.latencies.push(performance.now() - started);
+    let code = '';
+    try {
+      code =
+        (JSON.parse(text) as { errors?: Array<{ extensions?: { code?: string } }> }).errors?.[0]?.extensions?.code ??
+        '';
+    } catch {
+      code = 'not-json';
+    }
+    count(t, `${response.status}${code ? ` ${code}` : ''}`);
+  } catch (error) {
+    t.latencies.push(performance.now() - started);
+    count(t, `failed: ${(error as Error).name}`);
+  }
+}
+
+async function loop(context: AttackContext, next: (i: number) => unknown, t: AttackTally): Promise<void> {
+  for (let i = 0; Date.now() < context.until; i++) await send(context, t, next(i));
+}
+
+/** Every HTTP attack at once, each in its own loop; resolves with the tallies when time is up. */
+export async function httpAttacks(context: AttackContext): Promise<Record<string, AttackTally>> {
+  const attacks: Record<string, (i: number) => unknown> = {
+    'the 10^6-post query': () => ({ query: MILLION }),
+    '10,000 aliases (350 KiB)': () => ({ query: ALIASES_10K }),
+    '1,000 aliased 100-post pages': () => ({ query: PAGES_1K }),
+    registrations: (i) => ({
+      query: 'mutation ($input: RegisterInput!) { register(input: $input) { id } }',
+      variables: { input: { email: `flood-${Date.now()}-${i}@example.com`, password: 'a flood of new accounts 2026' } },
+    }),
+    'password resets to one victim': () => ({
+      query: 'mutation ($email: String!) { requestPasswordReset(email: $email) }',
+      variables: { email: context.victim },
+    }),
+    "guessing the victim's password": (i) => ({
+      query:
+        'mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }',
+      variables: { email: context.victim, password: `guess number ${i} of many` },
+    }),
+    'cheap queries as fast as possible': () => ({ query: '{ posts(first: 1) { totalCount } }' }),
+  };
+  const tallies = Object.fromEntries(Object.keys(attacks).map((name) => [name, tally()]));
+  await Promise.all(Object.entries(attacks).map(([name, next]) => loop(context, next, tallies[name]!)));
+  return tallies;
+}
+
+/**
+ * Opens `sockets` WebSockets (as fast as the gateway answers), then subscribes `subscriptions`
+ * times spread over those it got; holds them until time is up.
+ */
+export async function socketAttack(
+  context: AttackContext,
+  sockets: number,
+  subscriptions: number,
+): Promise<Record<string, AttackTally>> {
+  const opened = tally();
+  const subscribed = tally();
+  const open: WebSocket[] = [];
+  const wsUrl = context.url.replace(/^http/, 'ws');
+  for (let i = 0; i < sockets && Date.now() < context.until; i++) {
+    const started = performance.now();
+    const outcome = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(wsUrl, 'graphql-transport-ws', { headers: context.headers });
+      ws.once('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
+      ws.once('error', () => resolve('failed'));
+      ws.once('open', () => {
+        ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+        ws.once('message', () => {
+          open.push(ws);
+          resolve('open');
+        });
+      });
+    });
+    opened.latencies.push(performance.now() - started);
+    count(opened, outcome);
+  }
+  const pending = new Map<string, number>();
+  for (const ws of open) {
+    ws.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString()) as {
+        id?: string;
+        type: string;
+        payload?: Array<{ extensions?: { code?: string } }>;
+      };
+      const started = message.id ? pending.get(message.id) : undefined;
+      if (started === undefined) return;
+      pending.delete(message.id!);
+      subscribed.latencies.push(performance.now() - started);
+      count(
+        subscribed,
+        message.type === 'error' ? `error ${message.payload?.[0]?.extensions?.code ?? ''}` : message.type,
+      );
+    });
+  }
+  for (let i = 0; i < subscriptions && open.length > 0; i++) {
+    const id = `s${i}`;
+    pending.set(id, performance.now());
+    open[i % open.length]!.send(
+      JSON.stringify({ id, type: 'subscribe', payload: { query: `subscription { postCreated { id title } }` } }),
+    );
+  }
+  // Accepted subscriptions say nothing until an event: those still unanswered when time is up run.
+  while (Date.now() < context.until) await new Promise((resolve) => setTimeout(resolve, 200));
+  subscribed.outcomes['running (accepted)'] = pending.size;
+  for (const ws of open) ws.terminate();
+  return { 'WebSockets opened': opened, 'subscriptions started': subscribed };
+}

@@ -1,0 +1,54 @@
+// The edge benchmark must not rot: `npm run bench:edge -- --smoke` runs both phases for a couple of
+// seconds. Its numbers are not judged here (docs/performance.md); what every answer was is.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+interface Record {
+  alone: { sent: number; ok: number };
+  attacked: { sent: number; ok: number };
+  attacks: Array<{ attack: string; outcomes: { [outcome: string]: number } }>;
+}
+
+describe('npm run bench:edge -- --smoke', () => {
+  const out = mkdtempSync(join(tmpdir(), 'bench-edge-test-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('measures a normal client alone and under attack, every attack refused as a client error', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    // Its own in-process bus and counters: the shared Redis is for the test suites' own prefixes.
+    delete env.REDIS_URL;
+    const child = spawn(
+      process.execPath,
+      ['--import', './scripts/register.mjs', 'bench/edge.ts', '--smoke', '--out', out],
+      {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    if (code !== 0) throw new Error(`bench:edge --smoke exited with ${code}:\n${output.slice(-4000)}`);
+
+    const files = readdirSync(out).filter((name) => name.startsWith('edge-') && name.endsWith('.json'));
+    expect(files).toHaveLength(1);
+    const record = JSON.parse(readFileSync(join(out, files[0]!), 'utf8')) as Record;
+    for (const phase of [record.alone, record.attacked]) {
+      expect(phase.sent).toBeGreaterThan(0);
+      expect(phase.ok).toBe(phase.sent);
+    }
+    const outcomes = Object.fromEntries(record.attacks.map((a) => [a.attack, Object.keys(a.outcomes)]));
+    for (const big of ['the 10^6-post query', '10,000 aliases (350 KiB)', '1,000 aliased 100-post pages']) {
+      expect(outcomes[big]).toEqual(['400 QUERY_TOO_COMPLEX']);
+    }
+    const all = record.attacks.flatMap((a) => Object.keys(a.outcomes));
+    expect(all.filter((outcome) => /^5\d\d|INTERNAL_SERVER_ERROR|failed/.test(outcome))).toEqual([]);
+  }, 240_000);
+});
