@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { permissionKey, PermissionKeyError, renderPermissions } from './permissions.js';
+import { permissionKey, PermissionKeyError, renderCatalogue, renderPermissions } from './permissions.js';
 
 describe('permissionKey', () => {
   it.each([
@@ -55,5 +55,27 @@ describe('renderPermissions', () => {
       ],
     };
     expect(() => renderPermissions(clash)).toThrow(PermissionKeyError);
+  });
+});
+
+describe('renderCatalogue', () => {
+  it("lists every module's permissions by name, each with its module and whether it is public", () => {
+    const source = renderCatalogue([
+      {
+        name: 'notes',
+        permissions: [
+          { name: 'notes.note.update', description: 'Edit   notes' },
+          { name: 'notes.note.read', description: 'Read notes', public: true },
+        ],
+      },
+      { name: 'blog', permissions: [{ name: 'blog.post.read', description: 'Read posts', public: false }] },
+    ]);
+    expect(source).toContain('  readonly public: boolean;');
+    const entries = source.split('\n').filter((line) => line.startsWith('  { name:'));
+    expect(entries).toEqual([
+      '  { name: "blog.post.read", module: "blog", description: "Read posts", public: false },',
+      '  { name: "notes.note.read", module: "notes", description: "Read notes", public: true },',
+      '  { name: "notes.note.update", module: "notes", description: "Edit notes", public: false },',
+    ]);
   });
 });

@@ -60,7 +60,8 @@ export const CATALOGUE_FILE = 'src/catalogue.generated.ts';
 /**
  * The source of authz's `src/catalogue.generated.ts`: every permission every module declares,
  * sorted by name, so grants can be checked against the whole platform without asking each
- * module at run time. Adding a module and running `npm run generate` extends it.
+ * module at run time. Adding a module and running `npm run generate` extends it. `public` says
+ * whether the module marks it public (the guest role's default allow-list).
  */
 export function renderCatalogue(manifests: Array<Pick<Manifest, 'name' | 'permissions'>>): string {
   const entries = manifests
@@ -68,7 +69,7 @@ export function renderCatalogue(manifests: Array<Pick<Manifest, 'name' | 'permis
     .sort((a, b) => a.name.localeCompare(b.name));
   const lines = entries.map(
     (p) =>
-      `  { name: ${JSON.stringify(p.name)}, module: ${JSON.stringify(p.module)}, description: ${JSON.stringify(p.description.replace(/\s+/g, ' ').trim())} },`,
+      `  { name: ${JSON.stringify(p.name)}, module: ${JSON.stringify(p.module)}, description: ${JSON.stringify(p.description.replace(/\s+/g, ' ').trim())}, public: ${p.public === true} },`,
   );
   return [
     '// Generated from every module.yaml by npm run generate. Do not edit.',
@@ -78,6 +79,8 @@ export function renderCatalogue(manifests: Array<Pick<Manifest, 'name' | 'permis
     '  readonly name: string;',
     '  readonly module: string;',
     '  readonly description: string;',
+    '  /** Its module marks it public: anonymous callers may be given it unless config says otherwise. */',
+    '  readonly public: boolean;',
     '}',
     '',
     '/** Every permission of every module in this repository, sorted by name. */',

@@ -82,12 +82,32 @@ describe('parseManifest', () => {
       'events.publishes.0:',
     ],
     ['malformed consumed event', { events: { publishes: [], consumes: ['userDeleted'] } }, 'events.consumes.0:'],
+    [
+      'public permission that is not a read',
+      { permissions: [{ name: 'blog.post.create', description: 'x', public: true }] },
+      'permissions.0.public:',
+    ],
+    [
+      'public flag that is not a boolean',
+      { permissions: [{ name: 'blog.post.read', description: 'x', public: 'yes' }] },
+      'permissions.0.public:',
+    ],
     ['self-dependency', { dependencies: { blog: '^0.1.0' } }, 'dependencies.blog:'],
     ['unknown key', { owner: 'team' }, '(root):'],
   ])('rejects %s', (_label, patch, path) => {
     const found = problems({ ...valid, ...patch });
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(new RegExp(`^${path.replace(/[.()]/g, '\\$&')}`));
+  });
+
+  it('keeps the public flag of read permissions, and leaves it out where the manifest does', () => {
+    const permissions = [
+      { name: 'blog.post.read', description: 'Read posts', public: true },
+      { name: 'blog.comment.read', description: 'Read comments', public: false },
+      { name: 'blog.post.create', description: 'Write posts', public: false },
+      { name: 'blog.post.delete', description: 'Delete posts' },
+    ];
+    expect(parseManifest({ ...valid, permissions }, 'test').permissions).toEqual(permissions);
   });
 
   it('reports every problem at once', () => {

@@ -26,6 +26,12 @@ export const manifestSchema = z
           .object({
             name: z.string().regex(PERMISSION_NAME, 'must be module.resource.action (lower-case)'),
             description: z.string().min(1, 'must describe what the permission allows'),
+            /**
+             * Anonymous callers may be given it: the guest role's default allow-list is every
+             * permission marked public (authz's `modules.authz.guestAllowList` replaces it).
+             * Only read permissions can be public.
+             */
+            public: z.boolean().optional(),
           })
           .strict(),
       )
@@ -57,6 +63,13 @@ export const manifestSchema = z
         });
       }
       seen.add(permission.name);
+      if (permission.public === true && permission.name.split('.')[2] !== 'read') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['permissions', index, 'public'],
+          message: `"${permission.name}" cannot be public: only read permissions can (an operator may still allow it to anonymous callers in modules.authz.guestAllowList)`,
+        });
+      }
     });
     manifest.events.publishes.forEach((event, index) => {
       if (!event.startsWith(`${manifest.name}.`)) {

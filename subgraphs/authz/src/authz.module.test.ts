@@ -174,7 +174,9 @@ describe('authz module', () => {
         permissions: Array<{ name: string; module: string; description: string }>;
       }>(`{ permissions { name module description } }`, {}, as(ADMIN));
       expect(body.errors).toBeUndefined();
-      expect(body.data!.permissions).toEqual(PERMISSION_CATALOGUE.map((p) => ({ ...p })));
+      expect(body.data!.permissions).toEqual(
+        PERMISSION_CATALOGUE.map(({ name, module, description }) => ({ name, module, description })),
+      );
       expect(body.data!.permissions).toContainEqual({
         name: 'blog.post.moderate',
         module: 'blog',
