@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eventually } from '@platform/kernel/testing';
 import identity from '@platform/identity';
-import { errorCode, graphqlAt, register, signIn, startTestPlatform, type TestPlatform } from './helpers.js';
+import { SERVICE_CREDENTIAL_HEADER, serviceCredential, serviceSecret } from '@platform/kernel/gateway';
+import {
+  errorCode,
+  graphqlAt,
+  register,
+  signIn,
+  startTestPlatform,
+  type GraphQLBody,
+  type TestPlatform,
+} from './helpers.js';
 import { startSecondProcess, type SecondProcess } from './second-process.js';
 
 /**
@@ -172,11 +181,29 @@ describe('permissions through the gateway', () => {
     });
   });
 
-  it('keeps composition working: every subgraph answers `_service { sdl }` to anyone', async () => {
+  it("answers `_service { sdl }` only to the platform's services, so composition keeps working", async () => {
+    const credential = serviceCredential(serviceSecret(platform.subgraphs.blog!.runtime.platform));
+    const ask = async (url: string, query: string, headers: Record<string, string> = {}) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query }),
+      });
+      return { status: response.status, body: (await response.json()) as GraphQLBody<{ _service: { sdl: string } }> };
+    };
     for (const [name, handle] of Object.entries(platform.subgraphs)) {
-      const body = await graphqlAt<{ _service: { sdl: string } }>(handle.url, `{ _service { sdl } }`);
-      expect({ name, errors: body.errors }).toEqual({ name, errors: undefined });
-      expect(body.data!._service.sdl).toContain('@link');
+      for (const query of ['{ _service { sdl } }', '{ ... on Query { _service { sdl } } }']) {
+        const refused = await ask(handle.url, query);
+        expect({ name, status: refused.status, code: refused.body.errors?.[0]?.extensions?.code }).toEqual({
+          name,
+          status: 401,
+          code: 'UNAUTHENTICATED',
+        });
+        expect(refused.body.data ?? null).toBeNull();
+      }
+      const answered = await ask(handle.url, '{ _service { sdl } }', { [SERVICE_CREDENTIAL_HEADER]: credential });
+      expect({ name, errors: answered.body.errors }).toEqual({ name, errors: undefined });
+      expect(answered.body.data!._service.sdl).toContain('@link');
     }
   });
 });

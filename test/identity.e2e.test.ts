@@ -8,6 +8,7 @@ import type { IdentityServices } from '../subgraphs/identity/src/services.js';
 import { MemoryBroker, MemoryEventBus, startSubgraph, StaticPermissions } from '@platform/kernel';
 import blog from '@platform/blog';
 import { eventually } from '@platform/kernel/testing';
+import { serviceSecret } from '@platform/kernel/gateway';
 import { startTestPlatform, type TestPlatform } from './helpers.js';
 
 /**
@@ -255,7 +256,12 @@ describe('tokens every subgraph refuses', () => {
         ...config,
         // Its own embedded database (the running blog holds the platform's).
         dataDir: mkdtempSync(join(tmpdir(), 'platform-late-')),
-        auth: { ...config.auth, jwksUrl: `${identityHandle.baseUrl}/.well-known/jwks.json` },
+        // The same deployment: the platform's service secret (identity's revocations need it).
+        auth: {
+          ...config.auth,
+          serviceSecret: serviceSecret(config),
+          jwksUrl: `${identityHandle.baseUrl}/.well-known/jwks.json`,
+        },
       },
       port: 0,
       bus,

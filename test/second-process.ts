@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { serviceSecret } from '@platform/kernel/gateway';
 import type { TestPlatform } from './helpers.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -32,7 +33,12 @@ export async function startSecondProcess(platform: TestPlatform, timeoutMs = 30_
     dataDir,
     services,
     gateway: { ...first.gateway, port: 0 },
-    auth: { ...first.auth, jwksUrl: `${platform.subgraphs.identity!.baseUrl}/.well-known/jwks.json` },
+    // One deployment: the first platform's service secret (its own is generated under its data directory).
+    auth: {
+      ...first.auth,
+      serviceSecret: serviceSecret(first),
+      jwksUrl: `${platform.subgraphs.identity!.baseUrl}/.well-known/jwks.json`,
+    },
   };
   const child = spawn(
     process.execPath,

@@ -3,7 +3,12 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Context } from '@opentelemetry/api';
 import { currentRequest, injectTraceHeaders, SHARED_ANSWER_HEADER } from '@platform/kernel';
-import { CLIENT_ADDRESS_HEADER, DEADLINE_HEADER, signClientAddress } from '@platform/kernel/gateway';
+import {
+  CLIENT_ADDRESS_HEADER,
+  DEADLINE_HEADER,
+  SERVICE_CREDENTIAL_HEADER,
+  signClientAddress,
+} from '@platform/kernel/gateway';
 import { GraphQLError } from 'graphql';
 
 type Fetcher = RemoteGraphQLDataSource['fetcher'];
@@ -41,19 +46,26 @@ export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
   /** The deployment's service secret, which signs the client address. */
   readonly clientAddressSecret: string;
 
-  constructor(config: { url: string; fetcher: Fetcher; clientAddressSecret: string }) {
+  /** The deployment's service credential: subgraphs answer `_service` (composition) only with it. */
+  readonly credential: string;
+
+  constructor(config: { url: string; fetcher: Fetcher; clientAddressSecret: string; credential: string }) {
     super(config);
     this.clientAddressSecret = config.clientAddressSecret;
+    this.credential = config.credential;
     this.fetcher = readingClientErrors(this.fetcher);
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     const headers = request.http?.headers;
-    if (!headers || !context || !('requestId' in context)) return;
+    if (!headers) return;
+    headers.set(SERVICE_CREDENTIAL_HEADER, this.credential);
+    if (!context || !('requestId' in context)) return;
     const gateway = context as GatewayContext;
     headers.set('x-request-id', gateway.requestId);
     if (gateway.authorization) headers.set('authorization', gateway.authorization);
-    if (gateway.clientIp) headers.set(CLIENT_ADDRESS_HEADER, signClientAddress(this.clientAddressSecret, gateway.clientIp));
+    if (gateway.clientIp)
+      headers.set(CLIENT_ADDRESS_HEADER, signClientAddress(this.clientAddressSecret, gateway.clientIp));
     if (gateway.userAgent) headers.set('user-agent', gateway.userAgent);
     if (gateway.sharedAnswer) headers.set(SHARED_ANSWER_HEADER, '1');
     for (const [name, value] of Object.entries(injectTraceHeaders({}, gateway.trace))) headers.set(name, value);
@@ -209,7 +221,10 @@ export function keepAliveFetcher(options: KeepAliveFetcherOptions): Fetcher {
     // stops at it too), and its signal ends the call when the client goes away.
     const request = currentRequest();
     const timeoutMs = Math.max(1, Math.min(options.timeoutMs, (request?.deadline ?? Infinity) - Date.now()));
-    const sent: FetcherRequestInit = { ...init, headers: { ...init.headers, [DEADLINE_HEADER]: String(Math.floor(timeoutMs)) } };
+    const sent: FetcherRequestInit = {
+      ...init,
+      headers: { ...init.headers, [DEADLINE_HEADER]: String(Math.floor(timeoutMs)) },
+    };
     const deadline = AbortSignal.timeout(timeoutMs);
     const key = options.dedupeQueries ? dedupeKey(url, init) : undefined;
     if (key === undefined) {

@@ -16,7 +16,7 @@ import {
   type PlatformConfig,
   type ServiceHandle,
 } from '@platform/kernel';
-import { bytesOf, serviceSecret, tokenLimit } from '@platform/kernel/gateway';
+import { bytesOf, redisCheck, serviceCredential, serviceSecret, tokenLimit } from '@platform/kernel/gateway';
 import { GatewayRateLimits } from './limits/rate-limits.js';
 import { SocketRegistry } from './subscriptions/connections.js';
 import { startGatewayAuth } from './subscriptions/revocations.js';
@@ -55,6 +55,9 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
   const urls = Object.fromEntries(Object.entries(config.services).map(([name, service]) => [name, service.url!]));
   // Signs the client address passed on to subgraphs; read (or made) before anything else starts.
   const clientAddressSecret = serviceSecret(config);
+  // Proves to subgraphs that the gateway is one of the deployment's services (`_service` for
+  // composition, authz's and identity's internal routes).
+  const credential = serviceCredential(clientAddressSecret);
 
   // One keep-alive pool for every subgraph call (see keepAliveFetcher).
   const fetcher = keepAliveFetcher({
@@ -70,19 +73,27 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
         })
       : supergraphFromFile(config.gateway.supergraphPath, logger),
     buildService: ({ name, url }) =>
-      new ForwardingDataSource({ url: urls[name] ?? url ?? '', fetcher, clientAddressSecret }),
+      new ForwardingDataSource({ url: urls[name] ?? url ?? '', fetcher, clientAddressSecret, credential }),
     logger: logger.child({ component: 'apollo-gateway' }),
   });
 
   // Tokens are verified here too: rate limits count signed-in callers per user, and sockets
   // are refused or closed when their session is revoked.
   const registry = new SocketRegistry(config.gateway.subscriptions.maxConnectionsPerUser);
-  const auth = await startGatewayAuth(config, registry, logger.child({ component: 'subscriptions' }));
+  const auth = await startGatewayAuth(config, registry, logger.child({ component: 'subscriptions' }), credential);
   // Rate counters: a short command timeout, so a slow Redis never holds a request (each instance
   // then counts in its own memory until Redis answers again).
   const redis = config.redis.url
-    ? createRedis(config.redis.url, { name: 'gateway', logger, commandTimeoutMs: 500 })
+    ? createRedis(config.redis.url, {
+        name: 'gateway',
+        logger,
+        commandTimeoutMs: 500,
+        onError: () => metrics.dependencyErrors.inc({ dependency: 'redis' }),
+      })
     : undefined;
+  if (redis) readiness.register('redis', () => redisCheck(redis), { critical: false });
+  const { sync } = auth;
+  if (sync) readiness.register('revocations', () => sync.status(), { critical: false });
   const rateLimits = new GatewayRateLimits({ config, redis, verifier: auth.verifier, logger, metrics });
   const releaseEarly = async (): Promise<void> => {
     if (redis) await closeRedis(redis);
@@ -125,6 +136,11 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
     readiness,
     compression: true,
     sandbox: config.gateway.sandbox,
+    metricsCredential: config.metrics.requireCredential ? credential : undefined,
+    onCredentialRefused: (path, presented) => {
+      metrics.credentialRefusals.inc({ route: path });
+      logger.warn({ path, presented }, 'metrics scraped without the service credential');
+    },
   });
   http.registerRoute('/graphql');
   http.app.use(
@@ -156,12 +172,13 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
       auth,
       registry,
       rateLimits,
+      credential,
       services: Object.fromEntries(
         // The same pool (and in-flight dedupe) as queries: subscribers of one event who fetch the same
         // entities with the same credentials share one call.
         Object.entries(urls).map(([name, url]) => [
           name,
-          new ForwardingDataSource({ url, fetcher, clientAddressSecret }),
+          new ForwardingDataSource({ url, fetcher, clientAddressSecret, credential }),
         ]),
       ),
       executeOperation: async (request, contextValue) => {
@@ -188,6 +205,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
     await stopTracing();
     throw error;
   }
+  readiness.exposeMetrics(metrics.registry);
   readiness.markStarted();
   const baseUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info({ url: `${baseUrl}/graphql` }, 'gateway ready');

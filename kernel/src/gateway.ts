@@ -6,6 +6,7 @@ export {
   checkTokens,
   countTokens,
   measureOperation,
+  rootFieldNodes,
   type OperationMeasures,
 } from './limits/operation-limits.js';
 export { bytesOf, tokenLimit } from './limits/plugin.js';
@@ -19,3 +20,10 @@ export {
 export { DEADLINE_HEADER } from './http/server.js';
 export { serviceSecret, serviceSecretFile } from './security/service-secret.js';
 export type { OperationLimits, RateBudget, FieldBudget } from './config/schema.js';
+export {
+  presentedCredential,
+  requireServiceCredential,
+  SERVICE_CREDENTIAL_HEADER,
+  serviceCredential,
+} from './security/service-credential.js';
+export { redisCheck } from './redis.js';

@@ -14,6 +14,15 @@ export interface CreateRedisOptions {
   commandTimeoutMs?: number;
   /** Longest wait between reconnect attempts; default 5 s. */
   maxReconnectDelayMs?: number;
+  /** Hears every connection error (counted as `dependency_errors_total{dependency="redis"}`). */
+  onError?: (error: Error) => void;
+}
+
+/** `/ready`'s view of a Redis connection: ready and answering a PING, or why not (at once when not connected). */
+export async function redisCheck(redis: Redis): Promise<{ ok: boolean; detail?: string; status: string }> {
+  if (redis.status !== 'ready') return { ok: false, status: redis.status, detail: `connection ${redis.status}` };
+  await redis.ping();
+  return { ok: true, status: redis.status };
 }
 
 /** Where a Redis URL points, without credentials, for log lines. */
@@ -60,6 +69,7 @@ export function createRedis(url: string, options: CreateRedisOptions): Redis {
     logger.debug({ target, delayMs }, 'redis reconnecting');
   });
   redis.on('error', (error: Error) => {
+    options.onError?.(error);
     if (down) {
       logger.debug({ target, err: error }, 'redis still unavailable');
       return;

@@ -2,12 +2,9 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import {
   getArgumentValues,
   getVariableValues,
-  Kind,
   type DocumentNode,
-  type FieldNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
-  type SelectionSetNode,
 } from 'graphql';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
@@ -21,7 +18,13 @@ import {
   type ServiceMetrics,
   type TokenVerifier,
 } from '@platform/kernel';
-import { RateBudgetCounter, rateLimitError, rateLimitHeaders, type RateStanding } from '@platform/kernel/gateway';
+import {
+  RateBudgetCounter,
+  rateLimitError,
+  rateLimitHeaders,
+  rootFieldNodes,
+  type RateStanding,
+} from '@platform/kernel/gateway';
 import type { GraphQLError } from 'graphql';
 import type { GatewayContext } from '../data-source.js';
 
@@ -131,7 +134,7 @@ export class GatewayRateLimits {
     const root = schema.getRootType(operation.operation);
     if (!root) return undefined;
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
-    for (const node of rootFields(document, operation.selectionSet)) {
+    for (const node of rootFieldNodes(document, operation)) {
       const name = `${root.name}.${node.name.value}`;
       const counters = this.#fields.get(name);
       const field = root.getFields()[node.name.value];
@@ -187,23 +190,4 @@ export class GatewayRateLimits {
     this.#logger.info({ what, retryAfter: standing.resetSec }, 'rate limited');
     return rateLimitError(standing, what);
   }
-}
-
-/** The root fields an operation selects, through fragments and inline fragments. */
-function rootFields(document: DocumentNode, set: SelectionSetNode, seen = new Set<string>()): FieldNode[] {
-  const fields: FieldNode[] = [];
-  for (const selection of set.selections) {
-    if (selection.kind === Kind.FIELD) fields.push(selection);
-    else if (selection.kind === Kind.INLINE_FRAGMENT)
-      fields.push(...rootFields(document, selection.selectionSet, seen));
-    else if (!seen.has(selection.name.value)) {
-      seen.add(selection.name.value);
-      const fragment = document.definitions.find(
-        (d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value,
-      );
-      if (fragment && fragment.kind === Kind.FRAGMENT_DEFINITION)
-        fields.push(...rootFields(document, fragment.selectionSet, seen));
-    }
-  }
-  return fields;
 }

@@ -14,6 +14,8 @@ export interface PermissionSetsOptions {
   bus: EventBus;
   logger: Logger;
   ttlMs: number;
+  /** The deployment's service credential, for authz's internal route. */
+  credential: string;
 }
 
 /**
@@ -35,6 +37,7 @@ export class PermissionSets {
       bus: options.bus,
       logger: options.logger,
       ttlMs: options.ttlMs,
+      credential: options.credential,
     });
     await remote.start();
     return new PermissionSets(remote);

@@ -1,8 +1,9 @@
 import {
   createEventBus,
-  primeRevocations,
+  remoteRevocations,
   revocationHoldMs,
   RevocationList,
+  RevocationSync,
   TokenVerifier,
   type EventBus,
   type Logger,
@@ -13,6 +14,8 @@ import type { SocketRegistry } from './connections.js';
 export interface GatewayAuth {
   verifier: TokenVerifier;
   revocations: RevocationList;
+  /** Keeps `revocations` complete within the bound (undefined when identity's URL is unknown). */
+  sync: RevocationSync | undefined;
   /** The gateway's event bus (closed with the rest). */
   bus: EventBus;
   close(): Promise<void>;
@@ -27,19 +30,22 @@ function identityOrigin(config: PlatformConfig): string | undefined {
 /**
  * Token verification for sockets, and the revocations that end them. The gateway listens on the
  * bus (a broadcast: every gateway instance hears every revocation, with Redis or in process) and
- * closes the revoked session's sockets at once; what identity revoked before this instance
- * started is loaded from identity. A socket is also refused at `connection_init` with a revoked
- * token, and subgraphs check again at each event.
+ * closes the revoked session's sockets at once; it also reads identity's revocations every third
+ * of `auth.revocationBoundSec` (with the service credential), so a revocation the bus lost or
+ * made before this instance started closes its sockets within the bound. A socket is also refused
+ * at `connection_init` with a revoked token, and subgraphs check again at each event.
  */
 export async function startGatewayAuth(
   config: PlatformConfig,
   sockets: SocketRegistry,
   logger: Logger,
+  credential: string,
 ): Promise<GatewayAuth> {
   const origin = identityOrigin(config);
   const revocations = new RevocationList({ holdMs: revocationHoldMs(config) });
   const bus = createEventBus({ config, module: 'gateway', logger });
   const cleanups: Array<() => Promise<void> | void> = [() => bus.close()];
+  let sync: RevocationSync | undefined;
   try {
     const listeners = await Promise.all([
       bus.listen('identity.session.revoked', (event) => {
@@ -60,7 +66,21 @@ export async function startGatewayAuth(
     cleanups.push(async () => {
       await Promise.all(listeners.map((listener) => listener.close()));
     });
-    if (origin) cleanups.push(await primeRevocations({ url: origin, revocations, logger }));
+    if (origin) {
+      sync = new RevocationSync({
+        revocations,
+        source: remoteRevocations({ url: () => origin, credential }),
+        logger,
+        boundMs: config.auth.revocationBoundSec * 1000,
+        onRevoked: ({ sessions, users }) => {
+          for (const sessionId of sessions) sockets.revokeSession(sessionId);
+          for (const user of users) sockets.revokeUser(user.id, user.revokedAtMs);
+        },
+      });
+      await sync.start();
+      const started = sync;
+      cleanups.push(() => started.close());
+    }
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await cleanup();
     throw error;
@@ -70,11 +90,13 @@ export async function startGatewayAuth(
     audience: config.auth.audience,
     keys: { url: config.auth.jwksUrl ?? `${origin ?? 'http://127.0.0.1:4001'}/.well-known/jwks.json` },
     revocations,
+    freshness: sync,
     logger,
   });
   return {
     verifier,
     revocations,
+    sync,
     bus,
     close: async () => {
       for (const cleanup of cleanups.reverse()) await cleanup();

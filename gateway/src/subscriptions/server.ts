@@ -80,6 +80,8 @@ export interface GatewaySubscriptionsOptions {
   registry: SocketRegistry;
   /** Operations per caller, counted for every operation a socket starts. */
   rateLimits: GatewayRateLimits;
+  /** The deployment's service credential (authz's internal route). */
+  credential: string;
   /** Runs a query or mutation through the gateway's own executor, as over HTTP. */
   executeOperation(
     request: { query: string; variables?: Record<string, unknown>; operationName?: string },
@@ -195,6 +197,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
         bus: auth.bus,
         logger: log,
         ttlMs: permissionTtlMs,
+        credential: options.credential,
       })
     : undefined;
 

@@ -7,4 +7,12 @@ export {
   type RevocationSnapshot,
 } from './revocation-list.js';
 export { TokenVerifier, type HeaderCarrier, type TokenVerifierOptions, type VerifiedToken } from './token-verifier.js';
-export { primeRevocations, REVOCATIONS_PATH, type RevocationPrimingOptions } from './revocation-priming.js';
+export {
+  remoteRevocations,
+  REVOCATIONS_PATH,
+  RevocationSync,
+  RevocationsStaleError,
+  type RevocationSource,
+  type RevocationsSince,
+  type RevocationSyncOptions,
+} from './revocation-sync.js';

@@ -6,6 +6,7 @@ import type { PlatformEvent } from '../events/event.js';
 import type { AuthenticatedUser } from '../graphql/context.js';
 import type { EffectivePermissions, PermissionResolver } from '../graphql/permissions.js';
 import { InvalidTokenError } from './invalid-token.error.js';
+import { SERVICE_CREDENTIAL_HEADER } from '../security/service-credential.js';
 
 export interface RemotePermissionsOptions {
   /**
@@ -28,6 +29,10 @@ export interface RemotePermissionsOptions {
   timeoutMs?: number;
   /** Default: the global `fetch`. */
   fetch?: typeof fetch;
+  /** The deployment's service credential: authz's internal routes answer only services. */
+  credential?: string;
+  /** Hears each failed lookup (authz unreachable, slow or failing; not a refused token). */
+  onFailure?: (error: Error) => void;
 }
 
 /** authz's side of the contract: subgraphs/authz/src/routes.ts. */
@@ -64,6 +69,8 @@ export class RemotePermissions implements PermissionResolver {
   readonly #logger: Logger;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
+  readonly #credential: string | undefined;
+  readonly #onFailure: ((error: Error) => void) | undefined;
   readonly #cache: LRUCache<string, EffectivePermissions>;
   /**
    * Lookups on their way to authz, by cache key. Being here is also what allows an answer to
@@ -87,6 +94,8 @@ export class RemotePermissions implements PermissionResolver {
     this.#logger = options.logger.child({ component: 'remote-permissions' });
     this.#timeoutMs = timeoutMs;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#credential = options.credential;
+    this.#onFailure = options.onFailure;
     this.#cache = new LRUCache({ max: maxEntries, ttl: ttlMs });
   }
 
@@ -212,8 +221,18 @@ export class RemotePermissions implements PermissionResolver {
     this.invalidate();
   }
 
-  /** One request to authz; whatever goes wrong becomes an error worth reading in the logs. */
+  /** One request to authz, its failures reported to `onFailure` (a refused token is not one). */
   async #ask(key: string, token: string | undefined): Promise<EffectivePermissions> {
+    try {
+      return await this.#askOnce(key, token);
+    } catch (error) {
+      if (!(error instanceof InvalidTokenError)) this.#onFailure?.(error as Error);
+      throw error;
+    }
+  }
+
+  /** One request to authz; whatever goes wrong becomes an error worth reading in the logs. */
+  async #askOnce(key: string, token: string | undefined): Promise<EffectivePermissions> {
     const base = this.#url();
     if (!base) {
       throw new Error(`authz's URL is not known yet (authz has not started), so permissions cannot be looked up`);
@@ -224,9 +243,11 @@ export class RemotePermissions implements PermissionResolver {
     let text: string;
     try {
       response = await this.#fetch(url, {
-        headers: token
-          ? { accept: 'application/json', authorization: `Bearer ${token}` }
-          : { accept: 'application/json' },
+        headers: {
+          accept: 'application/json',
+          ...(this.#credential ? { [SERVICE_CREDENTIAL_HEADER]: this.#credential } : {}),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
       text = await response.text();

@@ -135,11 +135,28 @@ export class RevocationList {
     };
   }
 
-  /** Merges a snapshot (validated; a malformed one throws) into this list; expired entries are skipped. */
-  load(snapshot: RevocationSnapshot): void {
+  /**
+   * Merges a snapshot (validated; a malformed one throws) into this list; expired entries are
+   * skipped. Returns what it added: sessions not known before, and users revoked later than known.
+   */
+  load(snapshot: RevocationSnapshot): { sessions: string[]; users: Array<{ id: string; revokedAtMs: number }> } {
     const { sessions, users } = snapshotSchema.parse(snapshot);
-    for (const session of sessions) this.revokeSession(session.id, session.untilMs);
-    for (const user of users) this.revokeUser(user.id, user.untilMs, user.revokedAtMs);
+    const now = this.#now();
+    const added: ReturnType<RevocationList['load']> = { sessions: [], users: [] };
+    for (const session of sessions) {
+      const id = session.id.toLowerCase();
+      if (session.untilMs > now && !this.#sessions.has(id)) added.sessions.push(id);
+      this.revokeSession(session.id, session.untilMs);
+    }
+    for (const user of users) {
+      const id = user.id.toLowerCase();
+      const known = this.#users.get(id);
+      if (user.untilMs > now && (!known || known.revokedAtMs < user.revokedAtMs)) {
+        added.users.push({ id, revokedAtMs: user.revokedAtMs });
+      }
+      this.revokeUser(user.id, user.untilMs, user.revokedAtMs);
+    }
+    return added;
   }
 
   #maybePrune(now: number): void {

@@ -19,6 +19,11 @@ export interface TokenVerifierOptions {
   clockToleranceSec?: number;
   /** Sessions and users revoked before their tokens expire. */
   revocations?: RevocationList;
+  /**
+   * Whether `revocations` is known to be complete (RevocationSync): when not, every token is
+   * refused with UNAVAILABLE rather than honoured on stale state.
+   */
+  freshness?: { assertFresh(): void };
   /** Warned when identity's key set cannot be fetched. */
   logger?: Logger;
   /** Verified tokens remembered (LRU, keyed by the token); default 10,000, 0 turns the cache off. */
@@ -62,6 +67,7 @@ export class TokenVerifier {
   readonly #algorithms: string[];
   readonly #clockToleranceSec: number;
   readonly #revocations: RevocationList | undefined;
+  readonly #freshness: { assertFresh(): void } | undefined;
   readonly #keys: KeyResolver;
   readonly #cache = new Map<string, CachedToken>();
   readonly #cacheSize: number;
@@ -78,6 +84,7 @@ export class TokenVerifier {
     this.#algorithms = [...algorithms];
     this.#clockToleranceSec = options.clockToleranceSec ?? 5;
     this.#revocations = options.revocations;
+    this.#freshness = options.freshness;
     this.#keys = keyResolver(options.keys, options.logger);
     this.#cacheSize = options.cacheSize ?? 10_000;
     this.#cacheMaxAgeMs = options.cacheMaxAgeMs ?? 300_000;
@@ -98,6 +105,7 @@ export class TokenVerifier {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
       throw new InvalidTokenError('malformed', 'not a string or too long');
     }
+    this.#freshness?.assertFresh();
     const cached = this.#cache.get(token);
     if (cached) {
       this.#cache.delete(token);

@@ -127,6 +127,12 @@ export const platformConfigSchema = z
          */
         permissionCacheTtlSec: z.number().int().min(1).max(3600).default(60),
         /**
+         * A revoked session or deleted user is refused everywhere within this time, with or
+         * without the event bus: each service reads identity's revocations every third of it, and
+         * refuses signed-in requests (UNAVAILABLE) when it could not for this long.
+         */
+        revocationBoundSec: z.number().int().min(1).max(300),
+        /**
          * The deployment's shared secret between its services (`SERVICE_SECRET` or
          * `SERVICE_SECRET_FILE`): the gateway signs the client address it forwards with it.
          * Unset outside production: one is generated under `dataDir`.
@@ -163,6 +169,15 @@ export const platformConfigSchema = z
             credentials: z.boolean(),
           })
           .strict(),
+      })
+      .strict(),
+    metrics: z
+      .object({
+        /**
+         * `/metrics` answers only the service credential (Prometheus: `Authorization: Bearer …`).
+         * On in production; off in development so `curl localhost:4001/metrics` keeps working.
+         */
+        requireCredential: z.boolean(),
       })
       .strict(),
     tracing: z

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { maskError } from '../errors.js';
 import {
   clientErrorsPlugin,
+  foundBeforeValidationRule,
   knownOperationTypesRule,
   withoutSuggestions,
   withRequestErrorCode,
@@ -105,7 +106,7 @@ export function platformApolloOptions(options: {
   return {
     introspection: options.introspection,
     hideSchemaDetailsFromClientErrors: hideSchemaDetails,
-    validationRules: [knownOperationTypesRule],
+    validationRules: [knownOperationTypesRule, foundBeforeValidationRule],
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     // The kernel owns shutdown (drain, hooks, database); Apollo's own handler re-raises the signal.

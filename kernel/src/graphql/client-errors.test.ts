@@ -8,8 +8,10 @@ import { formatErrorWith } from './apollo.js';
 import {
   clientErrorsPlugin,
   clientErrorStatus,
+  foundBeforeValidationRule,
   knownOperationTypesRule,
   operationResolutionError,
+  subscriptionRootDirectiveErrors,
   withoutSuggestions,
   withRequestErrorCode,
 } from './client-errors.js';
@@ -25,6 +27,36 @@ describe('knownOperationTypesRule', () => {
   ])('on a schema with only Query: %s', (_case, source, messages) => {
     const errors = validate(QUERY_ONLY, parse(source), [knownOperationTypesRule]);
     expect(errors.map((error) => error.message)).toEqual(messages);
+  });
+});
+
+describe('subscriptionRootDirectiveErrors', () => {
+  it.each<[string, string, string[]]>([
+    ['a plain subscription', 'subscription { tick }', []],
+    ['a query with @skip', 'query ($s: Boolean!) { a @skip(if: $s) }', []],
+    ['@skip deeper down', 'subscription ($s: Boolean!) { tick { a @skip(if: $s) } }', []],
+    [
+      '@skip on the root field',
+      'subscription ($s: Boolean!) { tick @skip(if: $s) }',
+      ['Anonymous Subscription must not use `@skip` or `@include` directives in the top level selection.'],
+    ],
+    [
+      '@include with a literal, named',
+      'subscription S { tick @include(if: true) }',
+      ['Subscription "S" must not use `@skip` or `@include` directives in the top level selection.'],
+    ],
+    [
+      'in an inline fragment',
+      'subscription ($s: Boolean!) { ... on Subscription { tick @skip(if: $s) } }',
+      ['Anonymous Subscription must not use `@skip` or `@include` directives in the top level selection.'],
+    ],
+    [
+      'on a spread of a fragment that spreads itself',
+      'subscription ($s: Boolean!) { ...F @include(if: $s) } fragment F on Subscription { tick ...F }',
+      ['Anonymous Subscription must not use `@skip` or `@include` directives in the top level selection.'],
+    ],
+  ])('%s', (_case, source, messages) => {
+    expect(subscriptionRootDirectiveErrors(parse(source)).map((error) => error.message)).toEqual(messages);
   });
 });
 
@@ -135,7 +167,7 @@ describe('clientErrorsPlugin in an Apollo Server', () => {
     const server = new ApolloServer({
       schema,
       rootValue: resolvers,
-      validationRules: [knownOperationTypesRule],
+      validationRules: [knownOperationTypesRule, foundBeforeValidationRule],
       hideSchemaDetailsFromClientErrors: options.hideSchemaDetails ?? false,
       formatError: formatErrorWith(logger, { hideSchemaDetails: options.hideSchemaDetails }),
       plugins: [clientErrorsPlugin()],
@@ -163,6 +195,13 @@ describe('clientErrorsPlugin in an Apollo Server', () => {
     ['an unknown operationName', { query: 'query A { a }', operationName: 'B' }, 400, 'OPERATION_RESOLUTION_FAILURE'],
     ['two operations, no name', { query: 'query A { a } query B { a }' }, 400, 'OPERATION_RESOLUTION_FAILURE'],
     ['a subscription over HTTP', { query: 'subscription { tick }' }, 400, 'BAD_REQUEST'],
+    [
+      // graphql-js 16 threw out of validate() on this: a 500.
+      '@skip with a variable on a subscription root field',
+      { query: 'query A { a } subscription B($s: Boolean!) { tick @skip(if: $s) }', operationName: 'A' },
+      400,
+      'GRAPHQL_VALIDATION_FAILED',
+    ],
     ['a mutation the schema has no type for', { query: 'mutation { a }' }, 400, 'GRAPHQL_VALIDATION_FAILED'],
     ['a bad cursor', { query: '{ list(after: "%%%") }' }, 400, 'BAD_USER_INPUT'],
     ['a page size out of range', { query: '{ list(first: 1000) }' }, 400, 'BAD_USER_INPUT'],

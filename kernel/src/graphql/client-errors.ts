@@ -4,7 +4,10 @@ import {
   Kind,
   type ASTVisitor,
   type DocumentNode,
+  type FragmentDefinitionNode,
   type GraphQLFormattedError,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
   type ValidationContext,
 } from 'graphql';
 
@@ -59,6 +62,65 @@ export function knownOperationTypesRule(context: ValidationContext): ASTVisitor 
   };
 }
 
+/**
+ * `@skip`/`@include` in a subscription's top-level selection (through fragments too), which the
+ * GraphQL spec forbids (graphql-js 17 reports it). graphql-js 16's SingleFieldSubscriptionsRule
+ * evaluates those directives with no variables instead, so one whose `if` is a variable throws out
+ * of `validate()` (Apollo answers 500): found by test/fuzz.e2e.test.ts with
+ * `subscription ($s: Boolean!) { postCreated @skip(if: $s) { id } }`.
+ */
+export function subscriptionRootDirectiveErrors(document: DocumentNode): GraphQLError[] {
+  const fragments = new Map(
+    document.definitions
+      .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
+      .map((d) => [d.name.value, d]),
+  );
+  const errors: GraphQLError[] = [];
+  for (const operation of document.definitions) {
+    if (operation.kind !== Kind.OPERATION_DEFINITION || operation.operation !== 'subscription') continue;
+    const directives = rootSkipOrInclude(operation.selectionSet, fragments, new Set());
+    if (directives.length > 0) errors.push(new GraphQLError(rootDirectiveMessage(operation), { nodes: directives }));
+  }
+  return errors;
+}
+
+function rootDirectiveMessage(operation: OperationDefinitionNode): string {
+  const name = operation.name ? `Subscription "${operation.name.value}"` : 'Anonymous Subscription';
+  return `${name} must not use \`@skip\` or \`@include\` directives in the top level selection.`;
+}
+
+function rootSkipOrInclude(
+  selectionSet: SelectionSetNode,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  seen: Set<string>,
+): NonNullable<OperationDefinitionNode['directives']>[number][] {
+  return selectionSet.selections.flatMap((selection) => {
+    const own = (selection.directives ?? []).filter((d) => d.name.value === 'skip' || d.name.value === 'include');
+    if (selection.kind === Kind.INLINE_FRAGMENT) {
+      return [...own, ...rootSkipOrInclude(selection.selectionSet, fragments, seen)];
+    }
+    if (selection.kind === Kind.FRAGMENT_SPREAD) {
+      const fragment = fragments.get(selection.name.value);
+      if (!fragment || seen.has(fragment.name.value)) return own;
+      seen.add(fragment.name.value);
+      return [...own, ...rootSkipOrInclude(fragment.selectionSet, fragments, seen)];
+    }
+    return own;
+  });
+}
+
+/** Errors found before validation, by the stand-in document that replaced the client's (see clientErrorsPlugin). */
+const FOUND_BEFORE_VALIDATION = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+
+/** Reports what clientErrorsPlugin found before graphql-js validated (installed beside it). */
+export function foundBeforeValidationRule(context: ValidationContext): ASTVisitor {
+  return {
+    Document(node) {
+      for (const error of FOUND_BEFORE_VALIDATION.get(node) ?? []) context.reportError(error);
+    },
+  };
+}
+
 /** The status for a response whose errors are all client errors; undefined if any is not. */
 export function clientErrorStatus(errors: readonly GraphQLFormattedError[]): number | undefined {
   let status: number | undefined;
@@ -72,7 +134,10 @@ export function clientErrorStatus(errors: readonly GraphQLFormattedError[]): num
 }
 
 /**
- * Client mistakes answered as such, on every Apollo Server of the platform:
+ * Client mistakes answered as such, on every Apollo Server of the platform (install
+ * `knownOperationTypesRule` and `foundBeforeValidationRule` beside it):
+ * - `@skip`/`@include` on a subscription's root field is GRAPHQL_VALIDATION_FAILED (400), not a
+ *   crash in graphql-js 16's validation (see subscriptionRootDirectiveErrors);
  * - no operation to run (an unknown `operationName`, several operations and no name) is
  *   OPERATION_RESOLUTION_FAILURE (400) before anything executes; the gateway would otherwise fail
  *   it in its query planner as an unexpected error;
@@ -87,6 +152,16 @@ export function clientErrorsPlugin(): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart() {
       return {
+        async validationDidStart(requestContext) {
+          // Apollo offers no way to fail a request here but to throw (a 500), and graphql-js 16
+          // would throw on these documents: validate an empty stand-in instead, on which
+          // foundBeforeValidationRule reports the errors (GRAPHQL_VALIDATION_FAILED, 400).
+          const errors = subscriptionRootDirectiveErrors(requestContext.document);
+          if (errors.length === 0) return;
+          const standIn: DocumentNode = { kind: Kind.DOCUMENT, definitions: [] };
+          FOUND_BEFORE_VALIDATION.set(standIn, errors);
+          (requestContext as { document: DocumentNode }).document = standIn;
+        },
         async didResolveOperation({ operation, document, request }) {
           if (!operation) throw operationResolutionError(document, request.operationName);
           if (operation.operation === 'subscription') {

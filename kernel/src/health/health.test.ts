@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { Registry } from 'prom-client';
 import { Readiness } from './health.js';
 
 describe('Readiness', () => {
@@ -6,7 +7,7 @@ describe('Readiness', () => {
     // [started, stopping, check ok, status, ready]
     [false, false, true, 'starting', false],
     [true, false, true, 'ready', true],
-    [true, false, false, 'degraded', false],
+    [true, false, false, 'unavailable', false],
     [true, true, true, 'stopping', false],
     [false, true, true, 'stopping', false],
   ])('started=%p stopping=%p check ok=%p → %s', async (started, stopping, ok, status, ready) => {
@@ -15,7 +16,38 @@ describe('Readiness', () => {
     if (started) readiness.markStarted();
     if (stopping) readiness.markStopping();
     const report = await readiness.evaluate();
-    expect(report).toEqual({ ready, status, checks: { db: { ok, detail: ok ? 'up' : 'down' } } });
+    expect(report).toEqual({
+      ready,
+      status,
+      checks: { db: { ok, detail: ok ? 'up' : 'down', latencyMs: expect.any(Number) } },
+    });
+  });
+
+  it('stays ready, degraded, while a dependency it can do without fails, and says which', async () => {
+    const readiness = new Readiness();
+    readiness.register('database', () => ({ ok: true }));
+    readiness.register('redis', () => ({ ok: false, detail: 'connection reconnecting' }), { critical: false });
+    readiness.markStarted();
+    expect(await readiness.evaluate()).toEqual({
+      ready: true,
+      status: 'degraded',
+      checks: {
+        database: { ok: true, latencyMs: expect.any(Number) },
+        redis: { ok: false, detail: 'connection reconnecting', critical: false, latencyMs: expect.any(Number) },
+      },
+    });
+  });
+
+  it('exposes dependency_up and dependency_check_seconds for every check', async () => {
+    const registry = new Registry();
+    const readiness = new Readiness();
+    readiness.register('database', () => ({ ok: true }));
+    readiness.register('redis', () => ({ ok: false }), { critical: false });
+    readiness.exposeMetrics(registry);
+    const text = await registry.metrics();
+    expect(text).toContain('dependency_up{dependency="database"} 1');
+    expect(text).toContain('dependency_up{dependency="redis"} 0');
+    expect(text).toMatch(/dependency_check_seconds\{dependency="redis"\} \d/);
   });
 
   it('is ready with no checks once started', async () => {
@@ -34,10 +66,10 @@ describe('Readiness', () => {
     });
     readiness.markStarted();
     const report = await readiness.evaluate();
-    expect(report.status).toBe('degraded');
+    expect(report.status).toBe('unavailable');
     expect(report.checks).toEqual({
-      sync: { ok: false, detail: 'sync boom' },
-      async: { ok: false, detail: 'async boom' },
+      sync: { ok: false, detail: 'sync boom', latencyMs: expect.any(Number) },
+      async: { ok: false, detail: 'async boom', latencyMs: expect.any(Number) },
     });
   });
 
@@ -50,8 +82,8 @@ describe('Readiness', () => {
     const report = await readiness.evaluate();
     const elapsed = Date.now() - started;
     expect(report.ready).toBe(false);
-    expect(report.checks.hang).toEqual({ ok: false, detail: 'timed out after 2000 ms' });
-    expect(report.checks.fine).toEqual({ ok: true });
+    expect(report.checks.hang).toEqual({ ok: false, detail: 'timed out after 2000 ms', latencyMs: expect.any(Number) });
+    expect(report.checks.fine).toEqual({ ok: true, latencyMs: expect.any(Number) });
     expect(elapsed).toBeGreaterThanOrEqual(1900);
     expect(elapsed).toBeLessThan(10_000);
   });

@@ -102,7 +102,11 @@ describe('HttpService', () => {
     s.readiness.markStarted();
     res = await fetch(`${s.url}/ready`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ready: true, status: 'ready', checks: { db: { ok: true, detail: 'up' } } });
+    expect(await res.json()).toEqual({
+      ready: true,
+      status: 'ready',
+      checks: { db: { ok: true, detail: 'up', latencyMs: expect.any(Number) } },
+    });
 
     dbOk = false;
     try {
@@ -110,8 +114,8 @@ describe('HttpService', () => {
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({
         ready: false,
-        status: 'degraded',
-        checks: { db: { ok: false, detail: 'connection refused' } },
+        status: 'unavailable',
+        checks: { db: { ok: false, detail: 'connection refused', latencyMs: expect.any(Number) } },
       });
     } finally {
       dbOk = true;
@@ -201,7 +205,8 @@ describe('HttpService.close', () => {
     const s = await start();
     s.readiness.markStarted();
     const inFlight = fetch(`${s.url}/slow`);
-    await sleep(50);
+    // In the handler (not merely sent: on a busy machine it may not have arrived after a fixed wait).
+    await waitFor(() => (s.slowStarted() === 1 ? true : undefined));
     const closing = s.http.close();
     const res = await inFlight;
     expect(res.status).toBe(200);

@@ -13,6 +13,7 @@ import { extractContext, tracer } from '../tracing/tracing.js';
 import { currentRequest, requestIdFrom, runWithRequest, type RequestContext } from './request-context.js';
 import { ErrorCode, RequestAbortedError } from '../errors.js';
 import { CLIENT_ADDRESS_HEADER, verifyClientAddress } from './client-address.js';
+import { requireServiceCredential } from '../security/service-credential.js';
 
 const SAVED_CONTEXT = Symbol('platform.context') as unknown as string;
 const TIMEOUT = Symbol('platform.timeout') as unknown as string;
@@ -38,6 +39,13 @@ export interface HttpServiceOptions {
    * or a trusted proxy's `X-Forwarded-For`, names the client.
    */
   clientAddressSecret?: string;
+  /**
+   * `/metrics` answers only this service credential (header or `Authorization: Bearer`), 401
+   * otherwise (`metrics.requireCredential`). Unset: open, as in development.
+   */
+  metricsCredential?: string;
+  /** Hears each refused credential (the route and whether one was presented at all). */
+  onCredentialRefused?: (path: string, presented: boolean) => void;
 }
 
 /** A JSON error body in the GraphQL shape, so clients parse every failure the same way. */
@@ -100,6 +108,12 @@ export class HttpService {
       const report = await options.readiness.evaluate();
       res.status(report.ready ? 200 : 503).json(report);
     });
+    if (options.metricsCredential) {
+      app.use(
+        '/metrics',
+        requireServiceCredential(options.metricsCredential, { bearer: true, onRefused: options.onCredentialRefused }),
+      );
+    }
     app.get('/metrics', async (_req, res) => {
       res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
     });

@@ -15,6 +15,10 @@ export class ServiceMetrics {
   readonly dbQueryDuration: Histogram<'operation' | 'source'>;
   /** Requests refused before any work: an operation limit, or a rate budget used up. */
   readonly refusals: Counter<'reason'>;
+  /** Calls to service-only routes without the right service credential. */
+  readonly credentialRefusals: Counter<'route'>;
+  /** Failed calls to a dependency (redis, authz, identity) on a request or background path. */
+  readonly dependencyErrors: Counter<'dependency'>;
   readonly #operationNames = new Set<string>();
 
   constructor(service: string) {
@@ -44,6 +48,18 @@ export class ServiceMetrics {
       name: 'graphql_requests_refused_total',
       help: 'Requests refused before any work, by reason: an operation limit (depth, aliases, rootFields, directives, tokens, cost) or rate_limited',
       labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.credentialRefusals = new Counter({
+      name: 'service_credential_refusals_total',
+      help: 'Calls to service-only routes (internal, _service, /metrics) refused for a missing or wrong service credential',
+      labelNames: ['route'],
+      registers: [this.registry],
+    });
+    this.dependencyErrors = new Counter({
+      name: 'dependency_errors_total',
+      help: 'Failed calls to a dependency (redis, authz, identity), on a request or background path',
+      labelNames: ['dependency'],
       registers: [this.registry],
     });
     this.dbQueryDuration = new Histogram({

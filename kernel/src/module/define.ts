@@ -7,6 +7,7 @@ import type { IRules } from 'graphql-shield';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Redis } from 'ioredis';
+import type { RevocationSource } from '../auth/revocation-sync.js';
 import type { PlatformConfig } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
 import type { EventMeta } from '../events/event.js';
@@ -128,6 +129,11 @@ export interface ModuleOptions<Schema extends z.ZodType, Services = unknown> {
    * of over HTTP by its token verifier.
    */
   localKeys?: (services: Services) => JSONWebKeySet | Promise<JSONWebKeySet>;
+  /**
+   * The module keeps the durable revocations (identity): its own database, read in-process by
+   * the kernel's revocation sync instead of over HTTP.
+   */
+  localRevocations?: (runtime: ModuleRuntime<z.infer<Schema>>, services: Services) => RevocationSource;
   /**
    * The module computes permissions itself (authz): its own resolver instead of asking authz
    * over HTTP.

@@ -1,5 +1,5 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { PlatformError } from '../errors.js';
+import { AuthenticationError, PlatformError } from '../errors.js';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { Router, type Request } from 'express';
@@ -15,9 +15,9 @@ import type { ModuleDefinition, ModuleRuntime } from '../module/define.js';
 import { createEventBus } from '../events/create.js';
 import type { EventBus } from '../events/bus.js';
 import { OutboxRelay, outboxRecorder } from '../events/outbox.js';
-import { closeRedis, createRedis } from '../redis.js';
+import { closeRedis, createRedis, redisCheck } from '../redis.js';
 import { RevocationList } from '../auth/revocation-list.js';
-import { primeRevocations } from '../auth/revocation-priming.js';
+import { remoteRevocations, RevocationSync } from '../auth/revocation-sync.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { ModuleRegistry } from '../module/registry.js';
 import { startTracing } from '../tracing/tracing.js';
@@ -31,6 +31,13 @@ import { createPubSub, type PubSubStats } from '../subscriptions/pubsub.js';
 import { guardSubscriptionFields } from '../subscriptions/guard.js';
 import { serveSubgraphSubscriptions, type SubscriptionServerStats } from '../subscriptions/subgraph-server.js';
 import { serviceSecret } from '../security/service-secret.js';
+import {
+  isServiceCredential,
+  requireServiceCredential,
+  SERVICE_CREDENTIAL_HEADER,
+  serviceCredential,
+} from '../security/service-credential.js';
+import { rootFieldNodes } from '../limits/operation-limits.js';
 import { tokenLimit } from '../limits/plugin.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -110,6 +117,41 @@ function rejectBadCredentials(): ApolloServerPlugin {
   };
 }
 
+/**
+ * `_service` (the subgraph's SDL, for composition) answers only the deployment's services: 401
+ * UNAUTHENTICATED otherwise, before anything runs.
+ */
+function serviceFieldsPlugin(
+  credential: string,
+  refused: (path: string, presented: boolean) => void,
+): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operation, request }) {
+          if (!operation || !rootFieldNodes(document, operation).some((field) => field.name.value === '_service'))
+            return;
+          const presented = request.http?.headers.get(SERVICE_CREDENTIAL_HEADER) ?? undefined;
+          if (isServiceCredential(credential, presented)) return;
+          refused('_service', presented !== undefined);
+          const error = new AuthenticationError(
+            '`_service` is for the platform’s services: present the service credential',
+          );
+          error.extensions.http = { status: 401 };
+          throw error;
+        },
+      };
+    },
+  };
+}
+
+/** Another service's `/healthz`, for a `/ready` check. */
+async function healthOf(base: string | undefined): Promise<{ ok: boolean; detail?: string }> {
+  if (!base) return { ok: false, detail: 'not known yet' };
+  const response = await fetch(new URL('/healthz', base), { signal: AbortSignal.timeout(1000) });
+  return response.ok ? { ok: true } : { ok: false, detail: `HTTP ${response.status}` };
+}
+
 /** How long a revocation matters: no access token issued before it outlives this. */
 export const revocationHoldMs = (platform: PlatformConfig): number => (platform.auth.accessTokenTtlSec + 60) * 1000;
 
@@ -167,6 +209,17 @@ export async function startSubgraph<Config, Services = unknown>(
     cleanups.push(startTracing(platform, name));
     const metrics = new ServiceMetrics(name);
     const readiness = new Readiness();
+    // The deployment's service secret: it signs client addresses, and the credential derived
+    // from it opens internal routes, `_service` and (in production) `/metrics`.
+    const secret = serviceSecret(platform);
+    const credential = serviceCredential(secret);
+    const credentialRefused = (path: string, presented: boolean): void => {
+      metrics.credentialRefusals.inc({ route: path.startsWith('/internal/') ? 'internal' : path });
+      logger.warn(
+        { path, presented },
+        presented ? 'wrong service credential' : 'service route called without the service credential',
+      );
+    };
 
     const db = await openDatabase({
       config: platform,
@@ -182,8 +235,19 @@ export async function startSubgraph<Config, Services = unknown>(
       if (applied.length > 0) logger.info({ migrations: applied, schema: db.schema }, 'migrations applied');
     }
 
-    const redis = platform.redis.url ? createRedis(platform.redis.url, { name: name, logger }) : undefined;
-    if (redis) cleanups.push(() => closeRedis(redis));
+    // Request paths fail over to their fallbacks within a second rather than wait on a slow Redis.
+    const redis = platform.redis.url
+      ? createRedis(platform.redis.url, {
+          name,
+          logger,
+          commandTimeoutMs: 1000,
+          onError: () => metrics.dependencyErrors.inc({ dependency: 'redis' }),
+        })
+      : undefined;
+    if (redis) {
+      cleanups.push(() => closeRedis(redis));
+      readiness.register('redis', () => redisCheck(redis), { critical: false });
+    }
     const bus = options.bus ?? createEventBus({ config: platform, module: name, logger });
     if (!options.bus) cleanups.push(() => bus.close());
     const relay = new OutboxRelay({ db, bus, logger });
@@ -229,14 +293,20 @@ export async function startSubgraph<Config, Services = unknown>(
         bus,
         logger,
         ttlMs: platform.auth.permissionCacheTtlSec * 1000,
+        credential,
+        onFailure: () => metrics.dependencyErrors.inc({ dependency: 'authz' }),
       });
       await remote.start();
       cleanups.push(() => remote.close());
+      const authz = options.authzUrl ?? (() => authzUrlOf(platform));
+      readiness.register('authz', () => healthOf(typeof authz === 'string' ? authz : authz()), { critical: false });
       permissions = remote;
     }
     const resolver: PermissionResolver = permissions;
 
-    // Access tokens: verified here, against identity's keys; revocations arrive over the bus.
+    // Access tokens: verified here, against identity's keys. Revocations arrive over the bus at
+    // once, and are read from identity (its database, for identity itself) every third of the
+    // bound, so none is missed for longer than it, bus or no bus.
     const revocations = new RevocationList({ holdMs: revocationHoldMs(platform) });
     const subscriptions = await Promise.all([
       bus.listen('identity.session.revoked', (event) => {
@@ -252,9 +322,24 @@ export async function startSubgraph<Config, Services = unknown>(
       await Promise.all(subscriptions.map((subscription) => subscription.close()));
     });
     const identityUrl = identityBaseUrl(platform);
-    if (!module.localKeys && identityUrl) {
-      // What identity revoked before this service listened (it restarted, or started late).
-      cleanups.push(await primeRevocations({ url: identityUrl, revocations, logger }));
+    const source = module.localRevocations
+      ? module.localRevocations(runtime, services)
+      : !module.localKeys && identityUrl
+        ? remoteRevocations({ url: () => identityUrl, credential })
+        : undefined;
+    const sync = source
+      ? new RevocationSync({
+          revocations,
+          source,
+          logger,
+          boundMs: platform.auth.revocationBoundSec * 1000,
+          onFailure: () => metrics.dependencyErrors.inc({ dependency: 'identity' }),
+        })
+      : undefined;
+    if (sync) {
+      await sync.start();
+      cleanups.push(() => sync.close());
+      readiness.register('revocations', () => sync.status(), { critical: false });
     }
     const verifier = new TokenVerifier({
       issuer: platform.auth.issuer,
@@ -263,6 +348,7 @@ export async function startSubgraph<Config, Services = unknown>(
         ? { local: () => module.localKeys!(services) }
         : { url: platform.auth.jwksUrl ?? jwksUrlOf(platform) },
       revocations,
+      freshness: sync,
       logger,
     });
     const authenticate = options.authenticate ?? ((req: Request) => verifier.authenticate(req));
@@ -284,7 +370,9 @@ export async function startSubgraph<Config, Services = unknown>(
       readiness,
       sandbox: platform.env === 'development',
       // The gateway says who the client is, signed with the deployment's secret.
-      clientAddressSecret: serviceSecret(platform),
+      clientAddressSecret: secret,
+      metricsCredential: platform.metrics.requireCredential ? credential : undefined,
+      onCredentialRefused: credentialRefused,
     });
     const apollo = new ApolloServer<GraphQLContext<Services>>({
       schema,
@@ -294,7 +382,12 @@ export async function startSubgraph<Config, Services = unknown>(
         introspection: platform.gateway.introspection,
         sandbox: platform.env === 'development',
         limits: platform.gateway.limits,
-        plugins: [ApolloServerPluginInlineTraceDisabled(), rejectBadCredentials(), sharedAnswerPlugin()],
+        plugins: [
+          ApolloServerPluginInlineTraceDisabled(),
+          rejectBadCredentials(),
+          sharedAnswerPlugin(),
+          serviceFieldsPlugin(credential, credentialRefused),
+        ],
       }),
     });
     await apollo.start();
@@ -352,6 +445,8 @@ export async function startSubgraph<Config, Services = unknown>(
         },
       }),
     );
+    // Internal routes answer only the deployment's services.
+    http.app.use('/internal', requireServiceCredential(credential, { onRefused: credentialRefused }));
     if (module.routes) {
       const router = Router();
       module.routes(router, runtime, services, { authenticate: async (req) => (await authenticate(req)) ?? undefined });
@@ -380,6 +475,7 @@ export async function startSubgraph<Config, Services = unknown>(
     cleanups.push(() => http.close());
     // Sockets first (1001 "going away"), so the gateway sees a clean close, then HTTP drains.
     cleanups.push(() => socketServer.close());
+    readiness.exposeMetrics(metrics.registry);
     readiness.markStarted();
     const baseUrl = `http://${platform.host === '0.0.0.0' ? '127.0.0.1' : platform.host}:${port}`;
     logger.info({ url: `${baseUrl}/graphql`, database: db.kind }, 'subgraph ready');

@@ -15,5 +15,7 @@ export const CloseCode = {
   TooManyConnections: 4429,
   /** The server is shutting down; reconnect (to another instance). */
   GoingAway: 1001,
+  /** Sessions cannot be checked right now (identity unreachable beyond the revocation bound): retry later. */
+  TryAgainLater: 1013,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

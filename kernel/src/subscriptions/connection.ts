@@ -86,6 +86,9 @@ export async function admitSocket(
     user = await socketUser(verifier, params);
   } catch (error) {
     if (!(error instanceof PlatformError)) throw error;
+    if (error.extensions.code === 'UNAVAILABLE') {
+      return { refused: { code: CloseCode.TryAgainLater, reason: 'Sessions cannot be checked right now' } };
+    }
     logger.info({ reason: (error as { reason?: string }).reason }, 'socket token rejected');
     return { refused: TOKEN_INVALID };
   }

@@ -28,16 +28,27 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
   rules,
   services: createIdentityServices,
   localKeys: (services) => services.keys.jwks(),
+  // identity's own token verifier reads the durable revocations from its own database.
+  localRevocations: (runtime) => async (since) => {
+    const asOfMs = Date.now();
+    const snapshot = await recentRevocations(runtime.em(), revocationHoldMs(runtime.platform), since);
+    return { snapshot, asOfMs };
+  },
   routes(router, runtime, services) {
     // Public keys for every service's token verifier; cached briefly, refetched on an unknown kid.
     router.get('/.well-known/jwks.json', (_req, res) => {
       res.set('cache-control', 'public, max-age=300').json(services.keys.jwks());
     });
-    // Revocations a starting service missed: sessions ended and users deleted within one
-    // access-token lifetime. Internal: the gateway does not route it.
-    router.get(REVOCATIONS_PATH, async (_req, res) => {
-      const snapshot = await recentRevocations(runtime.em(), revocationHoldMs(runtime.platform));
-      res.set('cache-control', 'no-store').json(snapshot);
+    // Sessions ended and users deleted within one access-token lifetime (since `?since=<ms>`
+    // when given), read by every service every few seconds so none honours a revoked token
+    // for longer than auth.revocationBoundSec. Internal: services only (the kernel checks the
+    // service credential on /internal/*); the gateway does not route it.
+    router.get(REVOCATIONS_PATH, async (req, res) => {
+      const since =
+        typeof req.query.since === 'string' && /^\d{1,15}$/.test(req.query.since) ? Number(req.query.since) : undefined;
+      const asOfMs = Date.now();
+      const snapshot = await recentRevocations(runtime.em(), revocationHoldMs(runtime.platform), since);
+      res.set('cache-control', 'no-store').json({ ...snapshot, asOfMs });
     });
   },
   hooks: {

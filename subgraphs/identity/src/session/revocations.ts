@@ -5,11 +5,16 @@ import { Session } from './session.entity.js';
 
 /**
  * Revocations whose access tokens may still be alive: sessions revoked and users deleted within
- * the last `holdMs` (the access-token lifetime plus a margin). Read from the database rather
- * than any one process's memory, so every identity replica answers the same.
+ * the last `holdMs` (the access-token lifetime plus a margin), and only those after `sinceMs`
+ * when given (the reader's previous read). Read from the database rather than any one
+ * process's memory, so every identity replica answers the same.
  */
-export async function recentRevocations(em: EntityManager, holdMs: number): Promise<RevocationSnapshot> {
-  const since = new Date(Date.now() - holdMs);
+export async function recentRevocations(
+  em: EntityManager,
+  holdMs: number,
+  sinceMs?: number,
+): Promise<RevocationSnapshot> {
+  const since = new Date(Math.max(Date.now() - holdMs, sinceMs ?? 0));
   const [sessions, users] = await Promise.all([
     em.find(Session, { revokedAt: { $gt: since } }, { fields: ['id', 'revokedAt'] }),
     em.find(User, { deletedAt: { $gt: since } }, { fields: ['id', 'deletedAt'] }),
