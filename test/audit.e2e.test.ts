@@ -3,6 +3,7 @@ import { startSubgraph, type PlatformConfig, type SubgraphHandle } from '@platfo
 import { dropTestSchema, eventually, freePort, PrivateRedis, waitFor } from '@platform/kernel/testing';
 import audit from '@platform/audit';
 import identity from '@platform/identity';
+import { PLATFORM } from '../subgraphs/authz/src/grant/delegation.js';
 import type { AuthzServices } from '../subgraphs/authz/src/services.js';
 import type { BlogServices } from '../subgraphs/blog/src/services.js';
 import { startTestPlatform, type TestPlatform } from './helpers.js';
@@ -109,13 +110,13 @@ function scenario(start: () => Promise<TestPlatform>, whileAuditDown: () => Prom
     const { posts: postService } = blog.services as BlogServices;
     switch (i % 6) {
       case 0:
-        roles.push((await roleService.create(authz.runtime.em(), { name: `role-${i}` })).id);
+        roles.push((await roleService.create(authz.runtime.em(), { name: `role-${i}` }, PLATFORM)).id);
         break;
       case 1:
-        await roleService.grant(authz.runtime.em(), roles.at(-1)!, ['blog.post.read']);
+        await roleService.grant(authz.runtime.em(), roles.at(-1)!, ['blog.post.read'], PLATFORM);
         break;
       case 2:
-        await assignments.assignRole(authz.runtime.em(), userIds[i % userIds.length]!, roles.at(-1)!);
+        await assignments.assignRole(authz.runtime.em(), userIds[i % userIds.length]!, roles.at(-1)!, PLATFORM);
         break;
       case 3:
         posts.push(

@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { startAuthz, type AuthzTestHandle } from './__tests__/start-authz.js';
 import { PERMISSION_CATALOGUE } from './catalogue.generated.js';
+import { PLATFORM } from './grant/delegation.js';
 import { RolePermission } from './grant/grant.entity.js';
 import { Role } from './role/role.entity.js';
 
@@ -56,9 +57,9 @@ describe('authz module', () => {
     const { assignments } = handle.services;
     for (const user of [ADMIN, MEMBER, OTHER]) {
       await assignments.rememberUser(em, user);
-      await assignments.assignRole(em, user, 'user');
+      await assignments.assignRole(em, user, 'user', PLATFORM);
     }
-    await assignments.assignRole(em, ADMIN, 'admin');
+    await assignments.assignRole(em, ADMIN, 'admin', PLATFORM);
     for (const role of await em.find(Role, {})) ids[role.name] = role.id;
   });
 
@@ -102,11 +103,11 @@ describe('authz module', () => {
       const guestId = (await em.findOneOrFail(Role, { name: 'guest' })).id;
       await em.nativeDelete(Role, { name: 'guest' });
       const [a, b] = await Promise.all([
-        handle.services.roles.ensureBuiltIn(handle.runtime.em()),
-        handle.services.roles.ensureBuiltIn(handle.runtime.em()),
+        handle.services.builtInRoles.ensure(handle.runtime.em()),
+        handle.services.builtInRoles.ensure(handle.runtime.em()),
       ]);
       expect([...a, ...b]).toEqual(['guest']);
-      expect(await handle.services.roles.ensureBuiltIn(handle.runtime.em())).toEqual([]);
+      expect(await handle.services.builtInRoles.ensure(handle.runtime.em())).toEqual([]);
       const guest = await handle.runtime.em().findOneOrFail(Role, { name: 'guest' });
       expect(guest.id).not.toBe(guestId);
       ids.guest = guest.id;

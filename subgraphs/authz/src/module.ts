@@ -1,5 +1,6 @@
 import { defineModule, permission, publicAccess } from '@platform/kernel';
 import { RoleAssignment } from './assignment/assignment.entity.js';
+import { authzConfigSchema } from './config.js';
 import { RolePermission } from './grant/grant.entity.js';
 import { migrations } from './migrations/index.js';
 import { Permission } from './permissions.generated.js';
@@ -8,13 +9,14 @@ import { resolveRoleReference } from './role/role.reference.js';
 import { RoleResolver } from './role/role.resolver.js';
 import { permissionRoutes } from './routes.js';
 import { rules } from './rules.js';
-import { createAuthzServices } from './services.js';
+import { createAuthzServices, type AuthzServices } from './services.js';
 import { KnownUser } from './user/known-user.entity.js';
 import { UserRolesResolver } from './user/user.resolver.js';
 import { resolveUserReference } from './user/user.type.js';
 
-export default defineModule({
+export default defineModule<typeof authzConfigSchema, AuthzServices>({
   manifest: new URL('../module.yaml', import.meta.url),
+  config: authzConfigSchema,
   entities: [Role, RolePermission, RoleAssignment, KnownUser],
   migrations,
   resolvers: [RoleResolver, UserRolesResolver],
@@ -29,8 +31,15 @@ export default defineModule({
   routes: permissionRoutes,
   hooks: {
     async onStart(runtime, services) {
-      const created = await services.roles.ensureBuiltIn(runtime.em());
+      const created = await services.builtInRoles.ensure(runtime.em());
       if (created.length > 0) runtime.logger.info({ roles: created }, 'built-in roles created');
+      const revoked = await services.builtInRoles.enforceGuestAllowList(runtime.em());
+      if (revoked.length > 0) {
+        runtime.logger.warn(
+          { revoked, allowList: services.delegation.guestAllowList() },
+          'guest role held permissions outside modules.authz.guestAllowList: revoked',
+        );
+      }
       // After the built-in roles exist: identity's events assign them.
       await services.identityEvents.start();
     },

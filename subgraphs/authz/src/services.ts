@@ -1,15 +1,21 @@
 import type { ModuleRuntime } from '@platform/kernel';
 import { AssignmentService } from './assignment/assignment.service.js';
 import { IdentityEventConsumer } from './assignment/identity-events.js';
+import { guestAllowList, type AuthzConfig } from './config.js';
 import type { Emit } from './events.js';
 import { PermissionCatalogue } from './grant/catalogue.js';
+import { DelegationPolicy } from './grant/delegation.js';
 import { EffectivePermissionQuery, LocalPermissions } from './grant/effective.js';
+import { BuiltInRoles } from './role/built-in-roles.js';
 import { RoleService } from './role/role.service.js';
 
 /** Everything authz's hooks, routes and resolvers use, built once the database is up. */
 export interface AuthzServices {
   catalogue: PermissionCatalogue;
+  /** Who may hand out, take away or reshape which authority; the guest allow-list. */
+  delegation: DelegationPolicy;
   roles: RoleService;
+  builtInRoles: BuiltInRoles;
   assignments: AssignmentService;
   effective: EffectivePermissionQuery;
   /** authz's own `ctx.can()`, read from its database. */
@@ -19,15 +25,19 @@ export interface AuthzServices {
   close(): Promise<void>;
 }
 
-export function createAuthzServices(runtime: ModuleRuntime): AuthzServices {
+export function createAuthzServices(runtime: ModuleRuntime<AuthzConfig>): AuthzServices {
   const emit: Emit = (em, topic, payload, meta) => runtime.events.record(em, topic, payload, meta);
+  const schema = runtime.db.schema;
   const catalogue = new PermissionCatalogue();
-  const assignments = new AssignmentService({ emit, schema: runtime.db.schema });
-  const effective = new EffectivePermissionQuery({ schema: runtime.db.schema, catalogue });
+  const effective = new EffectivePermissionQuery({ schema, catalogue });
+  const delegation = new DelegationPolicy({ effective, catalogue, guestAllowList: guestAllowList(runtime.config) });
+  const assignments = new AssignmentService({ emit, schema, delegation });
   const identityEvents = new IdentityEventConsumer({ runtime, assignments });
   return {
     catalogue,
-    roles: new RoleService({ emit, catalogue }),
+    delegation,
+    roles: new RoleService({ emit, catalogue, delegation }),
+    builtInRoles: new BuiltInRoles({ emit, catalogue, delegation, schema }),
     assignments,
     effective,
     permissions: new LocalPermissions(effective, () => runtime.em()),

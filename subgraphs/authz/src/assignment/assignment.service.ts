@@ -1,6 +1,8 @@
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import { isUuid, NotFoundError, type EventMeta } from '@platform/kernel';
 import type { Emit } from '../events.js';
+import { PLATFORM, type Actor, type DelegationPolicy, type DelegationSubject } from '../grant/delegation.js';
+import { RolePermission } from '../grant/grant.entity.js';
 import { Role } from '../role/role.entity.js';
 import { KnownUser } from '../user/known-user.entity.js';
 import { RoleAssignment } from './assignment.entity.js';
@@ -13,11 +15,13 @@ const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
  */
 export class AssignmentService {
   readonly #emit: Emit;
+  readonly #delegation: DelegationPolicy;
   readonly #tables: { assignment: string; role: string };
 
   /** `schema` is the module's Postgres schema, for the one statement written in SQL. */
-  constructor(deps: { emit: Emit; schema: string }) {
+  constructor(deps: { emit: Emit; schema: string; delegation: DelegationPolicy }) {
     this.#emit = deps.emit;
+    this.#delegation = deps.delegation;
     const schema = quoteIdent(deps.schema);
     this.#tables = { assignment: `${schema}."role_assignment"`, role: `${schema}."role"` };
   }
@@ -46,13 +50,19 @@ export class AssignmentService {
 
   /**
    * Takes a role (a name, or a role id) from a user; a no-op when the user does not hold it.
+   * `by` must hold every permission the role grants (the platform itself always may).
    *
    * @returns whether an assignment was removed.
    */
-  async unassignRole(em: EntityManager, userId: string, role: string, meta?: Partial<EventMeta>): Promise<boolean> {
+  async unassignRole(
+    em: EntityManager,
+    userId: string,
+    role: string,
+    by: Actor,
+    meta?: Partial<EventMeta>,
+  ): Promise<boolean> {
     return em.transactional(async (tx) => {
-      const found = await tx.findOne(Role, isUuid(role) ? { id: role.toLowerCase() } : { name: role });
-      if (!found) throw new NotFoundError('Role', role);
+      const found = await this.#findChecked(tx, role, by, { action: 'unassignRole', targetUserId: userId });
       const removed = await tx.nativeDelete(RoleAssignment, { userId, role: found.id });
       if (removed === 0) return false;
       await this.#emit(tx, 'authz.assignment.deleted', { userId, roleId: found.id, roleName: found.name }, meta);
@@ -62,14 +72,20 @@ export class AssignmentService {
 
   /**
    * Gives `role` (a name, or a role id) to a user; a no-op when the user holds it already.
-   * `meta` carries the cause (request, trace, actor) into the event.
+   * `by` must hold every permission the role grants (the platform itself always may); `meta`
+   * carries the cause (request, trace, actor) into the event.
    *
    * @returns whether the assignment is new.
    */
-  async assignRole(em: EntityManager, userId: string, role: string, meta?: Partial<EventMeta>): Promise<boolean> {
+  async assignRole(
+    em: EntityManager,
+    userId: string,
+    role: string,
+    by: Actor,
+    meta?: Partial<EventMeta>,
+  ): Promise<boolean> {
     return em.transactional(async (tx) => {
-      const found = await tx.findOne(Role, isUuid(role) ? { id: role.toLowerCase() } : { name: role });
-      if (!found) throw new NotFoundError('Role', role);
+      const found = await this.#findChecked(tx, role, by, { action: 'assignRole', targetUserId: userId });
       // `on conflict do nothing` instead of a lookup first: concurrent calls cannot both insert.
       const inserted = await tx
         .createQueryBuilder(RoleAssignment)
@@ -82,6 +98,30 @@ export class AssignmentService {
       await this.#emit(tx, 'authz.assignment.created', { userId, roleId: found.id, roleName: found.name }, meta);
       return true;
     });
+  }
+
+  /**
+   * The role, after checking that `by` holds every permission it grants. A grant racing with
+   * this is no escalation: whatever the role grants once both commit, its administrator gave
+   * to every holder.
+   */
+  async #findChecked(
+    tx: EntityManager,
+    role: string,
+    by: Actor,
+    subject: Omit<DelegationSubject, 'role'>,
+  ): Promise<Role> {
+    const found = await tx.findOne(Role, isUuid(role) ? { id: role.toLowerCase() } : { name: role });
+    if (!found) throw new NotFoundError('Role', role);
+    if (by !== PLATFORM) {
+      const grants = await tx.find(RolePermission, { role: found.id });
+      const needed = this.#delegation.authorityOf(
+        found,
+        grants.map((grant) => grant.permission),
+      );
+      await this.#delegation.requireHeld(tx, by, needed, { ...subject, role: found });
+    }
+    return found;
   }
 
   /** Takes every role away from a user (who was deleted); returns how many assignments went. */

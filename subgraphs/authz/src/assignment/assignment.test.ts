@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { createEvent, NotFoundError, type PlatformEvent } from '@platform/kernel';
 import { startAuthz, waitFor, type AuthzTestHandle } from '../__tests__/start-authz.js';
+import { PLATFORM } from '../grant/delegation.js';
 import { Role } from '../role/role.entity.js';
 import { RoleAssignment } from './assignment.entity.js';
 
@@ -120,16 +121,16 @@ describe('role assignments', () => {
     it('assigns by name or id, once', async () => {
       const userId = randomUUID();
       const { assignments } = handle.services;
-      expect(await assignments.assignRole(handle.runtime.em(), userId, 'guest')).toBe(true);
-      expect(await assignments.assignRole(handle.runtime.em(), userId, await roleId('guest'))).toBe(false);
+      expect(await assignments.assignRole(handle.runtime.em(), userId, 'guest', PLATFORM)).toBe(true);
+      expect(await assignments.assignRole(handle.runtime.em(), userId, await roleId('guest'), PLATFORM)).toBe(false);
       expect(await rolesOf(userId)).toEqual(['guest']);
       expect((await outboxOf(userId)).map((row) => row.topic)).toEqual(['authz.assignment.created']);
     });
 
     it('refuses an unknown role as NotFoundError', async () => {
-      await expect(handle.services.assignments.assignRole(handle.runtime.em(), randomUUID(), 'nobody')).rejects.toThrow(
-        NotFoundError,
-      );
+      await expect(
+        handle.services.assignments.assignRole(handle.runtime.em(), randomUUID(), 'nobody', PLATFORM),
+      ).rejects.toThrow(NotFoundError);
     });
 
     it('unassigns nothing, and records nothing, for a user without roles', async () => {
@@ -141,9 +142,9 @@ describe('role assignments', () => {
     it('reads the roles of several users at once, in the order asked', async () => {
       const [a, b, nobody] = [randomUUID(), randomUUID(), randomUUID()];
       const { assignments } = handle.services;
-      await assignments.assignRole(handle.runtime.em(), a, 'user');
-      await assignments.assignRole(handle.runtime.em(), b, 'guest');
-      await assignments.assignRole(handle.runtime.em(), b, 'admin');
+      await assignments.assignRole(handle.runtime.em(), a, 'user', PLATFORM);
+      await assignments.assignRole(handle.runtime.em(), b, 'guest', PLATFORM);
+      await assignments.assignRole(handle.runtime.em(), b, 'admin', PLATFORM);
       const roles = await assignments.rolesOf(handle.runtime.em(), [b, nobody, a]);
       expect(roles.map((list) => list.map((role) => role.name))).toEqual([['admin', 'guest'], [], ['user']]);
     });
@@ -154,8 +155,9 @@ describe('role assignments', () => {
     const reviewer = em.create(Role, { name: 'reviewer' });
     await em.flush();
     const [a, b] = [randomUUID(), randomUUID()];
-    for (const userId of [a, b]) await handle.services.assignments.assignRole(handle.runtime.em(), userId, 'reviewer');
-    await handle.services.assignments.assignRole(handle.runtime.em(), a, 'user');
+    for (const userId of [a, b])
+      await handle.services.assignments.assignRole(handle.runtime.em(), userId, 'reviewer', PLATFORM);
+    await handle.services.assignments.assignRole(handle.runtime.em(), a, 'user', PLATFORM);
 
     await handle.runtime.em().nativeDelete(Role, { id: reviewer.id });
 

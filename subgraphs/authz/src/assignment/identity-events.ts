@@ -8,6 +8,7 @@ import {
   type PlatformEvent,
   type Subscription,
 } from '@platform/kernel';
+import { PLATFORM } from '../grant/delegation.js';
 import type { AssignmentService } from './assignment.service.js';
 
 /** Consumer group of every authz replica: each identity event is handled by one of them. */
@@ -74,7 +75,7 @@ export class IdentityEventConsumer {
     await handleOnce(this.#runtime.db, 'authz.assignment.on-user-created', event, async (em) => {
       await this.#assignments.rememberUser(em, userId);
       for (const role of roles) {
-        if (await this.#assignments.assignRole(em, userId, role, causedBy(event))) assigned.push(role);
+        if (await this.#assignments.assignRole(em, userId, role, PLATFORM, causedBy(event))) assigned.push(role);
       }
     });
     if (assigned.length > 0) this.#logger.info({ userId, roles: assigned, eventId: event.id }, 'roles assigned');

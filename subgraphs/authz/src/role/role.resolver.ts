@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ConnectionType, requireUuid } from '@platform/kernel';
-import type { AuthzContext } from '../context.js';
+import { delegatorOf, type AuthzContext } from '../context.js';
 import { Role } from './role.entity.js';
 import { listRoles } from './role.service.js';
 import { loadRole } from './role.reference.js';
@@ -41,7 +41,7 @@ export class RoleResolver {
 
   @Mutation(() => Role, { description: 'Creates a role, optionally with permissions' })
   createRole(@Arg('input', () => CreateRoleInput) input: CreateRoleInput, @Ctx() ctx: AuthzContext): Promise<Role> {
-    return ctx.services.roles.create(ctx.em, input);
+    return ctx.services.roles.create(ctx.em, input, delegatorOf(ctx));
   }
 
   @Mutation(() => Role, { description: 'Renames a role or changes its description' })
@@ -50,12 +50,12 @@ export class RoleResolver {
     @Arg('input', () => UpdateRoleInput) input: UpdateRoleInput,
     @Ctx() ctx: AuthzContext,
   ): Promise<Role> {
-    return ctx.services.roles.update(ctx.em, requireUuid(id), input);
+    return ctx.services.roles.update(ctx.em, requireUuid(id), input, delegatorOf(ctx));
   }
 
   @Mutation(() => Boolean, { description: 'Deletes a role and takes it from everyone; built-in roles stay' })
   deleteRole(@Arg('id', () => ID) id: string, @Ctx() ctx: AuthzContext): Promise<boolean> {
-    return ctx.services.roles.delete(ctx.em, requireUuid(id));
+    return ctx.services.roles.delete(ctx.em, requireUuid(id), delegatorOf(ctx));
   }
 
   @Mutation(() => Role, { description: 'Adds permissions to a role (those it has stay as they are)' })
@@ -64,7 +64,7 @@ export class RoleResolver {
     @Arg('permissions', () => [String]) permissions: string[],
     @Ctx() ctx: AuthzContext,
   ): Promise<Role> {
-    return ctx.services.roles.grant(ctx.em, requireUuid(roleId, 'roleId'), permissions);
+    return ctx.services.roles.grant(ctx.em, requireUuid(roleId, 'roleId'), permissions, delegatorOf(ctx));
   }
 
   @Mutation(() => Role, { description: 'Takes one permission from a role' })
@@ -73,6 +73,6 @@ export class RoleResolver {
     @Arg('permission', () => String) permission: string,
     @Ctx() ctx: AuthzContext,
   ): Promise<Role> {
-    return ctx.services.roles.revoke(ctx.em, requireUuid(roleId, 'roleId'), permission);
+    return ctx.services.roles.revoke(ctx.em, requireUuid(roleId, 'roleId'), permission, delegatorOf(ctx));
   }
 }

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import {
   afterCursor,
@@ -17,19 +16,8 @@ import type { Emit } from '../events.js';
 import { RoleAssignment } from '../assignment/assignment.entity.js';
 import { RolePermission } from '../grant/grant.entity.js';
 import type { PermissionCatalogue } from '../grant/catalogue.js';
+import type { Actor, DelegationAction, DelegationPolicy } from '../grant/delegation.js';
 import { Role } from './role.entity.js';
-
-/** The roles every installation has; `admin` holds every permission, `guest` is anonymous. */
-export const BUILT_IN_ROLES = [
-  { name: 'admin', description: 'Every permission', grantsAll: true, grants: [] },
-  {
-    name: 'user',
-    description: 'Every registered user',
-    grantsAll: false,
-    grants: ['blog.post.read', 'blog.post.create', 'blog.post.update', 'blog.post.delete'],
-  },
-  { name: 'guest', description: 'Anonymous callers', grantsAll: false, grants: ['blog.post.read'] },
-] as const;
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]{1,63}$/;
 const MAX_DESCRIPTION = 500;
@@ -88,22 +76,33 @@ function roleDescription(value: string | null | undefined): string | null {
 /**
  * Roles and what they grant. Every change records its event in the same transaction, and only
  * when something changed, so audit sees exactly what happened and caches drop only when needed.
+ * Every change is also bound by the delegation rule (see DelegationPolicy), checked inside that
+ * transaction before anything is written: a refusal changes nothing. `by` is the caller, or
+ * PLATFORM for the platform's own changes (only the guest allow-list binds those).
  */
 export class RoleService {
   readonly #emit: Emit;
   readonly #catalogue: PermissionCatalogue;
+  readonly #delegation: DelegationPolicy;
 
-  constructor(deps: { emit: Emit; catalogue: PermissionCatalogue }) {
+  constructor(deps: { emit: Emit; catalogue: PermissionCatalogue; delegation: DelegationPolicy }) {
     this.#emit = deps.emit;
     this.#catalogue = deps.catalogue;
+    this.#delegation = deps.delegation;
   }
 
-  async create(em: EntityManager, input: CreateRoleInput): Promise<Role> {
+  async create(em: EntityManager, input: CreateRoleInput, by: Actor): Promise<Role> {
     const name = roleName(input.name);
     const description = roleDescription(input.description);
     const permissions = this.#known(input.permissions ?? [], 'permissions');
     try {
       return await em.transactional(async (tx) => {
+        await this.#delegation.requireHeld(
+          tx,
+          by,
+          { all: false, permissions },
+          { action: 'createRole', role: { name } },
+        );
         const role = tx.create(Role, { name, description });
         await tx.flush();
         for (const permission of permissions) tx.create(RolePermission, { role, permission });
@@ -127,7 +126,7 @@ export class RoleService {
     }
   }
 
-  async update(em: EntityManager, id: string, input: UpdateRoleInput): Promise<Role> {
+  async update(em: EntityManager, id: string, input: UpdateRoleInput, by: Actor): Promise<Role> {
     const name = input.name === undefined || input.name === null ? undefined : roleName(input.name);
     const description = input.description === undefined ? undefined : roleDescription(input.description);
     if (name === undefined && description === undefined) {
@@ -141,14 +140,13 @@ export class RoleService {
         const changed: string[] = [];
         if (name !== undefined && name !== role.name) {
           if (role.builtIn) throw new ConflictError(`Built-in role ${role.name} cannot be renamed`);
-          role.name = name;
           changed.push('name');
         }
-        if (description !== undefined && description !== (role.description ?? null)) {
-          role.description = description;
-          changed.push('description');
-        }
+        if (description !== undefined && description !== (role.description ?? null)) changed.push('description');
+        await this.#requireHoldsRole(tx, by, role, [], 'updateRole');
         if (changed.length === 0) return role;
+        if (name !== undefined) role.name = name;
+        if (description !== undefined) role.description = description;
         role.updatedAt = new Date();
         await tx.flush();
         await this.#emit(tx, 'authz.role.updated', { roleId: role.id, name: role.name, changed });
@@ -163,10 +161,11 @@ export class RoleService {
   }
 
   /** Deletes a role with its grants and assignments; built-in roles stay (CONFLICT). */
-  async delete(em: EntityManager, id: string): Promise<boolean> {
+  async delete(em: EntityManager, id: string, by: Actor): Promise<boolean> {
     return em.transactional(async (tx) => {
       const role = await this.#find(tx, id);
       if (role.builtIn) throw new ConflictError(`Built-in role ${role.name} cannot be deleted`);
+      await this.#requireHoldsRole(tx, by, role, [], 'deleteRole');
       const holders = await tx.count(RoleAssignment, { role: role.id });
       tx.remove(role);
       await tx.flush();
@@ -176,12 +175,15 @@ export class RoleService {
   }
 
   /** Adds permissions to a role; those it already grants are left as they are. */
-  async grant(em: EntityManager, roleId: string, permissions: readonly string[]): Promise<Role> {
+  async grant(em: EntityManager, roleId: string, permissions: readonly string[], by: Actor): Promise<Role> {
     const wanted = this.#known(permissions, 'permissions');
     if (wanted.length === 0) throw InputError.field('permissions', 'name at least one permission');
     return em.transactional(async (tx) => {
       const role = await this.#find(tx, roleId);
       if (role.grantsAll) throw new ConflictError(`Role ${role.name} already holds every permission`);
+      const subject = { action: 'grantPermissions', role } as const;
+      this.#delegation.requireGuestAllows(by, role, wanted, subject);
+      await this.#requireHoldsRole(tx, by, role, wanted, 'grantPermissions');
       const inserted = await tx
         .createQueryBuilder(RolePermission)
         .insert(wanted.map((permission) => ({ role: role.id, permission, grantedAt: new Date() })))
@@ -198,11 +200,12 @@ export class RoleService {
   }
 
   /** Takes one permission from a role; a no-op when the role does not grant it. */
-  async revoke(em: EntityManager, roleId: string, permission: string): Promise<Role> {
+  async revoke(em: EntityManager, roleId: string, permission: string, by: Actor): Promise<Role> {
     const name = typeof permission === 'string' ? permission.trim() : '';
     return em.transactional(async (tx) => {
       const role = await this.#find(tx, roleId);
       if (role.grantsAll) throw new ConflictError(`Role ${role.name} holds every permission; none can be revoked`);
+      await this.#requireHoldsRole(tx, by, role, [], 'revokePermission');
       const removed = await tx.nativeDelete(RolePermission, { role: role.id, permission: name });
       // A name no module declares may still be granted (its module was removed): revocable then.
       if (removed === 0 && !this.#catalogue.has(name)) {
@@ -235,53 +238,31 @@ export class RoleService {
   }
 
   /**
-   * Creates the built-in roles that are missing, with the grants a fresh install starts with
-   * (only those some module declares). Safe on every start and from several processes at once
-   * (`on conflict (name) do nothing`). Returns the names it created.
+   * The role, locked until the transaction ends: changes to one role happen one at a time, so
+   * what the delegation check read is what the change applies to.
    */
-  async ensureBuiltIn(em: EntityManager): Promise<string[]> {
-    const existing = new Set(
-      (await em.find(Role, { name: { $in: BUILT_IN_ROLES.map((r) => r.name) } })).map((r) => r.name),
-    );
-    const missing = BUILT_IN_ROLES.filter((role) => !existing.has(role.name));
-    if (missing.length === 0) return [];
-    const now = new Date();
-    return em.transactional(async (tx) => {
-      const created: string[] = [];
-      for (const role of missing) {
-        const id = randomUUID();
-        const inserted = await tx
-          .createQueryBuilder(Role)
-          .insert({
-            id,
-            name: role.name,
-            description: role.description,
-            builtIn: true,
-            grantsAll: role.grantsAll,
-            createdAt: now,
-          })
-          .onConflict(['name'])
-          .ignore()
-          .returning(['id'])
-          .execute('all');
-        if (inserted.length === 0) continue; // another process made it first
-        const grants = role.grants.filter((permission) => this.#catalogue.has(permission));
-        if (grants.length > 0) {
-          await tx
-            .createQueryBuilder(RolePermission)
-            .insert(grants.map((permission) => ({ role: id, permission, grantedAt: now })))
-            .execute();
-        }
-        created.push(role.name);
-      }
-      return created;
-    });
-  }
-
-  async #find(em: EntityManager, id: string): Promise<Role> {
-    const role = isUuid(id) ? await em.findOne(Role, { id: id.toLowerCase() }) : null;
+  async #find(tx: EntityManager, id: string): Promise<Role> {
+    const role = isUuid(id)
+      ? await tx.findOne(Role, { id: id.toLowerCase() }, { lockMode: LockMode.PESSIMISTIC_WRITE })
+      : null;
     if (!role) throw new NotFoundError('Role', id);
     return role;
+  }
+
+  /**
+   * Refuses unless `by` holds every permission `role` grants now and every one of `adding`:
+   * the role before and after the change lies within the caller's authority.
+   */
+  async #requireHoldsRole(
+    tx: EntityManager,
+    by: Actor,
+    role: Role,
+    adding: readonly string[],
+    action: DelegationAction,
+  ): Promise<void> {
+    const [current] = await this.permissionsOf(tx, [role]);
+    const needed = this.#delegation.authorityOf(role, [...current!, ...adding]);
+    await this.#delegation.requireHeld(tx, by, needed, { action, role });
   }
 
   /** Trimmed, de-duplicated permission names, every one declared by some module. */

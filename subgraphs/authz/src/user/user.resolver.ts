@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import { requireUuid } from '@platform/kernel';
-import type { AuthzContext } from '../context.js';
+import { delegatorOf, type AuthzContext } from '../context.js';
 import { Role } from '../role/role.entity.js';
 import { User, userOf } from './user.type.js';
 
@@ -31,7 +31,9 @@ export class UserRolesResolver {
     @Arg('roleId', () => ID) roleId: string,
     @Ctx() ctx: AuthzContext,
   ): Promise<User> {
-    return this.#change(ctx, userId, roleId, (id, role) => ctx.services.assignments.assignRole(ctx.em, id, role));
+    return this.#change(ctx, userId, roleId, (id, role) =>
+      ctx.services.assignments.assignRole(ctx.em, id, role, delegatorOf(ctx)),
+    );
   }
 
   @Mutation(() => User, { description: 'Takes a role from a user (a no-op when they do not hold it)' })
@@ -40,7 +42,9 @@ export class UserRolesResolver {
     @Arg('roleId', () => ID) roleId: string,
     @Ctx() ctx: AuthzContext,
   ): Promise<User> {
-    return this.#change(ctx, userId, roleId, (id, role) => ctx.services.assignments.unassignRole(ctx.em, id, role));
+    return this.#change(ctx, userId, roleId, (id, role) =>
+      ctx.services.assignments.unassignRole(ctx.em, id, role, delegatorOf(ctx)),
+    );
   }
 
   /** Checks both ids and that authz knows the user, then applies `change`. */

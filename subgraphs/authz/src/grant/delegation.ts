@@ -1,0 +1,179 @@
+import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
+import { ForbiddenError, type EffectivePermissions, type Logger } from '@platform/kernel';
+import type { Role } from '../role/role.entity.js';
+import type { PermissionCatalogue } from './catalogue.js';
+import type { EffectivePermissionQuery } from './effective.js';
+
+/** The built-in role whose permissions every caller holds, signed in or not. */
+export const GUEST_ROLE = 'guest';
+
+export const isGuestRole = (role: Pick<Role, 'name' | 'builtIn'>): boolean => role.builtIn && role.name === GUEST_ROLE;
+
+/** A caller changing roles or assignments: a user (undefined when anonymous), with their request's logger. */
+export interface Delegator {
+  userId: string | undefined;
+  logger: Logger;
+}
+
+/** The platform itself (identity's events, start-up): not bound by delegation, only by the guest allow-list. */
+export const PLATFORM = Symbol('platform');
+
+export type Actor = Delegator | typeof PLATFORM;
+
+export type DelegationAction =
+  'createRole' | 'updateRole' | 'deleteRole' | 'grantPermissions' | 'revokePermission' | 'assignRole' | 'unassignRole';
+
+/** What a refused change was about, for the message and the log. */
+export interface DelegationSubject {
+  action: DelegationAction;
+  role?: { id?: string; name: string };
+  targetUserId?: string;
+}
+
+/** A set of permissions; `all` is the admin role's "every permission, including later modules'". */
+export interface Authority {
+  readonly all: boolean;
+  readonly permissions: Iterable<string>;
+}
+
+/** Why a change was refused: `extensions.reason`. */
+export type RefusalReason = 'delegation' | 'guest-allow-list';
+
+/**
+ * FORBIDDEN: the change would hand out authority the caller does not hold, or give the guest role
+ * a permission outside the allow-list. `extensions.permission` names the first permission at
+ * fault (`*` when only "every permission, including later modules'" is), `missing` all of them.
+ */
+export class DelegationError extends ForbiddenError {
+  constructor(
+    message: string,
+    readonly missing: readonly string[],
+    readonly reason: RefusalReason,
+  ) {
+    super(message, missing[0]);
+    this.extensions.missing = [...missing];
+    this.extensions.reason = reason;
+  }
+}
+
+/** What the caller holds that `needed` asks for, sorted; `['*']` when only `all` is lacking. */
+export function lacking(holder: EffectivePermissions, needed: Authority): string[] {
+  if (holder.all) return [];
+  const missing = [...new Set(needed.permissions)].filter((name) => !holder.permissions.has(name)).sort();
+  return needed.all && missing.length === 0 ? ['*'] : missing;
+}
+
+const VERB: Partial<Record<DelegationAction, string>> = {
+  deleteRole: 'delete',
+  assignRole: 'assign',
+  unassignRole: 'unassign',
+};
+
+/**
+ * No privilege escalation by delegation (the rule Keycloak, Zitadel and Kubernetes RBAC apply to
+ * delegated administrators): a caller may hand out, take away or reshape only authority they hold
+ * themselves. `authz.role.*` says which kind of change a caller may make; this says on what.
+ *
+ * - assign or unassign a role: they hold every permission it grants;
+ * - create a role: they hold every permission it starts with;
+ * - change a role (grant, revoke, rename, describe) or delete it: they hold every permission it
+ *   grants before and after the change. Taking a permission away is no escalation, but a role
+ *   beyond one's authority is not one's to reshape: a helpdesk delegate could otherwise strip the
+ *   auditors' role of `audit.event.read`, or relabel it, before misbehaving;
+ * - whatever the caller: the guest role grants nothing outside `modules.authz.guestAllowList`.
+ *
+ * An administrator (a role granting every permission) passes every delegation check. A role that
+ * grants every permission needs a caller who holds every permission in that sense too.
+ */
+export class DelegationPolicy {
+  readonly #effective: EffectivePermissionQuery;
+  readonly #catalogue: PermissionCatalogue;
+  readonly #guestAllowList: ReadonlySet<string>;
+
+  constructor(deps: {
+    effective: EffectivePermissionQuery;
+    catalogue: PermissionCatalogue;
+    guestAllowList: ReadonlySet<string>;
+  }) {
+    this.#effective = deps.effective;
+    this.#catalogue = deps.catalogue;
+    this.#guestAllowList = deps.guestAllowList;
+  }
+
+  /** The guest allow-list in effect, sorted. */
+  guestAllowList(): string[] {
+    return [...this.#guestAllowList].sort();
+  }
+
+  /** Whether the guest role may grant `permission`. */
+  guestMayHold(permission: string): boolean {
+    return this.#guestAllowList.has(permission);
+  }
+
+  /** What a role grants: its permissions, or every permission for a role that grants all. */
+  authorityOf(role: Pick<Role, 'grantsAll'>, permissions: Iterable<string>): Authority {
+    return role.grantsAll ? { all: true, permissions: this.#catalogue.names() } : { all: false, permissions };
+  }
+
+  /**
+   * Throws DelegationError unless `actor` holds all of `needed`. Reads the caller's permissions
+   * through `em`: inside the transaction that then writes, so the check and the change see the
+   * same grants. The platform itself passes.
+   */
+  async requireHeld(em: EntityManager, actor: Actor, needed: Authority, subject: DelegationSubject): Promise<void> {
+    if (actor === PLATFORM) return;
+    const missing = lacking(await this.#effective.of(em, actor.userId), needed);
+    if (missing.length === 0) return;
+    throw this.#refuse(actor, subject, missing, 'delegation', this.#delegationMessage(subject, missing));
+  }
+
+  /** Throws DelegationError when `role` is the guest role and any of `permissions` is outside the allow-list. */
+  requireGuestAllows(actor: Actor, role: Role, permissions: readonly string[], subject: DelegationSubject): void {
+    if (!isGuestRole(role)) return;
+    const missing = [...new Set(permissions)].filter((name) => !this.#guestAllowList.has(name)).sort();
+    if (missing.length === 0) return;
+    const message =
+      `${missing[0]} cannot be given to the guest role: anonymous callers may be given only ` +
+      `the permissions of modules.authz.guestAllowList (${this.guestAllowList().join(', ') || 'none'})`;
+    throw this.#refuse(actor, subject, missing, 'guest-allow-list', message);
+  }
+
+  #delegationMessage(subject: DelegationSubject, missing: readonly string[]): string {
+    const what = missing[0] === '*' ? 'every permission, including those of modules added later' : missing[0];
+    const head = `Missing permission ${missing[0]}`;
+    const role = subject.role?.name;
+    switch (subject.action) {
+      case 'createRole':
+        return `${head}: you can grant only permissions you hold yourself`;
+      case 'grantPermissions':
+      case 'revokePermission':
+      case 'updateRole':
+        return `${head}: you can change only roles whose permissions, before and after the change, you hold yourself (${role} grants or would grant ${what})`;
+      default:
+        return `${head}: you can ${VERB[subject.action]} only roles whose permissions you hold yourself (${role} grants ${what})`;
+    }
+  }
+
+  #refuse(
+    actor: Actor,
+    subject: DelegationSubject,
+    missing: readonly string[],
+    reason: RefusalReason,
+    message: string,
+  ): DelegationError {
+    const logger = actor === PLATFORM ? undefined : actor.logger;
+    logger?.warn(
+      {
+        action: subject.action,
+        roleId: subject.role?.id,
+        roleName: subject.role?.name,
+        targetUserId: subject.targetUserId,
+        permission: missing[0],
+        missing,
+        reason,
+      },
+      'delegation refused',
+    );
+    return new DelegationError(message, missing, reason);
+  }
+}
