@@ -1,5 +1,6 @@
 import { defineModule, permission } from '@platform/kernel';
 import { AuditChainResolver } from './chain/audit-chain.resolver.js';
+import { AUDIT_KEYS_PATH } from './chain/checkpoint-keys.js';
 import { auditConfigSchema } from './config.js';
 import { migrations } from './migrations/index.js';
 import { AuditEvent } from './audit-event/audit-event.entity.js';
@@ -14,6 +15,8 @@ import { createAuditServices } from './services.js';
 export type { AuditServices } from './services.js';
 export type { AuditConfig } from './config.js';
 export type { ChainReport } from './chain/chain-verifier.js';
+export { exportChain, verifyExport, type ExportSummary } from './chain/chain-export.js';
+export { auditGrants } from './chain/grants.js';
 
 export default defineModule({
   manifest: new URL('../module.yaml', import.meta.url),
@@ -25,10 +28,23 @@ export default defineModule({
   references: { AuditEvent: { rule: permission(Permission.EventRead), resolve: resolveAuditEventReference } },
   rules,
   services: createAuditServices,
+  routes(router, runtime, services) {
+    // Public keys for outside verifiers of exports (`platformctl audit verify --file`): JWKS-like.
+    router.get(AUDIT_KEYS_PATH, async (_req, res, next) => {
+      try {
+        res.set('cache-control', 'public, max-age=60').json({ keys: await services.keys.published(runtime.em()) });
+      } catch (error) {
+        next(error);
+      }
+    });
+  },
   hooks: {
     async onStart(_runtime, services) {
+      // Loads (or generates) the signing key and registers its public half before anything is signed.
+      await services.keys.own();
       await services.consumer.start();
       services.retention?.start();
+      services.checkpoints.start();
     },
   },
 });

@@ -3,6 +3,8 @@ import type { ModuleRuntime } from '@platform/kernel';
 import { verifyChain, type ChainReport } from './chain/chain-verifier.js';
 import type { ChainRecord } from './chain/canonical.js';
 import { auditTables, RECORD_COLUMNS, toRecord, type RecordRow } from './chain/chain.store.js';
+import { CheckpointKeys } from './chain/checkpoint-keys.js';
+import { CheckpointPublisher } from './chain/checkpoint-publisher.js';
 import type { AuditConfig } from './config.js';
 import type { EntityManager } from './context.js';
 import { AuditEventFeed } from './audit-event/audit-event.feed.js';
@@ -18,8 +20,12 @@ export interface AuditServices {
   consumer: AuditConsumer;
   /** `auditEventRecorded`: each stored record announced to subscribers. */
   feed: AuditEventFeed;
-  /** Checks the whole hash chain (from the latest checkpoint). */
+  /** Checks the whole hash chain (from the latest prune checkpoint), every checkpoint and the head. */
   verify(em?: EntityManager): Promise<ChainReport>;
+  /** This instance's checkpoint signing key, and the trust verifications apply. */
+  keys: CheckpointKeys;
+  /** Periodic signed checkpoints; started from `onStart` unless `checkpointIntervalSeconds` is 0. */
+  checkpoints: CheckpointPublisher;
   /** One stored record, exactly as the chain hashes it. */
   record(id: string, em?: EntityManager): Promise<ChainRecord | undefined>;
   pruner: AuditPruner;
@@ -38,10 +44,26 @@ export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditS
     topics: runtime.manifest.events.consumes,
     onRecorded: (record) => feed.announce(record),
   });
+  const keys = new CheckpointKeys({
+    db,
+    configured: config.checkpointSigningKey,
+    file: config.checkpointSigningKeyFile,
+    keyDir: join(runtime.platform.dataDir, 'audit', 'keys'),
+    trusted: config.trustedCheckpointKeys,
+    hmacKey: config.checkpointKey,
+    trustUnsignedThrough: config.trustUnsignedCheckpointsThrough,
+    logger,
+  });
+  const checkpoints = new CheckpointPublisher({
+    db,
+    keys,
+    intervalSeconds: config.checkpointIntervalSeconds,
+    logger,
+  });
   const pruner = new AuditPruner({
     db,
     archiveDir: config.archiveDir ?? join(runtime.platform.dataDir, 'audit', 'archive'),
-    checkpointKey: config.checkpointKey,
+    keys,
     batchLimit: config.pruneBatchLimit,
     logger,
   });
@@ -59,7 +81,9 @@ export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditS
     recorder,
     consumer,
     feed,
-    verify: (em = db.fork()) => verifyChain(em, tables, { checkpointKey: config.checkpointKey }),
+    verify: async (em = db.fork()) => verifyChain(em, tables, await keys.trust(em)),
+    keys,
+    checkpoints,
     record: async (id, em = db.fork()) => {
       const rows = await em.execute<RecordRow[]>(`select ${RECORD_COLUMNS} from ${tables.events} e where e.id = ?`, [
         id,
@@ -70,7 +94,7 @@ export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditS
     retention,
     // Called by the kernel before the database closes, so no handler or prune outlives it.
     close: async () => {
-      await Promise.all([consumer.stop(), retention?.stop()]);
+      await Promise.all([consumer.stop(), retention?.stop(), checkpoints.stop()]);
     },
   };
 }

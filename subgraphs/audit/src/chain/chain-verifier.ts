@@ -1,121 +1,87 @@
 import type { EntityManager } from '../context.js';
-import { chainHash, GENESIS_HASH } from './canonical.js';
-import { latestCheckpoint, readHead, recordsAfter, type AuditTables } from './chain.store.js';
-import { checkpointSignatureValid } from './checkpoint-signature.js';
+import { ChainChecker, type ChainReport } from './chain-checker.js';
+import { readHead, recordsAfter, type AuditTables } from './chain.store.js';
+import type { CheckpointTrust } from './checkpoint-signature.js';
+import { checkpointsBetween, latestPruneCheckpoint, type Checkpoint } from './checkpoint.store.js';
 
-/** What a verification found; `firstBrokenId` names the first record that does not fit, if one does. */
-export interface ChainReport {
-  valid: boolean;
-  /** Records whose hash was recomputed. */
-  checked: number;
-  firstBrokenId: string | null;
-  /** Chain position of the first broken record. */
-  firstBrokenSeq: number | null;
-  /** Why the chain is broken, in words; null when it is valid. */
-  reason: string | null;
-  /** The checkpoint verification started from (records up to it were pruned), if any. */
-  checkpointSeq: number | null;
-}
+export type { ChainProblem, ChainReport } from './chain-checker.js';
 
 export interface VerifyOptions {
-  /** The HMAC key checkpoints are signed with; when set, the checkpoint must carry a valid signature. */
-  checkpointKey?: string | null;
   batchSize?: number;
 }
 
+/** Reads checkpoints in chain order, a batch at a time, from where the last read stopped. */
+class CheckpointCursor {
+  #seq = -1;
+  #id = 0;
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly tables: AuditTables,
+  ) {}
+
+  /** Every checkpoint not read yet up to `untilSeq` (all of them when omitted). */
+  async *upTo(untilSeq?: number): AsyncGenerator<Checkpoint> {
+    for (;;) {
+      const batch = await checkpointsBetween(this.em, this.tables, this.#seq, untilSeq, 5000, this.#id);
+      for (const c of batch) {
+        this.#seq = c.seq;
+        this.#id = c.id;
+        yield c;
+      }
+      if (batch.length < 5000) return;
+    }
+  }
+}
+
 /**
- * Walks the chain in order, from its start or from the latest checkpoint, recomputing every
- * hash: a changed record fails its own hash, a deleted one leaves a gap in the positions, and
- * records deleted from the end are missed by the chain head (which moves with every append and
- * can only move forward). Reads in batches, without holding locks, so appends carry on meanwhile.
+ * Verifies the chain in the database (see ChainChecker): from the latest prune checkpoint,
+ * every record and every checkpoint in chain order, then the head. Reads in batches without
+ * holding locks, so appends carry on meanwhile: records appended during the walk are walked too.
  */
 export async function verifyChain(
   em: EntityManager,
   tables: AuditTables,
+  trust: CheckpointTrust,
   options: VerifyOptions = {},
 ): Promise<ChainReport> {
   const batchSize = options.batchSize ?? 2000;
-  const checkpoint = await latestCheckpoint(em, tables);
-  let checked = 0;
-  const broken = (id: string | null, seq: number | null, reason: string): ChainReport => ({
-    valid: false,
-    checked,
-    firstBrokenId: id,
-    firstBrokenSeq: seq,
-    reason,
-    checkpointSeq: checkpoint?.seq ?? null,
-  });
-
-  let previous = GENESIS_HASH;
-  let lastSeq = 0;
-  let lastId: string | null = null;
-  if (checkpoint) {
-    if (options.checkpointKey && !checkpointSignatureValid(checkpoint, options.checkpointKey)) {
-      const [next] = await recordsAfter(em, tables, checkpoint.seq, 1);
-      return broken(next?.id ?? null, next?.seq ?? null, `checkpoint ${checkpoint.seq} has no valid signature`);
-    }
+  const start = await latestPruneCheckpoint(em, tables);
+  const checker = new ChainChecker(trust, start);
+  const checkpoints = new CheckpointCursor(em, tables);
+  if (start) {
     // The prune job deletes what a checkpoint covers in the checkpoint's own transaction.
-    const [leftover] = await em.execute<Array<{ id: string; seq: string }>>(
-      `select e.id, e.seq::text as seq from ${tables.events} e where e.seq <= ? order by e.seq limit 1`,
-      [checkpoint.seq],
-    );
-    if (leftover) {
-      return broken(
-        leftover.id,
-        Number(leftover.seq),
-        `record ${leftover.seq} is covered by checkpoint ${checkpoint.seq} but still exists: the checkpoint was not written by the prune job`,
-      );
-    }
-    previous = checkpoint.hash;
-    lastSeq = checkpoint.seq;
+    const [leftover] = await recordsAfter(em, tables, 0, 1, start.seq);
+    if (leftover) checker.record(leftover);
+    for await (const c of checkpoints.upTo(start.seq)) checker.checkpoint(c);
   }
 
   for (;;) {
-    let records = await recordsAfter(em, tables, lastSeq, batchSize);
-    if (records.length === 0) {
-      const head = await readHead(em, tables);
-      if (head.seq > lastSeq) {
-        // Appended since the last read (a record commits with its head), or missing at the end.
-        records = await recordsAfter(em, tables, lastSeq, batchSize);
-        if (records.length === 0) {
-          return broken(null, lastSeq + 1, `records ${lastSeq + 1} to ${head.seq} are missing from the end`);
-        }
-      } else if (head.seq < lastSeq) {
-        const [extra] = await recordsAfter(em, tables, head.seq, 1);
-        return broken(
-          extra?.id ?? null,
-          head.seq + 1,
-          `record ${head.seq + 1} was not appended through the chain head`,
-        );
-      } else if (head.hash !== previous) {
-        // The last record and its hash were both rewritten: only the head still knows.
-        return broken(lastId, lastSeq, `record ${lastSeq} differs from what the chain head recorded`);
-      } else {
-        return {
-          valid: true,
-          checked,
-          firstBrokenId: null,
-          firstBrokenSeq: null,
-          reason: null,
-          checkpointSeq: checkpoint?.seq ?? null,
-        };
+    if (checker.broken) return checker.broken;
+    const records = await recordsAfter(em, tables, checker.lastSeq, batchSize);
+    if (records.length > 0) {
+      const waiting: Checkpoint[] = [];
+      for await (const c of checkpoints.upTo(records.at(-1)!.seq)) waiting.push(c);
+      let next = 0;
+      for (const record of records) {
+        while (next < waiting.length && waiting[next]!.seq < record.seq) checker.checkpoint(waiting[next++]!);
+        checker.record(record);
+        while (next < waiting.length && waiting[next]!.seq === record.seq) checker.checkpoint(waiting[next++]!);
       }
+      while (next < waiting.length) checker.checkpoint(waiting[next++]!);
+      continue;
     }
-    for (const record of records) {
-      if (record.seq !== lastSeq + 1) {
-        return broken(
-          record.id,
-          record.seq,
-          `record ${record.seq} follows ${lastSeq}: the records between are missing`,
-        );
-      }
-      if (chainHash(previous, record) !== record.hash) {
-        return broken(record.id, record.seq, `record ${record.seq} does not match its hash: it was changed`);
-      }
-      previous = record.hash;
-      lastSeq = record.seq;
-      lastId = record.id;
-      checked++;
+    // The end, as far as this walk knows. Checkpoints first, then the head: a checkpoint written
+    // meanwhile names a record the head (read after it) already reaches.
+    for await (const c of checkpoints.upTo()) checker.checkpoint(c);
+    const head = await readHead(em, tables);
+    const [appended] = await recordsAfter(em, tables, checker.lastSeq, 1);
+    if (appended && !checker.broken) continue;
+    let idAfterHead: string | null = null;
+    if (head.seq < checker.lastSeq) {
+      const [extra] = await recordsAfter(em, tables, head.seq, 1);
+      idAfterHead = extra?.id ?? null;
     }
+    return checker.end(head, idAfterHead);
   }
 }

@@ -6,17 +6,29 @@ export interface AuditTables {
   events: string;
   head: string;
   checkpoints: string;
+  keys: string;
+  /** `audit_chain_lock()`: locks the head and checks it names the chain's real end. */
+  lock: string;
+  /** `audit_append(previous_hash, record)`: the one way a record enters the chain. */
+  append: string;
 }
 
 const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 export function auditTables(schema: string): AuditTables {
   const s = quote(schema);
-  return { events: `${s}."audit_event"`, head: `${s}."audit_chain_head"`, checkpoints: `${s}."audit_checkpoint"` };
+  return {
+    events: `${s}."audit_event"`,
+    head: `${s}."audit_chain_head"`,
+    checkpoints: `${s}."audit_checkpoint"`,
+    keys: `${s}."audit_signing_key"`,
+    lock: `${s}."audit_chain_lock"`,
+    append: `${s}."audit_append"`,
+  };
 }
 
 /** Timestamps as the hash saw them: ISO-8601 UTC with milliseconds. */
-const iso = (column: string): string =>
+export const iso = (column: string): string =>
   `to_char("${column}" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "${column}"`;
 
 /**
@@ -100,54 +112,67 @@ export interface ChainHead {
   hash: string;
 }
 
-/** The chain's last position; `forUpdate` locks it until the transaction ends (serialising appends). */
-export async function readHead(em: EntityManager, tables: AuditTables, forUpdate = false): Promise<ChainHead> {
+/** The chain's last position as the head row records it, without locking. */
+export async function readHead(em: EntityManager, tables: AuditTables): Promise<ChainHead> {
   const [row] = await em.execute<Array<{ seq: string; hash: string }>>(
-    `select seq::text as seq, hash from ${tables.head} where id = 1${forUpdate ? ' for update' : ''}`,
+    `select seq::text as seq, hash from ${tables.head} where id = 1`,
   );
   if (!row) throw new Error(`${tables.head} has no row: the audit migrations did not run`);
   return { seq: Number(row.seq), hash: row.hash };
 }
 
-/** A checkpoint: where the chain continues after the records up to `seq` were pruned. */
-export interface Checkpoint {
-  seq: number;
-  hash: string;
-  firstSeq: number;
-  pruned: number;
-  archive: string | null;
-  archiveSha256: string | null;
-  createdAt: Date;
-  signature: string | null;
+/**
+ * The head no longer names the chain's real end (its hash or its record was changed behind the
+ * append function): nothing is appended, signed or pruned until someone looks.
+ */
+export class ChainHeadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChainHeadError';
+  }
 }
 
-/** The most recent checkpoint, if any record was ever pruned. */
-export async function latestCheckpoint(em: EntityManager, tables: AuditTables): Promise<Checkpoint | undefined> {
-  const [row] = await em.execute<
-    Array<{
-      seq: string;
-      hash: string;
-      first_seq: string;
-      pruned: string;
-      archive: string | null;
-      archive_sha256: string | null;
-      created_at: string;
-      signature: string | null;
-    }>
-  >(
-    `select seq::text as seq, hash, first_seq::text as first_seq, pruned::text as pruned, archive, archive_sha256,
-       ${iso('created_at')}, signature
-     from ${tables.checkpoints} c order by c.seq desc limit 1`,
-  );
-  if (!row) return undefined;
-  return {
-    seq: Number(row.seq),
-    hash: row.hash,
-    firstSeq: Number(row.first_seq),
-    pruned: Number(row.pruned),
-    archive: row.archive,
-    archiveSha256: row.archive_sha256,
-    createdAt: new Date(row.created_at),
-    signature: row.signature,
+/**
+ * Takes the chain lock until the transaction ends (serialising appends, checkpoints and prunes
+ * across connections and instances) and returns the head. `audit_chain_lock()` runs as the
+ * tables' owner, so the service's role needs no UPDATE on the head; it refuses, as a
+ * ChainHeadError, a head that does not name the last record (or the prune checkpoint it stands on).
+ */
+export async function lockChain(em: EntityManager, tables: AuditTables): Promise<ChainHead> {
+  try {
+    const [row] = await em.execute<Array<{ head_seq: string; head_hash: string }>>(
+      `select head_seq::text as head_seq, head_hash from ${tables.lock}()`,
+    );
+    return { seq: Number(row!.head_seq), hash: row!.head_hash };
+  } catch (error) {
+    throw asChainHeadError(error);
+  }
+}
+
+/**
+ * Appends `record` after `previousHash` through `audit_append()`, inside the caller's transaction
+ * (which holds the chain lock): the record is inserted and the head moved in one step.
+ */
+export async function appendRecord(
+  em: EntityManager,
+  tables: AuditTables,
+  previousHash: string,
+  record: ChainRecord,
+): Promise<void> {
+  const json = {
+    ...record,
+    occurredAt: record.occurredAt.toISOString(),
+    recordedAt: record.recordedAt.toISOString(),
   };
+  try {
+    await em.execute(`select ${tables.append}(?, ?::jsonb)`, [previousHash, JSON.stringify(json)]);
+  } catch (error) {
+    throw asChainHeadError(error);
+  }
+}
+
+function asChainHeadError(error: unknown): unknown {
+  const message = error instanceof Error ? error.message : '';
+  const match = /audit chain head does not match the chain[^\n]*/.exec(message);
+  return match ? new ChainHeadError(match[0]) : error;
 }

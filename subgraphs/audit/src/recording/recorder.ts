@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { ModuleDatabase } from '@platform/kernel';
 import { chainHash, type ChainRecord } from '../chain/canonical.js';
-import { auditTables, readHead, type AuditTables } from '../chain/chain.store.js';
+import { appendRecord, auditTables, lockChain, type AuditTables } from '../chain/chain.store.js';
 import type { AuditDraft } from './event-mapping.js';
 
 export type AppendResult = { recorded: true; record: ChainRecord } | { recorded: false; existingId: string };
 
 /**
  * Appends records to the hash chain, one transaction each: lock the chain head, skip an event
- * already recorded, insert the record at the next position with its hash, move the head. The
- * head's row lock serialises appends across connections and audit instances, so the chain is
- * linear; the unique `event_id` is the last word on duplicates.
+ * already recorded, then insert the record at the next position with its hash and move the head
+ * (`audit_append()`). The head's row lock serialises appends across connections and audit
+ * instances, so the chain is linear; the unique `event_id` is the last word on duplicates. A head
+ * that does not fit the chain refuses every append (ChainHeadError): the event is retried.
  */
 export class AuditRecorder {
   readonly #db: ModuleDatabase;
@@ -24,7 +25,7 @@ export class AuditRecorder {
   async append(draft: AuditDraft): Promise<AppendResult> {
     const t = this.#tables;
     return this.#db.fork().transactional(async (em) => {
-      const head = await readHead(em, t, true);
+      const head = await lockChain(em, t);
       if (draft.eventId) {
         // Read after taking the lock: a concurrent delivery of the same event has committed by now.
         const [existing] = await em.execute<Array<{ id: string }>>(`select id from ${t.events} where event_id = ?`, [
@@ -36,34 +37,7 @@ export class AuditRecorder {
       const recordedAt = new Date();
       const unhashed = { ...draft, id: randomUUID(), seq: head.seq + 1, recordedAt };
       const record: ChainRecord = { ...unhashed, hash: chainHash(head.hash, unhashed) };
-      await em.execute(
-        `insert into ${t.events} (id, seq, event_id, action, actor_id, target_type, target_id, metadata,
-           request_id, trace_id, ip, user_agent, occurred_at, recorded_at, hash)
-         values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ?)`,
-        [
-          record.id,
-          record.seq,
-          record.eventId,
-          record.action,
-          record.actorId,
-          record.targetType,
-          record.targetId,
-          JSON.stringify(record.metadata),
-          record.requestId,
-          record.traceId,
-          record.ip,
-          record.userAgent,
-          record.occurredAt.toISOString(),
-          record.recordedAt.toISOString(),
-          record.hash,
-        ],
-        'run',
-      );
-      await em.execute(
-        `update ${t.head} set seq = ?, hash = ?, updated_at = now() where id = 1`,
-        [record.seq, record.hash],
-        'run',
-      );
+      await appendRecord(em, t, head.hash, record);
       return { recorded: true, record };
     });
   }

@@ -26,8 +26,9 @@ export const archiveName = (firstSeq: number, lastSeq: number): string =>
   `audit-${String(firstSeq).padStart(12, '0')}-${String(lastSeq).padStart(12, '0')}.jsonl`;
 
 /**
- * Writes an archive durably: to a temporary file, fsynced, then renamed into place (and the
- * folder fsynced), so a crash leaves either no archive or a complete one, never half of one.
+ * Writes an archive (or an export) durably: to a temporary file, owner-only, fsynced, then renamed
+ * into place (and the folder fsynced), so a crash leaves either no file or a complete one, never
+ * half of one.
  */
 export class ArchiveWriter {
   readonly path: string;
@@ -44,7 +45,8 @@ export class ArchiveWriter {
     return basename(this.path);
   }
 
-  async open(header: ArchiveHeader): Promise<void> {
+  /** Creates the temporary file and writes the header line (canonical JSON). */
+  async open(header: ArchiveHeader | Record<string, unknown>): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     this.#file = await open(this.#tmp, 'w', 0o600);
     await this.write(canonicalJson(header));

@@ -1,14 +1,14 @@
 import type { Logger, ModuleDatabase } from '@platform/kernel';
 import { chainHash, GENESIS_HASH } from '../chain/canonical.js';
-import {
-  auditTables,
-  latestCheckpoint,
-  readHead,
-  recordsAfter,
-  type AuditTables,
-  type Checkpoint,
-} from '../chain/chain.store.js';
+import { auditTables, lockChain, readHead, recordsAfter, type AuditTables } from '../chain/chain.store.js';
+import type { CheckpointKeys } from '../chain/checkpoint-keys.js';
 import { signCheckpoint } from '../chain/checkpoint-signature.js';
+import {
+  checkpointsBetween,
+  insertCheckpoint,
+  latestPruneCheckpoint,
+  type Checkpoint,
+} from '../chain/checkpoint.store.js';
 import { ArchiveWriter, archiveLine, archiveName } from './archive.js';
 
 export interface PruneResult {
@@ -34,8 +34,8 @@ export class ChainBrokenError extends Error {
 export interface PrunerOptions {
   db: ModuleDatabase;
   archiveDir: string;
-  /** Signs checkpoints (HMAC-SHA256) when set. */
-  checkpointKey: string | null;
+  /** Signs the checkpoints (Ed25519, this instance's key) and judges those already written. */
+  keys: CheckpointKeys;
   /** Most records one run prunes. */
   batchLimit: number;
   logger: Logger;
@@ -43,10 +43,11 @@ export interface PrunerOptions {
 
 /**
  * Retention: archives the oldest records to a JSON-lines file, then deletes them and writes a
- * checkpoint (the last pruned position and hash, optionally signed) in one transaction, so the
- * chain still verifies from the checkpoint on. Only a prefix of the chain is pruned: the records
- * from the start up to the first one that is not older than the cutoff. The segment is verified
- * before it is archived; a broken one is refused and kept.
+ * signed prune checkpoint (the last pruned position and hash) in one transaction, so the chain
+ * still verifies from the checkpoint on. Only a prefix of the chain is pruned: the records from
+ * the start up to the first one that is not older than the cutoff. The segment is verified
+ * before it is archived (each hash, and each validly signed periodic checkpoint in it); a
+ * broken one is refused and kept.
  */
 export class AuditPruner {
   readonly #o: PrunerOptions;
@@ -60,7 +61,15 @@ export class AuditPruner {
   async prune(before: Date): Promise<PruneResult> {
     const t = this.#tables;
     const em = this.#o.db.fork();
-    const previous = await latestCheckpoint(em, t);
+    const trust = await this.#o.keys.trust(em);
+    const previous = await latestPruneCheckpoint(em, t);
+    const previousCheck = previous ? trust.check(previous) : undefined;
+    if (previousCheck && !previousCheck.ok) {
+      throw new ChainBrokenError(
+        null,
+        `the prune checkpoint at record ${previous!.seq} is not validly signed (${previousCheck.why}): nothing is pruned after it`,
+      );
+    }
     const startAfter = previous?.seq ?? 0;
     const head = await readHead(em, t);
     const [young] = await em.execute<Array<{ seq: string }>>(
@@ -71,6 +80,12 @@ export class AuditPruner {
     const lastSeq = Math.min(young ? Number(young.seq) - 1 : head.seq, startAfter + this.#o.batchLimit);
     if (lastSeq <= startAfter) return { pruned: 0 };
     const firstSeq = startAfter + 1;
+    const key = await this.#o.keys.own();
+    // What signed periodic checkpoints say of the segment: once pruned, nothing could contradict it.
+    const vouched = new Map<number, Checkpoint>();
+    for (const c of await checkpointsBetween(em, t, startAfter, lastSeq, 1_000_000)) {
+      if (c.kind === 'periodic' && trust.check(c).ok) vouched.set(c.seq, c);
+    }
 
     const archive = new ArchiveWriter(this.#o.archiveDir, archiveName(firstSeq, lastSeq));
     let hash = previous?.hash ?? GENESIS_HASH;
@@ -88,6 +103,13 @@ export class AuditPruner {
           if (chainHash(hash, record) !== record.hash) {
             throw new ChainBrokenError(record.id, `record ${record.seq} does not match its hash`);
           }
+          const checkpoint = vouched.get(record.seq);
+          if (checkpoint && checkpoint.hash !== record.hash) {
+            throw new ChainBrokenError(
+              record.id,
+              `record ${record.seq} has another hash than its signed checkpoint names: records were rewritten`,
+            );
+          }
           await archive.write(archiveLine(record));
           hash = record.hash;
           after = record.seq;
@@ -104,35 +126,23 @@ export class AuditPruner {
     }
 
     const checkpoint = await this.#o.db.fork().transactional(async (tx) => {
-      // Behind the head lock: no append or other prune interleaves.
-      await readHead(tx, t, true);
-      if (((await latestCheckpoint(tx, t))?.seq ?? 0) !== startAfter) return undefined;
-      const written: Checkpoint = {
-        seq: lastSeq,
-        hash,
-        firstSeq,
-        pruned: count,
-        archive: archive.name,
-        archiveSha256,
-        createdAt: new Date(),
-        signature: null,
-      };
-      if (this.#o.checkpointKey) written.signature = signCheckpoint(written, this.#o.checkpointKey);
-      await tx.execute(
-        `insert into ${t.checkpoints} (seq, hash, first_seq, pruned, archive, archive_sha256, created_at, signature)
-         values (?, ?, ?, ?, ?, ?, ?::timestamptz, ?)`,
-        [
-          written.seq,
-          written.hash,
-          written.firstSeq,
-          written.pruned,
-          written.archive,
-          written.archiveSha256,
-          written.createdAt.toISOString(),
-          written.signature,
-        ],
-        'run',
+      // Behind the chain lock: no append or other prune interleaves (and the head must fit the chain).
+      await lockChain(tx, t);
+      if (((await latestPruneCheckpoint(tx, t))?.seq ?? 0) !== startAfter) return undefined;
+      const written = signCheckpoint(
+        {
+          kind: 'prune',
+          seq: lastSeq,
+          hash,
+          firstSeq,
+          pruned: count,
+          archive: archive.name,
+          archiveSha256,
+          createdAt: new Date(),
+        },
+        key,
       );
+      await insertCheckpoint(tx, t, written);
       // The one door through the append-only trigger: this transaction, records the checkpoint covers.
       await tx.execute(`select set_config('audit.prune', 'on', true)`);
       const deleted = await tx.execute<{ affectedRows: number }>(

@@ -13,15 +13,12 @@ import {
   type AuditTestHandle,
 } from '../__tests__/start-audit.js';
 import { chainHash, GENESIS_HASH, type ChainRecord } from '../chain/canonical.js';
-import { latestCheckpoint } from '../chain/chain.store.js';
-import { verifyChain } from '../chain/chain-verifier.js';
-import { checkpointSignatureValid } from '../chain/checkpoint-signature.js';
+import { latestPruneCheckpoint } from '../chain/checkpoint.store.js';
 import { mapEvent } from '../recording/event-mapping.js';
 import { AuditPruner, ChainBrokenError } from './pruner.js';
 import { RetentionJob, retentionCutoff } from './retention-job.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const KEY = 'checkpoint-key-for-tests-0123456789abcdef';
 
 describe('audit retention', () => {
   let handle: AuditTestHandle;
@@ -47,7 +44,7 @@ describe('audit retention', () => {
   beforeAll(async () => {
     archiveDir = mkdtempSync(join(tmpdir(), 'audit-archive-'));
     handle = await startAudit(newCallers(), {
-      modules: { audit: { retentionDays: 30, pruneIntervalMinutes: 0, checkpointKey: KEY, archiveDir } },
+      modules: { audit: { retentionDays: 30, pruneIntervalMinutes: 0, checkpointIntervalSeconds: 0, archiveDir } },
     });
   });
 
@@ -70,10 +67,12 @@ describe('audit retention', () => {
     expect(result.pruned).toBe(5);
     expect(await recordCount(handle)).toBe(2);
 
-    const checkpoint = (await latestCheckpoint(handle.runtime.em(), tablesOf(handle)))!;
-    expect(checkpoint).toMatchObject({ seq: 5, hash: old[4]!.hash, firstSeq: 1, pruned: 5 });
-    expect(checkpointSignatureValid(checkpoint, KEY)).toBe(true);
-    expect(checkpointSignatureValid(checkpoint, `${KEY}-other`)).toBe(false);
+    const checkpoint = (await latestPruneCheckpoint(handle.runtime.em(), tablesOf(handle)))!;
+    const { kid } = await handle.services.keys.own();
+    expect(checkpoint).toMatchObject({ kind: 'prune', seq: 5, hash: old[4]!.hash, firstSeq: 1, pruned: 5, keyId: kid });
+    const trust = await handle.services.keys.trust();
+    expect(trust.check(checkpoint)).toEqual({ ok: true, signer: kid });
+    expect(trust.check({ ...checkpoint, pruned: 4 })).toMatchObject({ ok: false, why: /does not verify/ });
 
     // The archive stands on its own: a header, then each record, each matching its hash.
     expect(archives()).toEqual([checkpoint.archive]);
@@ -115,16 +114,20 @@ describe('audit retention', () => {
     expect(await recordCount(handle)).toBe(2);
   });
 
-  it('reports a checkpoint forged or altered without the key', async () => {
+  it('reports a checkpoint altered without the key: the pruned records are then missing, the first remaining one named', async () => {
     const { checkpoints } = tablesOf(handle);
     await asSuperuser(handle, checkpoints, `update ${checkpoints} set pruned = pruned + 1`);
     expect(await handle.services.verify()).toMatchObject({
       valid: false,
+      problem: 'RECORDS_MISSING',
       firstBrokenId: kept[0]!.id,
-      reason: expect.stringMatching(/checkpoint 5 has no valid signature/),
+      firstBrokenSeq: 6,
+      reason: expect.stringMatching(
+        /records 1 to 5 are missing: .*prune checkpoint at record 5 .*signature does not verify/,
+      ),
     });
-    // Without a key nothing can tell; with it, the restored checkpoint verifies again.
-    expect(await verifyChain(handle.runtime.em(), tablesOf(handle))).toMatchObject({ valid: true });
+    // The prune job will not build on it either.
+    await expect(handle.services.pruner.prune(new Date(Date.now() + DAY_MS))).rejects.toThrow(/not validly signed/);
     await asSuperuser(handle, checkpoints, `update ${checkpoints} set pruned = pruned - 1`);
     expect(await handle.services.verify()).toMatchObject({ valid: true });
   });
@@ -151,7 +154,7 @@ describe('audit retention', () => {
     const pruner = new AuditPruner({
       db: handle.runtime.db,
       archiveDir,
-      checkpointKey: KEY,
+      keys: handle.services.keys,
       batchLimit: 2,
       logger: handle.logger,
     });
