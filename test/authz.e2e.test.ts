@@ -181,6 +181,27 @@ describe('permissions through the gateway', () => {
     });
   });
 
+  it('answers internal routes only to the platform’s services, with 401 otherwise', async () => {
+    const credential = serviceCredential(serviceSecret(platform.subgraphs.blog!.runtime.platform));
+    const routes = [
+      `${platform.subgraphs.identity!.baseUrl}/internal/revocations`,
+      `${platform.subgraphs.authz!.baseUrl}/internal/permissions`,
+    ];
+    for (const url of routes) {
+      for (const headers of [{}, { [SERVICE_CREDENTIAL_HEADER]: 'not-the-credential' }] as Array<
+        Record<string, string>
+      >) {
+        const refused = await fetch(url, { headers });
+        expect({ url, status: refused.status }).toEqual({ url, status: 401 });
+        expect(await refused.json()).toMatchObject({ errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
+      }
+      const answered = await fetch(url, { headers: { [SERVICE_CREDENTIAL_HEADER]: credential } });
+      expect({ url, status: answered.status }).toEqual({ url, status: 200 });
+    }
+    const metrics = await (await fetch(`${platform.subgraphs.identity!.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/service_credential_refusals_total\{[^}]*route="internal"[^}]*\} [1-9]/);
+  });
+
   it("answers `_service { sdl }` only to the platform's services, so composition keeps working", async () => {
     const credential = serviceCredential(serviceSecret(platform.subgraphs.blog!.runtime.platform));
     const ask = async (url: string, query: string, headers: Record<string, string> = {}) => {

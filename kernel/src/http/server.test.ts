@@ -4,7 +4,7 @@ import { Readiness } from '../health/health.js';
 import { createLogger } from '../logging/logger.js';
 import { ServiceMetrics } from '../metrics/metrics.js';
 import { currentRequest } from './request-context.js';
-import { HttpService } from './server.js';
+import { HttpService, type HttpServiceOptions } from './server.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -19,14 +19,17 @@ interface Started {
 }
 
 /** A real HttpService on a free port with a JSON echo route, a slow route and a failing route. */
-async function start(overrides: Record<string, unknown> = {}): Promise<Started> {
+async function start(
+  overrides: Record<string, unknown> = {},
+  options: Partial<Pick<HttpServiceOptions, 'metricsCredential'>> = {},
+): Promise<Started> {
   const config = loadConfig({ env: { PLATFORM_ENV: 'test' }, overrides });
   const logs: Array<Record<string, unknown>> = [];
   const logger = createLogger({ log: { level: 'info', pretty: false } }, 'http-test', {
     write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>),
   });
   const readiness = new Readiness();
-  const http = new HttpService({ config, logger, metrics: new ServiceMetrics('t'), readiness });
+  const http = new HttpService({ config, logger, metrics: new ServiceMetrics('t'), readiness, ...options });
   http.app.post('/echo', ...http.jsonBody(), (req, res) => {
     res.json({ body: req.body as unknown, requestId: currentRequest()?.requestId });
   });
@@ -120,6 +123,19 @@ describe('HttpService', () => {
     } finally {
       dbOk = true;
     }
+  });
+
+  it('GET /metrics answers only the service credential when it requires one (Prometheus: bearer)', async () => {
+    const guarded = await start({}, { metricsCredential: 'the-service-credential' });
+    expect((await fetch(`${guarded.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${guarded.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    const scraped = await fetch(`${guarded.url}/metrics`, {
+      headers: { authorization: 'Bearer the-service-credential' },
+    });
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toContain('http_request_duration_seconds');
+    expect((await fetch(`${guarded.url}/healthz`)).status).toBe(200);
+    await guarded.http.close();
   });
 
   it('GET /metrics exposes request durations labelled by route', async () => {
