@@ -117,6 +117,8 @@ export class PlatformProcess {
       PLATFORM_GATEWAY__RATE_LIMITS__ENABLED: 'false',
       PLATFORM_GATEWAY__SUBSCRIPTIONS__MAX_CONNECTIONS_PER_ADDRESS: '100000',
       PLATFORM_GATEWAY__SUBSCRIPTIONS__MAX_SUBSCRIPTIONS_PER_ADDRESS: '1000000',
+      // The benchmarks scrape every service's /metrics themselves, on loopback.
+      PLATFORM_METRICS__REQUIRE_CREDENTIAL: 'false',
       ...options.env,
     };
     for (const name of SERVICES) {
