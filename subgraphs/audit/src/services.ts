@@ -3,6 +3,7 @@ import type { ModuleRuntime } from '@platform/kernel';
 import { verifyChain, type ChainReport } from './chain/chain-verifier.js';
 import type { ChainRecord } from './chain/canonical.js';
 import { auditTables, RECORD_COLUMNS, toRecord, type RecordRow } from './chain/chain.store.js';
+import { exportChain, type ExportSummary } from './chain/chain-export.js';
 import { CheckpointKeys } from './chain/checkpoint-keys.js';
 import { CheckpointPublisher } from './chain/checkpoint-publisher.js';
 import type { AuditConfig } from './config.js';
@@ -22,6 +23,8 @@ export interface AuditServices {
   feed: AuditEventFeed;
   /** Checks the whole hash chain (from the latest prune checkpoint), every checkpoint and the head. */
   verify(em?: EntityManager): Promise<ChainReport>;
+  /** Writes the chain, its checkpoints and public keys to `file` as JSON lines (docs/audit.md, "Exports"). */
+  exportTo(file: string): Promise<ExportSummary>;
   /** This instance's checkpoint signing key, and the trust verifications apply. */
   keys: CheckpointKeys;
   /** Periodic signed checkpoints; started from `onStart` unless `checkpointIntervalSeconds` is 0. */
@@ -82,6 +85,7 @@ export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditS
     consumer,
     feed,
     verify: async (em = db.fork()) => verifyChain(em, tables, await keys.trust(em)),
+    exportTo: (file) => exportChain(db.fork(), tables, file),
     keys,
     checkpoints,
     record: async (id, em = db.fork()) => {

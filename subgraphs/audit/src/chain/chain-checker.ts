@@ -38,6 +38,8 @@ export interface ChainReport {
   reason: string | null;
   /** The prune checkpoint verification started from (records up to it were pruned), if any. */
   checkpointSeq: number | null;
+  /** Whose signatures were accepted (key ids; `hmac` for legacy ones): more than the keys you know of is a question to ask. */
+  signers: string[];
   /** The newest checkpoint that verified (signature, and hash where its record exists): how far the chain is anchored. */
   latestCheckpoint: { kind: Checkpoint['kind']; seq: number; createdAt: Date; signer: string } | null;
 }
@@ -79,6 +81,7 @@ export class ChainChecker {
   #expectedHeadSeq: number | null = null;
   #idAfterHead: string | null = null;
   #report: ChainReport | undefined;
+  readonly #signers = new Set<string>();
 
   constructor(trust: CheckpointTrust, start?: Checkpoint) {
     this.#trust = trust;
@@ -88,6 +91,7 @@ export class ChainChecker {
       this.#lastSeq = start.seq;
       const check = trust.check(start);
       if (check.ok) {
+        this.#signers.add(check.signer);
         this.#previous = start.hash;
         this.#anchor = { kind: start.kind, seq: start.seq, createdAt: start.createdAt, signer: check.signer };
       } else {
@@ -119,8 +123,12 @@ export class ChainChecker {
       // The start's signature was checked up front; a bad one is reported at the first record after it.
       if (same(c, start)) return;
       const check = this.#trust.check(c);
-      if (!check.ok) this.#invalid(c, check.why);
-      else if (c.kind === 'prune') this.#validPruneBelowStart = c.seq;
+      if (!check.ok) {
+        this.#invalid(c, check.why);
+        return;
+      }
+      this.#signers.add(check.signer);
+      if (c.kind === 'prune') this.#validPruneBelowStart = c.seq;
       return;
     }
     if (c.seq > this.#lastSeq) {
@@ -132,6 +140,7 @@ export class ChainChecker {
       this.#checkpointsChecked++;
       const check = this.#trust.check(c);
       if (!check.ok) this.#invalid(c, check.why);
+      else this.#signers.add(check.signer);
       return;
     }
     this.#atRecord(c);
@@ -205,6 +214,7 @@ export class ChainChecker {
       this.#checkpointsChecked++;
       const check = this.#trust.check(c);
       if (!check.ok) return this.#invalid(c, check.why);
+      this.#signers.add(check.signer);
       if (!beyond || c.seq > beyond.c.seq) beyond = { c, signer: check.signer };
     }
     const missingTo = Math.max(head.seq, beyond?.c.seq ?? 0);
@@ -251,6 +261,7 @@ export class ChainChecker {
       this.#invalid(c, check.why);
       return;
     }
+    this.#signers.add(check.signer);
     if (c.hash !== this.#previous) {
       const from = this.#firstAfterAnchor ?? { id: null, seq: c.seq };
       this.#fail(
@@ -291,6 +302,7 @@ export class ChainChecker {
       problem,
       reason,
       checkpointSeq: this.#start?.seq ?? null,
+      signers: [...this.#signers],
       latestCheckpoint: this.#anchor,
     };
   }

@@ -65,14 +65,17 @@ export async function latestPruneCheckpoint(em: EntityManager, t: AuditTables): 
   return row ? toCheckpoint(row) : undefined;
 }
 
-/** Checkpoints of any kind with `afterSeq < seq <= untilSeq` (no upper bound when omitted), in chain order. */
+/**
+ * Checkpoints of any kind with `afterSeq < seq <= untilSeq` (no upper bound when omitted), in chain
+ * order; a cursor continues after the checkpoint (`afterSeq`, `afterId`) it stopped at.
+ */
 export async function checkpointsBetween(
   em: EntityManager,
   t: AuditTables,
   afterSeq: number,
   untilSeq: number | undefined,
   limit: number,
-  afterId = 0,
+  afterId = Number.MAX_SAFE_INTEGER,
 ): Promise<Array<Checkpoint & { id: number }>> {
   const rows = await em.execute<Array<CheckpointRow & { id: string }>>(
     `select c.id::text as id, ${COLUMNS} from ${t.checkpoints} c
