@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { SERVICE_CREDENTIAL_HEADER, serviceCredential, serviceSecret } from '@platform/kernel/gateway';
 import { startAuthz, type AuthzTestHandle } from './__tests__/start-authz.js';
 import { PERMISSION_CATALOGUE } from './catalogue.generated.js';
 import { PLATFORM } from './grant/delegation.js';
@@ -403,10 +404,18 @@ describe('authz module', () => {
   });
 
   describe('GET /internal/permissions', () => {
-    const effective = async (headers: Record<string, string> = {}) => {
-      const response = await fetch(`${handle.baseUrl}/internal/permissions`, { headers });
+    /** As a service asks: with the deployment's service credential, on behalf of `headers`' caller. */
+    const effective = async (headers: Record<string, string> = {}, credential = true) => {
+      const service = credential
+        ? { [SERVICE_CREDENTIAL_HEADER]: serviceCredential(serviceSecret(handle.runtime.platform)) }
+        : {};
+      const response = await fetch(`${handle.baseUrl}/internal/permissions`, { headers: { ...service, ...headers } });
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };
     };
+
+    it('answers only the platform’s services (401 without the service credential)', async () => {
+      expect((await effective(as(ADMIN), false)).status).toBe(401);
+    });
 
     it("answers the guest role's permissions to anonymous callers", async () => {
       expect(await effective()).toEqual({
