@@ -406,7 +406,7 @@ describe('authz module', () => {
   describe('GET /internal/permissions', () => {
     /** As a service asks: with the deployment's service credential, on behalf of `headers`' caller. */
     const effective = async (headers: Record<string, string> = {}, credential = true) => {
-      const service = credential
+      const service: Record<string, string> = credential
         ? { [SERVICE_CREDENTIAL_HEADER]: serviceCredential(serviceSecret(handle.runtime.platform)) }
         : {};
       const response = await fetch(`${handle.baseUrl}/internal/permissions`, { headers: { ...service, ...headers } });
