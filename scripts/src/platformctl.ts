@@ -1,6 +1,6 @@
 /**
- * platformctl: inspect and validate modules, compose the supergraph, run migrations, check and
- * prune the audit log.
+ * platformctl: inspect and validate modules, compose the supergraph, run migrations, check,
+ * prune, export and verify the audit log.
  * Exit codes: 0 ok, 1 problems found, 2 usage errors.
  */
 import { writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { KERNEL_VERSION } from '@platform/kernel';
 import { generateArtifacts, SUPERGRAPH_FILE } from './artifacts.js';
-import { auditPrune, auditVerify } from './commands/audit.js';
+import { auditGrantsCommand, auditPrune, auditVerify, type VerifyOptions } from './commands/audit.js';
 import { listModules, moduleInfo, validateModules } from './commands/modules.js';
 import { migrate } from './commands/migrate.js';
 import { newModule } from './commands/new-module.js';
@@ -90,8 +90,26 @@ function buildProgram(setExit: (code: number) => void): Command {
   const audit = program.command('audit').description('the audit log').exitOverride();
   audit
     .command('verify')
-    .description('recompute the hash chain; exit 1 and print the first broken record when it is broken')
-    .action(run(() => auditVerify(root(), process.env)));
+    .description(
+      'recompute the hash chain and check every checkpoint signature and the head; exit 1 and print the first break',
+    )
+    .option('--export <file>', 'also write the chain, its checkpoints and public keys to a file (JSON lines)')
+    .option('--file <file>', 'verify an export offline instead of the database')
+    .option(
+      '--trust <kid>',
+      'accept checkpoint signatures only by this key id (repeatable; default: modules.audit.trustedCheckpointKeys, else every known key)',
+      (kid: string, kids: string[]) => [...kids, kid],
+      [] as string[],
+    )
+    .action((options: VerifyOptions) => run(() => auditVerify(root(), process.env, options))());
+  audit
+    .command('grants')
+    .description("print the SQL granting the audit service's role (and the pruning role) least privilege")
+    .option('--role <role>', 'the role the audit service connects as')
+    .option('--prune-role <role>', 'the role platformctl audit prune connects as')
+    .action((options: { role?: string; pruneRole?: string }) =>
+      run(() => auditGrantsCommand(root(), process.env, options))(),
+    );
   audit
     .command('prune')
     .description('archive and delete records past retention (modules.audit.retentionDays), leaving a checkpoint')

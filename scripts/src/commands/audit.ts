@@ -1,25 +1,90 @@
-import { loadConfig, withModuleRuntime } from '@platform/kernel';
-import audit from '@platform/audit';
+import { loadConfig, withModuleRuntime, type PlatformConfig } from '@platform/kernel';
+import audit, { auditGrants, ExportFormatError, verifyExport, type ChainReport } from '@platform/audit';
 import { UsageError } from '../usage.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+export interface VerifyOptions {
+  /** Also write the chain, its checkpoints and public keys to this file (JSON lines). */
+  export?: string;
+  /** Verify this export offline instead of the database. */
+  file?: string;
+  /** Key ids to accept checkpoint signatures from (default: modules.audit.trustedCheckpointKeys, else every known key). */
+  trust?: string[];
+}
+
+type AuditSettings = {
+  trustedCheckpointKeys?: string[] | null;
+  checkpointKey?: string | null;
+  trustUnsignedCheckpointsThrough?: number | null;
+};
+
+const auditSettings = (config: PlatformConfig): AuditSettings =>
+  (config.modules.audit as AuditSettings | undefined) ?? {};
+
+function printReport(report: ChainReport): void {
+  const from = report.checkpointSeq === null ? '' : ` (from the checkpoint after record ${report.checkpointSeq})`;
+  const signed = report.latestCheckpoint
+    ? `signed up to record ${report.latestCheckpoint.seq} at ${report.latestCheckpoint.createdAt.toISOString()}`
+    : 'no signed checkpoint yet';
+  const signers = report.signers.length > 0 ? `; checkpoint keys: ${report.signers.join(', ')}` : '';
+  if (report.valid) {
+    console.log(`audit chain valid: ${report.checked} records checked${from}; ${signed}${signers}`);
+    return;
+  }
+  console.error(`audit chain BROKEN (${report.problem}): ${report.reason}`);
+  console.error(`${report.checked} records checked before the break${from}; ${signed}${signers}`);
+  if (report.firstBrokenSeq !== null && report.firstBrokenId === null) {
+    console.log(`first broken position: record ${report.firstBrokenSeq} (no longer stored)`);
+  }
+}
+
 /**
- * `audit verify`: recomputes the audit log's hash chain from the command line, as
- * `verifyAuditChain` does. Exit 0 when it is intact; 1 when it is broken, with the reason and
- * the first broken record printed.
+ * `audit verify`: checks the audit log's hash chain, checkpoint signatures and head from the
+ * command line, as `verifyAuditChain` does; with `--export FILE` also writes the chain as JSON
+ * lines for outside verification; with `--file FILE` verifies such an export offline, with no
+ * database. Exit 0 when intact; 1 when broken, with the reason and the first broken record.
  */
-export async function auditVerify(root: string, env: Record<string, string | undefined>): Promise<number> {
+export async function auditVerify(
+  root: string,
+  env: Record<string, string | undefined>,
+  options: VerifyOptions = {},
+): Promise<number> {
+  if (options.export && options.file) throw new UsageError('--export and --file do not go together');
   const config = loadConfig({ env, cwd: root });
+  const settings = auditSettings(config);
+  const trusted = options.trust && options.trust.length > 0 ? options.trust : (settings.trustedCheckpointKeys ?? null);
+  if (options.file) {
+    let report;
+    try {
+      report = await verifyExport(options.file, {
+        trusted,
+        hmacKey: settings.checkpointKey ?? null,
+        trustUnsignedThrough: settings.trustUnsignedCheckpointsThrough ?? null,
+      });
+    } catch (error) {
+      if (!(error instanceof ExportFormatError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      console.error(`${options.file} is not a readable audit export: ${(error as Error).message}`);
+      return 1;
+    }
+    console.log(
+      `export of ${report.exportedAt}, head at record ${report.head.seq}; ` +
+        `keys accepted: ${report.trustedKeys.join(', ') || 'none'}${trusted ? ' (pinned)' : ' (every key in the file: pin them with --trust)'}`,
+    );
+    printReport(report);
+    return report.valid ? 0 : 1;
+  }
   return withModuleRuntime(audit, config, async (_runtime, services) => {
     const report = await services.verify();
-    const from = report.checkpointSeq === null ? '' : ` (from the checkpoint after record ${report.checkpointSeq})`;
-    if (report.valid) {
-      console.log(`audit chain valid: ${report.checked} records checked${from}`);
-      return 0;
+    printReport(report);
+    if (options.export) {
+      const summary = await services.exportTo(options.export);
+      console.log(
+        `exported ${summary.records} records, ${summary.checkpoints} checkpoints and ${summary.keys} keys ` +
+          `(head at record ${summary.head.seq}) to ${summary.file}, sha256 ${summary.sha256}`,
+      );
     }
-    console.error(`audit chain BROKEN: ${report.reason}`);
-    console.error(`${report.checked} records checked before the break${from}`);
+    if (report.valid) return 0;
     const record = report.firstBrokenId ? await services.record(report.firstBrokenId) : undefined;
     if (record) {
       console.log(`first broken record (seq ${record.seq}, id ${record.id}):`);
@@ -27,6 +92,24 @@ export async function auditVerify(root: string, env: Record<string, string | und
     }
     return 1;
   });
+}
+
+/**
+ * `audit grants`: prints the SQL that gives the audit service's role (and the pruning role) what
+ * it needs and nothing more, for the schema the configuration names. Run it as the schema owner.
+ */
+export function auditGrantsCommand(
+  root: string,
+  env: Record<string, string | undefined>,
+  options: { role?: string; pruneRole?: string },
+): number {
+  if (!options.role) throw new UsageError('--role is required: the role the audit service connects as');
+  const config = loadConfig({ env, cwd: root });
+  const schema = config.services.audit?.dbSchema ?? 'audit';
+  for (const statement of auditGrants({ schema, role: options.role, pruneRole: options.pruneRole ?? null })) {
+    console.log(statement);
+  }
+  return 0;
 }
 
 /** Parses `--older-than-days`: a whole number of days, at least 1. */
