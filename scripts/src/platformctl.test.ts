@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createEvent, loadConfig, withModuleRuntime, type ModuleRuntime } from '@platform/kernel';
 import identityModule from '@platform/identity';
 import auditModule, { type AuditConfig, type AuditServices } from '@platform/audit';
+import { serviceCredential } from '@platform/kernel/gateway';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const CLI = join(REPO, 'scripts', 'src', 'platformctl.ts');
@@ -261,6 +262,22 @@ describe('platformctl seed', () => {
       }
     }
   }, 90_000); // four CLI runs with password hashing: slow when the machine is busy
+});
+
+describe('platformctl service-credential', () => {
+  it('prints the credential the services accept, derived from the service secret', async () => {
+    const secret = 'a service secret of more than thirty-two characters';
+    const result = await platformctl(['service-credential'], { PLATFORM_ENV: 'test', SERVICE_SECRET: secret });
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(serviceCredential(secret));
+    expect(result.stdout).not.toContain(secret);
+  });
+
+  it('refuses to make one up in production', async () => {
+    const result = await platformctl(['service-credential'], { PLATFORM_ENV: 'production' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('SERVICE_SECRET');
+  });
 });
 
 describe('platformctl audit', () => {

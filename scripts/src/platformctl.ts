@@ -13,6 +13,7 @@ import { listModules, moduleInfo, validateModules } from './commands/modules.js'
 import { migrate } from './commands/migrate.js';
 import { newModule } from './commands/new-module.js';
 import { seed } from './commands/seed.js';
+import { printServiceCredential } from './commands/service-credential.js';
 import { findRoot, RootError } from './modules.js';
 import { UsageError } from './usage.js';
 
@@ -115,6 +116,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('archive and delete records past retention (modules.audit.retentionDays), leaving a checkpoint')
     .option('--older-than-days <days>', 'prune records older than this instead of the configured retention')
     .action((options: { olderThanDays?: string }) => run(() => auditPrune(root(), process.env, options))());
+  program
+    .command('service-credential')
+    .description("print the services' credential (from SERVICE_SECRET): Prometheus' bearer token for /metrics")
+    .action(run(() => printServiceCredential(root(), process.env)));
   program
     .command('seed')
     .description('create initial data idempotently, e.g. the administrator from SEED_ADMIN_EMAIL / SEED_ADMIN_PASSWORD')
