@@ -51,6 +51,18 @@ export class PrivateRedis {
     }
   }
 
+  /**
+   * Freezes it (SIGSTOP): connections stay open and commands get no answer, as with a Redis that
+   * hangs rather than dies. `resume()` thaws it.
+   */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   /** Kills it (SIGKILL: nothing is saved, as in a crash). */
   async stop(): Promise<void> {
     const child = this.#child;
