@@ -15,7 +15,8 @@ import { createAuditServices } from './services.js';
 export type { AuditServices } from './services.js';
 export type { AuditConfig } from './config.js';
 export type { ChainReport } from './chain/chain-verifier.js';
-export { ExportFormatError, verifyExport, type ExportReport, type ExportSummary } from './chain/chain-export.js';
+export type { ExportSummary } from './chain/chain-export.js';
+export { ExportFormatError, verifyExport, type ExportReport } from './chain/export-verifier.js';
 export { auditGrants } from './chain/grants.js';
 
 export default defineModule({

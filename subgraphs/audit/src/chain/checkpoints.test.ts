@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@platform/kernel/testing';
 import { newCallers, startAudit, tablesOf, type AuditTestHandle } from '../__tests__/start-audit.js';
-import { ExportFormatError, verifyExport } from './chain-export.js';
+import { ExportFormatError, verifyExport } from './export-verifier.js';
 import { CheckpointKeys, AUDIT_KEYS_PATH } from './checkpoint-keys.js';
 import { CheckpointPublisher } from './checkpoint-publisher.js';
 import { checkpointsNewestFirst } from './checkpoint.store.js';
