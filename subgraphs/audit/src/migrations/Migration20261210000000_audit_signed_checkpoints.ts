@@ -163,6 +163,10 @@ export class Migration20261210000000_audit_signed_checkpoints extends Migration 
     this.addSql('drop function if exists "audit_append"(varchar, jsonb)');
     this.addSql('drop function if exists "audit_chain_lock"()');
     this.addSql('drop table if exists "audit_signing_key"');
+    // Periodic checkpoints mean nothing to the earlier schema, which would take them for prunes.
+    this.addSql('alter table "audit_checkpoint" disable trigger user');
+    this.addSql(`delete from "audit_checkpoint" where "kind" = 'periodic'`);
+    this.addSql('alter table "audit_checkpoint" enable trigger user');
     this.addSql('drop index if exists "audit_checkpoint_seq_idx"');
     this.addSql(`
       alter table "audit_checkpoint"
@@ -170,5 +174,33 @@ export class Migration20261210000000_audit_signed_checkpoints extends Migration 
         drop column "kind",
         drop column "key_id",
         add primary key ("seq")`);
+    this.addSql(`
+      create or replace function "audit_append_only"() returns trigger
+      language plpgsql
+      set search_path from current
+      as $$
+      begin
+        if tg_table_name = 'audit_event' and tg_op = 'DELETE' then
+          if current_setting('audit.prune', true) = 'on'
+             and old."seq" <= coalesce((select max(c."seq") from "audit_checkpoint" c), 0) then
+            return old;
+          end if;
+        end if;
+        raise exception '% is append-only: % is not allowed', tg_table_name, tg_op
+          using errcode = '42501',
+                hint = 'audit records leave only through the prune job, which archives them and writes a checkpoint';
+      end;
+      $$`);
+    this.addSql(`
+      create or replace function "audit_chain_head_forward_only"() returns trigger
+      language plpgsql
+      as $$
+      begin
+        if tg_op = 'UPDATE' and new."seq" >= old."seq" then
+          return new;
+        end if;
+        raise exception 'audit_chain_head only moves forward: % is not allowed', tg_op using errcode = '42501';
+      end;
+      $$`);
   }
 }
