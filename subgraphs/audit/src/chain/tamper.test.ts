@@ -1,5 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { newCallers, recordCount, startAudit, tablesOf, type AuditTestHandle } from '../__tests__/start-audit.js';
+import { randomUUID } from 'node:crypto';
+import {
+  event,
+  newCallers,
+  recordCount,
+  startAudit,
+  tablesOf,
+  type AuditTestHandle,
+} from '../__tests__/start-audit.js';
 import { chainHash, type ChainRecord } from './canonical.js';
 import { verifyChain } from './chain-verifier.js';
 import { ChainHeadError } from './chain.store.js';
@@ -213,6 +221,10 @@ describe('audit chain tampering', () => {
 
       // Before, the next record was chained from the forged hash, and verification blamed it.
       await expect(appendRecords(handle, 1)).rejects.toThrow(ChainHeadError);
+      // Delivered events fail (and are retried by the bus), logged as an error each time.
+      await expect(
+        handle.services.consumer.handle(event('blog.post.created', { postId: randomUUID(), authorId: randomUUID() })),
+      ).rejects.toThrow(ChainHeadError);
       await expect(appendRecords(handle, 1)).rejects.toThrow(
         /audit chain head does not match the chain: it names record 10/,
       );

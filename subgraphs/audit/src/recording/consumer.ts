@@ -1,6 +1,7 @@
 import type { Logger, ModuleRuntime, PlatformEvent, Subscription } from '@platform/kernel';
 import { mapEvent } from './event-mapping.js';
 import type { ChainRecord } from '../chain/canonical.js';
+import { ChainHeadError } from '../chain/chain.store.js';
 import type { AuditRecorder } from './recorder.js';
 
 /**
@@ -63,7 +64,19 @@ export class AuditConsumer {
       return;
     }
     const { draft, notes } = mapEvent(event);
-    const result = await this.#recorder.append(draft);
+    let result;
+    try {
+      result = await this.#recorder.append(draft);
+    } catch (error) {
+      // Tampering, not an outage: say so loudly on every attempt (the bus retries and only warns).
+      if (error instanceof ChainHeadError) {
+        this.#logger.error(
+          { eventId: draft.eventId, topic, reason: error.message },
+          'audit chain head does not fit the chain: nothing is recorded until it is checked (platformctl audit verify)',
+        );
+      }
+      throw error;
+    }
     if (notes.length > 0) this.#logger.warn({ eventId: draft.eventId, topic, notes }, 'event stored with changes');
     if (result.recorded) {
       this.#logger.debug({ eventId: draft.eventId, topic, seq: result.record.seq }, 'audit event recorded');
