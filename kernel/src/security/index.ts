@@ -1,2 +1,10 @@
-export { LoginThrottle, type LoginThrottleOptions, type ThrottleLimit } from './login-throttle.js';
+export {
+  LoginThrottle,
+  type LockoutEnd,
+  type LockoutStart,
+  type LoginThrottleOptions,
+  type ThrottleLimit,
+  type ThrottleScope,
+  type ThrottleVerdict,
+} from './login-throttle.js';
 export { accountKey, ipBucket, ipKey } from './throttle-keys.js';

@@ -130,6 +130,76 @@ describe.each(stores)('LoginThrottle (%s store)', (store) => {
     expect(third).toBe(2);
   });
 
+  it('returns the lockout a failure starts, and hands its end to the first attempt after it, once', async () => {
+    const limiter = throttle({ perAccount: { attempts: 3, windowSec: 1 } });
+    const account = newAccount();
+    const ip = '203.0.113.7';
+    expect(await limiter.recordFailure(account, ip)).toEqual([]);
+    expect(await limiter.recordFailure(account, ip)).toEqual([]);
+    const before = Date.now();
+    const [started, ...others] = await limiter.recordFailure(account, ip);
+    expect(others).toEqual([]);
+    expect(started).toEqual({ scope: 'account', durationSec: 1, strike: 1, until: expect.any(Date) });
+    expect(started!.until.getTime()).toBeGreaterThanOrEqual(before + 1000);
+    // Already locked: no second start.
+    expect(await limiter.recordFailure(account, ip)).toEqual([]);
+
+    const refused = await limiter.attempt(account, ip);
+    expect(refused).toEqual({
+      ended: [],
+      refused: { retryAfterSec: 1, scopes: ['account'], report: { attempts: 1 } },
+    });
+    await eventually(async () => (await limiter.attempt(account, ip)).refused === undefined);
+    // The attempt that found the lapse claimed it: concurrent and later attempts see no end.
+    const after = await Promise.all([1, 2, 3].map(() => limiter.attempt(account, ip)));
+    expect(after.flatMap((verdict) => verdict.ended)).toEqual([]);
+  });
+
+  it('hands a lapsed lockout to exactly one of several concurrent attempts, with the time it lapsed', async () => {
+    const limiter = throttle({ perAccount: { attempts: 2, windowSec: 1 } });
+    const account = newAccount();
+    await limiter.recordFailure(account);
+    const [started] = await limiter.recordFailure(account);
+    await sleep(started!.until.getTime() - Date.now() + 1100);
+    const verdicts = await Promise.all([1, 2, 3, 4].map(() => limiter.attempt(account)));
+    expect(verdicts.map((verdict) => verdict.refused)).toEqual([undefined, undefined, undefined, undefined]);
+    const ended = verdicts.flatMap((verdict) => verdict.ended);
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toEqual({ scope: 'account', endedAt: expect.any(Date) });
+    // Whole seconds in the store: within a second of `until`.
+    expect(Math.abs(ended[0]!.endedAt.getTime() - started!.until.getTime())).toBeLessThan(1000);
+  });
+
+  it('reports one refusal per account and address per window, carrying the count of the others', async () => {
+    const limiter = throttle({ perAccount: { attempts: 2, windowSec: 60 }, refusalReportWindowSec: 1 });
+    const account = newAccount();
+    for (let i = 0; i < 2; i++) await wrongPassword(limiter, account, '203.0.113.8');
+    const reports = async (ip: string, count: number) => {
+      const verdicts = [];
+      for (let i = 0; i < count; i++) verdicts.push(await limiter.attempt(account, ip));
+      expect(verdicts.every((verdict) => verdict.refused?.scopes[0] === 'account')).toBe(true);
+      return verdicts.map((verdict) => verdict.refused?.report);
+    };
+    expect(await reports('203.0.113.8', 4)).toEqual([{ attempts: 1 }, undefined, undefined, undefined]);
+    // Another address is another pair.
+    expect(await reports('198.51.100.4', 2)).toEqual([{ attempts: 1 }, undefined]);
+    await sleep(1100);
+    // The next window's report counts the 3 unreported ones and itself.
+    expect(await reports('203.0.113.8', 2)).toEqual([{ attempts: 4 }, undefined]);
+  });
+
+  it('locks an address across accounts and says so', async () => {
+    const limiter = throttle({ perIp: { attempts: 2, windowSec: 60 } });
+    const ip = '2001:db8:7::1';
+    expect(await limiter.recordFailure(newAccount(), ip)).toEqual([]);
+    expect(await limiter.recordFailure(newAccount(), ip)).toEqual([
+      { scope: 'address', durationSec: 60, strike: 1, until: expect.any(Date) },
+    ]);
+    const verdict = await limiter.attempt(newAccount(), '2001:db8:7::2');
+    expect(verdict.refused).toMatchObject({ scopes: ['address'], report: { attempts: 1 } });
+    await expect(limiter.check(newAccount(), ip)).rejects.toBeInstanceOf(RateLimitError);
+  });
+
   it('refuses nonsensical limits', () => {
     expect(() => throttle({ perAccount: { attempts: 0, windowSec: 60 } })).toThrow(RangeError);
     expect(() => throttle({ perIp: { attempts: 5, windowSec: 0.5 } })).toThrow(RangeError);
