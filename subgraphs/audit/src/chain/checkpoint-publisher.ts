@@ -60,8 +60,8 @@ export class CheckpointPublisher {
     if (!options.force && base && Date.now() - base.createdAt.getTime() < this.#intervalMs * 0.9) {
       return { written: false, why: 'recent' };
     }
-    const problem = await this.#verifySegment(em, base, head.seq);
-    if (typeof problem === 'string') return this.#refuse(problem);
+    const segment = await this.#verifySegment(em, base, head.seq);
+    if (typeof segment === 'string') return this.#refuse(segment);
 
     return this.#db.fork().transactional(async (tx) => {
       try {
@@ -77,7 +77,7 @@ export class CheckpointPublisher {
         {
           kind: 'periodic',
           seq: head.seq,
-          hash: problem.hash,
+          hash: segment.hash,
           firstSeq: null,
           pruned: 0,
           archive: null,
