@@ -13,6 +13,7 @@ import {
   clientErrorsPlugin,
   foundBeforeValidationRule,
   knownOperationTypesRule,
+  reservedAliasesRule,
   withoutSuggestions,
   withRequestErrorCode,
 } from './client-errors.js';
@@ -106,7 +107,7 @@ export function platformApolloOptions(options: {
   return {
     introspection: options.introspection,
     hideSchemaDetailsFromClientErrors: hideSchemaDetails,
-    validationRules: [knownOperationTypesRule, foundBeforeValidationRule],
+    validationRules: [knownOperationTypesRule, reservedAliasesRule, foundBeforeValidationRule],
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     // The kernel owns shutdown (drain, hooks, database); Apollo's own handler re-raises the signal.

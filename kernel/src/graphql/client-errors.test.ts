@@ -10,7 +10,9 @@ import {
   clientErrorStatus,
   foundBeforeValidationRule,
   knownOperationTypesRule,
+  nulCharacterError,
   operationResolutionError,
+  reservedAliasesRule,
   subscriptionRootDirectiveErrors,
   withoutSuggestions,
   withRequestErrorCode,
@@ -27,6 +29,50 @@ describe('knownOperationTypesRule', () => {
   ])('on a schema with only Query: %s', (_case, source, messages) => {
     const errors = validate(QUERY_ONLY, parse(source), [knownOperationTypesRule]);
     expect(errors.map((error) => error.message)).toEqual(messages);
+  });
+});
+
+describe('nulCharacterError', () => {
+  // Named as modules name their fields: the input field itself (`content`, not `input.content`).
+  it.each<[string, string, unknown, string | undefined]>([
+    ['clean text', '{ a(s: "x") }', { v: 'y' }, undefined],
+    ['a literal argument', '{ a(s: "x\\u0000") }', {}, 's'],
+    ['a literal input field', '{ a(input: { title: "\\u0000" }) }', {}, 'title'],
+    ['a literal in a list', '{ a(ids: ["1", "2\\u0000"]) }', {}, 'ids'],
+    ['a variable argument', 'query ($e: String) { a(email: $e) }', { e: 'me\u0000@example.com' }, 'email'],
+    ['a variable input field', 'query ($t: String) { a(input: { title: $t }) }', { t: '\u0000' }, 'title'],
+    ['a field of a variable', 'query ($i: I) { a(input: $i) }', { i: { title: 't', content: 'a\u0000b' } }, 'content'],
+    ['a list in a variable', 'query ($i: I) { a(input: $i) }', { i: { tags: ['a', '\u0000'] } }, 'tags'],
+    ['a key of a variable', 'query ($i: I) { a(input: $i) }', { i: { 'x\u0000': 1 } }, 'x\u0000'],
+    ['a variable nothing uses', '{ a }', { unused: '\u0000' }, 'unused'],
+    ['variables that are not an object', '{ a }', 'x\u0000', undefined],
+  ])('%s', (_case, source, variables, field) => {
+    expect(nulCharacterError(parse(source), variables)?.fields[0]?.field).toBe(field);
+  });
+
+  it('scans a document once however often it is asked (Apollo reuses parsed documents)', () => {
+    const document = parse('{ a(s: "x\\u0000") }');
+    expect(nulCharacterError(document, {})?.fields).toEqual([
+      { field: 's', message: 'must not contain the NUL character (U+0000)' },
+    ]);
+    expect(nulCharacterError(document, {})?.fields[0]?.field).toBe('s');
+  });
+});
+
+describe('reservedAliasesRule', () => {
+  const schema = buildSchema('type Query { a: Int, b: Boolean }');
+  it.each([
+    ['no alias', '{ a __typename }', []],
+    ['an ordinary alias', '{ x: a, t: __typename }', []],
+    ['a field aliased as itself', '{ __typename: __typename }', []],
+    [
+      '__typename as the alias of a field',
+      '{ __typename: b }',
+      ['Alias "__typename" is reserved: names starting with "__" belong to introspection.'],
+    ],
+    ['any __ alias', '{ __x: a }', ['Alias "__x" is reserved: names starting with "__" belong to introspection.']],
+  ])('%s', (_case, source, messages) => {
+    expect(validate(schema, parse(source), [reservedAliasesRule]).map((error) => error.message)).toEqual(messages);
   });
 });
 
@@ -167,7 +213,7 @@ describe('clientErrorsPlugin in an Apollo Server', () => {
     const server = new ApolloServer({
       schema,
       rootValue: resolvers,
-      validationRules: [knownOperationTypesRule, foundBeforeValidationRule],
+      validationRules: [knownOperationTypesRule, reservedAliasesRule, foundBeforeValidationRule],
       hideSchemaDetailsFromClientErrors: options.hideSchemaDetails ?? false,
       formatError: formatErrorWith(logger, { hideSchemaDetails: options.hideSchemaDetails }),
       plugins: [clientErrorsPlugin()],
@@ -205,6 +251,13 @@ describe('clientErrorsPlugin in an Apollo Server', () => {
     ['a mutation the schema has no type for', { query: 'mutation { a }' }, 400, 'GRAPHQL_VALIDATION_FAILED'],
     ['a bad cursor', { query: '{ list(after: "%%%") }' }, 400, 'BAD_USER_INPUT'],
     ['a page size out of range', { query: '{ list(first: 1000) }' }, 400, 'BAD_USER_INPUT'],
+    ['NUL in a literal', { query: '{ echo(draft: { title: "a\\u0000" }) }' }, 400, 'BAD_USER_INPUT'],
+    [
+      'NUL in a variable',
+      { query: 'query ($d: Draft) { echo(draft: $d) }', variables: { d: { title: 'a\u0000' } } },
+      400,
+      'BAD_USER_INPUT',
+    ],
     [
       'a persisted query of an unknown version',
       { query: '{ a }', extensions: { persistedQuery: { version: 2, sha256Hash: hash } } },

@@ -1,7 +1,9 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { InputError } from '../errors.js';
 import {
   GraphQLError,
   Kind,
+  visit,
   type ASTVisitor,
   type DocumentNode,
   type FragmentDefinitionNode,
@@ -121,6 +123,99 @@ export function foundBeforeValidationRule(context: ValidationContext): ASTVisito
   };
 }
 
+/**
+ * Refuses an alias starting with `__` (other than a field's own name): introspection owns those
+ * names, and the gateway reads `__typename` in a subgraph's answer as the object's type, so
+ * `{ me { __typename: emailVerified } }` failed there as an unexpected error ("Invalid non-string
+ * value true for __typename"; found by test/fuzz.e2e.test.ts).
+ */
+export function reservedAliasesRule(context: ValidationContext): ASTVisitor {
+  return {
+    Field(node) {
+      if (node.alias && node.alias.value.startsWith('__') && node.alias.value !== node.name.value) {
+        context.reportError(
+          new GraphQLError(
+            `Alias "${node.alias.value}" is reserved: names starting with "__" belong to introspection.`,
+            {
+              nodes: node.alias,
+            },
+          ),
+        );
+      }
+    },
+  };
+}
+
+const NUL = '\u0000';
+
+/** The names of the arguments and input fields around a node, outermost first (`['input', 'title']`). */
+function argumentPath(ancestors: ReadonlyArray<unknown>): string[] {
+  return ancestors.flatMap((ancestor) => {
+    const node = ancestor as { kind?: string; name?: { value: string } } | undefined;
+    return node?.kind === Kind.ARGUMENT || node?.kind === Kind.OBJECT_FIELD ? [node.name!.value] : [];
+  });
+}
+
+/** Where a variable's value holds U+0000 (in a string or a key): its name and the keys down to it. */
+function nulInVariables(variables: unknown): string[] | undefined {
+  const search = (value: unknown, path: string[], depth: number): string[] | undefined => {
+    if (typeof value === 'string') return value.includes(NUL) ? path : undefined;
+    if (typeof value !== 'object' || value === null || depth > 32) return undefined;
+    for (const [key, inner] of Object.entries(value)) {
+      const found = key.includes(NUL) ? [...path, key] : search(inner, [...path, key], depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return search(variables, [], 0);
+}
+
+/** What the document knows about U+0000: the field of the first literal holding it, and where each variable is used. */
+interface NulScan {
+  literal?: string;
+  usedAt: Map<string, string>;
+}
+
+/** Documents already scanned (Apollo reuses a parsed document). */
+const NUL_SCANS = new WeakMap<DocumentNode, NulScan>();
+
+function scanForNul(document: DocumentNode): NulScan {
+  let scan = NUL_SCANS.get(document);
+  if (scan) return scan;
+  const found: NulScan = { usedAt: new Map() };
+  visit(document, {
+    StringValue(node, _key, parent, _path, ancestors) {
+      if (found.literal === undefined && node.value.includes(NUL)) {
+        found.literal = argumentPath([...ancestors, parent]).at(-1) ?? 'query';
+      }
+    },
+    Variable(node, _key, parent, _path, ancestors) {
+      const field = argumentPath([...ancestors, parent]).at(-1);
+      if (field && !found.usedAt.has(node.name.value)) found.usedAt.set(node.name.value, field);
+    },
+  });
+  scan = found;
+  NUL_SCANS.set(document, scan);
+  return scan;
+}
+
+/**
+ * BAD_USER_INPUT naming the input field whose text holds U+0000 (as modules name theirs: `content`,
+ * `email`), or undefined: PostgreSQL's text and jsonb cannot store that character, so it failed
+ * deep in a module as a database error (found by test/fuzz.e2e.test.ts: `login(email: "…\u0000")`
+ * on PostgreSQL). Refused for every module at once, before anything runs.
+ */
+export function nulCharacterError(document: DocumentNode, variables: unknown): InputError | undefined {
+  const scan = scanForNul(document);
+  let field = scan.literal;
+  const inVariable = field === undefined ? nulInVariables(variables) : undefined;
+  if (inVariable) {
+    const [name, ...keys] = inVariable;
+    field = keys.filter((key) => !/^\d+$/.test(key)).at(-1) ?? scan.usedAt.get(name!) ?? name;
+  }
+  return field === undefined ? undefined : InputError.field(field, 'must not contain the NUL character (U+0000)');
+}
+
 /** The status for a response whose errors are all client errors; undefined if any is not. */
 export function clientErrorStatus(errors: readonly GraphQLFormattedError[]): number | undefined {
   let status: number | undefined;
@@ -135,9 +230,11 @@ export function clientErrorStatus(errors: readonly GraphQLFormattedError[]): num
 
 /**
  * Client mistakes answered as such, on every Apollo Server of the platform (install
- * `knownOperationTypesRule` and `foundBeforeValidationRule` beside it):
+ * `knownOperationTypesRule`, `reservedAliasesRule` and `foundBeforeValidationRule` beside it):
  * - `@skip`/`@include` on a subscription's root field is GRAPHQL_VALIDATION_FAILED (400), not a
  *   crash in graphql-js 16's validation (see subscriptionRootDirectiveErrors);
+ * - text holding U+0000 (which PostgreSQL cannot store) is BAD_USER_INPUT naming the argument or
+ *   variable, before anything runs;
  * - no operation to run (an unknown `operationName`, several operations and no name) is
  *   OPERATION_RESOLUTION_FAILURE (400) before anything executes; the gateway would otherwise fail
  *   it in its query planner as an unexpected error;
@@ -164,6 +261,8 @@ export function clientErrorsPlugin(): ApolloServerPlugin<BaseContext> {
         },
         async didResolveOperation({ operation, document, request }) {
           if (!operation) throw operationResolutionError(document, request.operationName);
+          const nul = nulCharacterError(document, request.variables);
+          if (nul) throw nul;
           if (operation.operation === 'subscription') {
             throw errorWithStatus(
               'Subscriptions are served over WebSocket (graphql-ws) on /graphql, not over HTTP',

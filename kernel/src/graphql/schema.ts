@@ -16,6 +16,7 @@ import {
 } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { IRules } from 'graphql-shield';
+import { guardEntityRepresentations } from './entities.js';
 import { FEDERATION_LINK } from './federation.js';
 import {
   applyRules,
@@ -161,5 +162,6 @@ export async function buildModuleSchema(
     typeResolvers.__resolveReference = guardedReference(reference);
   }
   const schema = buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers }]);
+  guardEntityRepresentations(schema);
   return { schema, sdl };
 }
