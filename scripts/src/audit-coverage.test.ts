@@ -9,13 +9,19 @@ describe('auditCoverage', () => {
   it('requires audit to consume every published event, and warns about what nobody publishes', () => {
     const result = auditCoverage([
       { name: 'blog', events: events(['blog.post.created', 'blog.post.deleted']) },
-      { name: 'audit', events: events([], ['blog.post.created', 'notes.note.created']) },
+      { name: 'audit', events: events([], ['blog.post.created', 'kernel.credential.refused', 'notes.note.created']) },
     ]);
     expect(result.errors).toEqual([
       'audit: module.yaml events.consumes lacks blog.post.deleted (published by blog); every published event is audited',
     ]);
     expect(result.warnings).toEqual([
       'audit: module.yaml events.consumes lists notes.note.created, which no module publishes',
+    ]);
+  });
+
+  it("requires the kernel's own topics too, which every module records and no manifest declares", () => {
+    expect(auditCoverage([{ name: 'audit', events: events([], []) }]).errors).toEqual([
+      'audit: module.yaml events.consumes lacks kernel.credential.refused (published by kernel); every published event is audited',
     ]);
   });
 

@@ -110,6 +110,12 @@ describe('parseManifest', () => {
     expect(parseManifest({ ...valid, permissions }, 'test').permissions).toEqual(permissions);
   });
 
+  it("reserves the name kernel: its topics are the kernel's own events", () => {
+    expect(problems({ ...valid, name: 'kernel', permissions: [], events: {} })).toEqual([
+      'name: "kernel" is reserved for the kernel\'s own events',
+    ]);
+  });
+
   it('reports every problem at once', () => {
     const found = problems({
       ...valid,

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { KERNEL_TOPIC_PREFIX } from '../events/kernel-topics.js';
 
 /** `module.resource.action`: lower-case segments, letters/digits/dashes, exactly three. */
 export const PERMISSION_NAME = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/;
@@ -15,7 +16,14 @@ const semverRange = z.string().refine((r) => semver.validRange(r) !== null, 'mus
 
 export const manifestSchema = z
   .object({
-    name: z.string().regex(MODULE_NAME, 'must be lower-case letters, digits and dashes, starting with a letter'),
+    name: z
+      .string()
+      .regex(MODULE_NAME, 'must be lower-case letters, digits and dashes, starting with a letter')
+      // Topics starting with `kernel.` are the kernel's own, recorded for every module.
+      .refine(
+        (name) => name !== KERNEL_TOPIC_PREFIX,
+        `"${KERNEL_TOPIC_PREFIX}" is reserved for the kernel's own events`,
+      ),
     version: semverVersion,
     description: z.string().optional(),
     kernel: semverRange,

@@ -8,3 +8,10 @@ export {
   type ThrottleVerdict,
 } from './login-throttle.js';
 export { accountKey, ipBucket, ipKey } from './throttle-keys.js';
+export {
+  CredentialRefusals,
+  refusalRoute,
+  type CredentialRefusal,
+  type CredentialRefusalsOptions,
+  type CredentialRefusedPayload,
+} from './credential-refusals.js';

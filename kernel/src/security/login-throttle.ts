@@ -101,6 +101,8 @@ export class LoginThrottle {
   readonly #reportGate: RateLimiterAbstract;
   /** Refusals of a pair not reported yet. */
   readonly #unreported: RateLimiterAbstract;
+  /** At most one refusal per account and address is reported per this many seconds. */
+  readonly refusalReportWindowSec: number;
 
   constructor(options: LoginThrottleOptions = {}) {
     const prefix = options.keyPrefix ?? 'login-throttle';
@@ -124,8 +126,8 @@ export class LoginThrottle {
     };
     this.#account = lockout('account', options.perAccount ?? DEFAULT_ACCOUNT_LIMIT);
     this.#ip = lockout('ip', options.perIp ?? DEFAULT_IP_LIMIT);
-    const reportWindowSec = positiveInt('refusalReportWindowSec', options.refusalReportWindowSec ?? 60);
-    this.#reportGate = store(`${prefix}:refused:gate`, COUNTER, reportWindowSec);
+    this.refusalReportWindowSec = positiveInt('refusalReportWindowSec', options.refusalReportWindowSec ?? 60);
+    this.#reportGate = store(`${prefix}:refused:gate`, COUNTER, this.refusalReportWindowSec);
     this.#unreported = store(`${prefix}:refused:unreported`, COUNTER, escalationSec);
   }
 

@@ -15,6 +15,8 @@ import type { ModuleDefinition, ModuleRuntime } from '../module/define.js';
 import { createEventBus } from '../events/create.js';
 import type { EventBus } from '../events/bus.js';
 import { OutboxRelay, outboxRecorder } from '../events/outbox.js';
+import { KernelTopic } from '../events/kernel-topics.js';
+import { CredentialRefusals, refusalRoute } from '../security/credential-refusals.js';
 import { closeRedis, createRedis, redisCheck } from '../redis.js';
 import { RevocationList } from '../auth/revocation-list.js';
 import { remoteRevocations, RevocationSync } from '../auth/revocation-sync.js';
@@ -213,13 +215,6 @@ export async function startSubgraph<Config, Services = unknown>(
     // from it opens internal routes, `_service` and (in production) `/metrics`.
     const secret = serviceSecret(platform);
     const credential = serviceCredential(secret);
-    const credentialRefused = (path: string, presented: boolean): void => {
-      metrics.credentialRefusals.inc({ route: path.startsWith('/internal/') ? 'internal' : path });
-      logger.warn(
-        { path, presented },
-        presented ? 'wrong service credential' : 'service route called without the service credential',
-      );
-    };
 
     const db = await openDatabase({
       config: platform,
@@ -254,6 +249,17 @@ export async function startSubgraph<Config, Services = unknown>(
     if (!options.holdEvents) relay.start();
     cleanups.push(() => relay.stop());
     const events = outboxRecorder(name, db);
+    // Counted, and recorded as `kernel.credential.refused` in this module's outbox (and logged) at
+    // most once per route and client address a minute, so a flood is not a flood of writes.
+    const refusals = new CredentialRefusals({
+      service: name,
+      logger,
+      record: (payload) => events.record(db.fork(), KernelTopic.CredentialRefused, payload),
+    });
+    const credentialRefused = (path: string, presented: boolean): void => {
+      metrics.credentialRefusals.inc({ route: refusalRoute(path) });
+      refusals.refused({ path, presented, ip: currentRequest()?.ip });
+    };
     const pubsub = createPubSub(platform, name, logger);
     cleanups.push(() => pubsub.close());
     const runtime: ModuleRuntime<Config> = {

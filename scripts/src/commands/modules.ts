@@ -1,4 +1,4 @@
-import { KERNEL_VERSION, buildModuleSchema, SchemaRulesError } from '@platform/kernel';
+import { KERNEL_TOPICS, KERNEL_VERSION, buildModuleSchema, SchemaRulesError } from '@platform/kernel';
 import semver from 'semver';
 import { scanModules, loadDefinition, registryOf, type DiscoveredModule, type Discovery } from '../modules.js';
 import { auditCoverage } from '../audit-coverage.js';
@@ -128,6 +128,7 @@ export function moduleInfo(root: string, name: string): number {
     const publishers = discovery.modules
       .filter((m) => m.manifest.events.publishes.includes(event))
       .map((m) => m.manifest.name);
+    if ((KERNEL_TOPICS as readonly string[]).includes(event)) publishers.push('the kernel, in every module');
     out.push(
       `  consumes:  ${event} (${publishers.length > 0 ? `published by ${publishers.join(', ')}` : 'no module publishes it'})`,
     );
