@@ -32,9 +32,15 @@ export const identityConfigSchema = z
       .object({
         perAccount: limit.default({ attempts: 5, windowSec: 900 }),
         perIp: limit.default({ attempts: 50, windowSec: 900 }),
+        /** At most one `identity.login.throttled` event per account and address per this many seconds. */
+        refusalReportWindowSec: z.number().int().min(1).default(60),
       })
       .strict()
-      .default({ perAccount: { attempts: 5, windowSec: 900 }, perIp: { attempts: 50, windowSec: 900 } }),
+      .default({
+        perAccount: { attempts: 5, windowSec: 900 },
+        perIp: { attempts: 50, windowSec: 900 },
+        refusalReportWindowSec: 60,
+      }),
     keys: z
       .object({
         rotateAfterDays: z.number().positive().default(30),

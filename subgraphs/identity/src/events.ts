@@ -19,10 +19,46 @@ export interface IdentityEvents {
   'identity.password.reset_requested': { userId: string };
   'identity.refresh.reused': { userId: string; sessionId: string };
   /**
+   * Login attempts the throttle refused before looking at the password: at most one event per
+   * account and address per `windowSec` (`throttle.refusalReportWindowSec`), `attempts` counting
+   * the refusals of that pair since its previous event, this one included. `userId`: the account's,
+   * null when no account has the address; `scopes`: the lockouts refusing (account, address);
+   * `retryAfterSec`: until the last of them lapses. The address is the event's meta (`ip`).
+   */
+  'identity.login.throttled': {
+    userId: string | null;
+    scopes: LockoutScope[];
+    retryAfterSec: number;
+    attempts: number;
+    windowSec: number;
+  };
+  /**
+   * A failed login locked the account (`userId`, null when no account has the address) or the
+   * client address (`address`: the IPv4 address or IPv6 /64 the limit counts) for `durationSec`,
+   * until `until`; `strike` 1 for the first lockout within the escalation window, then 2, … (each
+   * twice as long).
+   */
+  'identity.lockout.started': LockoutSubject & { durationSec: number; strike: number; until: string };
+  /**
+   * A lockout lapsed at `endedAt`. Recorded by the first login attempt after it (there is no
+   * timer), so `occurredAt` may be much later than `endedAt`; never when nobody tries within a day.
+   */
+  'identity.lockout.ended': LockoutSubject & { endedAt: string };
+  /**
    * Someone registered with the address of `userId`'s account: no account was made, the caller
    * was answered as if one had been, and the owner was mailed.
    */
   'identity.registration.duplicate': { userId: string };
+}
+
+/** Which limit locked: the account or the client address. */
+export type LockoutScope = 'account' | 'address';
+
+/** What a lockout locked: an account (`userId`, `address` null) or an address (`userId` null). */
+export interface LockoutSubject {
+  scope: LockoutScope;
+  userId: string | null;
+  address: string | null;
 }
 
 export type IdentityTopic = keyof IdentityEvents;

@@ -44,6 +44,7 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
     keyPrefix: `${platform.redis.keyPrefix}:identity:login`,
     perAccount: config.throttle.perAccount,
     perIp: config.throttle.perIp,
+    refusalReportWindowSec: config.throttle.refusalReportWindowSec,
   });
   const sessions = new SessionService({
     hasher,

@@ -1,5 +1,11 @@
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
-import { AuthenticationError, NotFoundError, type LoginThrottle } from '@platform/kernel';
+import {
+  AuthenticationError,
+  NotFoundError,
+  RateLimitError,
+  type LoginThrottle,
+  type ThrottleVerdict,
+} from '@platform/kernel';
 import type { PasswordHasher } from '../password/hasher.js';
 import { signAccessToken, type SigningKeys } from '../keys/signing-keys.js';
 import { hashSecret, newSecret } from '../tokens.js';
@@ -7,6 +13,7 @@ import { User } from '../user/user.entity.js';
 import { findUserByEmail, normaliseEmail } from '../user/user.service.js';
 import { RefreshToken, Session } from './session.entity.js';
 import type { Emit } from '../events.js';
+import { LoginEvents, type Attempt } from './login-events.js';
 
 export interface TokenSettings {
   issuer: string;
@@ -42,6 +49,8 @@ export type RevocationReason =
  * whole session (someone else has a copy).
  */
 export class SessionService {
+  readonly #loginEvents: LoginEvents;
+
   constructor(
     private readonly deps: {
       hasher: PasswordHasher;
@@ -51,30 +60,49 @@ export class SessionService {
       /** Records an event in the outbox of the current transaction (relayed after commit). */
       emit: Emit;
     },
-  ) {}
+  ) {
+    this.#loginEvents = new LoginEvents({
+      emit: deps.emit,
+      refusalReportWindowSec: deps.throttle.refusalReportWindowSec,
+    });
+  }
 
+  /**
+   * Signs in. Every outcome is recorded: a refusal by the throttle (`identity.login.throttled`,
+   * aggregated per account and address), a failure (`identity.login.failed`, and
+   * `identity.lockout.started` when it locks the account or the address), a success; and the
+   * first attempt after a lockout lapsed records `identity.lockout.ended`.
+   */
   async login(em: EntityManager, email: string, password: string, client: ClientInfo): Promise<AuthResult> {
     const account = normaliseEmail(email);
     const { hasher, throttle, emit } = this.deps;
-    await throttle.check(account, client.ip);
+    const verdict = await throttle.attempt(account, client.ip);
+    if (verdict.refused) {
+      await this.recordRefusal(em, account, verdict, client);
+      throw new RateLimitError(verdict.refused.retryAfterSec);
+    }
 
     const user = account ? await findUserByEmail(em, account, { withPassword: true }) : null;
     const valid = user?.passwordHash
       ? await hasher.verify(user.passwordHash, password)
       : await hasher.dummyVerify(password);
+    const attempt: Attempt = { userId: user?.id ?? null, ip: client.ip };
     if (!user || !user.passwordHash || !valid) {
-      await throttle.recordFailure(account, client.ip);
+      const started = await throttle.recordFailure(account, client.ip);
       await em.transactional(async (tx) => {
+        await this.#loginEvents.ended(tx, verdict.ended, attempt);
         await emit(tx, 'identity.login.failed', {
           userId: user?.id ?? null,
           reason: user ? (user.passwordHash ? 'wrong_password' : 'no_password') : 'unknown_email',
         });
+        await this.#loginEvents.started(tx, started, attempt);
       });
       throw new AuthenticationError(BAD_CREDENTIALS);
     }
     await throttle.recordSuccess(account, client.ip);
 
     return em.transactional(async (tx) => {
+      await this.#loginEvents.ended(tx, verdict.ended, attempt);
       if (hasher.needsRehash(user.passwordHash!)) {
         // Parameters were raised since this hash was made: upgrade it while we know the password.
         await tx.nativeUpdate(User, { id: user.id }, { passwordHash: await hasher.hash(password) });
@@ -90,6 +118,26 @@ export class SessionService {
       const result = await this.issue(tx, user, session);
       await emit(tx, 'identity.login.succeeded', { userId: user.id, sessionId: session.id }, { actorId: user.id });
       return result;
+    });
+  }
+
+  /**
+   * Records what a refused attempt has to report, if anything: a lockout it found lapsed (of the
+   * other limit), and the refusal itself when it is the one of its window. The account is looked
+   * up only then, so most refusals of a flood cost no database access at all.
+   */
+  private async recordRefusal(
+    em: EntityManager,
+    account: string,
+    { ended, refused }: ThrottleVerdict,
+    client: ClientInfo,
+  ): Promise<void> {
+    if (ended.length === 0 && !refused?.report) return;
+    const user = account ? await findUserByEmail(em, account) : null;
+    const attempt: Attempt = { userId: user?.id ?? null, ip: client.ip };
+    await em.transactional(async (tx) => {
+      await this.#loginEvents.ended(tx, ended, attempt);
+      if (refused) await this.#loginEvents.refused(tx, refused, attempt);
     });
   }
 
