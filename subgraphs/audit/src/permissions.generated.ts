@@ -6,6 +6,8 @@ export const Permission = {
   EventRead: 'audit.event.read',
   /** Check that the audit log's hash chain is intact */
   EventVerify: 'audit.event.verify',
+  /** Follow security events live (securityEvents), not the rest of the log */
+  SecurityRead: 'audit.security.read',
 } as const;
 
 export type Permission = (typeof Permission)[keyof typeof Permission];

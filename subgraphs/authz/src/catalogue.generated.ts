@@ -19,6 +19,12 @@ export const PERMISSION_CATALOGUE: readonly CataloguedPermission[] = [
     public: false,
   },
   {
+    name: 'audit.security.read',
+    module: 'audit',
+    description: 'Follow security events live (securityEvents), not the rest of the log',
+    public: false,
+  },
+  {
     name: 'authz.permission.read',
     module: 'authz',
     description: 'List every permission the modules declare',

@@ -11,7 +11,7 @@ export interface RecordedEvent {
 }
 
 /**
- * Feeds `auditEventRecorded`: the consumer that stores each event (one audit replica per event,
+ * Feeds `auditEventRecorded` and `securityEvents`: the consumer that stores each event (one audit replica per event,
  * a consumer group) announces it after the commit, once for the fleet; every instance's
  * subscribers get it, filtered by their `action` argument.
  */
@@ -34,9 +34,14 @@ export class AuditEventFeed {
 
   /** Records from now on, only `action`'s when given. */
   stream(action?: string | null): EventStream<RecordedEvent> {
+    return this.streamOf(action ? new Set([action]) : undefined);
+  }
+
+  /** Records from now on whose action is one of `actions` (all records without it). */
+  streamOf(actions?: ReadonlySet<string>): EventStream<RecordedEvent> {
     return this.#pubsub.subscribe<RecordedEvent>(
       AUDIT_EVENT_RECORDED_TOPIC,
-      action ? (event) => event.action === action : undefined,
+      actions ? (event) => actions.has(event.action) : undefined,
     );
   }
 }

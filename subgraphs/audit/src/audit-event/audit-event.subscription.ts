@@ -4,6 +4,7 @@ import type { AuditContext } from '../context.js';
 import { AuditEvent } from './audit-event.entity.js';
 import type { RecordedEvent } from './audit-event.feed.js';
 import { loadAuditEvent } from './audit-event.reference.js';
+import { isSecurityAction, securityActionsOf } from './security-actions.js';
 
 @Resolver()
 export class AuditEventSubscriptionResolver {
@@ -19,6 +20,27 @@ export class AuditEventSubscriptionResolver {
   ): Promise<AuditEvent> {
     const event = await loadAuditEvent(ctx, recorded.id);
     if (!event) throw new NotFoundError('AuditEvent', recorded.id); // pruned in between
+    return event;
+  }
+
+  @Subscription(() => AuditEvent, {
+    description:
+      'Each security-relevant audit record as it is stored (refused and throttled logins, lockouts, refresh-token ' +
+      'reuse, password resets, role, grant and assignment changes, service-credential refusals: docs/audit.md); ' +
+      'only `actions` when given, each of which must be one of those',
+    subscribe: ({ args, context }) =>
+      (context as AuditContext).services.feed.streamOf(
+        securityActionsOf((args as { actions?: string[] | null }).actions),
+      ),
+  })
+  async securityEvents(
+    @Root() recorded: RecordedEvent,
+    @Ctx() ctx: AuditContext,
+    @Arg('actions', () => [String], { nullable: true }) _actions?: string[],
+  ): Promise<AuditEvent> {
+    // The stream filters already; this keeps the field's promise whatever feeds it.
+    const event = isSecurityAction(recorded.action) ? await loadAuditEvent(ctx, recorded.id) : null;
+    if (!event) throw new NotFoundError('AuditEvent', recorded.id);
     return event;
   }
 }
