@@ -93,6 +93,7 @@ export function platformApolloOptions(options: {
   plugins?: ApolloServerPlugin<BaseContext>[];
 }): Pick<
   ApolloServerOptionsWithStaticSchema<BaseContext>,
+  | 'logger'
   | 'introspection'
   | 'hideSchemaDetailsFromClientErrors'
   | 'validationRules'
@@ -105,6 +106,9 @@ export function platformApolloOptions(options: {
 > {
   const hideSchemaDetails = options.hideSchemaDetails ?? !options.introspection;
   return {
+    // Apollo's own messages ("Unexpected error processing request", cache warnings) go to the
+    // service's log with the request's fields, not to the console.
+    logger: options.logger,
     introspection: options.introspection,
     hideSchemaDetailsFromClientErrors: hideSchemaDetails,
     validationRules: [knownOperationTypesRule, reservedAliasesRule, foundBeforeValidationRule],
