@@ -122,6 +122,8 @@ describe('fuzzing the supergraph', () => {
       `answer: ${outcome.status} ${outcome.body?.slice(0, 2000) ?? ''}`,
     ].join('\n');
 
+  // About 75 s for 10,000 requests on an idle machine, on either database; the time limit leaves
+  // room for a CI machine whose other worker runs a suite beside this one.
   it(`answers ${RUNS} fuzzed requests without a server error`, async () => {
     // Each target gets operations of its own schema: the supergraph's, or a subgraph's (with `_entities`).
     const seeds = seedOperations();
@@ -152,7 +154,7 @@ describe('fuzzing the supergraph', () => {
       `fuzz: ${Math.ceil(RUNS / CONCURRENCY) * CONCURRENCY} requests; statuses ${JSON.stringify(Object.fromEntries(statuses))}; codes ${JSON.stringify(Object.fromEntries(codes))}`,
     );
     expect(statuses.get(200) ?? 0).toBeGreaterThan(RUNS / 20);
-  }, 170_000);
+  }, 300_000);
 
   it('still answers a normal query through the gateway and at every subgraph', async () => {
     const response = await platform.graphql({
