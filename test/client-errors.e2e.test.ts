@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { eventually } from '@platform/kernel/testing';
 import identity from '@platform/identity';
+import { collect, openSocket, type Closed } from './fixtures/subscriptions-client.js';
 import { signIn, startTestPlatform, type TestPlatform } from './helpers.js';
 
 /**
@@ -357,6 +358,45 @@ describe('client errors are client errors', () => {
       );
       expect({ target, status: answer.status, codes }).toEqual({ target, status, codes: [code] });
     }
+  });
+
+  describe('over graphql-ws', () => {
+    const ROOT_SKIP = 'subscription ($s: Boolean!) { postCreated @skip(if: $s) { id } }';
+
+    /** The `error` message a subscription got, and whether its socket closed meanwhile. */
+    async function subscribeAt(url: string): Promise<{ error: unknown; closed: Closed | undefined }> {
+      const socket = openSocket(url);
+      try {
+        await socket.connected;
+        const operation = collect(socket.client, ROOT_SKIP, { s: false });
+        await Promise.race([operation.done, new Promise((resolve) => setTimeout(resolve, 5000))]);
+        const closed = await Promise.race([
+          socket.closed,
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200)),
+        ]);
+        return { error: operation.error, closed };
+      } finally {
+        await socket.dispose();
+      }
+    }
+
+    it('refuses @skip on a subscription root at a subgraph with an error message, keeping the socket', async () => {
+      const { error, closed } = await subscribeAt(platform.subgraphs.blog!.url);
+      expect(closed).toBeUndefined();
+      expect(JSON.stringify(error)).toContain(
+        'must not use `@skip` or `@include` directives in the top level selection',
+      );
+    });
+
+    // gateway/src/subscriptions/server.ts validates with graphql-js's validate, which throws here:
+    // graphql-ws closes the socket with 4500. Passing validateSafely (kernel) there fixes it.
+    it.failing('refuses it at the gateway the same way', async () => {
+      const { error, closed } = await subscribeAt(platform.gateway.url);
+      expect(closed).toBeUndefined();
+      expect(JSON.stringify(error)).toContain(
+        'must not use `@skip` or `@include` directives in the top level selection',
+      );
+    });
   });
 
   it('still answers a normal query on every service afterwards', async () => {

@@ -14,6 +14,7 @@ import {
   operationResolutionError,
   reservedAliasesRule,
   subscriptionRootDirectiveErrors,
+  validateSafely,
   withoutSuggestions,
   withRequestErrorCode,
 } from './client-errors.js';
@@ -103,6 +104,21 @@ describe('subscriptionRootDirectiveErrors', () => {
     ],
   ])('%s', (_case, source, messages) => {
     expect(subscriptionRootDirectiveErrors(parse(source)).map((error) => error.message)).toEqual(messages);
+  });
+});
+
+describe('validateSafely', () => {
+  const schema = buildSchema('type Query { a: Int } type Subscription { tick: Int }');
+  it.each([
+    ['a valid subscription', 'subscription { tick }', []],
+    ['an invalid one', '{ nope }', ['Cannot query field "nope" on type "Query".']],
+    [
+      "the document graphql-js's validate throws on",
+      'subscription ($s: Boolean!) { tick @skip(if: $s) }',
+      ['Anonymous Subscription must not use `@skip` or `@include` directives in the top level selection.'],
+    ],
+  ])('%s', (_case, source, messages) => {
+    expect(validateSafely(schema, parse(source)).map((error) => error.message)).toEqual(messages);
   });
 });
 

@@ -8,9 +8,12 @@ import {
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLFormattedError,
+  type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
   type ValidationContext,
+  type ValidationRule,
+  validate,
 } from 'graphql';
 
 /**
@@ -109,6 +112,20 @@ function rootSkipOrInclude(
     }
     return own;
   });
+}
+
+/**
+ * graphql-js's `validate`, without its crash on a subscription root's `@skip`/`@include` (see
+ * subscriptionRootDirectiveErrors): for validation outside Apollo Server, e.g. graphql-ws's
+ * `validate` option, where the crash closes the socket with 4500.
+ */
+export function validateSafely(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  rules?: readonly ValidationRule[],
+): readonly GraphQLError[] {
+  const early = subscriptionRootDirectiveErrors(document);
+  return early.length > 0 ? early : validate(schema, document, rules);
 }
 
 /** Errors found before validation, by the stand-in document that replaced the client's (see clientErrorsPlugin). */

@@ -14,6 +14,7 @@ import type { RevocationList } from '../auth/revocation-list.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { AuthenticatedUser } from '../graphql/context.js';
 import { socketAsksSharedAnswer, withSharedAnswerExtensions } from '../graphql/shared-answer.js';
+import { validateSafely } from '../graphql/client-errors.js';
 import {
   admitSocket,
   expiryTimer,
@@ -123,6 +124,8 @@ export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions
   const disposable = useServer<Record<string, unknown>, { state?: SocketState }>(
     {
       schema: options.schema,
+      // graphql-js 16 throws on `@skip(if: $var)` at a subscription's root (the socket closed 4500).
+      validate: validateSafely,
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       context: (ctx: SocketContext) => ctx.extra.state,
       async onConnect(ctx: SocketContext) {
