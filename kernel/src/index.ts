@@ -44,6 +44,7 @@ export * from './graphql/shared-answer.js';
 export { buildModuleSchema, SchemaRulesError } from './graphql/schema.js';
 export { FEDERATION_VERSION, FEDERATION_LINK } from './graphql/federation.js';
 export { metricsPlugin, formatErrorWith, landingPagePlugin, platformApolloOptions } from './graphql/apollo.js';
+export { CLIENT_ERROR_STATUS, nulCharacterError, validateSafely } from './graphql/client-errors.js';
 export {
   startSubgraph,
   type ServiceHandle,
