@@ -260,9 +260,8 @@ const CASES: Case[] = [
 ];
 
 /**
- * Variables that cannot be coerced to a required type. The operation limits' cost check runs
- * before Apollo coerces variables and reports these as QUERY_TOO_COMPLEX "too large to measure"
- * (still a 400): marked failing until the cost check leaves variables it cannot use to Apollo.
+ * Variables that cannot be coerced to a required type: BAD_USER_INPUT from execution (the
+ * operation limits' cost check leaves variables it cannot use alone).
  */
 const UNCOERCIBLE: Case[] = [
   [
@@ -350,7 +349,7 @@ describe('client errors are client errors', () => {
     expect(loggedErrors).toEqual([]);
   });
 
-  it.failing.each(UNCOERCIBLE)('%s', async (_case, request, targets, status, code) => {
+  it.each(UNCOERCIBLE)('%s', async (_case, request, targets, status, code) => {
     for (const target of targets) {
       const answer = await send(target, request);
       const codes = (answer.body as { errors?: Array<{ extensions?: { code?: string } }> } | undefined)?.errors?.map(
@@ -388,9 +387,7 @@ describe('client errors are client errors', () => {
       );
     });
 
-    // gateway/src/subscriptions/server.ts validates with graphql-js's validate, which throws here:
-    // graphql-ws closes the socket with 4500. Passing validateSafely (kernel) there fixes it.
-    it.failing('refuses it at the gateway the same way', async () => {
+    it('refuses it at the gateway the same way', async () => {
       const { error, closed } = await subscribeAt(platform.gateway.url);
       expect(closed).toBeUndefined();
       expect(JSON.stringify(error)).toContain(

@@ -4,7 +4,6 @@ import {
   GraphQLError,
   parse,
   print,
-  validate,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
@@ -21,6 +20,7 @@ import {
   ipBucket,
   PlatformError,
   QueryTooComplexError,
+  validateSafely,
   EventStream,
   expiryTimer,
   mapStream,
@@ -246,7 +246,9 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
     } catch (error) {
       return [refusal(error, 'GRAPHQL_PARSE_FAILED', options.metrics)];
     }
-    const invalid = validate(schema, document);
+    // graphql-js 16's validate throws on `@skip`/`@include` at a subscription's root: the kernel's
+    // validateSafely reports it instead.
+    const invalid = validateSafely(schema, document);
     if (invalid.length > 0) {
       return invalid.map(
         (error) =>

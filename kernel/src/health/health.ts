@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import { outsideRequest } from '../http/request-context.js';
 
 /** The state of one dependency, as shown by `GET /ready`. */
 export interface CheckResult {
@@ -44,7 +45,10 @@ export class Readiness {
   exposeMetrics(registry: Registry): void {
     let last: { at: number; report: Promise<Awaited<ReturnType<Readiness['evaluate']>>> } | undefined;
     const report = () => {
-      if (!last || performance.now() - last.at > 1000) last = { at: performance.now(), report: this.evaluate() };
+      // A scrape is a request, but its checks are the service's own background work.
+      if (!last || performance.now() - last.at > 1000) {
+        last = { at: performance.now(), report: outsideRequest(() => this.evaluate()) };
+      }
       return last.report;
     };
     new Gauge({

@@ -29,6 +29,11 @@ export function runWithRequest<T>(context: RequestContext, fn: () => T): T {
   return storage.run(context, fn);
 }
 
+/** Runs `fn` as background work, outside whatever request is being served (its statements, logs). */
+export function outsideRequest<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Accepts a caller's `X-Request-ID` when it is a sane token, otherwise makes one. */

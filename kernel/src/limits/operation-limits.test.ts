@@ -138,8 +138,9 @@ describe('checkOperation', () => {
     );
   });
 
-  it('measures cost as if pages were left out when variables do not fit', () => {
-    expect(measure('query ($n: Int) { posts(first: $n) { totalCount } }', { n: 'many' }).cost).toBe(21);
+  it('leaves variables that do not fit to execution, which refuses them before any resolver runs', () => {
+    expect(measure('query ($n: Int) { posts(first: $n) { totalCount } }', { n: 'many' }).cost).toBe(0);
+    expect(measure('query ($id: ID!) { post(id: $id) { id } }', {}).cost).toBe(0);
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   getNullableType,
+  getVariableValues,
   isListType,
   Kind,
   Lexer,
@@ -87,8 +88,8 @@ function pageArgument(args: Record<string, unknown>): number | undefined {
 /**
  * Measures an operation of a validated document: depth, aliases, root fields, directives (of
  * the whole document) and cost. `variables` are the request's, so `first: $n` counts as sent.
- * When the variables do not fit the operation, cost is measured as if every page argument were
- * left out: execution refuses such a request before any resolver runs.
+ * When the variables do not fit the operation, cost is not measured (0): execution refuses such a
+ * request with BAD_USER_INPUT before any resolver runs.
  */
 export function measureOperation(
   schema: GraphQLSchema,
@@ -205,24 +206,21 @@ function operationCost(
     kind: Kind.DOCUMENT,
     definitions: [operation, ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)],
   };
-  const estimate = (values: Record<string, unknown>): number =>
-    getComplexity({
+  // Variables that do not fit the operation are refused by execution before any resolver runs
+  // (BAD_USER_INPUT, as the client needs to hear): nothing to measure then.
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+  if (coerced.errors) return 0;
+  try {
+    return getComplexity({
       schema,
       query,
-      variables: values,
+      variables: variables ?? {},
       estimators: [listEstimator(limits.defaultListSize)],
       maxQueryNodes: MAX_ESTIMATED_NODES,
     });
-  try {
-    return estimate(variables ?? {});
-  } catch (error) {
-    if ((error as Error).message?.includes('maximum allowed number of nodes')) return Number.POSITIVE_INFINITY;
-    // Variables that do not fit: measure with none, so pages count at their default size.
-    try {
-      return estimate({});
-    } catch {
-      return Number.POSITIVE_INFINITY;
-    }
+  } catch {
+    // The estimate stops past MAX_ESTIMATED_NODES (fragments expanding exponentially).
+    return Number.POSITIVE_INFINITY;
   }
 }
 
