@@ -138,7 +138,9 @@ export class RequestAbortedError extends PlatformError {
   readonly httpStatus = 503;
   constructor(reason: 'client-gone' | 'deadline') {
     super(
-      reason === 'deadline' ? 'The request ran past its deadline and was stopped' : 'The client went away; the request was stopped',
+      reason === 'deadline'
+        ? 'The request ran past its deadline and was stopped'
+        : 'The client went away; the request was stopped',
       { reason },
     );
     this.finish(this.code);

@@ -37,7 +37,9 @@ const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 429: 'Too Many R
 
 /** Ends an upgrade request with a plain HTTP answer (the socket never becomes a WebSocket). */
 function refuseUpgrade(socket: Duplex, status: number, reason: string, headers: string[] = []): void {
-  const body = JSON.stringify({ errors: [{ message: reason, extensions: { code: status === 429 ? 'RATE_LIMITED' : 'FORBIDDEN' } }] });
+  const body = JSON.stringify({
+    errors: [{ message: reason, extensions: { code: status === 429 ? 'RATE_LIMITED' : 'FORBIDDEN' } }],
+  });
   socket.end(
     [
       `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Refused'}`,
