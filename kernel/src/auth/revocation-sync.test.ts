@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import pino from 'pino';
+import { waitFor } from '../testing/index.js';
 import { RevocationList, type RevocationSnapshot } from './revocation-list.js';
 import { RevocationSync, RevocationsStaleError, type RevocationsSince } from './revocation-sync.js';
 
@@ -89,6 +90,27 @@ describe('RevocationSync', () => {
     t.answer(async () => ({ snapshot: EMPTY, asOfMs: t.now() }));
     expect(await t.sync.read()).toBe(true);
     expect(t.sync.fresh).toBe(true);
+  });
+
+  it('retries a failed first read within a second, however long the bound', async () => {
+    let calls = 0;
+    const sync = new RevocationSync({
+      revocations: new RevocationList(),
+      boundMs: 300_000,
+      logger,
+      source: async () => {
+        if (++calls === 1) throw new Error('identity is still starting');
+        return { snapshot: EMPTY, asOfMs: Date.now() };
+      },
+    });
+    try {
+      await sync.start();
+      expect(sync.fresh).toBe(false);
+      await waitFor(() => sync.fresh, 'a second read', 1000);
+      expect(calls).toBe(2);
+    } finally {
+      sync.close();
+    }
   });
 
   it('joins a read already on its way instead of starting another', async () => {

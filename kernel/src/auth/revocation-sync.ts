@@ -82,6 +82,11 @@ export interface RevocationSyncOptions {
   now?: () => number;
 }
 
+/** Longest time between two reads, whatever the bound: the list is also the service's only source when the bus is down. */
+const MAX_INTERVAL_MS = 2000;
+/** First retry after a failed read. */
+const RETRY_MS = 250;
+
 /** Overlap of successive reads, so a revocation committed late with an earlier timestamp is not missed. */
 const OVERLAP_MS = 10_000;
 
@@ -108,15 +113,22 @@ export class RevocationSync {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Reads once (waiting for it), then every third of the bound until closed. */
+  /**
+   * Reads once (waiting for it), then every third of the bound (at most every 2 s) until closed;
+   * after a failed read, again within a quarter second, doubling up to that interval, so a
+   * service whose first read failed (identity still starting, or slow) is not left unable to
+   * confirm anything for a whole interval.
+   */
   async start(): Promise<void> {
-    await this.read();
-    const tick = (): void => {
+    const interval = Math.max(100, Math.min(this.#options.boundMs / 3, MAX_INTERVAL_MS));
+    let delay = interval;
+    const tick = (succeeded: boolean): void => {
       if (this.#stopped) return;
-      this.#timer = setTimeout(() => void this.read().finally(tick), Math.max(100, this.#options.boundMs / 3));
+      delay = succeeded ? interval : Math.min(interval, delay === interval ? RETRY_MS : delay * 2);
+      this.#timer = setTimeout(() => void this.read().then(tick), delay);
       this.#timer.unref();
     };
-    tick();
+    tick(await this.read());
   }
 
   /** One read of identity's revocations (joined when one is already on its way); true when it succeeded. */
