@@ -1,12 +1,10 @@
 // The edge benchmark must not rot: `npm run bench:edge -- --smoke` runs both phases for a couple of
 // seconds. Its numbers are not judged here (docs/performance.md); what every answer was is.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-
-const ROOT = new URL('..', import.meta.url).pathname;
+import { benchResult, runBench } from './fixtures/bench-run.js';
 
 interface Record {
   alone: { sent: number; ok: number };
@@ -19,27 +17,8 @@ describe('npm run bench:edge -- --smoke', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('measures a normal client alone and under attack, every attack refused as a client error', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    // Its own in-process bus and counters: the shared Redis is for the test suites' own prefixes.
-    delete env.REDIS_URL;
-    const child = spawn(
-      process.execPath,
-      ['--import', './scripts/register.mjs', 'bench/edge.ts', '--smoke', '--out', out],
-      {
-        cwd: ROOT,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    if (code !== 0) throw new Error(`bench:edge --smoke exited with ${code}:\n${output.slice(-4000)}`);
-
-    const files = readdirSync(out).filter((name) => name.startsWith('edge-') && name.endsWith('.json'));
-    expect(files).toHaveLength(1);
-    const record = JSON.parse(readFileSync(join(out, files[0]!), 'utf8')) as Record;
+    await runBench('edge.ts', ['--smoke', '--out', out]);
+    const record = benchResult<Record>(out, 'edge-');
     for (const phase of [record.alone, record.attacked]) {
       expect(phase.sent).toBeGreaterThan(0);
       expect(phase.ok).toBe(phase.sent);
