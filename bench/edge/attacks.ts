@@ -24,6 +24,8 @@ export interface AttackContext {
   /** The account whose mail and password the attacker goes after. */
   victim: string;
   until: number;
+  /** Requests per second of each HTTP attack; 0: each as fast as the gateway answers (a flood). */
+  rate: number;
 }
 
 const tally = (): AttackTally => ({ outcomes: {}, latencies: [] });
@@ -59,7 +61,14 @@ async function send(context: AttackContext, t: AttackTally, body: unknown): Prom
 }
 
 async function loop(context: AttackContext, next: (i: number) => unknown, t: AttackTally): Promise<void> {
-  for (let i = 0; Date.now() < context.until; i++) await send(context, t, next(i));
+  const started = Date.now();
+  for (let i = 0; Date.now() < context.until; i++) {
+    await send(context, t, next(i));
+    if (context.rate > 0) {
+      const due = started + ((i + 1) * 1000) / context.rate;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
+    }
+  }
 }
 
 /** Every HTTP attack at once, each in its own loop; resolves with the tallies when time is up. */
@@ -89,8 +98,9 @@ export async function httpAttacks(context: AttackContext): Promise<Record<string
 }
 
 /**
- * Opens `sockets` WebSockets (as fast as the gateway answers), then subscribes `subscriptions`
- * times spread over those it got; holds them until time is up.
+ * Opens up to `sockets` WebSockets (as fast as the gateway answers, for at most a third of the
+ * time, stopping after 50 refusals in a row), then subscribes `subscriptions` times spread over
+ * those it got, and holds them until time is up.
  */
 export async function socketAttack(
   context: AttackContext,
@@ -101,7 +111,9 @@ export async function socketAttack(
   const subscribed = tally();
   const open: WebSocket[] = [];
   const wsUrl = context.url.replace(/^http/, 'ws');
-  for (let i = 0; i < sockets && Date.now() < context.until; i++) {
+  const openUntil = Date.now() + (context.until - Date.now()) / 3;
+  let refusedInARow = 0;
+  for (let i = 0; i < sockets && Date.now() < openUntil && refusedInARow < 50; i++) {
     const started = performance.now();
     const outcome = await new Promise<string>((resolve) => {
       const ws = new WebSocket(wsUrl, 'graphql-transport-ws', { headers: context.headers });
@@ -117,6 +129,7 @@ export async function socketAttack(
     });
     opened.latencies.push(performance.now() - started);
     count(opened, outcome);
+    refusedInARow = outcome === 'open' ? 0 : refusedInARow + 1;
   }
   const pending = new Map<string, number>();
   for (const ws of open) {

@@ -9,6 +9,9 @@ export const USAGE = `Usage: npm run bench:edge -- [options]
   --duration S        seconds of each phase: the normal client alone, then under attack (default 20)
   --rate N            the normal client's requests per second, paced (default 20)
   --posts N           posts of the seeded author (default 100: what makes the 10^6-post query real)
+  --attack-rate N     requests per second of each HTTP attack in the measured phase (default 25,
+                      seven attacks: 175/s from one address)
+  --no-flood          skip the informational phase where every attack runs as fast as answered
   --sockets N         WebSockets the attacker tries to open (default 2000)
   --subscriptions N   subscriptions it then tries over them (default 10000)
   --p95 MS            the normal client's p95 target under attack (default 100)
@@ -22,6 +25,8 @@ export interface Options {
   duration: number;
   rate: number;
   posts: number;
+  attackRate: number;
+  flood: boolean;
   sockets: number;
   subscriptions: number;
   p95: number;
@@ -37,6 +42,8 @@ export function options(): Options {
       duration: { type: 'string' },
       rate: { type: 'string' },
       posts: { type: 'string' },
+      'attack-rate': { type: 'string' },
+      'no-flood': { type: 'boolean' },
       sockets: { type: 'string' },
       subscriptions: { type: 'string' },
       p95: { type: 'string' },
@@ -57,6 +64,8 @@ export function options(): Options {
     duration: number('duration', values.duration, smoke ? 2 : 20),
     rate: number('rate', values.rate, smoke ? 5 : 20),
     posts: number('posts', values.posts, smoke ? 5 : 100),
+    attackRate: number('attack-rate', values['attack-rate'], 25),
+    flood: !values['no-flood'],
     sockets: number('sockets', values.sockets, smoke ? 120 : 2000),
     subscriptions: number('subscriptions', values.subscriptions, smoke ? 600 : 10_000),
     p95: number('p95', values.p95, 100),
