@@ -250,6 +250,12 @@ describe('rate limits', () => {
     expect(await graphqlRequests(blog)).toBe(before);
   });
 
+  it('counts a WebSocket upgrade like a request: refused with 429 once the address used its budget', async () => {
+    const socket = openSocket(platform.gateway.url);
+    sockets.push(socket.ws);
+    expect(await socket.opened).toBe(429);
+  });
+
   it('shares the counters between gateway instances when Redis is configured', async () => {
     const config = platform.subgraphs.blog!.runtime.platform;
     second = await startGateway({
@@ -305,6 +311,18 @@ describe('sockets', () => {
       sockets.push(again.ws);
       expect(await again.opened).toBe(101);
     });
+  });
+
+  it('closes a socket that keeps sending operations it is refused (4429 after 20)', async () => {
+    await eventually(async () => expect((platform.gateway as GatewayHandle).subscriptionStats().sockets).toBe(0));
+    const socket = await initialised(platform.gateway.url);
+    sockets.push(socket.ws);
+    const closed = new Promise<number>((resolve) => socket.ws.once('close', (code) => resolve(code)));
+    for (let i = 0; i < 25; i++) {
+      socket.ws.send(JSON.stringify({ id: `big-${i}`, type: 'subscribe', payload: { query: MILLION } }));
+    }
+    expect(await closed).toBe(4429);
+    expect(socket.frames.filter((f) => f.type === 'error').length).toBeGreaterThan(0);
   });
 
   it('caps the operations one address runs over all its sockets', async () => {

@@ -17,6 +17,7 @@ import type { ServiceMap } from '@apollo/gateway';
 import {
   admitSocket,
   attachWebSocketServer,
+  CloseCode,
   ipBucket,
   PlatformError,
   QueryTooComplexError,
@@ -99,8 +100,20 @@ interface SocketState extends RegisteredSocket {
   readonly address: string | undefined;
   /** The socket's operations running now (graphql-ws's own record). */
   operations(): number;
+  /** Operations refused on this socket so far (limits, rate budgets); too many closes it. */
+  refusals: number;
   stop(): void;
 }
+
+/**
+ * Operations a socket may have refused before it is closed (4429): a client that keeps sending
+ * what it is refused is flooding, and each refusal still costs the gateway a message to read.
+ */
+const MAX_REFUSALS_PER_SOCKET = 20;
+const TOO_MANY_REFUSALS: CloseReason = {
+  code: CloseCode.TooManyConnections,
+  reason: `Too many refused operations: at most ${MAX_REFUSALS_PER_SOCKET} per connection`,
+};
 
 type SocketContext = Context<Record<string, unknown>, Extra & { state?: SocketState }>;
 
@@ -152,9 +165,21 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
   const { auth, registry, rateLimits } = options;
   const addressOf = (request: IncomingMessage): string | undefined =>
     requestAddress(request, config.http.trustedProxies);
+  const foreignOrigin = originRefusal(config.http.cors.origins);
   const sockets = attachWebSocketServer(options.server, '/graphql', {
     keepAliveMs: limits.keepAliveMs,
-    admit: originRefusal(config.http.cors.origins),
+    // A foreign page is refused; an upgrade counts against its address's budget like a request.
+    admit: async (request) => {
+      const foreign = foreignOrigin(request);
+      if (foreign) return foreign;
+      const standing = await rateLimits.countCaller({ ip: addressOf(request) });
+      if (!standing?.refused) return undefined;
+      return {
+        status: 429,
+        reason: `Too many requests; retry in ${standing.resetSec} s`,
+        headers: [`Retry-After: ${standing.resetSec}`],
+      };
+    },
     perAddress: {
       max: limits.maxConnectionsPerAddress,
       addressOf: (request) => {
@@ -227,6 +252,23 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
     starter,
     logger: log,
   });
+
+  /** The socket's and its address's caps, the caller's rate budget, then the operation's limits. */
+  const admitOperation = async (
+    ctx: SocketContext,
+    state: SocketState,
+    payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+  ): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+    if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
+      return [tooManySubscriptions(limits.maxSubscriptionsPerConnection)];
+    }
+    const neighbours = state.address === undefined ? [] : [...(byAddress.get(state.address) ?? [])];
+    const running = neighbours.reduce((sum, socket) => sum + socket.operations(), 0);
+    if (running > limits.maxSubscriptionsPerAddress) return [tooManyFromAddress(limits.maxSubscriptionsPerAddress)];
+    const standing = await rateLimits.countCaller({ userId: state.user?.id, ip: state.identity.clientIp });
+    if (standing?.refused) return [rateLimitError(standing, 'operations')];
+    return checkedOperation(payload, state);
+  };
 
   /**
    * What graphql-ws would do with a message (parse, validate, pick the operation), with the same
@@ -341,6 +383,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
           address,
           close,
           operations: () => Object.keys(ctx.subscriptions).length,
+          refusals: 0,
           gatewayContext: () => ({ ...identity, requestId: randomUUID(), trace: otelContext.active() }),
           // The socket's subscriptions (and so its share of upstream groups) end with it.
           stop: () => {
@@ -372,15 +415,10 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
         const state = ctx.extra.state;
         if (!state)
           return [new GraphQLError('Connection not initialised', { extensions: { code: 'UNAUTHENTICATED' } })];
-        if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
-          return [tooManySubscriptions(limits.maxSubscriptionsPerConnection)];
-        }
-        const neighbours = state.address === undefined ? [] : [...(byAddress.get(state.address) ?? [])];
-        const running = neighbours.reduce((sum, socket) => sum + socket.operations(), 0);
-        if (running > limits.maxSubscriptionsPerAddress) return [tooManyFromAddress(limits.maxSubscriptionsPerAddress)];
-        const standing = await rateLimits.countCaller({ userId: state.user?.id, ip: state.identity.clientIp });
-        if (standing?.refused) return [rateLimitError(standing, 'operations')];
-        return checkedOperation(payload, state);
+        const admitted = await admitOperation(ctx, state, payload);
+        if (!Array.isArray(admitted)) return admitted;
+        if (++state.refusals >= MAX_REFUSALS_PER_SOCKET) state.close(TOO_MANY_REFUSALS);
+        return admitted;
       },
       subscribe,
       execute: (args) =>

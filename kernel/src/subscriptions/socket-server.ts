@@ -22,15 +22,23 @@ export interface AttachOptions {
    */
   keepAliveMs: number;
   /**
-   * Refuses an upgrade before it becomes a socket, with an HTTP status and reason (a foreign
-   * `Origin`: 403). Nothing refused: undefined.
+   * Refuses an upgrade before it becomes a socket, with an HTTP status, a reason and extra
+   * headers (a foreign `Origin`: 403; a caller over its rate budget: 429 + Retry-After).
+   * Nothing refused: undefined.
    */
-  admit?: (request: IncomingMessage) => { status: number; reason: string } | undefined;
+  admit?: (request: IncomingMessage) => Promise<UpgradeRefusal | undefined> | UpgradeRefusal | undefined;
   /**
    * Sockets one client address may hold open, counted from the upgrade, so sockets that never
    * send `connection_init` count too; over it the upgrade is refused with 429.
    */
   perAddress?: { max: number; addressOf: (request: IncomingMessage) => string | undefined };
+}
+
+/** Why an upgrade is refused. */
+export interface UpgradeRefusal {
+  status: number;
+  reason: string;
+  headers?: string[];
 }
 
 const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 429: 'Too Many Requests' };
@@ -138,11 +146,6 @@ export function attachWebSocketServer(server: Server, path: string, options: Att
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    const refused = options.admit?.(request);
-    if (refused) {
-      refuseUpgrade(socket, refused.status, refused.reason);
-      return;
-    }
     const address = options.perAddress?.addressOf(request);
     if (address !== undefined && (perAddress.get(address) ?? 0) >= options.perAddress!.max) {
       refuseUpgrade(socket, 429, `Too many connections from this address: at most ${options.perAddress!.max}`, [
@@ -150,18 +153,38 @@ export function attachWebSocketServer(server: Server, path: string, options: Att
       ]);
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
-      keepAlive?.add(ws);
-      if (address !== undefined) {
-        perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
-        ws.once('close', () => {
-          const left = (perAddress.get(address) ?? 1) - 1;
-          if (left > 0) perAddress.set(address, left);
-          else perAddress.delete(address);
-        });
-      }
-      wss.emit('connection', ws, request);
-    });
+    // The address's slot is taken now, before admission is decided, so upgrades racing each
+    // other cannot all pass the count.
+    let released = false;
+    const release = (): void => {
+      if (released || address === undefined) return;
+      released = true;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    };
+    if (address !== undefined) perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    Promise.resolve()
+      .then(() => options.admit?.(request))
+      .then(
+        (refused) => {
+          if (refused) {
+            release();
+            refuseUpgrade(socket, refused.status, refused.reason, refused.headers);
+            return;
+          }
+          if (socket.destroyed) return release();
+          wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
+            keepAlive?.add(ws);
+            ws.once('close', release);
+            wss.emit('connection', ws, request);
+          });
+        },
+        () => {
+          release();
+          socket.destroy();
+        },
+      );
   };
   server.on('upgrade', onUpgrade);
   let closing: Promise<void> | undefined;
