@@ -21,7 +21,10 @@ import { options, ROOT, USAGE } from './edge/options.js';
 
 /** Normal traffic: guests behind 20 addresses, each well within its budget, and one signed-in reader. */
 const NORMAL_ADDRESSES = Array.from({ length: 20 }, (_, i) => `198.51.100.${i + 1}`);
-const SETUP = { 'x-forwarded-for': '192.0.2.1' };
+/** Where each seeded account signs up from: people, one address each, as the budgets expect. */
+const setupAddress = (name: string): Record<string, string> => ({
+  'x-forwarded-for': `192.0.2.${['author', 'reader', 'victim'].indexOf(name) + 1}`,
+});
 
 async function graphql<T>(url: string, query: string, variables: object, headers: Record<string, string>): Promise<T> {
   const response = await fetch(url, {
@@ -43,13 +46,13 @@ async function seed(url: string, runId: string, posts: number): Promise<{ reader
       url,
       'mutation ($i: RegisterInput!) { register(input: $i) { id } }',
       { i: { email, password, displayName: name } },
-      SETUP,
+      setupAddress(name),
     );
     const { login } = await graphql<{ login: { accessToken: string } }>(
       url,
       'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }',
       { e: email, p: password },
-      SETUP,
+      setupAddress(name),
     );
     return { email, token: login.accessToken };
   };
@@ -59,10 +62,7 @@ async function seed(url: string, runId: string, posts: number): Promise<{ reader
       url,
       'mutation ($t: String!) { createPost(input: { title: $t, content: "…" }) { id } }',
       { t: `post ${i}` },
-      {
-        ...SETUP,
-        authorization: `Bearer ${author.token}`,
-      },
+      { ...setupAddress('author'), authorization: `Bearer ${author.token}` },
     );
   }
   const reader = await account('reader');
@@ -78,6 +78,8 @@ interface Latencies {
   p95: number;
   p99: number;
   max: number;
+  /** The worst latency of each second of the phase: when the tail happened. */
+  worstPerSecond: number[];
 }
 
 const quantile = (sorted: number[], q: number): number =>
@@ -86,6 +88,7 @@ const quantile = (sorted: number[], q: number): number =>
 /** The normal client: a page of posts with authors, or the reader's own profile, one every 1000/rate ms. */
 async function normalClient(url: string, token: string, rate: number, durationSec: number): Promise<Latencies> {
   const latencies: number[] = [];
+  const worstPerSecond: number[] = [];
   const failures: Record<string, number> = {};
   const requests: Promise<void>[] = [];
   const started = performance.now();
@@ -111,7 +114,10 @@ async function normalClient(url: string, token: string, rate: number, durationSe
         .then(async (response) => {
           const text = await response.text();
           const ok = response.status === 200 && !text.includes('"errors"');
-          latencies.push(performance.now() - sentAt);
+          const took = performance.now() - sentAt;
+          latencies.push(took);
+          const second = Math.floor((sentAt - started) / 1000);
+          worstPerSecond[second] = Math.max(worstPerSecond[second] ?? 0, Math.round(took));
           if (!ok)
             failures[`${response.status} ${text.slice(0, 80)}`] =
               (failures[`${response.status} ${text.slice(0, 80)}`] ?? 0) + 1;
@@ -133,6 +139,7 @@ async function normalClient(url: string, token: string, rate: number, durationSe
     p95: quantile(sorted, 0.95),
     p99: quantile(sorted, 0.99),
     max: sorted.at(-1) ?? 0,
+    worstPerSecond: Array.from(worstPerSecond, (worst) => worst ?? 0),
   };
 }
 
@@ -146,14 +153,28 @@ function peakRssMiB(pid: number): number | null {
   }
 }
 
-function attack(context: AttackContext, sockets: number, subscriptions: number): Promise<Record<string, AttackTally>> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./edge/attacker.ts', import.meta.url), {
-      workerData: { context, sockets, subscriptions },
-    });
-    worker.once('message', resolve);
+type Tallies = Record<string, AttackTally>;
+
+/** An attacker thread, loaded and ready: `go` starts the attacks and resolves with how each was answered. */
+async function attackerThread(): Promise<{
+  go(context: AttackContext, sockets: number, subscriptions: number): Promise<Tallies>;
+}> {
+  const worker = new Worker(new URL('./edge/attacker.ts', import.meta.url));
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
     worker.once('error', reject);
   });
+  return {
+    go: (context, sockets, subscriptions) =>
+      new Promise((resolve, reject) => {
+        worker.once('message', (tallies: Tallies) => {
+          void worker.terminate();
+          resolve(tallies);
+        });
+        worker.once('error', reject);
+        worker.postMessage({ context, sockets, subscriptions });
+      }),
+  };
 }
 
 const f = (ms: number): string => ms.toFixed(1);
@@ -214,11 +235,12 @@ async function main(): Promise<number> {
     );
     const phases: Array<{ name: string; attacker: string; latencies: Latencies; attacks: AttackRow[] }> = [];
     // Each phase its own attacker address: budgets used by one are not the next one's.
-    const attackers = [
+    const phasesToRun = [
       { name: 'paced attack', rate: opts.attackRate, address: '203.0.113.66' },
       ...(opts.flood ? [{ name: 'flood', rate: 0, address: '203.0.113.77' }] : []),
     ];
-    for (const attacker of attackers) {
+    for (const attacker of phasesToRun) {
+      const thread = await attackerThread();
       await new Promise((resolve) => setTimeout(resolve, opts.smoke ? 500 : 2000));
       const context: AttackContext = {
         url,
@@ -229,7 +251,7 @@ async function main(): Promise<number> {
       };
       const [latencies, attacks] = await Promise.all([
         normalClient(url, readerToken, opts.rate, opts.duration),
-        attack(context, opts.sockets, opts.subscriptions),
+        thread.go(context, opts.sockets, opts.subscriptions),
       ]);
       const rows = attackRows(attacks);
       phases.push({
@@ -241,6 +263,7 @@ async function main(): Promise<number> {
       console.log(
         `${attacker.name.padEnd(13)} p50 ${f(latencies.p50)} ms, p95 ${f(latencies.p95)} ms, p99 ${f(latencies.p99)} ms, ${latencies.ok}/${latencies.sent} ok`,
       );
+      console.log(`  worst per second: ${latencies.worstPerSecond.join(' ')} ms`);
       console.log(`  how each attack was answered (${phases.at(-1)!.attacker}):`);
       for (const row of rows) {
         const outcomes = Object.entries(row.outcomes)

@@ -186,6 +186,11 @@ describe('rate limits', () => {
           enabled: true,
           anonymous: { points: ANONYMOUS, durationSec: 60 },
           signedIn: { points: 1000, durationSec: 60 },
+          // One address stands for the many an attacker would use: only the per-email budgets bind.
+          fields: {
+            'Mutation.register': { perAddress: { points: 100, durationSec: 3600 } },
+            'Mutation.login': { perAddress: { points: 100, durationSec: 60 } },
+          },
         },
       },
     });
@@ -202,7 +207,7 @@ describe('rate limits', () => {
         query: 'mutation ($input: RegisterInput!) { register(input: $input) { id } }',
         variables: { input: { email: victim, password: PASSWORD } },
       });
-    // The default budget: 3 an hour per email (the first registers, the next two mail the owner).
+    // The default per-email budget: 3 an hour (the first registers, the next two mail the owner).
     for (let i = 0; i < 3; i++) expect((await registerOnce()).status).toBe(200);
     const refused = await registerOnce();
     expect(refused.status).toBe(429);

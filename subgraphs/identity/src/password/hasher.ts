@@ -14,7 +14,10 @@ export interface Argon2Params {
 }
 
 export interface PasswordHasherOptions extends Partial<Argon2Params> {
-  /** Hashes and verifications running at once; the rest queue. Default: the number of cores. */
+  /**
+   * Hashes and verifications running at once; the rest queue. Default: one fewer than the cores
+   * (at least one), so a burst of logins never takes every core from the requests around it.
+   */
   maxConcurrent?: number;
   /** Where a malformed stored hash is reported (never the hash or the password). */
   logger?: Logger;
@@ -74,7 +77,7 @@ export class PasswordHasher {
       timeCost: options.timeCost ?? DEFAULT_ARGON2_PARAMS.timeCost,
       parallelism: options.parallelism ?? DEFAULT_ARGON2_PARAMS.parallelism,
     });
-    this.semaphore = new Semaphore(options.maxConcurrent ?? availableParallelism());
+    this.semaphore = new Semaphore(options.maxConcurrent ?? Math.max(1, availableParallelism() - 1));
     this.logger = options.logger?.child({ component: 'password-hasher' });
     const b64 = (bytes: number): string => randomBytes(bytes).toString('base64').replace(/=+$/, '');
     const { memoryCost, timeCost, parallelism } = this.params;
