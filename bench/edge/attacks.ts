@@ -113,7 +113,15 @@ export async function socketAttack(
   const wsUrl = context.url.replace(/^http/, 'ws');
   const openUntil = Date.now() + (context.until - Date.now()) / 3;
   let refusedInARow = 0;
+  // Paced: sockets and subscriptions at four times one HTTP attack's rate; a flood sends them at once.
+  const pace = async (i: number, since: number): Promise<void> => {
+    if (context.rate <= 0) return;
+    const due = since + ((i + 1) * 1000) / (context.rate * 4);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
+  };
+  const openingSince = Date.now();
   for (let i = 0; i < sockets && Date.now() < openUntil && refusedInARow < 50; i++) {
+    await pace(i, openingSince);
     const started = performance.now();
     const outcome = await new Promise<string>((resolve) => {
       const ws = new WebSocket(wsUrl, 'graphql-transport-ws', { headers: context.headers });
@@ -132,7 +140,12 @@ export async function socketAttack(
     refusedInARow = outcome === 'open' ? 0 : refusedInARow + 1;
   }
   const pending = new Map<string, number>();
+  /** Each socket's pending operation ids, and how the socket closed (if it did). */
+  const idsOf = new Map<WebSocket, string[]>();
+  const closedWith = new Map<WebSocket, number>();
   for (const ws of open) {
+    idsOf.set(ws, []);
+    ws.once('close', (code: number) => closedWith.set(ws, code));
     ws.on('message', (data: Buffer) => {
       const message = JSON.parse(data.toString()) as {
         id?: string;
@@ -149,16 +162,28 @@ export async function socketAttack(
       );
     });
   }
-  for (let i = 0; i < subscriptions && open.length > 0; i++) {
+  const subscribingSince = Date.now();
+  for (let i = 0; i < subscriptions && open.length > 0 && Date.now() < context.until; i++) {
+    await pace(i, subscribingSince);
     const id = `s${i}`;
+    const ws = open[i % open.length]!;
+    if (ws.readyState !== ws.OPEN) continue;
     pending.set(id, performance.now());
-    open[i % open.length]!.send(
-      JSON.stringify({ id, type: 'subscribe', payload: { query: `subscription { postCreated { id title } }` } }),
-    );
+    idsOf.get(ws)!.push(id);
+    ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: `subscription { postCreated { id title } }` } }));
   }
-  // Accepted subscriptions say nothing until an event: those still unanswered when time is up run.
+  // Accepted subscriptions say nothing until an event: those still unanswered when time is up run,
+  // unless the gateway closed their socket.
   while (Date.now() < context.until) await new Promise((resolve) => setTimeout(resolve, 200));
-  subscribed.outcomes['running (accepted)'] = pending.size;
+  for (const [ws, ids] of idsOf) {
+    const code = closedWith.get(ws);
+    const unanswered = ids.filter((id) => pending.has(id)).length;
+    if (unanswered === 0) continue;
+    const outcome = code === undefined ? 'running (accepted)' : `socket closed ${code}`;
+    subscribed.outcomes[outcome] = (subscribed.outcomes[outcome] ?? 0) + unanswered;
+  }
+  const notSent = subscriptions - [...idsOf.values()].reduce((sum, ids) => sum + ids.length, 0);
+  if (notSent > 0) subscribed.outcomes['not sent (sockets closed, or time up)'] = notSent;
   for (const ws of open) ws.terminate();
   return { 'WebSockets opened': opened, 'subscriptions started': subscribed };
 }
