@@ -126,6 +126,18 @@ describe('supergraph through the gateway', () => {
         .sort(),
     ).toEqual(MODULES.map((m) => `subgraph:${m.manifest.name}`).sort());
     expect(report.checks.revocations?.ok).toBe(true);
+    expect(report.checks.jwks?.ok).toBe(true);
+    // A subgraph names each dependency it can serve without (reported, not deciding readiness).
+    const blog = (await (await fetch(`${platform.subgraphs.blog!.baseUrl}/ready`)).json()) as {
+      checks: Record<string, { ok: boolean; critical?: boolean; latencyMs?: number }>;
+    };
+    for (const dependency of ['jwks', 'authz', 'revocations']) {
+      expect({ dependency, check: blog.checks[dependency] }).toMatchObject({
+        dependency,
+        check: { ok: true, critical: false, latencyMs: expect.any(Number) },
+      });
+    }
+    expect(blog.checks.database).toMatchObject({ ok: true, latencyMs: expect.any(Number) });
     expect(Object.keys(report.checks)).toEqual(
       expect.arrayContaining(['subgraph:audit', 'subgraph:authz', 'subgraph:blog', 'subgraph:identity']),
     );

@@ -16,7 +16,7 @@ import {
   type PlatformConfig,
   type ServiceHandle,
 } from '@platform/kernel';
-import { bytesOf, redisCheck, serviceCredential, serviceSecret, tokenLimit } from '@platform/kernel/gateway';
+import { bytesOf, jwksCheck, redisCheck, serviceCredential, serviceSecret, tokenLimit } from '@platform/kernel/gateway';
 import { GatewayRateLimits } from './limits/rate-limits.js';
 import { SocketRegistry } from './subscriptions/connections.js';
 import { startGatewayAuth } from './subscriptions/revocations.js';
@@ -94,6 +94,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
   if (redis) readiness.register('redis', () => redisCheck(redis), { critical: false });
   const { sync } = auth;
   if (sync) readiness.register('revocations', () => sync.status(), { critical: false });
+  readiness.register('jwks', () => jwksCheck(auth.jwksUrl), { critical: false });
   const rateLimits = new GatewayRateLimits({ config, redis, verifier: auth.verifier, logger, metrics });
   const releaseEarly = async (): Promise<void> => {
     if (redis) await closeRedis(redis);

@@ -27,3 +27,4 @@ export {
   serviceCredential,
 } from './security/service-credential.js';
 export { redisCheck } from './redis.js';
+export { jwksCheck } from './health/checks.js';

@@ -16,6 +16,8 @@ export interface GatewayAuth {
   revocations: RevocationList;
   /** Keeps `revocations` complete within the bound (undefined when identity's URL is unknown). */
   sync: RevocationSync | undefined;
+  /** Where identity's public keys are read. */
+  jwksUrl: string;
   /** The gateway's event bus (closed with the rest). */
   bus: EventBus;
   close(): Promise<void>;
@@ -85,10 +87,11 @@ export async function startGatewayAuth(
     for (const cleanup of cleanups.reverse()) await cleanup();
     throw error;
   }
+  const jwksUrl = config.auth.jwksUrl ?? `${origin ?? 'http://127.0.0.1:4001'}/.well-known/jwks.json`;
   const verifier = new TokenVerifier({
     issuer: config.auth.issuer,
     audience: config.auth.audience,
-    keys: { url: config.auth.jwksUrl ?? `${origin ?? 'http://127.0.0.1:4001'}/.well-known/jwks.json` },
+    keys: { url: jwksUrl },
     revocations,
     freshness: sync,
     logger,
@@ -97,6 +100,7 @@ export async function startGatewayAuth(
     verifier,
     revocations,
     sync,
+    jwksUrl,
     bus,
     close: async () => {
       for (const cleanup of cleanups.reverse()) await cleanup();

@@ -18,6 +18,7 @@ import { OutboxRelay, outboxRecorder } from '../events/outbox.js';
 import { KernelTopic } from '../events/kernel-topics.js';
 import { CredentialRefusals, refusalRoute } from '../security/credential-refusals.js';
 import { closeRedis, createRedis, redisCheck } from '../redis.js';
+import { healthOf, jwksCheck } from '../health/checks.js';
 import { RevocationList } from '../auth/revocation-list.js';
 import { remoteRevocations, RevocationSync } from '../auth/revocation-sync.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
@@ -145,13 +146,6 @@ function serviceFieldsPlugin(
       };
     },
   };
-}
-
-/** Another service's `/healthz`, for a `/ready` check. */
-async function healthOf(base: string | undefined): Promise<{ ok: boolean; detail?: string }> {
-  if (!base) return { ok: false, detail: 'not known yet' };
-  const response = await fetch(new URL('/healthz', base), { signal: AbortSignal.timeout(1000) });
-  return response.ok ? { ok: true } : { ok: false, detail: `HTTP ${response.status}` };
 }
 
 /** How long a revocation matters: no access token issued before it outlives this. */
@@ -347,12 +341,12 @@ export async function startSubgraph<Config, Services = unknown>(
       cleanups.push(() => sync.close());
       readiness.register('revocations', () => sync.status(), { critical: false });
     }
+    const jwksUrl = platform.auth.jwksUrl ?? jwksUrlOf(platform);
+    if (!module.localKeys) readiness.register('jwks', () => jwksCheck(jwksUrl), { critical: false });
     const verifier = new TokenVerifier({
       issuer: platform.auth.issuer,
       audience: platform.auth.audience,
-      keys: module.localKeys
-        ? { local: () => module.localKeys!(services) }
-        : { url: platform.auth.jwksUrl ?? jwksUrlOf(platform) },
+      keys: module.localKeys ? { local: () => module.localKeys!(services) } : { url: jwksUrl },
       revocations,
       freshness: sync,
       logger,
