@@ -41,7 +41,8 @@ export class OrmLoggerBridge implements OrmLogger {
   logQuery(context: LogContext): void {
     const sql = String(context.query ?? '');
     const tookMs = typeof context.took === 'number' ? context.took : 0;
-    this.metrics.observeQuery(sql, tookMs / 1000, currentRequest() ? 'request' : 'background');
+    const request = currentRequest();
+    this.metrics.observeQuery(sql, tookMs / 1000, !request ? 'background' : request.internal ? 'internal' : 'request');
     if (trace.getActiveSpan()) {
       const end = Date.now();
       const span = tracer().startSpan('db.query', {

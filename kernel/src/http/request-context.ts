@@ -16,6 +16,8 @@ export interface RequestContext {
   signal?: AbortSignal;
   /** When the answer stops being useful (epoch ms); passed on to subgraphs as what remains of it. */
   deadline?: number;
+  /** Another service's call to an internal route (`/internal/*`), not a client's request. */
+  internal?: boolean;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

@@ -241,6 +241,7 @@ export class HttpService {
       userAgent: req.get('user-agent'),
       signal: abort.signal,
       deadline: Date.now() + timeoutMs,
+      ...(path.startsWith('/internal/') ? { internal: true } : {}),
     };
     res.locals[TIMEOUT] = { ms: timeoutMs, abort };
     // Nobody reads an answer whose connection closed before it was sent: stop the work.

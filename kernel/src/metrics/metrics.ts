@@ -64,7 +64,7 @@ export class ServiceMetrics {
     });
     this.dbQueryDuration = new Histogram({
       name: 'db_query_duration_seconds',
-      help: 'Database statement duration by statement kind, for requests or background work (outbox, jobs)',
+      help: 'Database statement duration by statement kind, for client requests, internal calls between services, or background work (outbox, jobs)',
       labelNames: ['operation', 'source'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
       registers: [this.registry],
@@ -84,8 +84,12 @@ export class ServiceMetrics {
     return name;
   }
 
-  /** Records one SQL statement; the kind is its first keyword (select, insert, ...). */
-  observeQuery(sql: string, seconds: number, source: 'request' | 'background' = 'request'): void {
+  /**
+   * Records one SQL statement; the kind is its first keyword (select, insert, ...). `source`:
+   * a client's request, another service's call to an internal route (revocation reads every
+   * few seconds), or background work (relays, timers).
+   */
+  observeQuery(sql: string, seconds: number, source: 'request' | 'internal' | 'background' = 'request'): void {
     const keyword = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? 'other';
     const operation = ['select', 'insert', 'update', 'delete', 'begin', 'commit', 'rollback', 'with'].includes(keyword)
       ? keyword
