@@ -35,7 +35,17 @@ export const PLAIN_ENV_VARS: Readonly<Record<string, string>> = {
   SEED_ADMIN_EMAIL: 'modules.identity.seedAdmin.email',
   SEED_ADMIN_PASSWORD: 'modules.identity.seedAdmin.password',
   SERVICE_SECRET: 'auth.serviceSecret',
+  SIGNING_KEY_ENCRYPTION_KEY: 'modules.identity.keys.encryptionKey',
+  SIGNING_KEY_PREVIOUS_ENCRYPTION_KEYS: 'modules.identity.keys.previousEncryptionKeys',
 };
+
+/** Secrets are taken as written: a YAML reading could turn one into a number or a list. */
+const RAW_ENV_VARS: ReadonlySet<string> = new Set([
+  'SERVICE_SECRET',
+  'SIGNING_KEY_ENCRYPTION_KEY',
+  'SIGNING_KEY_PREVIOUS_ENCRYPTION_KEYS',
+]);
+
 export const ENV_PREFIX = 'PLATFORM_';
 
 const camel = (segment: string): string =>
@@ -95,8 +105,7 @@ export function envOverrides(env: Env): Record<string, unknown> {
   const tree: Record<string, unknown> = {};
   for (const [name, path] of Object.entries(PLAIN_ENV_VARS)) {
     const raw = plainValue(env, name);
-    // Secrets are taken as written: a YAML reading could turn one into a number or a list.
-    if (raw !== undefined) setPath(tree, path.split('.'), name === 'SERVICE_SECRET' ? raw : parseEnvValue(raw));
+    if (raw !== undefined) setPath(tree, path.split('.'), RAW_ENV_VARS.has(name) ? raw : parseEnvValue(raw));
   }
   for (const [name, raw] of Object.entries(env)) {
     if (
