@@ -122,8 +122,14 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(run(() => printServiceCredential(root(), process.env)));
   program
     .command('seed')
-    .description('create initial data idempotently, e.g. the administrator from SEED_ADMIN_EMAIL / SEED_ADMIN_PASSWORD')
-    .action(run(() => seed(root(), process.env)));
+    .description(
+      'create or repair initial data idempotently: the administrator from SEED_ADMIN_EMAIL / SEED_ADMIN_PASSWORD with the admin role',
+    )
+    .option(
+      '--adopt-existing',
+      "take over an account with SEED_ADMIN_EMAIL that the seed did not create (its password becomes SEED_ADMIN_PASSWORD, its sessions end)",
+    )
+    .action((options: { adoptExisting?: boolean }) => run(() => seed(root(), process.env, options))());
   return program;
 }
 

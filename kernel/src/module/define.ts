@@ -73,10 +73,40 @@ export interface LifecycleHooks<Config, Services = unknown> {
   /** On shutdown, after the server stopped accepting traffic, before the database closes. */
   onStop?(runtime: ModuleRuntime<Config>, services: Services): Promise<void> | void;
   /**
-   * Initial data the platform needs, created idempotently (e.g. the first administrator): run
-   * by `platformctl seed`, and at start in development, after `onStart`.
+   * Initial data the platform needs, created or repaired idempotently (e.g. the first
+   * administrator): run by `platformctl seed` for every module in dependency order, and at start
+   * in development, after `onStart`. What a hook `provides` is handed to the modules seeded after
+   * it (authz gives identity's administrator the `admin` role); its `report` is printed. Without
+   * a context (a test calling the hook itself) nothing was provided and nothing is adopted.
    */
-  seed?(runtime: ModuleRuntime<Config>, services: Services): Promise<void> | void;
+  seed?(runtime: ModuleRuntime<Config>, services: Services, context?: SeedContext): Promise<SeedOutcome | void> | void;
+}
+
+/** What a seed hook is given: what modules seeded before it provided, and the operator's options. */
+export interface SeedContext {
+  /** What `module`'s seed hook provided in this run, if it ran before this one. */
+  provided(module: string): Readonly<Record<string, unknown>> | undefined;
+  /** `platformctl seed --adopt-existing`: take over data the seed did not create (e.g. an account with the administrator's email). */
+  adoptExisting: boolean;
+}
+
+/** What a seed hook did. */
+export interface SeedOutcome {
+  /** One line per thing created, repaired or found in place; `platformctl seed` prints them. */
+  report?: string[];
+  /** Facts for the modules seeded after this one (see {@link SeedContext.provided}). */
+  provides?: Record<string, unknown>;
+}
+
+/** A seed context over the outcomes of the hooks that ran so far (by module name). */
+export function seedContext(
+  outcomes: ReadonlyMap<string, SeedOutcome>,
+  options: { adoptExisting?: boolean } = {},
+): SeedContext {
+  return {
+    provided: (module) => outcomes.get(module)?.provides,
+    adoptExisting: options.adoptExisting ?? false,
+  };
 }
 
 /** Extra HTTP routes beside `/graphql` (e.g. identity's `/.well-known/jwks.json`). */

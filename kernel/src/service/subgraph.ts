@@ -11,7 +11,7 @@ import { HttpService } from '../http/server.js';
 import { currentRequest } from '../http/request-context.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ServiceMetrics } from '../metrics/metrics.js';
-import type { ModuleDefinition, ModuleRuntime } from '../module/define.js';
+import { seedContext, type ModuleDefinition, type ModuleRuntime } from '../module/define.js';
 import { createEventBus } from '../events/create.js';
 import type { EventBus } from '../events/bus.js';
 import { OutboxRelay, outboxRecorder } from '../events/outbox.js';
@@ -455,7 +455,12 @@ export async function startSubgraph<Config, Services = unknown>(
     http.finish();
 
     await module.hooks?.onStart?.(runtime, services);
-    if (platform.env === 'development') await module.hooks?.seed?.(runtime, services);
+    if (platform.env === 'development') {
+      // Alone, without the other modules' outcomes (one service per process): authz also gives
+      // the administrator its role from identity's `identity.user.created` event.
+      const outcome = await module.hooks?.seed?.(runtime, services, seedContext(new Map()));
+      if (outcome?.report?.length) logger.info({ seeded: outcome.report }, 'seeded');
+    }
     cleanups.push(async () => {
       await module.hooks?.onStop?.(runtime, services);
     });

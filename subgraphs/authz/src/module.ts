@@ -1,5 +1,6 @@
 import { defineModule, permission, publicAccess } from '@platform/kernel';
 import { RoleAssignment } from './assignment/assignment.entity.js';
+import { seedAdministratorRoles } from './assignment/seed.js';
 import { authzConfigSchema } from './config.js';
 import { RolePermission } from './grant/grant.entity.js';
 import { migrations } from './migrations/index.js';
@@ -43,5 +44,7 @@ export default defineModule<typeof authzConfigSchema, AuthzServices>({
       // After the built-in roles exist: identity's events assign them.
       await services.identityEvents.start();
     },
+    // `platformctl seed`: the administrator identity seeded holds `user` and `admin`.
+    seed: seedAdministratorRoles,
   },
 });

@@ -15,7 +15,8 @@ export interface IdentityEvents {
   'identity.session.revoked': { userId: string; sessionId: string; reason: string };
   'identity.login.succeeded': { userId: string; sessionId: string };
   'identity.login.failed': { userId: string | null; reason: string };
-  'identity.password.changed': { userId: string; reason: 'changed' | 'reset' };
+  /** `seed`: `platformctl seed --adopt-existing` set the administrator's password. */
+  'identity.password.changed': { userId: string; reason: 'changed' | 'reset' | 'seed' };
   'identity.password.reset_requested': { userId: string };
   'identity.refresh.reused': { userId: string; sessionId: string };
   /**

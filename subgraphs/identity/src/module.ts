@@ -57,8 +57,6 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
       await services.revocationFeed.start();
     },
     // `platformctl seed`, and automatic in development: the first administrator.
-    async seed(runtime, services) {
-      await seedAdmin(runtime, services);
-    },
+    seed: seedAdmin,
   },
 });

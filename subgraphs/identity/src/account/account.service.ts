@@ -281,21 +281,51 @@ export class AccountService {
     return true;
   }
 
-  /** Creates the first administrator once; later runs leave an existing account alone. */
-  async ensureUser(em: EntityManager, email: string, password: string, displayName: string): Promise<User> {
-    const address = normaliseEmail(email);
+  /**
+   * The administrator from `SEED_ADMIN_EMAIL` / `SEED_ADMIN_PASSWORD`: created (verified, marked
+   * `seededAt`) when no account has the address; left as it is when the seed made it before. An
+   * account the seed did not make (someone registered the address first) is refused with a
+   * ConflictError unless `adoptExisting`: then its password becomes the seed's, every session of
+   * it ends, and it is marked verified and seeded. A password is checked against the policy only
+   * when it is set.
+   */
+  async ensureAdministrator(
+    em: EntityManager,
+    input: { email: string; password: string; displayName: string; adoptExisting: boolean },
+  ): Promise<{ user: User; action: 'created' | 'present' | 'adopted' }> {
+    const address = normaliseEmail(input.email);
     const existing = await findUserByEmail(em, address);
-    if (existing) return existing;
-    const problems = [...emailProblems(address), ...checkPasswordPolicy(password, { email: address, displayName })];
+    if (existing?.seededAt) return { user: existing, action: 'present' };
+    if (existing && !input.adoptExisting) {
+      throw new ConflictError(
+        `An account with ${address} exists that the seed did not create (registered ${existing.createdAt.toISOString()}); ` +
+          'it is not made administrator. Run `platformctl seed --adopt-existing` to take it over (its password becomes ' +
+          'SEED_ADMIN_PASSWORD and its sessions end), or choose another SEED_ADMIN_EMAIL.',
+      );
+    }
+    const displayName = existing?.displayName ?? input.displayName;
+    const problems = [
+      ...(existing ? [] : emailProblems(address)),
+      ...checkPasswordPolicy(input.password, { email: address, displayName }),
+    ];
     if (problems.length > 0) throw new InputError('The seed administrator is not acceptable', problems);
-    const passwordHash = await this.deps.hasher.hash(password);
+    const passwordHash = await this.deps.hasher.hash(input.password);
     return em.transactional(async (tx) => {
+      if (existing) {
+        const user = tx.merge(existing);
+        Object.assign(user, { passwordHash, passwordChangedAt: new Date(), emailVerified: true, seededAt: new Date() });
+        await tx.flush();
+        await this.deps.sessions.revokeAllIn(tx, user.id, 'seed_adopted');
+        await this.deps.emit(tx, 'identity.password.changed', { userId: user.id, reason: 'seed' });
+        return { user, action: 'adopted' as const };
+      }
       const user = tx.create(User, {
         email: address,
         displayName,
         passwordHash,
         passwordChangedAt: new Date(),
         emailVerified: true,
+        seededAt: new Date(),
       });
       await tx.flush();
       await this.deps.emit(tx, 'identity.user.created', {
@@ -304,7 +334,7 @@ export class AccountService {
         displayName,
         via: 'seed',
       });
-      return user;
+      return { user, action: 'created' as const };
     });
   }
 

@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261121000000_users } from './Migration20261121000000_users.js';
 import { Migration20261121100000_accounts } from './Migration20261121100000_accounts.js';
 import { Migration20261122000000_revocation_indexes } from './Migration20261122000000_revocation_indexes.js';
+import { Migration20261207000000_seeded_at } from './Migration20261207000000_seeded_at.js';
 
 /** Every migration of this module, oldest first. Add new ones at the end. */
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261121000000_users', class: Migration20261121000000_users },
   { name: 'Migration20261121100000_accounts', class: Migration20261121100000_accounts },
   { name: 'Migration20261122000000_revocation_indexes', class: Migration20261122000000_revocation_indexes },
+  { name: 'Migration20261207000000_seeded_at', class: Migration20261207000000_seeded_at },
 ];

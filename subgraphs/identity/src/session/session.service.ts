@@ -41,7 +41,14 @@ const BAD_CREDENTIALS = 'Invalid email or password';
 
 /** Why a session ended; recorded on the row and in the `identity.session.revoked` event. */
 export type RevocationReason =
-  'logout' | 'revoked_by_user' | 'password_changed' | 'password_reset' | 'refresh_reuse' | 'user_deleted';
+    | 'logout'
+  | 'revoked_by_user'
+  | 'password_changed'
+  | 'password_reset'
+  | 'refresh_reuse'
+  | 'user_deleted'
+  /** `platformctl seed --adopt-existing` took the account over as the administrator. */
+  | 'seed_adopted';
 
 /**
  * Sessions and tokens: login issues a short-lived access JWT and an opaque refresh token;

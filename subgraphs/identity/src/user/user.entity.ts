@@ -39,6 +39,10 @@ export class User {
   @Property({ columnType: 'timestamptz', type: 'datetime', nullable: true })
   passwordChangedAt?: Date | null;
 
+  /** When the seed created (or, asked to, adopted) the account as the administrator; never exposed. */
+  @Property({ columnType: 'timestamptz', type: 'datetime', nullable: true })
+  seededAt?: Date | null;
+
   /** Set when the account is deleted: the row stays as a tombstone so references still resolve. */
   @Property({ columnType: 'timestamptz', type: 'datetime', nullable: true })
   deletedAt?: Date | null;
