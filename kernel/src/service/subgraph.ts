@@ -457,8 +457,9 @@ export async function startSubgraph<Config, Services = unknown>(
     await module.hooks?.onStart?.(runtime, services);
     if (platform.env === 'development') {
       // Alone, without the other modules' outcomes (one service per process): authz also gives
-      // the administrator its role from identity's `identity.user.created` event.
-      const outcome = await module.hooks?.seed?.(runtime, services, seedContext(new Map()));
+      // the administrator its role from identity's `identity.user.created` event. A development
+      // database made before accounts were marked as seeded has its administrator adopted.
+      const outcome = await module.hooks?.seed?.(runtime, services, seedContext(new Map(), { adoptExisting: true }));
       if (outcome?.report?.length) logger.info({ seeded: outcome.report }, 'seeded');
     }
     cleanups.push(async () => {
