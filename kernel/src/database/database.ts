@@ -3,6 +3,7 @@ import { createPostgreSqlTypeParsers, type SqlEntityManager, type SqlMikroORM } 
 import { parse as parseArray } from 'postgres-array';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
+import pg from 'pg';
 import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/schema.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
@@ -112,7 +113,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
   }
 
   const em = orm.em.fork();
-  await em.execute(`create schema if not exists ${quoteIdent(schema)}`);
+  try {
+    await em.execute(`create schema if not exists ${quoteIdent(schema)}`);
+  } catch (error) {
+    // Two instances starting at once: `if not exists` still races in the catalogue (unique
+    // violation on pg_namespace); the other one made it.
+    if ((error as { code?: string }).code !== '23505') throw error;
+  }
 
   return {
     orm,
@@ -120,8 +127,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
     schema,
     fork: () => orm.em.fork(),
     async migrate() {
-      const done = await orm.migrator.up();
-      return done.map((m) => m.name);
+      const up = async (): Promise<string[]> => (await orm.migrator.up()).map((m) => m.name);
+      // An embedded cluster has one process; a server has every instance and `platformctl migrate` pod.
+      return url ? withMigrationLock(url, schema, dbLogger, up) : up();
     },
     async pendingMigrations() {
       return (await orm.migrator.getPending()).map((m) => m.name);
@@ -138,3 +146,39 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
     },
   };
 }
+
+/**
+ * Runs `migrate` holding a PostgreSQL advisory lock for the schema on a connection of its own,
+ * so several instances (or `platformctl migrate` from several pods) starting at once migrate one
+ * after the other: the first applies what is pending, the rest find nothing left. The lock is a
+ * session lock: it goes with the connection if the process dies mid-way.
+ */
+async function withMigrationLock<T>(
+  url: string,
+  schema: string,
+  logger: Logger,
+  migrate: () => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client({ connectionString: url, application_name: `platform-migrate:${schema}` });
+  await client.connect();
+  const key = [MIGRATION_LOCK_SPACE, schema];
+  try {
+    const [{ locked }] = (
+      await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1), hashtext($2)) as locked', key)
+    ).rows as [{ locked: boolean }];
+    if (!locked) {
+      logger.info({ schema }, 'another instance is migrating this schema: waiting for it');
+      await client.query('select pg_advisory_lock(hashtext($1), hashtext($2))', key);
+    }
+    try {
+      return await migrate();
+    } finally {
+      await client.query('select pg_advisory_unlock(hashtext($1), hashtext($2))', key);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** The first half of the migration lock's key (the schema is the second). */
+const MIGRATION_LOCK_SPACE = 'platform:migrate';
