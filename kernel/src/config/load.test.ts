@@ -158,6 +158,47 @@ describe('loadConfig', () => {
   });
 });
 
+describe('production refuses development secrets', () => {
+  const OWN = 'a secret of our own, long enough: 7f3a9c1e5b2d4f6a';
+  const kek = Buffer.from('dev-only-kek-not-for-production!').toString('base64');
+
+  it('names every secret setting holding a development default, never its value', () => {
+    const error = configError(() =>
+      load({
+        PLATFORM_ENV: 'production',
+        SERVICE_SECRET: 'dev-only-service-secret-not-for-production-0000000000',
+        DATABASE_URL: 'postgres://platform:dev-only-postgres-password@db:5432/platform',
+        REDIS_URL: 'redis://:postgres@cache:6379',
+        SMTP_URL: `smtp://mailer:${encodeURIComponent(OWN)}@mail:587`,
+        SEED_ADMIN_EMAIL: 'root@example.com',
+        SEED_ADMIN_PASSWORD: 'dev-admin-change-me',
+        SIGNING_KEY_ENCRYPTION_KEY: kek,
+      }),
+    );
+    expect(error.issues.map((issue) => issue.path).sort()).toEqual([
+      'auth.serviceSecret',
+      'database.url (its password)',
+      'modules.identity.keys.encryptionKey',
+      'modules.identity.seedAdmin.password',
+      'redis.url (its password)',
+    ]);
+    expect(error.message).toContain('is a development default');
+    expect(error.message).not.toContain('dev-only-postgres-password');
+    expect(error.message).not.toContain('dev-admin-change-me');
+  });
+
+  it('accepts secrets of its own in production, and development values outside production', () => {
+    const own = {
+      SERVICE_SECRET: OWN,
+      DATABASE_URL: `postgres://platform:${encodeURIComponent(OWN)}@db:5432/platform`,
+      SEED_ADMIN_PASSWORD: OWN,
+      SIGNING_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    };
+    expect(load({ PLATFORM_ENV: 'production', ...own }).auth.serviceSecret).toBe(OWN);
+    expect(load({ PLATFORM_ENV: 'development', SEED_ADMIN_PASSWORD: 'dev-admin-change-me' }).env).toBe('development');
+  });
+});
+
 describe('moduleConfig', () => {
   const schema = z.object({ maxTitle: z.number().int().positive().default(200), tagline: z.string() }).strict();
 

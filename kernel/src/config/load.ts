@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { developmentSecretIssues } from './production.js';
 import { platformConfigSchema, type PlatformConfig } from './schema.js';
 
 /** One problem found while loading configuration, with the key path it concerns. */
@@ -186,6 +187,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<PlatformCo
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
 
   const config = parsed.data;
+  const secrets = developmentSecretIssues(config);
+  if (secrets.length > 0) throw new ConfigError(secrets);
   const root = dirname(dir);
   if (!isAbsolute(config.dataDir)) config.dataDir = resolve(root, config.dataDir);
   if (!isAbsolute(config.gateway.supergraphPath)) {
