@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { decodeKek, KEK_FORMAT } from './keys/key-encryption.js';
+
+/** A key-encryption key; the message never quotes the value. */
+const kek = z.string().refine((value) => decodeKek(value) !== null, `must be ${KEK_FORMAT}`);
 
 const limit = z.object({ attempts: z.number().int().min(1), windowSec: z.number().int().min(1) }).strict();
 
@@ -41,16 +45,51 @@ export const identityConfigSchema = z
         perIp: { attempts: 50, windowSec: 900 },
         refusalReportWindowSec: 60,
       }),
+    /**
+     * Token signing keys. Outside `signing`, they live in identity's database (table
+     * `signing_key`), private halves encrypted under `encryptionKey`; see docs/security.md.
+     */
     keys: z
       .object({
+        /** Age of the newest key at which the next one is created (by whichever instance first sees it due). */
         rotateAfterDays: z.number().positive().default(30),
-        /** Private signing keys (JWK) from a secret store; when absent, kept under dataDir/identity/keys. */
+        /**
+         * How long a scheduled key is published before it signs: longer than a JWKS can stay
+         * cached anywhere (identity instances re-read keys every `refreshIntervalSec`, jwks.json
+         * says max-age=300, verifiers keep a set up to 600 s), so no verifier meets its kid unknown.
+         */
+        publishLeadSec: z.number().int().min(0).default(3600),
+        /** How often each instance re-reads the keys (new, rotated, removed by another instance). */
+        refreshIntervalSec: z.number().int().min(1).max(300).default(30),
+        /**
+         * The key-encryption key (`SIGNING_KEY_ENCRYPTION_KEY` or `SIGNING_KEY_ENCRYPTION_KEY_FILE`):
+         * 32 random bytes, base64 or hex (`openssl rand -base64 32`), the same on every identity
+         * instance. Unset outside production: generated under dataDir/identity. Required in production.
+         */
+        encryptionKey: kek.nullable().default(null),
+        /**
+         * Earlier key-encryption keys (`SIGNING_KEY_PREVIOUS_ENCRYPTION_KEYS`, comma-separated): they
+         * only decrypt; rows under them are re-encrypted under `encryptionKey` as they are read.
+         */
+        previousEncryptionKeys: z
+          .preprocess(
+            (value) => (typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : value),
+            z.array(kek),
+          )
+          .default([]),
+        /** Private signing keys (JWK) from a secret store; when given, the database holds no keys. */
         signing: z
           .array(z.object({ kid: z.string().min(1), privateJwk: z.record(z.string(), z.unknown()) }))
           .optional(),
       })
       .strict()
-      .default({ rotateAfterDays: 30 }),
+      .default({
+        rotateAfterDays: 30,
+        publishLeadSec: 3600,
+        refreshIntervalSec: 30,
+        encryptionKey: null,
+        previousEncryptionKeys: [],
+      }),
     /** First administrator (`SEED_ADMIN_EMAIL` / `SEED_ADMIN_PASSWORD`), created idempotently. */
     seedAdmin: z.object({ email: z.string().email().optional(), password: z.string().optional() }).strict().default({}),
   })

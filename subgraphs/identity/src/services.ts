@@ -5,6 +5,7 @@ import type { IdentityConfig } from './config.js';
 import type { Emit } from './events.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { PasswordHasher } from './password/hasher.js';
+import { keyEncryptionFromConfig } from './keys/key-encryption.js';
 import { SigningKeys } from './keys/signing-keys.js';
 import { SessionRevocationFeed } from './session/session-revocation.feed.js';
 import { SessionService } from './session/session.service.js';
@@ -25,14 +26,7 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
   const { config, platform, logger } = runtime;
   const emit: Emit = (em, topic, payload, meta) => runtime.events.record(em, topic, payload, meta);
   const hasher = new PasswordHasher({ ...config.password, logger });
-  const keys = await SigningKeys.open({
-    dir: config.keys.signing ? null : join(platform.dataDir, 'identity', 'keys'),
-    configured: config.keys.signing,
-    rotateAfterDays: config.keys.rotateAfterDays,
-    // A retired key stays published as long as a token it signed can live.
-    retainAfterRotationSec: platform.auth.accessTokenTtlSec,
-    logger,
-  });
+  const keys = await openSigningKeys(runtime);
   const mailer = createMailer({
     smtpUrl: platform.smtp.url,
     from: platform.smtp.from,
@@ -71,11 +65,12 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
       resetTtlMinutes: config.resetTtlMinutes,
     },
   });
-  // Rotation is checked at start and then hourly, so a long-running service rotates on time.
-  const rotation = setInterval(() => {
-    keys.rotateIfDue().catch((error: unknown) => logger.error({ err: error }, 'signing key rotation failed'));
-  }, 3_600_000);
-  rotation.unref();
+  // Every instance re-reads the shared keys (what others created, rotated, removed), and rotates
+  // or prunes when due: whichever instance gets there first does it, under the table's lock.
+  const maintenance = setInterval(() => {
+    keys.maintain().catch((error: unknown) => logger.error({ err: error }, 'signing key maintenance failed'));
+  }, config.keys.refreshIntervalSec * 1000);
+  maintenance.unref();
   const revocationFeed = new SessionRevocationFeed(runtime as ModuleRuntime);
   return {
     accounts,
@@ -85,9 +80,47 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
     hasher,
     revocationFeed,
     async close() {
-      clearInterval(rotation);
+      clearInterval(maintenance);
       await revocationFeed.stop();
       await mailer.close();
     },
   };
+}
+
+/**
+ * Configured keys (`keys.signing`) as they are; otherwise the keys in identity's database, under
+ * the key-encryption key (generated under DATA_DIR outside production), with key files of
+ * earlier versions imported once.
+ */
+async function openSigningKeys(runtime: ModuleRuntime<IdentityConfig>): Promise<SigningKeys> {
+  const { config, platform, logger } = runtime;
+  const common = {
+    rotateAfterDays: config.keys.rotateAfterDays,
+    publishLeadSec: config.keys.publishLeadSec,
+    retainAfterRotationSec: signingKeyRetentionSec(platform.auth.accessTokenTtlSec, config.keys.refreshIntervalSec),
+    logger,
+  };
+  if (config.keys.signing) return SigningKeys.open({ ...common, configured: config.keys.signing });
+  const { encryption, generatedFile } = await keyEncryptionFromConfig(config.keys, platform);
+  if (generatedFile) {
+    logger.info(
+      { file: generatedFile },
+      'signing keys encrypted with the key-encryption key generated outside production',
+    );
+  }
+  return SigningKeys.open({
+    ...common,
+    db: runtime.db,
+    encryption,
+    importDir: join(platform.dataDir, 'identity', 'keys'),
+  });
+}
+
+/**
+ * How long a retired key stays published: a token it signed lives `accessTokenTtlSec`; an
+ * instance may go on signing with it until its next refresh after the successor activated; and
+ * 60 s cover clocks that disagree (verifiers allow 5 s on `exp`).
+ */
+export function signingKeyRetentionSec(accessTokenTtlSec: number, refreshIntervalSec: number): number {
+  return accessTokenTtlSec + refreshIntervalSec + 60;
 }

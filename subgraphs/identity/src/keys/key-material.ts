@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { ConfigError, type ConfigIssue } from '@platform/kernel';
 
@@ -28,8 +26,6 @@ export interface KeyEntry {
   createdAt: number;
   privateKey: CryptoKey;
   publicJwk: Readonly<PublicSigningJwk>;
-  /** Absent for configured and in-memory keys. */
-  file?: string;
 }
 
 /** Configured keys in their order (the first signs); every bad entry is reported at once. */
@@ -73,22 +69,4 @@ export async function importSigningKey(kid: string, createdAt: number, jwk: JWK)
   }
   if (privateKey instanceof Uint8Array) throw new Error('not an asymmetric key');
   return { kid, createdAt, privateKey, publicJwk };
-}
-
-/** Writes through a temporary file and a rename, so no reader sees a partial key; owner-only from the start. */
-export async function writePrivateFile(file: string, content: string): Promise<void> {
-  const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(temp, 'wx', 0o600);
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
 }

@@ -1,192 +1,368 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { ConflictError, type Logger } from '@platform/kernel';
+import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { ConfigError, ConflictError, type Logger } from '@platform/kernel';
+import { readKeyFiles, removeKeyFile } from './file-keys.js';
+import { KEK_SETTING, KEK_VARIABLES, PREVIOUS_KEK_SETTING, type KeyEncryption } from './key-encryption.js';
+import { expiredKids, keyStates, retiredAt, signerIndex, type KeyState } from './key-lifecycle.js';
 import {
   loadConfigured,
   SIGNING_ALG,
   importSigningKey,
-  writePrivateFile,
   type ConfiguredSigningKey,
   type KeyEntry,
   type PublicSigningJwk,
 } from './key-material.js';
+import { KeyStore, type KeyOrigin, type KeyRow } from './key-store.js';
 
 export { SIGNING_ALG, type ConfiguredSigningKey, type PublicSigningJwk } from './key-material.js';
+export { signAccessToken, type AccessTokenClaims, type AccessTokenOptions } from './access-token.js';
 
 export interface SigningKeysOptions {
-  /** `DATA_DIR/identity/keys/`; null with no `configured` keys means one key in memory only. */
-  dir: string | null;
-  /** Keys shared by every replica; when given, `dir` is not used. The first one signs, the rest only verify. */
+  /** identity's database: its schema holds `signing_key`. Not used with `configured` keys. */
+  db?: { fork(): EntityManager; schema: string } | null;
+  /** Encrypts private keys at rest; required with `db`. */
+  encryption?: KeyEncryption | null;
+  /** `DATA_DIR/identity/keys/`: key files of earlier versions, imported into the database once, then deleted. */
+  importDir?: string | null;
+  /** Keys shared by every replica from a secret store; when given, the database is not used. The first one signs. */
   configured?: ConfiguredSigningKey[];
-  /** Age at which `open` (and `rotateIfDue`) replaces the current key. */
+  /** Age of the newest key at which `rotateIfDue` creates the next one. Default 30 days. */
   rotateAfterDays?: number;
-  /** How long a replaced key stays published; at least the longest token lifetime. */
+  /** How long a scheduled key is published before it signs (longer than any JWKS cache). Default 3600 s. */
+  publishLeadSec?: number;
+  /** How long a retired key stays published: the longest token lifetime plus clock skew. Default 7 days. */
   retainAfterRotationSec?: number;
   logger: Logger;
   /** Milliseconds since the epoch; tests move it forward. */
   now?: () => number;
 }
 
-/** What is stored per key in `dir`: `<kid>.json`, mode 0600. */
-interface KeyFile {
+/** A key as this instance holds it: its row, and its private half when this instance could decrypt it. */
+interface Held extends Omit<KeyRow, 'privateJwe'> {
+  privateKey?: CryptoKey;
+}
+
+/** A key as `platformctl keys list` shows it; nothing private. */
+export interface SigningKeyInfo {
   kid: string;
-  createdAt: string;
-  privateJwk: JWK;
+  state: KeyState;
+  origin: KeyOrigin | 'configured';
+  createdAt: Date;
+  activatesAt: Date;
+  /** When it stopped signing; null while it signs or waits to. */
+  retiredAt: Date | null;
+  /** When it leaves the JWKS and the table; null while not retired. */
+  removeAfter: Date | null;
+  /** The key-encryption key its private half is stored under; null for configured keys. */
+  kekId: string | null;
+  /** Whether this instance could decrypt it. */
+  usable: boolean;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
- * The Ed25519 keys that sign access tokens. The newest key signs; keys it replaced stay in the
- * JWKS for `retainAfterRotationSec`, so tokens signed before a rotation verify until they expire.
- * Private material never leaves this class except as the CryptoKey `current()` hands out, and is
- * never logged.
+ * The Ed25519 keys that sign access tokens, shared by every identity instance through the
+ * `signing_key` table (private halves encrypted under the key-encryption key). Each instance
+ * holds a copy it re-reads every few seconds (`refresh`), so all publish the same JWKS and sign
+ * with the same key: the newest one whose activation time has come. A scheduled key is published
+ * `publishLeadSec` before it signs, so every verifier's cached JWKS has it before any token needs
+ * it; a key it replaced stays published for `retainAfterRotationSec`, then any instance deletes
+ * it. Creating and deleting keys happens under the table's lock, so of N instances finding a
+ * rotation due at once exactly one creates the key. Private material is never logged.
  */
 export class SigningKeys {
-  /** Newest first. */
-  private entries: KeyEntry[] = [];
+  /** Newest (by createdAt) first. */
+  private held: Held[] = [];
+  private configured: KeyEntry[] | null = null;
+  private readonly warned = new Set<string>();
   private pending: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    private readonly dir: string | null,
-    private readonly fromConfig: boolean,
+    private readonly db: { fork(): EntityManager; schema: string } | null,
+    private readonly encryption: KeyEncryption | null,
+    private readonly store: KeyStore | null,
     private readonly rotateAfterMs: number,
+    private readonly leadMs: number,
     private readonly retainMs: number,
     private readonly logger: Logger,
     private readonly now: () => number,
   ) {}
 
-  /** Loads keys from config or `dir`, creating the first key, rotating a stale one and pruning expired ones. */
+  /**
+   * Loads configured keys, or: imports key files of earlier versions, reads the table, creates
+   * the first key when there is none, rotates when due and prunes. A table whose keys this
+   * instance cannot decrypt is a ConfigError naming the key-encryption setting.
+   */
   static async open(options: SigningKeysOptions): Promise<SigningKeys> {
     const logger = options.logger.child({ component: 'signing-keys' });
-    const configured = options.configured;
+    const fromConfig = Boolean(options.configured);
+    if (!fromConfig && (!options.db || !options.encryption)) {
+      throw new Error('SigningKeys needs a database and a key encryption, or configured keys');
+    }
     const keys = new SigningKeys(
-      configured ? null : options.dir,
-      Boolean(configured),
+      fromConfig ? null : options.db!,
+      fromConfig ? null : options.encryption!,
+      fromConfig ? null : new KeyStore(options.db!.schema),
       (options.rotateAfterDays ?? 30) * DAY_MS,
+      (options.publishLeadSec ?? 3600) * 1000,
       (options.retainAfterRotationSec ?? 7 * 24 * 3600) * 1000,
       logger,
       options.now ?? Date.now,
     );
-    if (configured) {
-      keys.entries = await loadConfigured(configured);
-      logger.info({ kid: keys.entries[0]!.kid, count: keys.entries.length }, 'signing keys loaded from config');
+    if (options.configured) {
+      keys.configured = await loadConfigured(options.configured);
+      logger.info({ kid: keys.configured[0]!.kid, count: keys.configured.length }, 'signing keys loaded from config');
       return keys;
     }
-    if (options.dir) {
-      await mkdir(options.dir, { recursive: true, mode: 0o700 });
-      keys.entries = await keys.loadDir(options.dir);
-    } else {
-      logger.warn('no key directory: signing key kept in memory, tokens will not survive a restart');
-    }
-    if (!keys.entries.length) {
-      const entry = await keys.create();
-      logger.info({ kid: entry.kid }, 'signing key created');
-    } else {
-      await keys.rotateIfDue();
-      await keys.prune();
-      logger.info({ kid: keys.current().kid, count: keys.entries.length }, 'signing keys loaded');
-    }
+    if (options.importDir) await keys.importFiles(options.importDir);
+    await keys.load();
+    if (!keys.held.length) await keys.create('initial', 0, { onlyIfEmpty: true });
+    if (!keys.held.some((key) => key.privateKey)) throw keys.undecryptable();
+    await keys.rotateIfDue();
+    await keys.prune();
+    logger.info({ kid: keys.current().kid, count: keys.held.length }, 'signing keys loaded');
     return keys;
   }
 
   /** The key to sign with now. */
   current(): { kid: string; privateKey: CryptoKey } {
-    const { kid, privateKey } = this.entries[0]!;
-    return { kid, privateKey };
+    if (this.configured) return { kid: this.configured[0]!.kid, privateKey: this.configured[0]!.privateKey };
+    const index = signerIndex(this.held, this.now(), (i) => Boolean(this.held[i]!.privateKey));
+    if (index < 0) throw this.undecryptable();
+    const { kid, privateKey } = this.held[index]!;
+    return { kid, privateKey: privateKey! };
   }
 
-  /** The public JWKS: the current key and replaced keys still inside their retention. */
+  /** The public JWKS: every key in the table not past its retention (scheduled ones included), newest first. */
   jwks(): { keys: PublicSigningJwk[] } {
-    return { keys: this.live().map((entry) => ({ ...entry.publicJwk })) };
+    if (this.configured) return { keys: this.configured.map((entry) => ({ ...entry.publicJwk })) };
+    const expired = new Set(expiredKids(this.held, this.now(), this.retainMs));
+    return { keys: this.held.filter((key) => !expired.has(key.kid)).map((key) => ({ ...key.publicJwk })) };
+  }
+
+  /** Every key with its state, as this instance last read them. */
+  list(): SigningKeyInfo[] {
+    const now = this.now();
+    if (this.configured) {
+      return this.configured.map((entry, i) => ({
+        kid: entry.kid,
+        state: i === 0 ? 'signing' : 'retired',
+        origin: 'configured',
+        createdAt: new Date(entry.createdAt),
+        activatesAt: new Date(entry.createdAt),
+        retiredAt: null,
+        removeAfter: null,
+        kekId: null,
+        usable: true,
+      }));
+    }
+    const states = keyStates(this.held, now, this.retainMs);
+    return this.held.map((key, i) => {
+      const retired = retiredAt(this.held, i, now);
+      return {
+        kid: key.kid,
+        state: states[i]!,
+        origin: key.origin,
+        createdAt: new Date(key.createdAt),
+        activatesAt: new Date(key.activatesAt),
+        retiredAt: retired === null ? null : new Date(retired),
+        removeAfter: retired === null ? null : new Date(retired + this.retainMs),
+        kekId: key.kekId,
+        usable: Boolean(key.privateKey),
+      };
+    });
   }
 
   /**
-   * Makes a new current key; the previous one stays published for the retention period.
-   * With configured keys this is a ConflictError: they are rotated in the secret store.
+   * Creates a new key, signing after `activateAfterSec` (default 0: at once on this instance, and
+   * on the others at their next refresh; verifiers fetch the JWKS again on an unknown kid). The
+   * key it replaces stays published for the retention period. With configured keys this is a
+   * ConflictError: they are rotated in the secret store.
    */
-  rotate(): Promise<{ kid: string; previousKid: string }> {
-    return this.serialized(() => this.rotateNow());
+  rotate(
+    options: { activateAfterSec?: number } = {},
+  ): Promise<{ kid: string; previousKid: string; activatesAt: Date }> {
+    return this.serialized(async () => {
+      if (this.configured) throw new ConflictError('signing keys come from config: rotate them in the secret store');
+      await this.load();
+      const previousKid = this.current().kid;
+      const row = await this.create('manual', (options.activateAfterSec ?? 0) * 1000);
+      this.logger.info({ kid: row!.kid, previousKid, activatesAt: new Date(row!.activatesAt) }, 'signing key rotated');
+      return { kid: row!.kid, previousKid, activatesAt: new Date(row!.activatesAt) };
+    });
   }
 
-  /** Rotates when the current key is older than `rotateAfterDays`; a long-running service calls this on a timer. */
+  /**
+   * Creates the next key when the newest is older than `rotateAfterDays`, activating after the
+   * publish lead. Of instances calling this at once, one creates the key (true), the others
+   * find it made (false).
+   */
   rotateIfDue(): Promise<boolean> {
     return this.serialized(async () => {
-      if (this.fromConfig || this.now() - this.entries[0]!.createdAt < this.rotateAfterMs) return false;
-      await this.rotateNow();
+      if (this.configured || !this.due(this.held[0]?.createdAt)) return false;
+      const row = await this.create('scheduled', this.leadMs, { onlyIfDue: true });
+      if (!row) return false;
+      this.logger.info({ kid: row.kid, activatesAt: new Date(row.activatesAt) }, 'signing key created by schedule');
       return true;
     });
   }
 
-  /** Forgets replaced keys whose retention has passed and deletes their files. */
-  prune(): Promise<void> {
-    return this.serialized(() => this.pruneNow());
+  /** Deletes keys whose retention has passed (whichever instance gets there first; idempotent). */
+  prune(): Promise<string[]> {
+    return this.serialized(async () => {
+      if (this.configured || !expiredKids(this.held, this.now(), this.retainMs).length) return [];
+      const removed = await this.db!.fork().transactional(async (tx) => {
+        await this.store!.lock(tx);
+        const kids = expiredKids(await this.store!.all(tx), this.now(), this.retainMs);
+        await this.store!.delete(tx, kids);
+        return kids;
+      });
+      for (const kid of removed) this.logger.info({ kid }, 'expired signing key removed');
+      await this.load();
+      return removed;
+    });
   }
 
-  private live(): KeyEntry[] {
-    // Configured keys are all published until the operator removes them from config.
-    if (this.fromConfig) return this.entries;
-    const now = this.now();
-    // A replaced key retires when its successor is created.
-    return this.entries.filter((entry, i) => i === 0 || now < this.entries[i - 1]!.createdAt + this.retainMs);
+  /** Reads the table again: keys other instances created, rotated or removed; re-encrypts under a new KEK. */
+  refresh(): Promise<void> {
+    return this.serialized(() => this.load());
   }
 
-  private async rotateNow(): Promise<{ kid: string; previousKid: string }> {
-    if (this.fromConfig) throw new ConflictError('signing keys come from config: rotate them in the secret store');
-    const previousKid = this.entries[0]!.kid;
-    const { kid } = await this.create();
-    this.logger.info({ kid, previousKid }, 'signing key rotated');
-    await this.pruneNow();
-    return { kid, previousKid };
+  /** The periodic work of a running instance: refresh, rotate when due, prune. */
+  async maintain(): Promise<void> {
+    await this.refresh();
+    await this.rotateIfDue();
+    await this.prune();
   }
 
-  private async pruneNow(): Promise<void> {
-    const live = new Set(this.live());
-    for (const entry of this.entries.filter((e) => !live.has(e))) {
-      if (entry.file) await rm(entry.file, { force: true });
-      this.logger.info({ kid: entry.kid }, 'expired signing key removed');
-    }
-    this.entries = this.entries.filter((e) => live.has(e));
+  private due(newestCreatedAt: number | undefined): boolean {
+    return newestCreatedAt !== undefined && this.now() - newestCreatedAt >= this.rotateAfterMs;
   }
 
-  private async create(): Promise<KeyEntry> {
+  /**
+   * Generates and stores a key activating `activateAfterMs` from now, under the table lock; with
+   * `onlyIfEmpty`/`onlyIfDue`, only when the table (as the lock lets this transaction see it) is
+   * still empty or still due, else null. Reloads the table afterwards.
+   */
+  private async create(
+    origin: KeyOrigin,
+    activateAfterMs: number,
+    when: { onlyIfEmpty?: boolean; onlyIfDue?: boolean } = {},
+  ): Promise<KeyRow | null> {
     const { privateKey } = await generateKeyPair(SIGNING_ALG, { crv: 'Ed25519', extractable: true });
     const privateJwk = await exportJWK(privateKey);
     const kid = await calculateJwkThumbprint(privateJwk);
-    // Never earlier than the key it replaces, so "newest" stays well defined if the clock steps back.
-    const createdAt = Math.max(this.now(), (this.entries[0]?.createdAt ?? 0) + 1);
-    const entry = await importSigningKey(kid, createdAt, privateJwk);
-    if (this.dir) {
-      entry.file = join(this.dir, `${kid}.json`);
-      const content: KeyFile = { kid, createdAt: new Date(createdAt).toISOString(), privateJwk };
-      await writePrivateFile(entry.file, JSON.stringify(content, null, 2) + '\n');
-    }
-    this.entries.unshift(entry);
-    return entry;
+    const { publicJwk } = await importSigningKey(kid, 0, privateJwk);
+    const { jwe, kekId } = await this.encryption!.encrypt(kid, privateJwk);
+    const row = await this.db!.fork().transactional(async (tx) => {
+      await this.store!.lock(tx);
+      const [newest] = await this.store!.all(tx);
+      if (when.onlyIfEmpty && newest) return null;
+      if (when.onlyIfDue && !this.due(newest?.createdAt)) return null;
+      // Never earlier than the key it follows, so "newest" stays well defined if the clock steps back.
+      const createdAt = Math.max(this.now(), (newest?.createdAt ?? 0) + 1);
+      const created: KeyRow = {
+        kid,
+        publicJwk,
+        privateJwe: jwe,
+        kekId,
+        origin,
+        createdAt,
+        activatesAt: createdAt + activateAfterMs,
+        publishedAt: createdAt,
+      };
+      await this.store!.insert(tx, created);
+      return created;
+    });
+    if (row && origin === 'initial') this.logger.info({ kid }, 'signing key created');
+    await this.load();
+    return row;
   }
 
-  private async loadDir(dir: string): Promise<KeyEntry[]> {
-    const entries: KeyEntry[] = [];
-    for (const name of (await readdir(dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.'))) {
-      const file = join(dir, name);
+  /** Reads every row, decrypting (and, under an old KEK, re-encrypting) the keys not held yet. */
+  private async load(): Promise<void> {
+    const rows = await this.store!.all(this.db!.fork());
+    const known = new Map(this.held.map((key) => [key.kid, key]));
+    const held: Held[] = [];
+    for (const { privateJwe, ...row } of rows) {
+      const previous = known.get(row.kid);
+      // A kid is its key's thumbprint: a key decrypted once is the same key whatever its row says since.
+      if (previous?.privateKey) {
+        held.push({ ...row, publicJwk: previous.publicJwk, privateKey: previous.privateKey });
+        continue;
+      }
       try {
-        const data = parseKeyFile(await readFile(file, 'utf8'));
-        if ((await calculateJwkThumbprint(data.privateJwk)) !== data.kid) {
-          throw new Error('kid is not the key thumbprint');
-        }
-        const createdAt = Date.parse(data.createdAt);
-        const entry = await importSigningKey(data.kid, createdAt, data.privateJwk);
-        entry.file = file;
-        entries.push(entry);
-        const mode = (await stat(file)).mode & 0o777;
-        if (mode & 0o077) this.logger.warn({ file, mode: mode.toString(8) }, 'signing key file is readable by others');
+        const publicJwk = await checkedPublicJwk(row.kid, row.publicJwk);
+        const privateKey = await this.decrypt({ ...row, privateJwe }, publicJwk);
+        held.push({ ...row, publicJwk, privateKey });
       } catch (error) {
-        this.logger.warn({ file, reason: (error as Error).message }, 'unusable signing key file skipped');
+        if (!this.warned.has(row.kid)) {
+          this.warned.add(row.kid);
+          this.logger.error({ kid: row.kid, reason: (error as Error).message }, 'signing key unusable here');
+        }
+        const publicJwk = await checkedPublicJwk(row.kid, row.publicJwk).catch(() => null);
+        // Published all the same when its public half is sound: other instances may sign with it.
+        if (publicJwk) held.push({ ...row, publicJwk });
       }
     }
-    return entries.sort((a, b) => b.createdAt - a.createdAt || a.kid.localeCompare(b.kid));
+    this.held = held;
+  }
+
+  private async decrypt(row: KeyRow, publicJwk: PublicSigningJwk): Promise<CryptoKey> {
+    const { jwk, kekId } = await this.encryption!.decrypt(row.kid, row.privateJwe);
+    const entry = await importSigningKey(row.kid, row.createdAt, jwk);
+    if (entry.publicJwk.x !== publicJwk.x) throw new Error('the private key does not belong to the public key');
+    if (kekId !== this.encryption!.currentId) {
+      const { jwe, kekId: to } = await this.encryption!.encrypt(row.kid, jwk);
+      if (await this.store!.reencrypt(this.db!.fork(), row.kid, kekId, jwe, to)) {
+        this.logger.info(
+          { kid: row.kid, from: kekId, to },
+          'signing key re-encrypted under the current key-encryption key',
+        );
+      }
+    }
+    return entry.privateKey;
+  }
+
+  /** Key files of earlier versions go into the table (encrypted), once; the files are then deleted. */
+  private async importFiles(dir: string): Promise<void> {
+    const files = await readKeyFiles(dir, this.logger);
+    if (!files.length) return;
+    const now = this.now();
+    const rows: KeyRow[] = [];
+    for (const file of files) {
+      const { publicJwk } = await importSigningKey(file.kid, file.createdAt, file.privateJwk);
+      const { jwe, kekId } = await this.encryption!.encrypt(file.kid, file.privateJwk);
+      // Already signing when it was written to its file: active from its creation.
+      const at = { createdAt: file.createdAt, activatesAt: file.createdAt, publishedAt: Math.max(now, file.createdAt) };
+      rows.push({ kid: file.kid, publicJwk, privateJwe: jwe, kekId, origin: 'imported', ...at });
+    }
+    const inserted = await this.db!.fork().transactional(async (tx) => {
+      await this.store!.lock(tx);
+      const kids: string[] = [];
+      for (const row of rows) if (await this.store!.insert(tx, row)) kids.push(row.kid);
+      return kids;
+    });
+    for (const file of files) {
+      await removeKeyFile(file.file);
+      const imported = inserted.includes(file.kid);
+      this.logger.info({ kid: file.kid, file: file.file, imported }, 'signing key file moved into the database');
+    }
+  }
+
+  /** The error for a table none of whose keys this instance can decrypt: the KEK is not the one they were written with. */
+  private undecryptable(): ConfigError {
+    const ids = [...new Set(this.held.map((key) => key.kekId))].join(', ');
+    return new ConfigError([
+      {
+        path: KEK_SETTING,
+        message:
+          `no signing key in the database can be decrypted here: they are encrypted with key-encryption key ${ids}, ` +
+          `and ${KEK_SETTING} (${KEK_VARIABLES}) has key id ${this.encryption?.currentId}. ` +
+          `Configure the key they were written with (the same on every identity instance), or list it in ${PREVIOUS_KEK_SETTING}`,
+      },
+    ]);
   }
 
   private serialized<T>(task: () => Promise<T>): Promise<T> {
@@ -196,57 +372,12 @@ export class SigningKeys {
   }
 }
 
-/** Reads a key file; errors never quote the content (V8's JSON errors would, and it is a private key). */
-function parseKeyFile(text: string): KeyFile {
-  let data: Partial<KeyFile>;
-  try {
-    data = JSON.parse(text) as Partial<KeyFile>;
-  } catch {
-    throw new Error('not valid JSON');
+/** The public JWK a row publishes, rebuilt from its `x` and checked against its kid (the thumbprint). */
+async function checkedPublicJwk(kid: string, stored: PublicSigningJwk | null): Promise<PublicSigningJwk> {
+  if (stored?.kty !== 'OKP' || stored.crv !== 'Ed25519' || typeof stored.x !== 'string') {
+    throw new Error('the stored public key is not an Ed25519 JWK');
   }
-  if (
-    typeof data.kid !== 'string' ||
-    Number.isNaN(Date.parse(String(data.createdAt))) ||
-    typeof data.privateJwk !== 'object' ||
-    data.privateJwk === null
-  ) {
-    throw new Error('expected { kid, createdAt, privateJwk }');
-  }
-  return data as KeyFile;
-}
-
-/** Who the token is for: the user (`sub`) and the session it belongs to (`sid`, for revocation). */
-export interface AccessTokenClaims {
-  sub: string;
-  sid: string;
-}
-
-export interface AccessTokenOptions {
-  issuer: string;
-  audience: string;
-  ttlSec: number;
-}
-
-/**
- * A short-lived JWT signed with the current key: header `{ alg: 'EdDSA', kid, typ: 'JWT' }`,
- * claims `sub`, `sid`, `iat`, `exp`, `iss`, `aud` and a unique `jti`. Verifiers find the key
- * by `kid` in `SigningKeys.jwks()`.
- */
-export async function signAccessToken(
-  keys: SigningKeys,
-  claims: AccessTokenClaims,
-  options: AccessTokenOptions,
-): Promise<{ token: string; expiresIn: number }> {
-  const { kid, privateKey } = keys.current();
-  const issuedAt = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ sid: claims.sid })
-    .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: 'JWT' })
-    .setSubject(claims.sub)
-    .setIssuer(options.issuer)
-    .setAudience(options.audience)
-    .setIssuedAt(issuedAt)
-    .setExpirationTime(issuedAt + options.ttlSec)
-    .setJti(randomUUID())
-    .sign(privateKey);
-  return { token, expiresIn: options.ttlSec };
+  const jwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: stored.x };
+  if ((await calculateJwkThumbprint(jwk)) !== kid) throw new Error('kid is not the public key thumbprint');
+  return Object.freeze({ kty: 'OKP', crv: 'Ed25519', x: stored.x, kid, alg: SIGNING_ALG, use: 'sig' } as const);
 }
