@@ -11,6 +11,22 @@ export async function scrape(baseUrl: string): Promise<Scrape> {
   return parsePrometheus(await response.text());
 }
 
+/**
+ * `baseUrl`'s metrics with the process's own (`process_*`, `nodejs_*`) added: services sharing a
+ * process report those once, on whichever of them (`processPeers`) serves them.
+ */
+export async function scrapeWithProcess(baseUrl: string, processPeers: string[]): Promise<Scrape> {
+  const own = await scrape(baseUrl);
+  const isProcess = (key: string): boolean => key.startsWith('process_') || key.startsWith('nodejs_');
+  if ([...own.keys()].some(isProcess)) return own;
+  for (const peer of processPeers.filter((url) => url !== baseUrl)) {
+    const other = await scrape(peer);
+    const series = [...other].filter(([key]) => isProcess(key));
+    if (series.length > 0) return new Map([...own, ...series]);
+  }
+  return own;
+}
+
 export function parsePrometheus(text: string): Scrape {
   const series: Scrape = new Map();
   for (const line of text.split('\n')) {

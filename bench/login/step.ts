@@ -18,6 +18,7 @@ import {
   platformCpu,
   processTimes,
   scrape,
+  scrapeWithProcess,
   sum,
   threadTimes,
   type PlatformCpu,
@@ -112,7 +113,11 @@ export async function runStep(
   const postgresPids = new Set(await database?.backends().catch(() => []));
   const postgresBefore = processTimes(postgresPids);
   const scrapes = async (): Promise<[Scrape, Scrape] | null> =>
-    Promise.all([scrape(gateway.gatewayUrl), scrape(platform.serviceUrls.identity)]).catch(() => null);
+    Promise.all([
+      scrape(gateway.gatewayUrl),
+      // GC and event-loop figures are the platform process's, reported by one of its services.
+      scrapeWithProcess(platform.serviceUrls.identity, Object.values(platform.serviceUrls)),
+    ]).catch(() => null);
   const bodies = users.map((user) => JSON.stringify({ query: LOGIN, variables: user }));
   const before = await scrapes();
   const split = gateway !== platform;

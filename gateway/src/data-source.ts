@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Context } from '@opentelemetry/api';
+import { context as otelContext, trace } from '@opentelemetry/api';
 import { currentRequest, injectTraceHeaders, SHARED_ANSWER_HEADER } from '@platform/kernel';
 import {
   CLIENT_ADDRESS_HEADER,
@@ -68,7 +69,12 @@ export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
       headers.set(CLIENT_ADDRESS_HEADER, signClientAddress(this.clientAddressSecret, gateway.clientIp));
     if (gateway.userAgent) headers.set('user-agent', gateway.userAgent);
     if (gateway.sharedAnswer) headers.set(SHARED_ANSWER_HEADER, '1');
-    for (const [name, value] of Object.entries(injectTraceHeaders({}, gateway.trace))) headers.set(name, value);
+    // The subgraph's spans nest under the gateway's fetch span for this call (active here, in
+    // the query plan's execution), else under the gateway's request.
+    const active = trace.getSpanContext(otelContext.active());
+    const parent =
+      active && active.traceId === trace.getSpanContext(gateway.trace)?.traceId ? otelContext.active() : gateway.trace;
+    for (const [name, value] of Object.entries(injectTraceHeaders({}, parent))) headers.set(name, value);
   }
 }
 

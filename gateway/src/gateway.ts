@@ -11,6 +11,7 @@ import {
   loadConfig,
   platformApolloOptions,
   Readiness,
+  runAsService,
   ServiceMetrics,
   startTracing,
   type PlatformConfig,
@@ -46,7 +47,12 @@ const HEALTH_TIMEOUT_MS = 1000;
  * trace context to subgraphs, with the same health, metrics, logging and shutdown as every
  * service. `/ready` reports each subgraph's reachability.
  */
-export async function startGateway(options: StartGatewayOptions = {}): Promise<GatewayHandle> {
+export function startGateway(options: StartGatewayOptions = {}): Promise<GatewayHandle> {
+  // Everything the gateway starts (its sockets, revocation sync, timers) traces as the gateway.
+  return runAsService('gateway', () => startGatewayAsService(options));
+}
+
+async function startGatewayAsService(options: StartGatewayOptions): Promise<GatewayHandle> {
   const config = options.config ?? loadConfig();
   const logger = createLogger(config, 'gateway');
   const stopTracing = startTracing(config, 'gateway');

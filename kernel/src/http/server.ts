@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/schema.js';
 import type { Readiness } from '../health/health.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
-import { extractContext, tracer } from '../tracing/tracing.js';
+import { extractContext, inService, tracer } from '../tracing/tracing.js';
 import { currentRequest, requestIdFrom, runWithRequest, type RequestContext } from './request-context.js';
 import { ErrorCode, RequestAbortedError } from '../errors.js';
 import { CLIENT_ADDRESS_HEADER, verifyClientAddress } from './client-address.js';
@@ -115,7 +115,7 @@ export class HttpService {
       );
     }
     app.get('/metrics', async (_req, res) => {
-      res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+      res.type(options.metrics.registry.contentType).send(await options.metrics.exposition());
     });
 
     this.server = createServer({ requestTimeout: config.http.requestTimeoutMs, keepAliveTimeout: 65_000 }, app);
@@ -181,6 +181,7 @@ export class HttpService {
   }
 
   async listen(port: number): Promise<number> {
+    this.#options.metrics.claimProcessMetrics();
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, this.#options.config.host, () => {
@@ -198,6 +199,7 @@ export class HttpService {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    this.#options.metrics.releaseProcessMetrics();
     this.#options.readiness.markStopping();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
@@ -225,7 +227,8 @@ export class HttpService {
     res.setHeader('X-Request-ID', requestId);
     if (this.#closing) res.setHeader('Connection', 'close');
     this.#inFlight++;
-    const parent = extractContext(req.headers);
+    // This service's spans: in a shared process the caller's context may be another service's.
+    const parent = inService(extractContext(req.headers), this.#options.metrics.service);
     const span = tracer().startSpan(`${req.method} ${path}`, { kind: SpanKind.SERVER }, parent);
     span.setAttribute('http.request.method', req.method);
     span.setAttribute('url.path', path);

@@ -52,8 +52,10 @@ describe('ServiceMetrics.observeQuery', () => {
 describe('ServiceMetrics.registry', () => {
   it('exposes HTTP, GraphQL, database and process metrics with the service label', async () => {
     const metrics = new ServiceMetrics('blog');
+    metrics.claimProcessMetrics();
     metrics.httpDuration.observe({ method: 'GET', route: '/healthz', status: '200' }, 0.002);
-    const text = await metrics.registry.metrics();
+    const text = await metrics.exposition();
+    metrics.releaseProcessMetrics();
     for (const name of [
       'http_request_duration_seconds',
       'graphql_operations_total',
@@ -68,6 +70,27 @@ describe('ServiceMetrics.registry', () => {
     expect(text).toContain(
       'http_request_duration_seconds_count{service="blog",method="GET",route="/healthz",status="200"} 1',
     );
+  });
+
+  it("reports the process's own metrics once per process: on the first service to claim them, then on the next when it stops", async () => {
+    const services = ['identity', 'authz', 'blog'].map((name) => new ServiceMetrics(name));
+    for (const service of services) service.claimProcessMetrics();
+    const reporting = async (): Promise<string[]> => {
+      const texts = await Promise.all(services.map((service) => service.exposition()));
+      return services
+        .filter((_, i) => texts[i]!.includes('# TYPE process_cpu_user_seconds_total '))
+        .map((s) => s.service);
+    };
+    expect(await reporting()).toEqual(['identity']);
+    expect(await services[0]!.exposition()).toMatch(/process_cpu_user_seconds_total\{service="identity"\} /);
+    // Every service still reports its own metrics.
+    expect(await services[1]!.exposition()).toContain('# TYPE http_request_duration_seconds ');
+    services[0]!.releaseProcessMetrics();
+    expect(await reporting()).toEqual([]);
+    services[2]!.claimProcessMetrics();
+    expect(await reporting()).toEqual(['blog']);
+    expect(await services[2]!.exposition()).toMatch(/process_cpu_user_seconds_total\{service="blog"\} /);
+    services[2]!.releaseProcessMetrics();
   });
 
   it('keeps each service in its own registry', async () => {

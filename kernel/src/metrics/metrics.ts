@@ -3,9 +3,16 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 const MAX_OPERATION_NAMES = 200;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
+/** The process's own metrics (`process_*`, `nodejs_*`), collected once however many services it runs. */
+let processRegistry: Registry | undefined;
+/** The service whose `/metrics` reports them: the first of the process to serve, until it stops. */
+let processOwner: ServiceMetrics | undefined;
+
 /**
  * The Prometheus metrics of one service, in its own registry (several services may share a
- * process in development and tests).
+ * process in development and tests). The process's own metrics are reported by one service of
+ * the process only (see {@link ServiceMetrics.claimProcessMetrics}): five services in one
+ * `npm start` process are one process, not five.
  */
 export class ServiceMetrics {
   readonly registry = new Registry();
@@ -21,9 +28,8 @@ export class ServiceMetrics {
   readonly dependencyErrors: Counter<'dependency'>;
   readonly #operationNames = new Set<string>();
 
-  constructor(service: string) {
+  constructor(readonly service: string) {
     this.registry.setDefaultLabels({ service });
-    collectDefaultMetrics({ register: this.registry });
     this.httpDuration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration by method, route and status',
@@ -82,6 +88,37 @@ export class ServiceMetrics {
     if (this.#operationNames.size >= MAX_OPERATION_NAMES) return 'other';
     this.#operationNames.add(name);
     return name;
+  }
+
+  /**
+   * Makes this service the one reporting the process's own metrics, unless another service of
+   * the process already does (a service serving `/metrics` calls it when it starts).
+   */
+  claimProcessMetrics(): void {
+    if (processOwner) return;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the process-wide owner is a service
+    processOwner = this;
+    if (!processRegistry) {
+      processRegistry = new Registry();
+      collectDefaultMetrics({ register: processRegistry });
+    }
+    processRegistry.setDefaultLabels({ service: this.service });
+  }
+
+  /** Hands the process's metrics on to the next service that claims them (called when this one stops). */
+  releaseProcessMetrics(): void {
+    if (processOwner === this) processOwner = undefined;
+  }
+
+  /** Whether this service's `/metrics` reports the process's own metrics. */
+  get reportsProcessMetrics(): boolean {
+    return processOwner === this;
+  }
+
+  /** The text `/metrics` answers: this service's metrics, and the process's when it reports them. */
+  async exposition(): Promise<string> {
+    const own = await this.registry.metrics();
+    return processOwner === this && processRegistry ? `${await processRegistry.metrics()}${own}` : own;
   }
 
   /**

@@ -23,7 +23,7 @@ import { RevocationList } from '../auth/revocation-list.js';
 import { remoteRevocations, RevocationSync } from '../auth/revocation-sync.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { ModuleRegistry } from '../module/registry.js';
-import { startTracing } from '../tracing/tracing.js';
+import { runAsService, startTracing } from '../tracing/tracing.js';
 import { platformApolloOptions } from '../graphql/apollo.js';
 import { loaderFactory, type AuthenticatedUser, type GraphQLContext } from '../graphql/context.js';
 import { buildModuleSchema } from '../graphql/schema.js';
@@ -179,9 +179,17 @@ function jwksUrlOf(platform: PlatformConfig): string {
  * → tracing → database + migrations → schema + rules → HTTP server with health and metrics →
  * `onStart` → listen. `stop()` undoes it in reverse.
  */
-export async function startSubgraph<Config, Services = unknown>(
+export function startSubgraph<Config, Services = unknown>(
   module: ModuleDefinition<Config, Services>,
   options: StartSubgraphOptions = {},
+): Promise<SubgraphHandle<Config, Services>> {
+  // Everything the service starts (relays, consumers, timers) traces as this service.
+  return runAsService(module.manifest.name, () => startSubgraphAsService(module, options));
+}
+
+async function startSubgraphAsService<Config, Services = unknown>(
+  module: ModuleDefinition<Config, Services>,
+  options: StartSubgraphOptions,
 ): Promise<SubgraphHandle<Config, Services>> {
   const { manifest } = module;
   const name = manifest.name;

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import {
   context,
+  createContextKey,
   propagation,
   trace,
   SpanKind,
@@ -15,11 +17,13 @@ import {
   BatchSpanProcessor,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
+  type ReadableSpan,
   type Sampler,
+  type Span as SdkSpan,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { PlatformConfig } from '../config/schema.js';
 
 /**
@@ -38,8 +42,80 @@ class NoExportSpanProcessor implements SpanProcessor {
   }
 }
 
+/** Marks a context (and every span started in it) as one service's. */
+const SERVICE_NAME = createContextKey('platform service.name');
+
+/** A context whose spans belong to `service`: their resource's `service.name`. */
+export function inService(ctx: Context, service: string): Context {
+  return ctx.setValue(SERVICE_NAME, service);
+}
+
+/**
+ * Runs `fn` as `service`'s: spans started inside it, and later from timers, sockets and
+ * callbacks it sets up (the context follows them), carry that service's `service.name`.
+ */
+export function runAsService<T>(service: string, fn: () => T): T {
+  return context.with(inService(context.active(), service), fn);
+}
+
+/** One process, whatever runs in it: `service.instance.id` tells instances of a service apart. */
+const INSTANCE_ID = randomUUID();
+
+/**
+ * Several services may share a process (`npm start`, tests), but OpenTelemetry has one tracer
+ * provider, with one resource, per process. This processor gives each span the resource of the
+ * service whose context started it (see {@link inService}), so every service's spans are
+ * exported under its own `service.name`, and a span's parent may be another service's.
+ */
+class ServiceResources implements SpanProcessor {
+  readonly #services = new WeakMap<object, string>();
+  readonly #resources = new Map<string, Resource>();
+
+  constructor(
+    private readonly inner: SpanProcessor,
+    private readonly fallback: () => string,
+  ) {}
+
+  /** The service a span belongs to: its context's, else the process's first service. */
+  static serviceOf(ctx: Context, fallback: string): string {
+    const name = ctx.getValue(SERVICE_NAME);
+    return typeof name === 'string' ? name : fallback;
+  }
+
+  onStart(span: SdkSpan, parentContext: Context): void {
+    this.#services.set(span, ServiceResources.serviceOf(parentContext, this.fallback()));
+    this.inner.onStart(span, parentContext);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    const service = this.#services.get(span) ?? this.fallback();
+    // The span as ended, seen with its service's resource (one object per service, so exporters
+    // group each service's spans together).
+    this.inner.onEnd(Object.create(span, { resource: { value: this.#resourceOf(service) } }) as ReadableSpan);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  #resourceOf(service: string): Resource {
+    let resource = this.#resources.get(service);
+    if (!resource) {
+      resource = resourceFromAttributes({ 'service.name': service, 'service.instance.id': INSTANCE_ID });
+      this.#resources.set(service, resource);
+    }
+    return resource;
+  }
+}
+
 let sdk: NodeSDK | undefined;
 let users = 0;
+/** The first service that started tracing in this process: spans outside any service's context are its. */
+let firstService = 'platform';
 
 /**
  * Starts OpenTelemetry once per process (several services may share a process in
@@ -53,15 +129,21 @@ let users = 0;
 export function startTracing(config: Pick<PlatformConfig, 'tracing'>, serviceName: string): () => Promise<void> {
   users++;
   if (!sdk) {
+    firstService = serviceName;
     const exporting = Boolean(config.tracing.otlpEndpoint);
     const processors: SpanProcessor[] = exporting
-      ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracing.otlpEndpoint! }))]
+      ? [
+          new ServiceResources(
+            new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracing.otlpEndpoint! })),
+            () => firstService,
+          ),
+        ]
       : [new NoExportSpanProcessor()];
     const sampler: Sampler = exporting
       ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.tracing.sampleRatio) })
       : new AlwaysOffSampler();
     sdk = new NodeSDK({
-      resource: resourceFromAttributes({ 'service.name': serviceName }),
+      resource: resourceFromAttributes({ 'service.name': serviceName, 'service.instance.id': INSTANCE_ID }),
       autoDetectResources: false,
       spanProcessors: processors,
       metricReaders: [],
