@@ -112,6 +112,8 @@ export class PlatformProcess {
       DATABASE_URL: options.databaseUrl ?? '',
       // Production needs the deployment's service secret: one per platform, shared by its gateways.
       SERVICE_SECRET: serviceSecret,
+      // And identity's key-encryption key (its signing keys are stored encrypted under it).
+      SIGNING_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       // One benchmark client is one address sending far more than a person would: no rate limits
       // or per-address socket caps unless a benchmark asks for them (bench:edge does).
       PLATFORM_GATEWAY__RATE_LIMITS__ENABLED: 'false',
