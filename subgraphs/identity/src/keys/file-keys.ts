@@ -1,7 +1,11 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import type { Logger } from '@platform/kernel';
+import type { KeyEncryption } from './key-encryption.js';
+import { importSigningKey } from './key-material.js';
+import { KeyStore, type KeyRow } from './key-store.js';
 
 /** A key file of earlier versions: `DATA_DIR/identity/keys/<kid>.json`, mode 0600. */
 export interface KeyFile {
@@ -47,9 +51,43 @@ export async function readKeyFiles(dir: string, logger: Logger): Promise<FoundKe
   return found;
 }
 
-/** Deletes a key file once its key is in the database (encrypted), where it is kept from then on. */
-export async function removeKeyFile(file: string): Promise<void> {
-  await rm(file, { force: true });
+/**
+ * Moves the key files of earlier versions (`DATA_DIR/identity/keys/<kid>.json`) into the table,
+ * encrypted, then deletes them: an upgraded instance's tokens stay valid, and the files are read
+ * once (a key pruned later does not come back from its file).
+ */
+export async function importKeyFiles(
+  dir: string,
+  options: {
+    db: { fork(): EntityManager; schema: string };
+    encryption: KeyEncryption;
+    logger: Logger;
+    now: () => number;
+  },
+): Promise<void> {
+  const files = await readKeyFiles(dir, options.logger);
+  if (!files.length) return;
+  const store = new KeyStore(options.db.schema);
+  const now = options.now();
+  const rows: KeyRow[] = [];
+  for (const file of files) {
+    const { publicJwk } = await importSigningKey(file.kid, file.createdAt, file.privateJwk);
+    const { jwe, kekId } = await options.encryption.encrypt(file.kid, file.privateJwk);
+    // It was signing until now: active from its creation, retired no earlier than its import.
+    const at = { createdAt: file.createdAt, activatesAt: file.createdAt, publishedAt: Math.max(now, file.createdAt) };
+    rows.push({ kid: file.kid, publicJwk, privateJwe: jwe, kekId, origin: 'imported', ...at });
+  }
+  const inserted = await options.db.fork().transactional(async (tx) => {
+    await store.lock(tx);
+    const kids: string[] = [];
+    for (const row of rows) if (await store.insert(tx, row)) kids.push(row.kid);
+    return kids;
+  });
+  for (const file of files) {
+    await rm(file.file, { force: true });
+    const imported = inserted.includes(file.kid);
+    options.logger.info({ kid: file.kid, file: file.file, imported }, 'signing key file moved into the database');
+  }
 }
 
 /** Reads a key file; errors never quote the content (V8's JSON errors would, and it is a private key). */

@@ -111,6 +111,19 @@ export class KeyEncryption {
   }
 }
 
+/** The error for a table none of whose keys decrypt here: the KEK is not the one they were written with. */
+export function undecryptableKeys(storedKekIds: readonly string[], currentId: string | null): ConfigError {
+  return new ConfigError([
+    {
+      path: KEK_SETTING,
+      message:
+        `no signing key in the database can be decrypted here: they are encrypted with key-encryption key ` +
+        `${[...new Set(storedKekIds)].join(', ')}, and ${KEK_SETTING} (${KEK_VARIABLES}) has key id ${currentId}. ` +
+        `Configure the key they were written with (the same on every identity instance), or list it in ${PREVIOUS_KEK_SETTING}`,
+    },
+  ]);
+}
+
 type KeySettings = { encryptionKey?: string | null; previousEncryptionKeys?: readonly string[] };
 
 /**

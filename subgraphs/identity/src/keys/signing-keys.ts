@@ -1,8 +1,8 @@
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { ConfigError, ConflictError, type Logger } from '@platform/kernel';
-import { readKeyFiles, removeKeyFile } from './file-keys.js';
-import { KEK_SETTING, KEK_VARIABLES, PREVIOUS_KEK_SETTING, type KeyEncryption } from './key-encryption.js';
+import { ConflictError, type ConfigError, type Logger } from '@platform/kernel';
+import { importKeyFiles } from './file-keys.js';
+import { undecryptableKeys, type KeyEncryption } from './key-encryption.js';
 import { expiredKids, keyStates, retiredAt, signerIndex, type KeyState } from './key-lifecycle.js';
 import {
   loadConfigured,
@@ -115,7 +115,14 @@ export class SigningKeys {
       logger.info({ kid: keys.configured[0]!.kid, count: keys.configured.length }, 'signing keys loaded from config');
       return keys;
     }
-    if (options.importDir) await keys.importFiles(options.importDir);
+    if (options.importDir) {
+      await importKeyFiles(options.importDir, {
+        db: options.db!,
+        encryption: options.encryption!,
+        logger,
+        now: keys.now,
+      });
+    }
     await keys.load();
     if (!keys.held.length) await keys.create('initial', 0, { onlyIfEmpty: true });
     if (!keys.held.some((key) => key.privateKey)) throw keys.undecryptable();
@@ -325,44 +332,11 @@ export class SigningKeys {
     return entry.privateKey;
   }
 
-  /** Key files of earlier versions go into the table (encrypted), once; the files are then deleted. */
-  private async importFiles(dir: string): Promise<void> {
-    const files = await readKeyFiles(dir, this.logger);
-    if (!files.length) return;
-    const now = this.now();
-    const rows: KeyRow[] = [];
-    for (const file of files) {
-      const { publicJwk } = await importSigningKey(file.kid, file.createdAt, file.privateJwk);
-      const { jwe, kekId } = await this.encryption!.encrypt(file.kid, file.privateJwk);
-      // Already signing when it was written to its file: active from its creation.
-      const at = { createdAt: file.createdAt, activatesAt: file.createdAt, publishedAt: Math.max(now, file.createdAt) };
-      rows.push({ kid: file.kid, publicJwk, privateJwe: jwe, kekId, origin: 'imported', ...at });
-    }
-    const inserted = await this.db!.fork().transactional(async (tx) => {
-      await this.store!.lock(tx);
-      const kids: string[] = [];
-      for (const row of rows) if (await this.store!.insert(tx, row)) kids.push(row.kid);
-      return kids;
-    });
-    for (const file of files) {
-      await removeKeyFile(file.file);
-      const imported = inserted.includes(file.kid);
-      this.logger.info({ kid: file.kid, file: file.file, imported }, 'signing key file moved into the database');
-    }
-  }
-
-  /** The error for a table none of whose keys this instance can decrypt: the KEK is not the one they were written with. */
   private undecryptable(): ConfigError {
-    const ids = [...new Set(this.held.map((key) => key.kekId))].join(', ');
-    return new ConfigError([
-      {
-        path: KEK_SETTING,
-        message:
-          `no signing key in the database can be decrypted here: they are encrypted with key-encryption key ${ids}, ` +
-          `and ${KEK_SETTING} (${KEK_VARIABLES}) has key id ${this.encryption?.currentId}. ` +
-          `Configure the key they were written with (the same on every identity instance), or list it in ${PREVIOUS_KEK_SETTING}`,
-      },
-    ]);
+    return undecryptableKeys(
+      this.held.map((key) => key.kekId),
+      this.encryption?.currentId ?? null,
+    );
   }
 
   private serialized<T>(task: () => Promise<T>): Promise<T> {
