@@ -1,6 +1,6 @@
 /**
  * platformctl: inspect and validate modules, compose the supergraph, run migrations, check,
- * prune, export and verify the audit log.
+ * prune, export and verify the audit log, list and rotate identity's signing keys.
  * Exit codes: 0 ok, 1 problems found, 2 usage errors.
  */
 import { writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { KERNEL_VERSION } from '@platform/kernel';
 import { generateArtifacts, SUPERGRAPH_FILE } from './artifacts.js';
 import { auditGrantsCommand, auditPrune, auditVerify, type VerifyOptions } from './commands/audit.js';
+import { keysList, keysRotate } from './commands/keys.js';
 import { listModules, moduleInfo, validateModules } from './commands/modules.js';
 import { migrate } from './commands/migrate.js';
 import { newModule } from './commands/new-module.js';
@@ -116,6 +117,16 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('archive and delete records past retention (modules.audit.retentionDays), leaving a checkpoint')
     .option('--older-than-days <days>', 'prune records older than this instead of the configured retention')
     .action((options: { olderThanDays?: string }) => run(() => auditPrune(root(), process.env, options))());
+  const keys = program.command('keys').description("identity's token signing keys").exitOverride();
+  keys
+    .command('list')
+    .description('every signing key: state, when it signs, when it is removed, its key-encryption key')
+    .action(run(() => keysList(root(), process.env)));
+  keys
+    .command('rotate')
+    .description('a new signing key for every identity instance, signing after the publish lead')
+    .option('--now', 'sign with it at once (a suspected leak); some verifiers may refuse new tokens briefly')
+    .action((options: { now?: boolean }) => run(() => keysRotate(root(), process.env, options))());
   program
     .command('service-credential')
     .description("print the services' credential (from SERVICE_SECRET): Prometheus' bearer token for /metrics")
@@ -127,7 +138,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '--adopt-existing',
-      "take over an account with SEED_ADMIN_EMAIL that the seed did not create (its password becomes SEED_ADMIN_PASSWORD, its sessions end)",
+      'take over an account with SEED_ADMIN_EMAIL that the seed did not create (its password becomes SEED_ADMIN_PASSWORD, its sessions end)',
     )
     .action((options: { adoptExisting?: boolean }) => run(() => seed(root(), process.env, options))());
   return program;

@@ -7,6 +7,7 @@ import { migrations } from './migrations/index.js';
 import { rules } from './rules.js';
 import { seedAdmin } from './seed.js';
 import { createIdentityServices, type IdentityServices } from './services.js';
+import { signingKeyRoutes } from './keys/signing-keys.routes.js';
 import { recentRevocations } from './session/revocations.js';
 import { RefreshToken, Session } from './session/session.entity.js';
 import { SessionResolver } from './session/session.resolver.js';
@@ -39,6 +40,7 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
     router.get('/.well-known/jwks.json', (_req, res) => {
       res.set('cache-control', 'public, max-age=300').json(services.keys.jwks());
     });
+    signingKeyRoutes(router, runtime, services.keys);
     // Sessions ended and users deleted within one access-token lifetime (since `?since=<ms>`
     // when given), read by every service every few seconds so none honours a revoked token
     // for longer than auth.revocationBoundSec. Internal: services only (the kernel checks the
