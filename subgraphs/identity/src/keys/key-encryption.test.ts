@@ -12,7 +12,8 @@ import {
   type PlatformConfig,
 } from '@platform/kernel';
 import { identityConfigSchema } from '../config.js';
-import { capture, kek, keyDatabase, openKeys, privateJwk } from './__tests__/key-db.js';
+import { calculateJwkThumbprint } from 'jose';
+import { capture, fakeClock, kek, keyDatabase, openKeys, privateJwk } from './__tests__/key-db.js';
 import {
   decodeKek,
   generatedKekFile,
@@ -215,7 +216,7 @@ describe('signing keys under a KEK, in the database', () => {
     expect(lines.join('\n')).not.toContain(jwk.d);
   });
 
-  it('a ciphertext moved onto another key’s row does not decrypt there; that key is still published', async () => {
+  it('a ciphertext moved onto another key’s row does not decrypt there, and that key is neither published nor used', async () => {
     const encryption = new KeyEncryption(kek());
     const keys = await openKeys(db, encryption);
     const older = keys.current().kid;
@@ -232,10 +233,38 @@ describe('signing keys under a KEK, in the database', () => {
       level: 'error',
       reason: `signing key ${newer}: the stored ciphertext belongs to another signing key`,
     });
-    // It cannot sign with the newer key here, but publishes it for instances that can.
     expect(reopened.current().kid).toBe(older);
-    expect(reopened.jwks().keys.map((k) => k.kid)).toEqual([newer, older]);
-    expect(reopened.list().map((k) => k.usable)).toEqual([false, true]);
+    expect(reopened.jwks().keys.map((k) => k.kid)).toEqual([older]);
+    expect(reopened.list().map((k) => [k.kid, k.state, k.usable])).toEqual([
+      [newer, 'unusable', false],
+      [older, 'signing', true],
+    ]);
+  });
+
+  it('a key written to the table without the KEK is never published: database access alone forges no token', async () => {
+    const clock = fakeClock();
+    const encryption = new KeyEncryption(kek());
+    const keys = await openKeys(db, encryption, { now: clock.now, retainAfterRotationSec: 60 });
+    const real = keys.current().kid;
+    const forged = await privateJwk();
+    const kid = await calculateJwkThumbprint(forged);
+    // The attacker's own key, "encrypted" under a KEK of their own, made the newest and active.
+    const { jwe, kekId: theirs } = await new KeyEncryption(kek()).encrypt(kid, forged);
+    await db.fork().execute(
+      `insert into ${table()} ("kid", "public_jwk", "private_jwk_jwe", "kek_id", "origin", "created_at", "activates_at")
+         values (?, ?::jsonb, ?, ?, 'manual', now(), now())`,
+      [kid, JSON.stringify({ kty: 'OKP', crv: 'Ed25519', x: forged.x }), jwe, theirs],
+    );
+    clock.advance(120_000);
+    await keys.refresh();
+    expect(keys.jwks().keys.map((k) => k.kid)).toEqual([real]);
+    expect(keys.current().kid).toBe(real);
+    // Nor does it retire the real key, which would otherwise be past its retention now.
+    expect(await keys.prune()).toEqual([]);
+    expect(keys.list().map((k) => [k.kid, k.state])).toEqual([
+      [kid, 'unusable'],
+      [real, 'signing'],
+    ]);
   });
 
   it('re-encrypts keys under the new KEK when the old one is listed as previous, after which the old one is not needed', async () => {

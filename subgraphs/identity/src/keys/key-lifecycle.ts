@@ -12,7 +12,7 @@ export interface KeyTimes {
 }
 
 /** What `platformctl keys list` shows for a key. */
-export type KeyState = 'signing' | 'pending' | 'retired' | 'expired';
+export type KeyState = 'signing' | 'pending' | 'retired' | 'expired' | 'unusable';
 
 /** When the key at `index` of `keys` (newest first) stopped signing, or null while it may still. */
 export function retiredAt(keys: readonly KeyTimes[], index: number, now: number): number | null {
@@ -22,17 +22,18 @@ export function retiredAt(keys: readonly KeyTimes[], index: number, now: number)
   return Math.max(successor, keys[index]!.publishedAt);
 }
 
-/** The key that signs now: the newest active one (newest first in `keys`), among those `usable`. */
-export function signerIndex(keys: readonly KeyTimes[], now: number, usable: (index: number) => boolean): number {
-  const active = keys.findIndex((key, i) => key.activatesAt <= now && usable(i));
-  // No usable active key (its private half unreadable here): any key this instance can sign with
-  // is better than none, and every key in the table is published.
-  return active >= 0 ? active : keys.findIndex((_key, i) => usable(i));
+/**
+ * The key that signs now: the newest active one (`keys` newest first); when none is active yet
+ * (only a scheduled key could be read here), the newest, since any key is better than none.
+ */
+export function signerIndex(keys: readonly KeyTimes[], now: number): number {
+  const active = keys.findIndex((key) => key.activatesAt <= now);
+  return active >= 0 ? active : keys.length ? 0 : -1;
 }
 
 /** Each key's state at `now`; retired keys past `retainMs` are `expired` (due for removal). */
 export function keyStates(keys: readonly KeyTimes[], now: number, retainMs: number): KeyState[] {
-  const signer = signerIndex(keys, now, () => true);
+  const signer = signerIndex(keys, now);
   return keys.map((key, i) => {
     if (i === signer) return 'signing';
     const retired = retiredAt(keys, i, now);

@@ -37,10 +37,17 @@ export interface SigningKeysOptions {
   now?: () => number;
 }
 
-/** A key as this instance holds it: its row, and its private half when this instance could decrypt it. */
+/**
+ * A key as this instance holds it: its row, and its private half when this instance could
+ * decrypt it. Only such keys count: a row whose ciphertext does not decrypt here is listed but
+ * neither published, nor signs, nor retires other keys, so writing to the table without the
+ * key-encryption key cannot slip a verification key into the JWKS.
+ */
 interface Held extends Omit<KeyRow, 'privateJwe'> {
   privateKey?: CryptoKey;
 }
+
+type Usable = Held & { privateKey: CryptoKey };
 
 /** A key as `platformctl keys list` shows it; nothing private. */
 export interface SigningKeyInfo {
@@ -72,8 +79,10 @@ const DAY_MS = 24 * 3600 * 1000;
  * rotation due at once exactly one creates the key. Private material is never logged.
  */
 export class SigningKeys {
-  /** Newest (by createdAt) first. */
+  /** Every row, newest (by createdAt) first. */
   private held: Held[] = [];
+  /** The rows this instance could decrypt, newest first: the only ones that count. */
+  private usable: Usable[] = [];
   private configured: KeyEntry[] | null = null;
   private readonly warned = new Set<string>();
   private pending: Promise<unknown> = Promise.resolve();
@@ -125,7 +134,7 @@ export class SigningKeys {
     }
     await keys.load();
     if (!keys.held.length) await keys.create('initial', 0, { onlyIfEmpty: true });
-    if (!keys.held.some((key) => key.privateKey)) throw keys.undecryptable();
+    if (!keys.usable.length) throw keys.undecryptable();
     await keys.rotateIfDue();
     await keys.prune();
     logger.info({ kid: keys.current().kid, count: keys.held.length }, 'signing keys loaded');
@@ -135,17 +144,17 @@ export class SigningKeys {
   /** The key to sign with now. */
   current(): { kid: string; privateKey: CryptoKey } {
     if (this.configured) return { kid: this.configured[0]!.kid, privateKey: this.configured[0]!.privateKey };
-    const index = signerIndex(this.held, this.now(), (i) => Boolean(this.held[i]!.privateKey));
+    const index = signerIndex(this.usable, this.now());
     if (index < 0) throw this.undecryptable();
-    const { kid, privateKey } = this.held[index]!;
-    return { kid, privateKey: privateKey! };
+    const { kid, privateKey } = this.usable[index]!;
+    return { kid, privateKey };
   }
 
   /** The public JWKS: every key in the table not past its retention (scheduled ones included), newest first. */
   jwks(): { keys: PublicSigningJwk[] } {
     if (this.configured) return { keys: this.configured.map((entry) => ({ ...entry.publicJwk })) };
-    const expired = new Set(expiredKids(this.held, this.now(), this.retainMs));
-    return { keys: this.held.filter((key) => !expired.has(key.kid)).map((key) => ({ ...key.publicJwk })) };
+    const expired = new Set(expiredKids(this.usable, this.now(), this.retainMs));
+    return { keys: this.usable.filter((key) => !expired.has(key.kid)).map((key) => ({ ...key.publicJwk })) };
   }
 
   /** Every key with its state, as this instance last read them. */
@@ -164,12 +173,13 @@ export class SigningKeys {
         usable: true,
       }));
     }
-    const states = keyStates(this.held, now, this.retainMs);
-    return this.held.map((key, i) => {
-      const retired = retiredAt(this.held, i, now);
+    const states = keyStates(this.usable, now, this.retainMs);
+    return this.held.map((key) => {
+      const i = this.usable.findIndex((usable) => usable.kid === key.kid);
+      const retired = i < 0 ? null : retiredAt(this.usable, i, now);
       return {
         kid: key.kid,
-        state: states[i]!,
+        state: i < 0 ? 'unusable' : states[i]!,
         origin: key.origin,
         createdAt: new Date(key.createdAt),
         activatesAt: new Date(key.activatesAt),
@@ -218,10 +228,14 @@ export class SigningKeys {
   /** Deletes keys whose retention has passed (whichever instance gets there first; idempotent). */
   prune(): Promise<string[]> {
     return this.serialized(async () => {
-      if (this.configured || !expiredKids(this.held, this.now(), this.retainMs).length) return [];
+      if (this.configured || !expiredKids(this.usable, this.now(), this.retainMs).length) return [];
+      const usable = new Set(this.usable.map((key) => key.kid));
       const removed = await this.db!.fork().transactional(async (tx) => {
         await this.store!.lock(tx);
-        const kids = expiredKids(await this.store!.all(tx), this.now(), this.retainMs);
+        // Judged on the rows this instance could decrypt (keys newer than its last read can only
+        // retire others sooner, so leaving them out errs on keeping keys).
+        const rows = (await this.store!.all(tx)).filter((row) => usable.has(row.kid));
+        const kids = expiredKids(rows, this.now(), this.retainMs);
         await this.store!.delete(tx, kids);
         return kids;
       });
@@ -308,12 +322,11 @@ export class SigningKeys {
           this.warned.add(row.kid);
           this.logger.error({ kid: row.kid, reason: (error as Error).message }, 'signing key unusable here');
         }
-        const publicJwk = await checkedPublicJwk(row.kid, row.publicJwk).catch(() => null);
-        // Published all the same when its public half is sound: other instances may sign with it.
-        if (publicJwk) held.push({ ...row, publicJwk });
+        held.push(row);
       }
     }
     this.held = held;
+    this.usable = held.filter((key): key is Usable => key.privateKey !== undefined);
   }
 
   private async decrypt(row: KeyRow, publicJwk: PublicSigningJwk): Promise<CryptoKey> {
