@@ -185,6 +185,15 @@ describe('SigningKeys in the database', () => {
     expect(await a.rotateIfDue()).toBe(false);
   });
 
+  it('makes a key at the next maintenance when the table was emptied under a running instance', async () => {
+    const keys = await openKeys(db, encryption);
+    const before = keys.current().kid;
+    await db.fork().execute(`delete from "${db.schema}"."signing_key"`);
+    await keys.maintain();
+    expect(keys.current().kid).not.toBe(before);
+    expect((await rows()).map((row) => [row.kid, row.origin])).toEqual([[keys.current().kid, 'initial']]);
+  });
+
   it('rotates on open when the newest key is older than rotateAfterDays', async () => {
     const clock = fakeClock();
     const options = { now: clock.now, rotateAfterDays: 30, publishLeadSec: 0 };

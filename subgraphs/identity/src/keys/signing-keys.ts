@@ -212,12 +212,15 @@ export class SigningKeys {
 
   /**
    * Creates the next key when the newest is older than `rotateAfterDays`, activating after the
-   * publish lead. Of instances calling this at once, one creates the key (true), the others
+   * publish lead (or one signing at once when the table is empty). Of instances calling this at once, one creates the key (true), the others
    * find it made (false).
    */
   rotateIfDue(): Promise<boolean> {
     return this.serialized(async () => {
-      if (this.configured || !this.due(this.held[0]?.createdAt)) return false;
+      if (this.configured) return false;
+      // Someone emptied the table: a key at once, as at the first start (nothing signs otherwise).
+      if (!this.held.length) return (await this.create('initial', 0, { onlyIfEmpty: true })) !== null;
+      if (!this.due(this.held[0]!.createdAt)) return false;
       const row = await this.create('scheduled', this.leadMs, { onlyIfDue: true });
       if (!row) return false;
       this.logger.info({ kid: row.kid, activatesAt: new Date(row.activatesAt) }, 'signing key created by schedule');
