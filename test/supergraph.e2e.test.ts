@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEMO_USERS } from '@platform/kernel';
+import { startGateway } from '@platform/gateway';
 import { MODULES, startTestPlatform, type TestPlatform } from './helpers.js';
 
 type Body = {
@@ -142,6 +143,37 @@ describe('supergraph through the gateway', () => {
       expect.arrayContaining(['subgraph:audit', 'subgraph:authz', 'subgraph:blog', 'subgraph:identity']),
     );
     expect(Object.values(report.checks).every((c) => c.ok)).toBe(true);
+  });
+
+  it('stays ready with a subgraph down: only the fields it serves fail', async () => {
+    const config = platform.subgraphs.blog!.runtime.platform;
+    const services = Object.fromEntries(
+      Object.entries(platform.subgraphs).map(([name, s]) => [name, { port: 0, url: s.url }]),
+    );
+    // blog has no live instance behind this gateway: nothing listens on port 1.
+    services.blog = { port: 0, url: 'http://127.0.0.1:1/graphql' };
+    const lonely = await startGateway({ config: { ...config, gateway: { ...config.gateway, port: 0 }, services } });
+    try {
+      const ready = await fetch(`${lonely.baseUrl}/ready`);
+      const report = (await ready.json()) as {
+        status: string;
+        checks: Record<string, { ok: boolean; critical?: boolean }>;
+      };
+      expect(ready.status).toBe(200);
+      expect(report.status).toBe('degraded');
+      expect(report.checks['subgraph:blog']).toMatchObject({ ok: false, critical: false });
+      expect(report.checks['subgraph:identity']).toMatchObject({ ok: true });
+      const posts = (await (
+        await fetch(lonely.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ posts(first: 1) { totalCount } }' }),
+        })
+      ).json()) as Body;
+      expect(posts.errors?.length).toBeGreaterThan(0);
+    } finally {
+      await lonely.stop();
+    }
   });
 
   it('serves healthz, ready and metrics on the gateway and every subgraph', async () => {

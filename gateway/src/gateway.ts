@@ -128,12 +128,18 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
     throw error;
   }
 
+  // Reported, not critical: a subgraph without a live instance fails only the fields it serves,
+  // and a gateway taken out of its load balancer for it would fail every other field too.
   for (const [name, url] of Object.entries(urls)) {
     const health = new URL('/healthz', url).toString();
-    readiness.register(`subgraph:${name}`, async () => {
-      const response = await fetch(health, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-      return response.ok ? { ok: true, url } : { ok: false, url, detail: `HTTP ${response.status}` };
-    });
+    readiness.register(
+      `subgraph:${name}`,
+      async () => {
+        const response = await fetch(health, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+        return response.ok ? { ok: true, url } : { ok: false, url, detail: `HTTP ${response.status}` };
+      },
+      { critical: false },
+    );
   }
 
   const http = new HttpService({
