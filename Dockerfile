@@ -93,8 +93,7 @@ FROM ${NODE_IMAGE} AS platformctl
 ENV NODE_ENV=production \
     PLATFORM_ENV=production \
     APOLLO_TELEMETRY_DISABLED=true \
-    DATA_DIR=/data \
-    PLATFORM_ROOT=/app
+    DATA_DIR=/data
 WORKDIR /app
 COPY --from=platformctl-deps /app/ ./
 COPY --from=platformctl-files /out/ ./
