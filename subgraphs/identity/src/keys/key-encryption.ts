@@ -10,7 +10,7 @@ export const KEK_VARIABLES = 'SIGNING_KEY_ENCRYPTION_KEY or SIGNING_KEY_ENCRYPTI
 export const PREVIOUS_KEK_SETTING = 'modules.identity.keys.previousEncryptionKeys';
 
 /** What a key-encryption key must look like, for config messages (never quoting the value). */
-export const KEK_FORMAT = '32 random bytes, base64 or hex encoded (e.g. `openssl rand -base64 32`)';
+export const KEK_FORMAT = '32 random bytes, base64 or hex encoded, e.g. from `openssl rand -base64 32`';
 
 /** Where a generated key-encryption key is kept outside production. */
 export const generatedKekFile = (dataDir: string): string => join(dataDir, 'identity', 'signing-key-encryption-key');
@@ -151,7 +151,7 @@ export async function keyEncryptionFromConfig(
   } else if (platform.env === 'production') {
     issues.push({
       path: KEK_SETTING,
-      message: `required in production: set ${KEK_VARIABLES} (${KEK_FORMAT}), the same for every identity instance`,
+      message: `required in production: set ${KEK_VARIABLES}, the same for every identity instance: ${KEK_FORMAT}`,
     });
   }
   if (issues.length) throw new ConfigError(issues);
