@@ -136,11 +136,13 @@ beforeAll(async () => {
 }, 150_000);
 
 afterAll(async () => {
-  console.log(`compose topology timings (ms since start): ${JSON.stringify(timings)}; published port ${proxy?.port}`);
   await proxy?.close();
-  await teardown(topology);
+  const stopping = await teardown(topology);
+  console.log(
+    `compose topology: ms since start ${JSON.stringify(timings)}; ms to stop ${JSON.stringify(stopping)}; published port ${proxy?.port}`,
+  );
   if (createdDataDir && readdirSync('/data').length === 0) rmdirSync('/data');
-}, 30_000);
+}, 60_000);
 
 const gql = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, token?: string) =>
   graphqlAt<T>(gatewayUrl, query, variables, token);
