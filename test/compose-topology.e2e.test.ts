@@ -4,19 +4,16 @@ import { join } from 'node:path';
 import { extractLinkToken, readOutbox } from '../subgraphs/identity/src/mail/outbox.js';
 import { graphqlAt, type GraphQLBody } from './helpers.js';
 import { resolvedCompose, writeSecrets, type ComposeConfig } from './fixtures/compose/compose.js';
+import { healthy, prepare, start, teardown } from './fixtures/compose/containers.js';
 import {
   PREFIX,
   buildNetwork,
-  healthy,
   preflight,
-  prepare,
   publish,
   removeRuns,
-  start,
-  teardown,
   type Container,
   type Topology,
-} from './fixtures/compose/topology.js';
+} from './fixtures/compose/network.js';
 
 /**
  * docker-compose.yml, run as Compose would run it, without a container engine (none here): every
