@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extractLinkToken, readOutbox } from '../subgraphs/identity/src/mail/outbox.js';
 import { graphqlAt, type GraphQLBody } from './helpers.js';
@@ -8,6 +8,7 @@ import { healthy, prepare, start, teardown } from './fixtures/compose/containers
 import {
   PREFIX,
   buildNetwork,
+  makeMountPoint,
   preflight,
   publish,
   removeRuns,
@@ -43,7 +44,6 @@ let config: ComposeConfig;
 let topology: Topology | undefined;
 let proxy: { port: number; close(): Promise<void> } | undefined;
 let gatewayUrl: string;
-let createdDataDir = false;
 const startedAt = Date.now();
 const timings: Record<string, number> = {};
 
@@ -116,10 +116,7 @@ beforeAll(async () => {
     .filter(([, service]) => !service.profiles)
     .map(([name]) => name);
   // The images' DATA_DIR is /data: each service gets its own there, but the mount point must exist.
-  if (!existsSync('/data')) {
-    mkdirSync('/data');
-    createdDataDir = true;
-  }
+  makeMountPoint('/data', tmp);
   topology = buildNetwork(names, config);
   await upAll(topology);
   timings['all healthy'] = Date.now() - startedAt;
@@ -138,7 +135,6 @@ afterAll(async () => {
   console.log(
     `compose topology: ms since start ${JSON.stringify(timings)}; ms to stop ${JSON.stringify(stopping)}; published port ${proxy?.port}`,
   );
-  if (createdDataDir && readdirSync('/data').length === 0) rmdirSync('/data');
 }, 60_000);
 
 const gql = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, token?: string) =>
