@@ -93,8 +93,15 @@ describe('loadConfig', () => {
     expect(config.gateway.port).toBe(0);
   });
 
-  it('does not treat PLATFORM_ENV or PLATFORM_CONFIG_DIR as config keys', () => {
-    expect(envOverrides({ PLATFORM_ENV: 'test', PLATFORM_CONFIG_DIR: '/x', PLATFORM_LOG__LEVEL: 'warn' })).toEqual({
+  it('does not treat PLATFORM_ENV, PLATFORM_CONFIG_DIR or PLATFORM_ROOT as config keys', () => {
+    expect(
+      envOverrides({
+        PLATFORM_ENV: 'test',
+        PLATFORM_CONFIG_DIR: '/x',
+        PLATFORM_ROOT: '/app',
+        PLATFORM_LOG__LEVEL: 'warn',
+      }),
+    ).toEqual({
       log: { level: 'warn' },
     });
   });

@@ -49,6 +49,9 @@ const RAW_ENV_VARS: ReadonlySet<string> = new Set([
 
 export const ENV_PREFIX = 'PLATFORM_';
 
+/** `PLATFORM_*` variables that choose what is loaded (or where platformctl works), not settings. */
+const NOT_SETTINGS: ReadonlySet<string> = new Set(['PLATFORM_ENV', 'PLATFORM_CONFIG_DIR', 'PLATFORM_ROOT']);
+
 const camel = (segment: string): string =>
   segment.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
@@ -112,8 +115,7 @@ export function envOverrides(env: Env): Record<string, unknown> {
     if (
       !name.startsWith(ENV_PREFIX) ||
       raw === undefined ||
-      name === 'PLATFORM_ENV' ||
-      name === 'PLATFORM_CONFIG_DIR'
+      NOT_SETTINGS.has(name)
     ) {
       continue;
     }
