@@ -112,11 +112,7 @@ export function envOverrides(env: Env): Record<string, unknown> {
     if (raw !== undefined) setPath(tree, path.split('.'), RAW_ENV_VARS.has(name) ? raw : parseEnvValue(raw));
   }
   for (const [name, raw] of Object.entries(env)) {
-    if (
-      !name.startsWith(ENV_PREFIX) ||
-      raw === undefined ||
-      NOT_SETTINGS.has(name)
-    ) {
+    if (!name.startsWith(ENV_PREFIX) || raw === undefined || NOT_SETTINGS.has(name)) {
       continue;
     }
     const path = name.slice(ENV_PREFIX.length).split('__').filter(Boolean).map(camel);

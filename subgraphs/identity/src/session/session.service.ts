@@ -41,7 +41,7 @@ const BAD_CREDENTIALS = 'Invalid email or password';
 
 /** Why a session ended; recorded on the row and in the `identity.session.revoked` event. */
 export type RevocationReason =
-    | 'logout'
+  | 'logout'
   | 'revoked_by_user'
   | 'password_changed'
   | 'password_reset'
