@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { canonicalJson, type ChainRecord } from '../chain/canonical.js';
@@ -38,7 +38,8 @@ export class ArchiveWriter {
 
   constructor(dir: string, name: string) {
     this.path = join(dir, name);
-    this.#tmp = `${this.path}.${process.pid}.tmp`;
+    // Not the pid alone: processes in containers share pids (1), and an archive directory may be shared.
+    this.#tmp = `${this.path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   }
 
   get name(): string {

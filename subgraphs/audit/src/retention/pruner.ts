@@ -10,10 +10,13 @@ import {
   type Checkpoint,
 } from '../chain/checkpoint.store.js';
 import { ArchiveWriter, archiveLine, archiveName } from './archive.js';
+import { withPruneLock } from './prune-lock.js';
 
 export interface PruneResult {
-  /** Records archived and deleted (0 when nothing was old enough). */
+  /** Records archived and deleted (0 when nothing was old enough, or another prune was running). */
   pruned: number;
+  /** Another prune (another instance's, or platformctl's) held the lock: nothing was done. */
+  busy?: true;
   /** The checkpoint written, when something was pruned. */
   checkpoint?: Checkpoint;
   /** Full path of the archive written. */
@@ -58,7 +61,20 @@ export class AuditPruner {
     this.#tables = auditTables(options.db.schema);
   }
 
-  async prune(before: Date): Promise<PruneResult> {
+  /**
+   * Prunes records that happened before `before` (one batch). One prune runs at a time per
+   * schema across every process (see {@link withPruneLock}): with `wait: false` (the retention
+   * job) a prune already running elsewhere makes this one return `{ pruned: 0, busy: true }`;
+   * by default it waits for it, then prunes what is still due.
+   */
+  async prune(before: Date, options: { wait?: boolean } = {}): Promise<PruneResult> {
+    const result = await withPruneLock(this.#o.db, () => this.#prune(before), { wait: options.wait ?? true });
+    if (!result.busy) return result.value;
+    this.#o.logger.debug('another audit prune is running; this one skipped');
+    return { pruned: 0, busy: true };
+  }
+
+  async #prune(before: Date): Promise<PruneResult> {
     const t = this.#tables;
     const em = this.#o.db.fork();
     const trust = await this.#o.keys.trust(em);

@@ -8,8 +8,9 @@ export const retentionCutoff = (days: number, now = Date.now()): Date => new Dat
 
 /**
  * Prunes on a timer in a running audit service: shortly after start, then every interval. Runs
- * never overlap; a failed run is logged and retried at the next tick. The timer never keeps
- * the process alive, and `stop()` waits for a run in progress.
+ * never overlap, here or across instances: a run that finds another instance (or `platformctl
+ * audit prune`) pruning leaves the work to it. A failed run is logged and retried at the next
+ * tick. The timer never keeps the process alive, and `stop()` waits for a run in progress.
  */
 export class RetentionJob {
   readonly #pruner: AuditPruner;
@@ -39,7 +40,7 @@ export class RetentionJob {
       let last: PruneResult;
       // A run prunes everything past retention, a batch at a time.
       do {
-        last = await this.#pruner.prune(retentionCutoff(this.#retentionDays));
+        last = await this.#pruner.prune(retentionCutoff(this.#retentionDays), { wait: false });
         total += last.pruned;
       } while (last.pruned > 0 && !this.#stopped);
       return { ...last, pruned: total };
