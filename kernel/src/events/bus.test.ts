@@ -106,6 +106,41 @@ describe.each(busKinds())('$kind event bus', ({ make }) => {
     expect([...otherGroup].sort()).toEqual(ids);
   });
 
+  it('lets a live group handle an event id once, on any member, however often it is published; other groups each time', async () => {
+    const live: string[] = [];
+    const plain: string[] = [];
+    let failFirst = true;
+    const other = harness.create();
+    for (const member of [bus, other]) {
+      await member.subscribe(
+        'test.*',
+        (e) => {
+          // A failure is not remembered as handled: the retry runs.
+          if (e.topic === 'test.flaky.announced' && failFirst) {
+            failFirst = false;
+            throw new Error('feed failed once');
+          }
+          live.push(e.id);
+        },
+        { group: 'feed', live: true },
+      );
+    }
+    await bus.subscribe('test.*', (e) => void plain.push(e.id), { group: 'indexer' });
+    const announced = event('test.post.announced');
+    const flaky = event('test.flaky.announced');
+    // The same events again, as an outbox publishes a row again after its relay died between
+    // publishing it and marking it published, or after its claim lapsed.
+    await bus.publish([announced, flaky]);
+    await waitFor(() => live.length === 2 && plain.length === 2, 'the first deliveries');
+    await other.publish([announced, flaky]);
+    await other.publish(announced);
+    await waitFor(() => plain.length === 5, 'every delivery to the plain group');
+    await waitFor(() => harness.settled('feed'), 'the live group to acknowledge');
+    expect([...live].sort()).toEqual([announced.id, flaky.id].sort());
+    expect(plain.filter((id) => id === announced.id)).toHaveLength(3);
+    expect(await harness.deadLetters()).toEqual([]);
+  });
+
   it('retries a failing handler with backoff until it succeeds', async () => {
     const attempts: string[] = [];
     await bus.subscribe(

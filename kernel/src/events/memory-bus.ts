@@ -15,6 +15,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from './bus.js';
+import { liveOnce, MemoryHandledEvents } from './live-once.js';
 import { assertTopic, topicMatcher, type PlatformEvent } from './event.js';
 
 interface Member {
@@ -71,6 +72,8 @@ export class MemoryBroker {
   #deliveryOrder: Group[] = [];
   readonly #listeners = new Set<Listener>();
   readonly #deadLetters: DeadLetter[] = [];
+  /** What live groups handled recently, for every bus of this broker (see `liveOnce`). */
+  readonly handled = new MemoryHandledEvents();
   /** The logger of the last bus that handled an event, for the broker's own complaints. */
   #logger: Logger | undefined;
 
@@ -281,7 +284,7 @@ export class MemoryEventBus implements EventBus {
       bus: this,
       pattern,
       matches,
-      handler,
+      handler: options.live ? liveOnce(handler, options.group, this.broker.handled, this.logger) : handler,
       maxAttempts,
       work: new InFlight(),
       live: options.live === true,

@@ -17,6 +17,7 @@ import {
   type Subscription,
 } from './bus.js';
 import { assertTopic, topicMatcher, type PlatformEvent } from './event.js';
+import { liveOnce, LIVE_ONCE_MS, RedisHandledEvents } from './live-once.js';
 import { execOrThrow, fieldOf, StreamConsumer, type StreamEntry } from './redis-consumer.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -27,7 +28,10 @@ export interface RedisEventBusOptions {
   /** Makes a new connection (the bus needs several: commands, one per subscription, pub/sub). */
   connect?: (name: string, options: { blocking: boolean }) => Redis;
   logger: Logger;
-  /** Key prefix: `<prefix>:stream`, `<prefix>:dead`, `<prefix>:broadcast`. Default `platform:events`. */
+  /**
+   * Key prefix: `<prefix>:stream`, `<prefix>:dead`, `<prefix>:broadcast`, and
+   * `<prefix>:handled:<group>:<event id>` for live groups. Default `platform:events`.
+   */
   prefix?: string;
   /** Consumer name within groups; default host-pid-random. Each subscription appends a number. */
   consumer?: string;
@@ -44,6 +48,8 @@ export interface RedisEventBusOptions {
   trimIntervalMs?: number;
   /** How long `close()` waits for handlers in flight; default 10 s. */
   closeTimeoutMs?: number;
+  /** How long a live group remembers the event ids it handled (see `liveOnce`); default 10 min. */
+  liveOnceMs?: number;
 }
 
 interface Listener {
@@ -75,6 +81,7 @@ export class RedisEventBus implements EventBus {
   readonly #listening = new InFlight();
   readonly #resetListeners = new Set<() => void>();
   readonly #trimTimer: NodeJS.Timeout;
+  readonly #handled: RedisHandledEvents;
   #pubsub: Redis | undefined;
   #pubsubReady: Promise<void> | undefined;
   #subscriptionCount = 0;
@@ -100,6 +107,7 @@ export class RedisEventBus implements EventBus {
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
 
     this.#commands = this.#connect(`${this.#consumerName}:events`, false);
+    this.#handled = new RedisHandledEvents(this.#commands, `${prefix}:handled`, options.liveOnceMs ?? LIVE_ONCE_MS);
     this.#commands.on('ready', () => void this.#checkRunId());
     this.#trimTimer = setInterval(() => void this.trim(), options.trimIntervalMs ?? 5 * 60_000);
     this.#trimTimer.unref();
@@ -132,7 +140,8 @@ export class RedisEventBus implements EventBus {
       group: options.group,
       consumer,
       matches,
-      handler,
+      // Every instance's member of a live group shares what it handled: a redelivery is skipped.
+      handler: options.live ? liveOnce(handler, options.group, this.#handled, this.#logger) : handler,
       maxAttempts,
       retry: this.#retry,
       claimIdleMs: this.#claimIdleMs,
