@@ -9,7 +9,11 @@ export const auditConfigSchema = z
      * every record forever.
      */
     retentionDays: z.number().int().min(1).nullable().default(null),
-    /** Where archives (JSON lines) are written before records are deleted; default `<dataDir>/audit/archive`. */
+    /**
+     * Where archives (JSON lines) are written before records are deleted; default
+     * `<dataDir>/audit/archive` outside production. Required in production for pruning: storage
+     * that outlives the instances and that every audit instance and platformctl share (a volume).
+     */
     archiveDir: z.string().min(1).nullable().default(null),
     /** How often a running audit service prunes, when `retentionDays` is set; 0 leaves it to `platformctl`. */
     pruneIntervalMinutes: z.number().int().min(0).default(60),

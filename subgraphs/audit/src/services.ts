@@ -66,6 +66,7 @@ export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditS
   const pruner = new AuditPruner({
     db,
     archiveDir: config.archiveDir ?? join(runtime.platform.dataDir, 'audit', 'archive'),
+    refuseDefaultArchiveDir: config.archiveDir === null && runtime.platform.env === 'production',
     keys,
     batchLimit: config.pruneBatchLimit,
     logger,

@@ -82,6 +82,26 @@ describe('one audit prune at a time', () => {
     expect((await handle.services.pruner.prune(cutoff, { wait: false })).pruned).toBe(2);
   });
 
+  it("refuses, in production, to archive under an instance's own DATA_DIR: nothing is pruned", async () => {
+    await appendOld(1);
+    const refusing = new AuditPruner({
+      db: handle.runtime.db,
+      archiveDir,
+      refuseDefaultArchiveDir: true,
+      keys: handle.services.keys,
+      batchLimit: 100_000,
+      logger: handle.logger,
+    });
+    const before = archives();
+    await expect(refusing.prune(cutoff)).rejects.toMatchObject({
+      name: 'ConfigError',
+      issues: [{ path: 'modules.audit.archiveDir', message: expect.stringMatching(/nothing was pruned/) }],
+    });
+    expect(await recordCount(handle)).toBe(1);
+    expect(archives()).toEqual(before);
+    expect((await handle.services.pruner.prune(cutoff)).pruned).toBe(1);
+  });
+
   if (process.env.DATABASE_URL) {
     describe('across instances on PostgreSQL (each its own connection pool)', () => {
       let other: ModuleDatabase;

@@ -1,4 +1,4 @@
-import type { Logger, ModuleDatabase } from '@platform/kernel';
+import { ConfigError, type Logger, type ModuleDatabase } from '@platform/kernel';
 import { chainHash, GENESIS_HASH } from '../chain/canonical.js';
 import { auditTables, lockChain, readHead, recordsAfter, type AuditTables } from '../chain/chain.store.js';
 import type { CheckpointKeys } from '../chain/checkpoint-keys.js';
@@ -37,6 +37,13 @@ export class ChainBrokenError extends Error {
 export interface PrunerOptions {
   db: ModuleDatabase;
   archiveDir: string;
+  /**
+   * `archiveDir` is only the default under the instance's own `DATA_DIR`, in production: nothing
+   * is pruned (a ConfigError naming `modules.audit.archiveDir`). A deployment's `DATA_DIR` belongs
+   * to one instance and may not outlive it (Kubernetes gives it an emptyDir), so archives there
+   * would be lost with the pod, after their records were deleted, and spread over the instances.
+   */
+  refuseDefaultArchiveDir?: boolean;
   /** Signs the checkpoints (Ed25519, this instance's key) and judges those already written. */
   keys: CheckpointKeys;
   /** Most records one run prunes. */
@@ -75,6 +82,17 @@ export class AuditPruner {
   }
 
   async #prune(before: Date): Promise<PruneResult> {
+    if (this.#o.refuseDefaultArchiveDir) {
+      throw new ConfigError([
+        {
+          path: 'modules.audit.archiveDir',
+          message:
+            'not set: in production pruned records are archived only to storage that outlives every audit ' +
+            'instance and is the same for all of them and platformctl (a mounted volume), never under one ' +
+            "instance's DATA_DIR; nothing was pruned",
+        },
+      ]);
+    }
     const t = this.#tables;
     const em = this.#o.db.fork();
     const trust = await this.#o.keys.trust(em);
