@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { describeRedisUrl, reconnectDelay } from '../redis.js';
 import type { EventBus } from './bus.js';
@@ -118,6 +118,22 @@ if (redisKinds.length > 0) {
         const left = (await redis.xrange(stream, '-', '+')) as Array<[string, string[]]>;
         expect(left.map(([, fields]) => JSON.parse(fields[3]!).id)).toEqual([recent.id]);
       } finally {
+        await bus.close();
+      }
+    });
+
+    it("trims by Redis's clock, not by a skewed one of its own", async () => {
+      const bus = new RedisEventBus({
+        ...redisTestOptions(process.env.REDIS_URL!, harness.prefix!),
+        retentionMs: DAY_MS,
+      });
+      const clock = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 10 * DAY_MS);
+      try {
+        await redis.xadd(stream, '*', 'topic', 'test.item.added', 'event', '{}');
+        await bus.trim();
+        expect(await redis.xlen(stream)).toBe(1);
+      } finally {
+        clock.mockRestore();
         await bus.close();
       }
     });

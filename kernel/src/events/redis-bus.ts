@@ -216,10 +216,15 @@ export class RedisEventBus implements EventBus {
   /**
    * Drops stream and dead-letter entries older than the retention. Exact rather than `~`:
    * approximate trimming only frees whole radix-tree nodes, so old entries could outlive it.
+   * Every instance trims (the same cut, so it does not matter which); the cut is taken from
+   * Redis's clock, which stamped the entry ids, not from this instance's: one instance whose
+   * clock ran days ahead would otherwise trim, for all of them, events groups have not read yet.
    */
   async trim(): Promise<void> {
-    const minId = `${Math.max(0, Date.now() - this.#retentionMs)}-0`;
     try {
+      const [seconds, micros] = await this.#commands.time();
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      const minId = `${Math.max(0, now - this.#retentionMs)}-0`;
       await Promise.all([
         this.#commands.call('XTRIM', [this.keys.stream, 'MINID', minId]),
         this.#commands.call('XTRIM', [this.keys.dead, 'MINID', minId]),
