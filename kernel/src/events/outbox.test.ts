@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { ModuleDatabase } from '../database/database.js';
 import { createEvent, type PlatformEvent } from './event.js';
 import { handleOnce } from './handle-once.js';
@@ -292,6 +292,33 @@ if (process.env.DATABASE_URL) {
         return row!.n === 0;
       });
       expect(bus.published.map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
+    });
+
+    it('measures retention and the replay window by the database clock, not by a skewed one of its own', async () => {
+      const lastWeek = [event(1), event(2)];
+      await db.fork().transactional(async (em) => {
+        await recordEvents(em, db.schema, lastWeek);
+        await em.execute(`update ${table} set published_at = now() - interval '6 days' where id in (?)`, [
+          lastWeek.map((e) => e.id),
+        ]);
+      });
+      // This instance's clock runs a month ahead of the database server's. (The embedded database
+      // runs in the process, on its clock: no skew there.)
+      const realNow = Date.now.bind(Date);
+      const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 30 * 24 * 3600_000);
+      try {
+        const bus = new RecordingBus();
+        startRelay({ bus, pollIntervalMs: 20, replayWindowMs: 7 * 24 * 3600_000 });
+        const sentinel = event(3);
+        await commit([sentinel]);
+        await waitFor(async () => (await state(sentinel.id))?.published === true, 'the relay to run');
+        await new Promise((resolve) => setTimeout(resolve, 100)); // a few polls, the first of which cleans up
+        for (const e of lastWeek) expect(await state(e.id)).toMatchObject({ published: true });
+        bus.triggerReset();
+        await waitFor(() => lastWeek.every((e) => bus.count(e.id) === 1), 'the replay of last week');
+      } finally {
+        clock.mockRestore();
+      }
     });
   });
 }

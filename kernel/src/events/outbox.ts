@@ -337,18 +337,19 @@ export class OutboxRelay {
     );
   }
 
-  /** Re-sends what was published recently; consumers are idempotent by event id. */
+  /**
+   * Re-sends what was published recently; consumers are idempotent by event id. "Recently" by
+   * the database's clock, like the times it compares (so for every instance alike).
+   */
   async #replay(): Promise<void> {
-    const since = new Date(Date.now() - this.#replayWindowMs).toISOString();
     let after = '0';
     let total = 0;
     for (;;) {
-      const rows = await this.#db
-        .fork()
-        .execute<OutboxRow[]>(
-          `select ${COLUMNS} from ${this.#table} where published_at >= ?::timestamptz and seq > ? order by seq limit ?`,
-          [since, after, this.#batchSize],
-        );
+      const rows = await this.#db.fork().execute<OutboxRow[]>(
+        `select ${COLUMNS} from ${this.#table} where published_at >= now() - ? * interval '1 millisecond' and seq > ?
+           order by seq limit ?`,
+        [this.#replayWindowMs, after, this.#batchSize],
+      );
       if (rows.length > 0) await this.#bus.publish(rows.map(toEvent));
       total += rows.length;
       if (rows.length < this.#batchSize || this.#stopping) break;
@@ -360,18 +361,20 @@ export class OutboxRelay {
     );
   }
 
-  /** Deletes published rows past retention, in chunks so no statement holds locks for long. */
+  /**
+   * Deletes published rows past retention, in chunks so no statement holds locks for long. Every
+   * instance's relay does, by the database's clock: one instance whose clock ran ahead would
+   * otherwise delete for all what a replay after Redis lost data still needs.
+   */
   async #cleanup(): Promise<void> {
-    const before = new Date(Date.now() - this.#retentionMs).toISOString();
     const chunk = 1000;
     for (let deleted = chunk; deleted === chunk && !this.#stopping;) {
-      const result = await this.#db
-        .fork()
-        .execute<{ affectedRows: number }>(
-          `delete from ${this.#table} where id in (select id from ${this.#table} where published_at < ?::timestamptz limit ?)`,
-          [before, chunk],
-          'run',
-        );
+      const result = await this.#db.fork().execute<{ affectedRows: number }>(
+        `delete from ${this.#table} where id in
+           (select id from ${this.#table} where published_at < now() - ? * interval '1 millisecond' limit ?)`,
+        [this.#retentionMs, chunk],
+        'run',
+      );
       deleted = result.affectedRows;
     }
   }
