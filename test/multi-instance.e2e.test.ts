@@ -380,13 +380,13 @@ describeOnServers('several instances of everything, one state (PostgreSQL and Re
     let stranded = new Set<string>();
     try {
       await eventually(async () => expect(accepted.length).toBeGreaterThanOrEqual(20), 30_000);
-      // Set 1 loses Redis's answers first: blog-1 goes on committing posts with their events,
-      // claimed for its own relay, whose publishing reaches the stream but is never confirmed, so
-      // the rows stay unpublished. Killed then, it leaves them for blog-2's relay, which publishes
-      // them again once the claims lapse: consumers get those events twice (audit records each
-      // once; the postCreated feed announces each once). audit-1 leaves what it had read for
-      // audit-2 to take over.
-      cluster.redisLinks[0]!.freeze('replies');
+      // Set 1 is cut off from Redis first (a partition: nothing it sends arrives): blog-1 goes on
+      // committing posts with their events, claimed for its own relay, which cannot publish them.
+      // Killed then, it leaves them for blog-2's relay once the claims lapse; audit-1 leaves what
+      // it had read for audit-2 to take over. (A cut that let commands through but lost their
+      // answers would make blog-1's feed announce posts it cannot know it announced, and blog-2
+      // announce them again: live feeds are at least once when a handler fails after its effect.)
+      cluster.redisLinks[0]!.freeze();
       // Claimed rows still unpublished seconds after they were written are blog-1's (blog-2's
       // relay publishes its own within milliseconds).
       const strandedSoFar = async (): Promise<string[]> => {
