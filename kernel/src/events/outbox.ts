@@ -346,7 +346,7 @@ export class OutboxRelay {
     let total = 0;
     for (;;) {
       const rows = await this.#db.fork().execute<OutboxRow[]>(
-        `select ${COLUMNS} from ${this.#table} where published_at >= now() - ? * interval '1 millisecond' and seq > ?
+        `select ${COLUMNS} from ${this.#table} where published_at >= now() - ?::float8 * interval '1 millisecond' and seq > ?
            order by seq limit ?`,
         [this.#replayWindowMs, after, this.#batchSize],
       );
@@ -371,7 +371,7 @@ export class OutboxRelay {
     for (let deleted = chunk; deleted === chunk && !this.#stopping;) {
       const result = await this.#db.fork().execute<{ affectedRows: number }>(
         `delete from ${this.#table} where id in
-           (select id from ${this.#table} where published_at < now() - ? * interval '1 millisecond' limit ?)`,
+           (select id from ${this.#table} where published_at < now() - ?::float8 * interval '1 millisecond' limit ?)`,
         [this.#retentionMs, chunk],
         'run',
       );
