@@ -105,7 +105,8 @@ describeOnServers('several instances of everything, one state (PostgreSQL and Re
       databaseUrl: DATABASE_URL!,
       redisUrl: REDIS_URL!,
       // Keys in identity's database: re-read every second, a new one signing 8 s after it is
-      // published. For identity's instances and for platformctl alike (the lead is the rotating side's).
+      // published. For identity's instances and for platformctl alike (the one that rotates sets when
+      // the new key signs).
       env: {
         PLATFORM_MODULES__IDENTITY__KEYS__REFRESH_INTERVAL_SEC: '1',
         PLATFORM_MODULES__IDENTITY__KEYS__PUBLISH_LEAD_SEC: String(PUBLISH_LEAD_SEC),
@@ -151,8 +152,9 @@ describeOnServers('several instances of everything, one state (PostgreSQL and Re
         code: 'UNAUTHENTICATED',
       });
     }
-    // What each instance makes of the caller: the user (identity), their roles (authz, through
-    // `_entities` as the gateway asks), a permission they lack (audit), one they hold (blog).
+    // What each instance makes of the caller: identity's know the user, audit's refuse a permission
+    // they lack (FORBIDDEN, not UNAUTHENTICATED), blog's grant one they hold (as authz, through its
+    // balancer, says); through each gateway, the user with roles (authz) and posts (blog).
     for (const instance of cluster.instances.identity) {
       const me = await graphqlAt<{ me: { id: string } }>(instance.url, '{ me { id } }', {}, issued.accessToken);
       expect(me.data?.me.id).toBe(issued.id);
@@ -326,7 +328,8 @@ describeOnServers('several instances of everything, one state (PostgreSQL and Re
       const audited = await auditedPosts();
       expect(ids.filter((id) => !audited.has(id))).toEqual([]);
     }, 30_000);
-    // Both audit instances appended (one consumer group, entries shared between its members).
+    // Whichever audit instance recorded each (one consumer group, its entries shared between the
+    // members), the chain is one line, and verifies.
     await expectLinearChain();
     const keys = await cluster.sql('select kid from audit.audit_signing_key');
     expect(keys).toHaveLength(2); // one checkpoint key per audit instance, each registered
