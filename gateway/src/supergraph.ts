@@ -11,21 +11,26 @@ export function supergraphFromFile(path: string, logger: Logger): SupergraphMana
   let watcher: FSWatcher | undefined;
   let timer: NodeJS.Timeout | undefined;
   return {
-    async initialize({ update }) {
+    async initialize({ update, healthCheck }) {
       const initial = await readFile(path, 'utf8');
       let current = initial;
       watcher = watch(path, () => {
         clearTimeout(timer);
         timer = setTimeout(() => {
           readFile(path, 'utf8')
-            .then((next) => {
+            .then(async (next) => {
               if (next === current || next.trim() === '') return;
+              // Every subgraph the new file names must answer before the gateway plans with it.
+              await healthCheck(next);
               update(next);
               current = next;
               logger.info({ path }, 'supergraph reloaded');
             })
             .catch((error: unknown) =>
-              logger.error({ err: error, path }, 'supergraph reload failed; keeping the previous one'),
+              logger.error(
+                { err: error, path },
+                'supergraph reload failed (unreadable, invalid, or a subgraph it names did not answer its health check); keeping the previous one',
+              ),
             );
         }, 100);
       });

@@ -18,11 +18,7 @@ export interface FrameSink {
 /** Bytes a client may leave unread before its frames are dropped (as a slow consumer's events were). */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
-/** The `next` message for operation `id` around an already serialized payload (a JSON object). */
-export function nextFrame(id: string, payload: string): string {
-  return `${nextPrefix(id)}${payload}}`;
-}
-
+/** The start of the `next` message for operation `id`; an already serialized payload (a JSON object) and `}` follow. */
 const nextPrefix = (id: string): string => `{"id":${JSON.stringify(id)},"type":"next","payload":`;
 
 /** `onDrop` is told of each frame dropped because the client left more than `maxBufferedBytes` unread. */

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { AuthenticatedUser } from '../graphql/context.js';
@@ -69,8 +70,8 @@ export class TokenVerifier {
   readonly #revocations: RevocationList | undefined;
   readonly #freshness: { assertFresh(): void } | undefined;
   readonly #keys: KeyResolver;
-  readonly #cache = new Map<string, CachedToken>();
-  readonly #cacheSize: number;
+  /** Verified tokens, least recently used evicted first; absent when `cacheSize` is 0. */
+  readonly #cache: LRUCache<string, CachedToken> | undefined;
   readonly #cacheMaxAgeMs: number;
 
   constructor(options: TokenVerifierOptions) {
@@ -86,7 +87,8 @@ export class TokenVerifier {
     this.#revocations = options.revocations;
     this.#freshness = options.freshness;
     this.#keys = keyResolver(options.keys, options.logger);
-    this.#cacheSize = options.cacheSize ?? 10_000;
+    const cacheSize = options.cacheSize ?? 10_000;
+    this.#cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : undefined;
     this.#cacheMaxAgeMs = options.cacheMaxAgeMs ?? 300_000;
   }
 
@@ -106,17 +108,16 @@ export class TokenVerifier {
       throw new InvalidTokenError('malformed', 'not a string or too long');
     }
     this.#freshness?.assertFresh();
-    const cached = this.#cache.get(token);
+    const cached = this.#cache?.get(token);
     if (cached) {
-      this.#cache.delete(token);
       if (cached.until > Date.now()) {
         const { verified, iat } = cached;
         if (this.#revocations?.isRevoked({ sub: verified.id, sid: verified.sessionId, iat })) {
           throw new InvalidTokenError('revoked');
         }
-        this.#cache.set(token, cached); // most recently used last
         return { ...verified };
       }
+      this.#cache!.delete(token);
     }
     const { verified, iat } = await this.#verifySignedToken(token);
     this.#remember(token, verified, iat);
@@ -125,15 +126,14 @@ export class TokenVerifier {
 
   /** Tokens remembered right now (metrics and tests). */
   get cachedTokens(): number {
-    return this.#cache.size;
+    return this.#cache?.size ?? 0;
   }
 
   #remember(token: string, verified: VerifiedToken, iat: number): void {
     const now = Date.now();
     const until = Math.min(verified.expiresAt, now + this.#cacheMaxAgeMs);
-    if (this.#cacheSize <= 0 || until <= now) return;
+    if (!this.#cache || until <= now) return;
     this.#cache.set(token, { verified: { ...verified }, iat, until });
-    if (this.#cache.size > this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
   }
 
   async #verifySignedToken(token: string): Promise<{ verified: VerifiedToken; iat: number }> {
