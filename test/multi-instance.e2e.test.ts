@@ -3,6 +3,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CloseCode } from '@platform/kernel';
 import { Redis } from 'ioredis';
 import { eventually, waitFor } from '@platform/kernel/testing';
+import {
+  auditedPosts,
+  chainPositions,
+  createPost,
+  kidOf,
+  login,
+  missingPosts,
+  PASSWORD,
+  POST_CREATED,
+  PostWatcher,
+  REGISTER,
+  unpublishedPosts,
+  unpublishedRows,
+  WriteStream,
+  type Session,
+} from './fixtures/multi-instance/clients.js';
 import { Cluster, SUBGRAPHS, type Instance } from './fixtures/multi-instance/cluster.js';
 import { collect, openSocket, type TestSocket } from './fixtures/subscriptions-client.js';
 import { errorCode, graphqlAt } from './helpers.js';
@@ -22,25 +38,8 @@ import { errorCode, graphqlAt } from './helpers.js';
 const { DATABASE_URL, REDIS_URL } = process.env;
 const describeOnServers = DATABASE_URL && REDIS_URL ? describe : describe.skip;
 
-const PASSWORD = 'several instances passphrase 2026';
-const REGISTER = 'mutation ($input: RegisterInput!) { register(input: $input) { id } }';
-const LOGIN = `mutation ($email: String!, $password: String!) {
-  login(email: $email, password: $password) { accessToken refreshToken user { id } }
-}`;
-const CREATE_POST = 'mutation ($input: CreatePostInput!) { createPost(input: $input) { id } }';
-const POST_CREATED = 'subscription { postCreated { id title author { id displayName } } }';
 /** How long before a rotated key signs (production: an hour, so every verifier's cached key set has it). */
 const PUBLISH_LEAD_SEC = 8;
-
-/** The `kid` a token was signed with. */
-const kidOf = (token: string): string =>
-  (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as { kid: string }).kid;
-
-interface Session {
-  accessToken: string;
-  refreshToken: string;
-  id: string;
-}
 
 describeOnServers('several instances of everything, one state (PostgreSQL and Redis)', () => {
   let cluster: Cluster;
@@ -54,50 +53,15 @@ describeOnServers('several instances of everything, one state (PostgreSQL and Re
   };
   const sessions = {} as Record<keyof typeof accounts, Session>;
 
-  const login = async (url: string, email: string): Promise<Session> => {
-    const body = await graphqlAt<{ login: { accessToken: string; refreshToken: string; user: { id: string } } }>(
-      url,
-      LOGIN,
-      { email, password: PASSWORD },
-    );
-    if (!body.data) throw new Error(`login ${email} at ${url}: ${JSON.stringify(body.errors)}`);
-    return { ...body.data.login, id: body.data.login.user.id };
-  };
-
-  const createPost = async (url: string, title: string, token: string): Promise<string> => {
-    const body = await graphqlAt<{ createPost: { id: string } }>(
-      url,
-      CREATE_POST,
-      { input: { title, content: 'Written while several instances run' } },
-      token,
-    );
-    if (!body.data) throw new Error(`createPost at ${url}: ${JSON.stringify(body.errors)}`);
-    return body.data.createPost.id;
-  };
-
-  /** Post ids `blog.post.created` audit records name. */
-  const auditedPosts = async (): Promise<Set<string>> =>
-    new Set(
-      (
-        await cluster.sql<{ post_id: string }>(
-          `select metadata->>'postId' as post_id from audit.audit_event where action = 'blog.post.created'`,
-        )
-      ).map((row) => row.post_id),
-    );
-
-  /** The chain is one line: positions 1..n (or from the latest prune), each once. */
-  const expectLinearChain = async (): Promise<number> => {
-    const [row] = await cluster.sql<{ count: string; min: string; max: string; distinct: string }>(
-      'select count(*) as count, min(seq) as min, max(seq) as max, count(distinct seq) as distinct from audit.audit_event',
-    );
-    expect(Number(row!.distinct)).toBe(Number(row!.count));
-    expect(Number(row!.max) - Number(row!.min) + 1).toBe(Number(row!.count));
+  /** The chain is one line (positions 1..n, each once) and `platformctl audit verify` finds it intact. */
+  const expectLinearChain = async (): Promise<void> => {
+    const { count, distinct, min, max } = await chainPositions(cluster);
+    expect({ distinct, span: max - min + 1 }).toEqual({ distinct: count, span: count });
     const verify = await cluster.platformctl(['audit', 'verify']);
     expect({ code: verify.code, out: verify.stdout.trim(), err: verify.stderr.trim() }).toMatchObject({
       code: 0,
       out: expect.stringMatching(/^audit chain valid: \d+ records checked/),
     });
-    return Number(row!.count);
   };
 
   beforeAll(async () => {
@@ -325,7 +289,7 @@ describeOnServers('several instances of everything, one state (PostgreSQL and Re
       ),
     );
     await eventually(async () => {
-      const audited = await auditedPosts();
+      const audited = await auditedPosts(cluster);
       expect(ids.filter((id) => !audited.has(id))).toEqual([]);
     }, 30_000);
     // Whichever audit instance recorded each (one consumer group, its entries shared between the
@@ -336,49 +300,13 @@ describeOnServers('several instances of everything, one state (PostgreSQL and Re
   }, 60_000);
 
   it('loses no accepted write and no audit record when one instance of each subgraph and a gateway are SIGKILLed mid-stream', async () => {
-    const accepted: Array<{ id: string; at: number }> = [];
-    const failures: string[] = [];
-    let stop = false;
-    let n = 0;
-    // Each writer alternates between the gateways, as a client behind a load balancer would.
-    const writer = async (worker: number): Promise<void> => {
-      for (let turn = worker; !stop; turn++) {
-        const gateway = turn % 2 === 0 ? gatewayA : gatewayB;
-        const title = `Stream ${n++}`;
-        try {
-          accepted.push({ id: await createPost(gateway.url, title, sessions.writer.accessToken), at: Date.now() });
-        } catch (error) {
-          failures.push(`${gateway.name}: ${(error as Error).message.slice(0, 200)}`);
-          await sleep(50);
-        }
-      }
-    };
-    // A subscriber on the gateway that survives, subscribing again whenever its subscription ends
-    // (the gateway ends it when the blog instance carrying it dies): it gets each post once,
-    // including those whose events the kill stranded, published when blog-1's claims lapse.
-    const watcher = openSocket(gatewayB.url, sessions.reader.accessToken);
-    sockets.push(watcher);
-    await watcher.connected;
-    const delivered: string[] = [];
-    let watching = true;
-    let subscriptions = 0;
-    let unwatch = (): void => undefined;
-    const watch = (): void => {
-      subscriptions++;
-      const again = (): void => {
-        if (watching) setTimeout(watch, 200);
-      };
-      unwatch = watcher.client.subscribe<{ postCreated: { id: string } }>(
-        { query: POST_CREATED },
-        {
-          next: (result) => void (result.data && delivered.push(result.data.postCreated.id)),
-          error: again,
-          complete: again,
-        },
-      );
-    };
-    watch();
-    const workers = [0, 1, 2, 3].map((worker) => writer(worker));
+    // A subscriber on the gateway that survives: it gets each post once, including those whose
+    // events the kill stranded, published when blog-1's claims lapse.
+    const watcher = new PostWatcher(gatewayB.url, sessions.reader.accessToken);
+    sockets.push(watcher.socket);
+    await watcher.start();
+    const stream = new WriteStream([gatewayA, gatewayB], sessions.writer.accessToken);
+    const { accepted, refused } = stream;
     const killed = { at: Infinity };
     let stranded = new Set<string>();
     try {
@@ -390,76 +318,45 @@ describeOnServers('several instances of everything, one state (PostgreSQL and Re
       // answers would make blog-1's feed announce posts it cannot know it announced, and blog-2
       // announce them again: live feeds are at least once when a handler fails after its effect.)
       cluster.redisLinks[0]!.freeze();
-      // Claimed rows still unpublished seconds after they were written are blog-1's (blog-2's
-      // relay publishes its own within milliseconds).
-      const strandedSoFar = async (): Promise<string[]> => {
-        const rows = await cluster.sql<{ post_id: string }>(
-          `select payload->>'postId' as post_id from blog.outbox
-            where published_at is null and claimed_until > now() and occurred_at < now() - interval '2 seconds'`,
-        );
+      // Claimed rows still unpublished seconds after they were written are blog-1's.
+      await eventually(async () => {
         const ids = new Set(accepted.map((write) => write.id));
-        return rows.map((row) => row.post_id).filter((id) => ids.has(id));
-      };
-      await eventually(async () => expect((await strandedSoFar()).length).toBeGreaterThanOrEqual(3), 20_000);
+        expect((await unpublishedPosts(cluster, 2)).filter((id) => ids.has(id)).length).toBeGreaterThanOrEqual(3);
+      }, 20_000);
       const victims = [gatewayA, ...SUBGRAPHS.map((name) => cluster.instances[name][0]!)];
       killed.at = Date.now();
       const how = await Promise.all(victims.map((victim) => victim.kill()));
       expect(how).toEqual(victims.map(() => 'SIGKILL'));
-      stranded = new Set(
-        (
-          await cluster.sql<{ post_id: string }>(
-            "select payload->>'postId' as post_id from blog.outbox where published_at is null",
-          )
-        ).map((row) => row.post_id),
-      );
+      stranded = new Set(await unpublishedPosts(cluster));
       // Writes go on through the surviving gateway and instances.
       await eventually(
         async () => expect(accepted.filter((write) => write.at > killed.at + 1000).length).toBeGreaterThan(20),
         30_000,
       );
     } catch (error) {
-      const distinct = [...new Set(failures)].slice(0, 10).join('\n');
-      const logs = cluster.all
-        .filter((instance) => instance.child.exitCode === null && instance.child.signalCode === null)
-        .map((instance) => `--- ${instance.name}\n${instance.output().slice(-4000)}`)
-        .join('\n');
-      throw new Error(`${(error as Error).message}\n${failures.length} writes refused, e.g.:\n${distinct}\n${logs}`, {
-        cause: error,
-      });
+      const distinct = [...new Set(refused)].slice(0, 10).join('\n');
+      const message = `${(error as Error).message}\n${refused.length} writes refused, e.g.:\n${distinct}`;
+      throw new Error(`${message}\n${cluster.logsOfLiving()}`, { cause: error });
     } finally {
-      stop = true;
-      await Promise.all(workers);
+      await stream.stop();
       console.log(`writers stopped ${Date.now() - killed.at} ms after the kill`);
     }
     const ids = accepted.map((write) => write.id);
-    // Among the accepted writes, some whose events the kill stranded in blog-1's claim.
+    // Among the accepted writes, some whose events the kill stranded in blog-1's claims.
     const strandedAccepted = ids.filter((id) => stranded.has(id));
     console.log(
       `${accepted.length} writes accepted (${accepted.filter((w) => w.at > killed.at).length} after the kill, ` +
-        `${strandedAccepted.length} with their event stranded by it), ${failures.length} refused`,
+        `${strandedAccepted.length} with their event stranded by it), ${refused.length} refused`,
     );
     expect(strandedAccepted.length).toBeGreaterThan(0);
 
     // Every accepted write is there, through the surviving gateway.
-    const found = new Set<string>();
-    for (let i = 0; i < ids.length; i += 20) {
-      const chunk = ids.slice(i, i + 20);
-      const query = `{ ${chunk.map((id, j) => `p${j}: post(id: "${id}") { id }`).join(' ')} }`;
-      const body = await graphqlAt<Record<string, { id: string } | null>>(
-        gatewayB.url,
-        query,
-        {},
-        sessions.writer.accessToken,
-      );
-      expect(body.errors).toBeUndefined();
-      for (const post of Object.values(body.data ?? {})) if (post) found.add(post.id);
-    }
-    expect(ids.filter((id) => !found.has(id))).toEqual([]);
+    expect(await missingPosts(gatewayB.url, ids, sessions.writer.accessToken)).toEqual([]);
 
     // And its audit record, once the killed instances' claims lapse (outbox lease, stream entries).
     const waitStarted = Date.now();
     await eventually(async () => {
-      const audited = await auditedPosts();
+      const audited = await auditedPosts(cluster);
       expect(ids.filter((id) => !audited.has(id))).toEqual([]);
     }, 100_000);
     console.log(
@@ -467,23 +364,18 @@ describeOnServers('several instances of everything, one state (PostgreSQL and Re
     );
     // Nothing left behind in any outbox.
     await eventually(async () => {
-      for (const name of SUBGRAPHS) {
-        const [row] = await cluster.sql<{ unpublished: string }>(
-          `select count(*) as unpublished from ${name}.outbox where published_at is null`,
-        );
-        expect({ name, unpublished: Number(row!.unpublished) }).toEqual({ name, unpublished: 0 });
-      }
+      for (const name of SUBGRAPHS)
+        expect({ name, rows: await unpublishedRows(cluster, name) }).toEqual({ name, rows: 0 });
     }, 30_000);
     await expectLinearChain();
     await eventually(
-      async () => expect(delivered.filter((id) => strandedAccepted.includes(id)).length).toBeGreaterThan(0),
+      async () => expect(watcher.delivered.filter((id) => strandedAccepted.includes(id)).length).toBeGreaterThan(0),
       10_000,
     );
-    watching = false;
-    unwatch();
+    await watcher.stop();
     console.log(
-      `the subscriber on gateway B got ${delivered.length} postCreated events over ${subscriptions} subscriptions`,
+      `the subscriber on gateway B got ${watcher.delivered.length} postCreated events over ${watcher.subscriptions} subscriptions`,
     );
-    expect(delivered.filter((id, i) => delivered.indexOf(id) !== i)).toEqual([]);
+    expect(watcher.duplicates()).toEqual([]);
   }, 180_000);
 });
