@@ -21,6 +21,7 @@ import { parseOptions, ROOT, USAGE, type BenchOptions } from './gateway/options.
 import { scrape, sum } from './lib/observe.js';
 import { redact, scratchDatabase, type Database } from './lib/database.js';
 import { newRunId } from './lib/run-id.js';
+import { BENCH_KEY_ENCRYPTION_KEY } from './lib/platform.js';
 import { commandLine } from './lib/cli.js';
 
 const OTHER_BENCHMARKS: Record<string, string> = {
@@ -85,6 +86,7 @@ async function runGatewayBenchmark(scenario: string, cases: CaseSpec[], opts: Be
           PLATFORM_ENV: 'production',
           LOG_LEVEL: 'warn',
           DATA_DIR: dataDir,
+          SIGNING_KEY_ENCRYPTION_KEY: BENCH_KEY_ENCRYPTION_KEY,
           DATABASE_URL: database?.url ?? '',
         },
       });

@@ -7,6 +7,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** identity's key-encryption key for this benchmark run: the platform's and the seeding's. */
+export const BENCH_KEY_ENCRYPTION_KEY = randomBytes(32).toString('base64');
 export const SERVICES = ['identity', 'authz', 'audit', 'blog'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
@@ -112,8 +114,9 @@ export class PlatformProcess {
       DATABASE_URL: options.databaseUrl ?? '',
       // Production needs the deployment's service secret: one per platform, shared by its gateways.
       SERVICE_SECRET: serviceSecret,
-      // And identity's key-encryption key (its signing keys are stored encrypted under it).
-      SIGNING_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      // And identity's key-encryption key (its signing keys are stored encrypted under it): the
+      // run's own, which data seeded before the platform started used too.
+      SIGNING_KEY_ENCRYPTION_KEY: BENCH_KEY_ENCRYPTION_KEY,
       // One benchmark client is one address sending far more than a person would: no rate limits
       // or per-address socket caps unless a benchmark asks for them (bench:edge does).
       PLATFORM_GATEWAY__RATE_LIMITS__ENABLED: 'false',
