@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { backoffDelay } from './retry/backoff.js';
 
 export interface CreateRedisOptions {
   /** Connection name shown by `CLIENT LIST`, and the `redis` field of log lines. */
@@ -37,8 +38,7 @@ export function describeRedisUrl(url: string): string {
 
 /** Exponential reconnect delay with jitter, so a fleet does not reconnect in lockstep. */
 export function reconnectDelay(attempt: number, maxDelayMs = 5000): number {
-  const delay = Math.min(maxDelayMs, 100 * 2 ** Math.min(attempt - 1, 16));
-  return Math.round(delay / 2 + (Math.random() * delay) / 2);
+  return backoffDelay(attempt, { baseMs: 100, maxMs: maxDelayMs, jitter: 'equal' });
 }
 
 /**

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { PlatformError } from '../errors.js';
 import { SERVICE_CREDENTIAL_HEADER } from '../security/service-credential.js';
 import type { RevocationList, RevocationSnapshot } from './revocation-list.js';
+import { backoffDelay } from '../retry/backoff.js';
 
 /** identity's side of the contract: subgraphs/identity/src/module.ts. */
 export const REVOCATIONS_PATH = '/internal/revocations';
@@ -121,10 +122,11 @@ export class RevocationSync {
    */
   async start(): Promise<void> {
     const interval = Math.max(100, Math.min(this.#options.boundMs / 3, MAX_INTERVAL_MS));
-    let delay = interval;
+    let failures = 0;
     const tick = (succeeded: boolean): void => {
       if (this.#stopped) return;
-      delay = succeeded ? interval : Math.min(interval, delay === interval ? RETRY_MS : delay * 2);
+      failures = succeeded ? 0 : failures + 1;
+      const delay = succeeded ? interval : backoffDelay(failures, { baseMs: RETRY_MS, maxMs: interval });
       this.#timer = setTimeout(() => void this.read().then(tick), delay);
       this.#timer.unref();
     };

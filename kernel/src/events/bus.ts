@@ -1,5 +1,6 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { PlatformEvent } from './event.js';
+import { backoffDelay } from '../retry/backoff.js';
 
 /** Handles one event; throwing means "retry later". Must be idempotent by `event.id`. */
 export type EventHandler = (event: PlatformEvent) => Promise<void> | void;
@@ -77,10 +78,11 @@ export const DEFAULT_MAX_ATTEMPTS = 5;
  * never comes immediately.
  */
 export function retryDelay(attempt: number, retry: RetryOptions = {}): number {
-  const base = retry.baseDelayMs ?? 100;
-  const cap = retry.maxDelayMs ?? 30_000;
-  const delay = Math.min(cap, base * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
-  return Math.round(delay / 2 + (Math.random() * delay) / 2);
+  return backoffDelay(attempt, {
+    baseMs: retry.baseDelayMs ?? 100,
+    maxMs: retry.maxDelayMs ?? 30_000,
+    jitter: 'equal',
+  });
 }
 
 export function normalizeEvents(events: PlatformEvent | PlatformEvent[]): PlatformEvent[] {

@@ -8,6 +8,7 @@ import type { ModuleEvents } from '../module/define.js';
 import { quoteIdent } from './handle-once.js';
 import { Migration20260101000000_kernel_events } from './migrations/Migration20260101000000_kernel_events.js';
 import { Migration20261122000000_outbox_claims } from './migrations/Migration20261122000000_outbox_claims.js';
+import { backoffDelay } from '../retry/backoff.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -282,7 +283,7 @@ export class OutboxRelay {
         this.#failures = 0;
       } catch (error) {
         this.#failures++;
-        const backoff = Math.min(this.#maxBackoffMs, this.#pollIntervalMs * 2 ** Math.min(this.#failures - 1, 16));
+        const backoff = backoffDelay(this.#failures, { baseMs: this.#pollIntervalMs, maxMs: this.#maxBackoffMs });
         delay = Math.round(backoff / 2 + (Math.random() * backoff) / 2);
         const level = this.#failures === 1 || this.#failures % 20 === 0 ? 'warn' : 'debug';
         this.#logger[level]({ err: error, failures: this.#failures, retryInMs: delay }, 'outbox relay failed');
