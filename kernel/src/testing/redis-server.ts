@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { waitFor } from './index.js';
+import { waitFor } from './wait.js';
 
 /** A TCP port free on loopback right now. */
 export async function freePort(): Promise<number> {
