@@ -64,3 +64,5 @@ export * from './security/index.js';
 export { createRedis, closeRedis, describeRedisUrl } from './redis.js';
 export { DEMO_USERS } from './demo.js';
 export { requireUuid, isUuid } from './validation.js';
+/** The EntityManager the kernel hands out (forked per request, or per job): what modules' services take. */
+export type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';

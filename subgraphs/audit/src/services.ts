@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ModuleRuntime } from '@platform/kernel';
+import type { EntityManager, ModuleRuntime } from '@platform/kernel';
 import { verifyChain, type ChainReport } from './chain/chain-verifier.js';
 import type { ChainRecord } from './chain/canonical.js';
 import { auditTables, RECORD_COLUMNS, toRecord, type RecordRow } from './chain/chain.store.js';
@@ -7,7 +7,6 @@ import { exportChain, type ExportSummary } from './chain/chain-export.js';
 import { CheckpointKeys } from './chain/checkpoint-keys.js';
 import { CheckpointPublisher } from './chain/checkpoint-publisher.js';
 import type { AuditConfig } from './config.js';
-import type { EntityManager } from './context.js';
 import { AuditEventFeed } from './audit-event/audit-event.feed.js';
 import { AuditConsumer } from './recording/consumer.js';
 import { AuditRecorder } from './recording/recorder.js';

@@ -1,5 +1,4 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
-import type { EventMeta } from '@platform/kernel';
+import type { EntityManager, EventMeta } from '@platform/kernel';
 
 /**
  * Every event authz publishes (topic → what the payload carries). Other services drop cached

@@ -3,6 +3,3 @@ import type { BlogServices } from './services.js';
 
 /** What blog's resolvers receive. */
 export type BlogContext = GraphQLContext<BlogServices>;
-
-/** The EntityManager the kernel hands out (forked per request, or per job). */
-export type EntityManager = GraphQLContext['em'];

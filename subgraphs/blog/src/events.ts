@@ -1,5 +1,4 @@
-import type { EventMeta } from '@platform/kernel';
-import type { EntityManager } from './context.js';
+import type { EntityManager, EventMeta } from '@platform/kernel';
 import type { PostField } from './post/post.validation.js';
 
 /** Every event blog publishes (topic → what the payload carries): ids and field names, never content. */

@@ -1,4 +1,4 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
+import type { EntityManager } from '@platform/kernel';
 
 /** Every event identity publishes (topic → what the payload carries). Never secrets. */
 export interface IdentityEvents {

@@ -4,5 +4,3 @@ import type { __Name__Services } from './services.js';
 /** What __name__'s resolvers receive. */
 export type __Name__Context = GraphQLContext<__Name__Services>;
 
-/** The EntityManager the kernel hands out (forked per request, or per job). */
-export type EntityManager = GraphQLContext['em'];

@@ -1,5 +1,4 @@
-import type { EventMeta } from '@platform/kernel';
-import type { EntityManager } from './context.js';
+import type { EntityManager, EventMeta } from '@platform/kernel';
 import type { __Resource__Field } from './__resource__/__resource__.inputs.js';
 
 /** Every event __name__ publishes (topic → payload): ids and field names, never content. */

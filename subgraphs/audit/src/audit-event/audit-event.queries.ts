@@ -1,5 +1,4 @@
-import { InputError, isUuid, pageOf, type Connection, type FieldError } from '@platform/kernel';
-import type { EntityManager } from '../context.js';
+import { InputError, isUuid, pageOf, type Connection, type FieldError, type EntityManager } from '@platform/kernel';
 import { AuditEvent } from './audit-event.entity.js';
 import type { AuditEventFilter } from './audit-event.inputs.js';
 

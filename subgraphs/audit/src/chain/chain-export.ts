@@ -1,6 +1,6 @@
+import type { EntityManager } from '@platform/kernel';
 import { basename, dirname, resolve } from 'node:path';
 import { IsolationLevel } from '@mikro-orm/core';
-import type { EntityManager } from '../context.js';
 import { ArchiveWriter } from '../retention/archive.js';
 import { canonicalJson, type ChainRecord } from './canonical.js';
 import { readHead, recordsAfter, type AuditTables, type ChainHead } from './chain.store.js';

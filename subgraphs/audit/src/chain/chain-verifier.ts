@@ -1,4 +1,4 @@
-import type { EntityManager } from '../context.js';
+import type { EntityManager } from '@platform/kernel';
 import { ChainChecker, type ChainReport } from './chain-checker.js';
 import { readHead, recordsAfter, type AuditTables } from './chain.store.js';
 import type { CheckpointTrust } from './checkpoint-signature.js';

@@ -1,4 +1,4 @@
-import type { EntityManager } from '../context.js';
+import type { EntityManager } from '@platform/kernel';
 import type { ChainRecord } from './canonical.js';
 
 /** The audit tables, schema-qualified: statements here are SQL, for locking and streaming. */

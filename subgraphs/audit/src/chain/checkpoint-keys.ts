@@ -1,5 +1,4 @@
-import type { Logger, ModuleDatabase } from '@platform/kernel';
-import type { EntityManager } from '../context.js';
+import type { EntityManager, Logger, ModuleDatabase } from '@platform/kernel';
 import { auditTables, type AuditTables } from './chain.store.js';
 import { CheckpointTrust } from './checkpoint-signature.js';
 import { registerKey, registeredKeys } from './key.store.js';

@@ -1,5 +1,4 @@
-import type { Logger, ModuleDatabase } from '@platform/kernel';
-import type { EntityManager } from '../context.js';
+import type { EntityManager, Logger, ModuleDatabase } from '@platform/kernel';
 import { chainHash, GENESIS_HASH } from './canonical.js';
 import { auditTables, ChainHeadError, lockChain, readHead, recordsAfter, type AuditTables } from './chain.store.js';
 import type { CheckpointKeys } from './checkpoint-keys.js';

@@ -1,4 +1,4 @@
-import type { EntityManager } from '../context.js';
+import type { EntityManager } from '@platform/kernel';
 import { iso, type AuditTables } from './chain.store.js';
 
 /**

@@ -1,5 +1,4 @@
-import type { Logger } from '@platform/kernel';
-import type { EntityManager } from '../context.js';
+import type { EntityManager, Logger } from '@platform/kernel';
 import { iso, type AuditTables } from './chain.store.js';
 import { knownKey, type KnownKey, type PublicJwk } from './key-ring.js';
 

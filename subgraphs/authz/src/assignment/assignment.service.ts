@@ -1,5 +1,4 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
-import { isUuid, NotFoundError, type EventMeta } from '@platform/kernel';
+import { isUuid, NotFoundError, type EventMeta, type EntityManager } from '@platform/kernel';
 import type { Emit } from '../events.js';
 import { PLATFORM, type Actor, type DelegationPolicy, type DelegationSubject } from '../grant/delegation.js';
 import { RolePermission } from '../grant/grant.entity.js';

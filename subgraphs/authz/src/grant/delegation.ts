@@ -1,5 +1,4 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
-import { ForbiddenError, type EffectivePermissions, type Logger } from '@platform/kernel';
+import { ForbiddenError, type EffectivePermissions, type Logger, type EntityManager } from '@platform/kernel';
 import type { Role } from '../role/role.entity.js';
 import type { PermissionCatalogue } from './catalogue.js';
 import type { EffectivePermissionQuery } from './effective.js';

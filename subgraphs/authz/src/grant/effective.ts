@@ -1,5 +1,4 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
-import type { AuthenticatedUser, EffectivePermissions, PermissionResolver } from '@platform/kernel';
+import type { AuthenticatedUser, EffectivePermissions, EntityManager, PermissionResolver } from '@platform/kernel';
 import type { PermissionCatalogue } from './catalogue.js';
 
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;

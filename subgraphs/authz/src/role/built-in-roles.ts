@@ -1,5 +1,5 @@
+import type { EntityManager } from '@platform/kernel';
 import { randomUUID } from 'node:crypto';
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import type { Emit } from '../events.js';
 import type { PermissionCatalogue } from '../grant/catalogue.js';
 import { GUEST_ROLE, type DelegationPolicy } from '../grant/delegation.js';

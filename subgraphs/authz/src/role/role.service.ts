@@ -1,5 +1,4 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import {
   afterCursor,
   ConflictError,
@@ -11,6 +10,7 @@ import {
   toConnection,
   type Connection,
   type PageArgs,
+  type EntityManager,
 } from '@platform/kernel';
 import type { Emit } from '../events.js';
 import { RoleAssignment } from '../assignment/assignment.entity.js';

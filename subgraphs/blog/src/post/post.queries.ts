@@ -1,5 +1,11 @@
-import { afterCursor, NEWEST_FIRST, toConnection, type Connection, type PageRequest } from '@platform/kernel';
-import type { EntityManager } from '../context.js';
+import {
+  afterCursor,
+  NEWEST_FIRST,
+  toConnection,
+  type Connection,
+  type PageRequest,
+  type EntityManager,
+} from '@platform/kernel';
 import { Post } from './post.entity.js';
 
 /** The post table's schema-qualified name, for the few statements the ORM cannot express. */

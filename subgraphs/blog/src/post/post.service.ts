@@ -1,6 +1,5 @@
 import { LockMode } from '@mikro-orm/core';
-import { NotFoundError, type EventMeta } from '@platform/kernel';
-import type { EntityManager } from '../context.js';
+import { NotFoundError, type EventMeta, type EntityManager } from '@platform/kernel';
 import type { Emit } from '../events.js';
 import { Post } from './post.entity.js';
 import { postTable } from './post.queries.js';

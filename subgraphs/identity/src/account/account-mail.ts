@@ -1,5 +1,4 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
-import type { Logger } from '@platform/kernel';
+import type { EntityManager, Logger } from '@platform/kernel';
 import type { Mailer } from '../mail/mailer.js';
 import type { EmailContent } from '../mail/templates.js';
 import type { User } from '../user/user.entity.js';

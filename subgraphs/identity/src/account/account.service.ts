@@ -1,4 +1,3 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import {
   AuthenticationError,
@@ -7,6 +6,7 @@ import {
   NotFoundError,
   type FieldError,
   type Logger,
+  type EntityManager,
 } from '@platform/kernel';
 import type { Mailer } from '../mail/mailer.js';
 import {

@@ -1,5 +1,4 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
-import { InputError } from '@platform/kernel';
+import { InputError, type EntityManager } from '@platform/kernel';
 import { hashSecret, newSecret } from '../tokens.js';
 import { EmailToken, type EmailTokenPurpose } from './email-token.entity.js';
 

@@ -1,8 +1,7 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
-import type { Logger } from '@platform/kernel';
+import type { EntityManager, Logger } from '@platform/kernel';
 import type { KeyEncryption } from './key-encryption.js';
 import { importSigningKey } from './key-material.js';
 import { KeyStore, type KeyRow } from './key-store.js';

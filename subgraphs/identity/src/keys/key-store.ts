@@ -1,4 +1,4 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
+import type { EntityManager } from '@platform/kernel';
 import type { PublicSigningJwk } from './key-material.js';
 
 /** How a key came to be, for `platformctl keys list`. */

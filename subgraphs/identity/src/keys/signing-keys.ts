@@ -1,6 +1,5 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { ConflictError, type ConfigError, type Logger } from '@platform/kernel';
+import { ConflictError, type ConfigError, type Logger, type EntityManager } from '@platform/kernel';
 import { importKeyFiles } from './file-keys.js';
 import { undecryptableKeys, type KeyEncryption } from './key-encryption.js';
 import { expiredKids, keyStates, retiredAt, signerIndex, type KeyState } from './key-lifecycle.js';

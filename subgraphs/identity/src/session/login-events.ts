@@ -1,5 +1,10 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
-import { ipBucket, type LockoutEnd, type LockoutStart, type ThrottleVerdict } from '@platform/kernel';
+import {
+  ipBucket,
+  type LockoutEnd,
+  type LockoutStart,
+  type ThrottleVerdict,
+  type EntityManager,
+} from '@platform/kernel';
 import type { Emit, LockoutSubject } from '../events.js';
 
 /** Whose login attempt it was: the account's user (null when no account has the address) and the client address. */

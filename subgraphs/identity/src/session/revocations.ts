@@ -1,5 +1,4 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
-import type { RevocationSnapshot } from '@platform/kernel';
+import type { EntityManager, RevocationSnapshot } from '@platform/kernel';
 import { User } from '../user/user.entity.js';
 import { Session } from './session.entity.js';
 

@@ -1,10 +1,10 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import {
   AuthenticationError,
   NotFoundError,
   RateLimitError,
   type LoginThrottle,
   type ThrottleVerdict,
+  type EntityManager,
 } from '@platform/kernel';
 import type { PasswordHasher } from '../password/hasher.js';
 import { signAccessToken, type SigningKeys } from '../keys/signing-keys.js';

@@ -1,4 +1,3 @@
-import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import { raw } from '@mikro-orm/core';
 import {
   afterCursor,
@@ -8,6 +7,7 @@ import {
   toConnection,
   type Connection,
   type FieldError,
+  type EntityManager,
 } from '@platform/kernel';
 import { User } from './user.entity.js';
 

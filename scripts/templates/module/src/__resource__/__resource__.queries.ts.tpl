@@ -1,5 +1,11 @@
-import { afterCursor, NEWEST_FIRST, toConnection, type Connection, type PageRequest } from '@platform/kernel';
-import type { EntityManager } from '../context.js';
+import {
+  afterCursor,
+  NEWEST_FIRST,
+  toConnection,
+  type Connection,
+  type PageRequest,
+  type EntityManager,
+} from '@platform/kernel';
 import { __Resource__ } from './__resource__.entity.js';
 
 /** __Resources__, newest first (`page` from the kernel's `pageOf`); keyset cursors keep pages stable while rows are added. */
