@@ -1,8 +1,6 @@
 /**
- * Import cycles in the platform's sources (kernel, gateway, modules, scripts), type-only imports
- * included: `npm run deps:check`, in .ci/run. The cycles that existed when the check came in are
- * listed in .dependency-cruiser-known-violations.json and are being removed (issue 24); a new one
- * fails CI. After removing one, `npm run deps:baseline` shrinks the list.
+ * No import cycles in the platform's sources (kernel, gateway, modules, scripts), type-only
+ * imports included: `npm run deps:check`, in .ci/run.
  */
 export default {
   forbidden: [

@@ -2,22 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from './config-error.js';
 import { developmentSecretIssues } from './production.js';
 import { platformConfigSchema, type PlatformConfig } from './schema.js';
 
-/** One problem found while loading configuration, with the key path it concerns. */
-export interface ConfigIssue {
-  path: string;
-  message: string;
-}
-
-/** Raised when configuration is invalid; lists every problem at once. */
-export class ConfigError extends Error {
-  constructor(readonly issues: ConfigIssue[]) {
-    super(`Invalid configuration:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError, type ConfigIssue } from './config-error.js';
 
 type Env = Record<string, string | undefined>;
 

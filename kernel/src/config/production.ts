@@ -1,4 +1,4 @@
-import type { ConfigIssue } from './load.js';
+import type { ConfigIssue } from './config-error.js';
 import type { PlatformConfig } from './schema.js';
 
 /**

@@ -9,7 +9,7 @@ import type { PlatformConfig } from '../config/schema.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { embeddedDataDir, openEmbeddedCluster, type EmbeddedCluster } from './embedded.js';
 import { OrmLoggerBridge } from './logger-bridge.js';
-import { eventMigrations } from '../events/outbox.js';
+import { eventMigrations } from '../events/migrations/index.js';
 
 /** The database of one module: its own ORM, in its own Postgres schema. */
 export interface ModuleDatabase {

@@ -1,4 +1,3 @@
-import type { MigrationObject } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type { Logger } from 'pino';
 import type { ModuleDatabase } from '../database/database.js';
@@ -6,8 +5,6 @@ import { errorMessage, normalizeEvents, sleep, type EventBus } from './bus.js';
 import { assertTopic, createEvent, type PlatformEvent } from './event.js';
 import type { ModuleEvents } from '../module/define.js';
 import { quoteIdent } from './handle-once.js';
-import { Migration20260101000000_kernel_events } from './migrations/Migration20260101000000_kernel_events.js';
-import { Migration20261122000000_outbox_claims } from './migrations/Migration20261122000000_outbox_claims.js';
 import { backoffDelay } from '../retry/backoff.js';
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -23,11 +20,7 @@ const recordedInSavepoint = new WeakSet<object>();
 /** Schema → the running relays of this process (the first one's claim lease is used when recording). */
 const relaysBySchema = new Map<string, Set<OutboxRelay>>();
 
-/** The kernel's event tables, in order; `openDatabase` runs them first in every module's schema. */
-export const eventMigrations: MigrationObject[] = [
-  { name: 'Migration20260101000000_kernel_events', class: Migration20260101000000_kernel_events },
-  { name: 'Migration20261122000000_outbox_claims', class: Migration20261122000000_outbox_claims },
-];
+export { eventMigrations } from './migrations/index.js';
 
 /**
  * Writes events to the module's outbox through `em`. Call it inside the transaction that makes

@@ -10,7 +10,6 @@ import {
 } from 'graphql';
 import { applyMiddleware, type IMiddlewareFunction } from 'graphql-middleware';
 import { AuthenticationError, ForbiddenError, RequestAbortedError } from '../errors.js';
-import type { EntityReference } from '../module/define.js';
 import type { GraphQLContext } from './context.js';
 
 export { allow, and, chain, deny, not, or, race, rule };
@@ -319,4 +318,20 @@ export async function enforceRule(
   if (result === true) return;
   if (result instanceof Error) throw result;
   throw notAllowed();
+}
+
+/** Resolves an entity for other subgraphs (`_entities`), batched through the request's loaders. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module narrows its own key fields
+export type ReferenceResolver = (reference: any, context: GraphQLContext) => unknown;
+
+/**
+ * How other subgraphs reach an entity this module owns. Shield does not wrap
+ * `__resolveReference`, so the kernel evaluates `rule` first (as shield would for a field:
+ * an error or a denial fails that lookup) and only then calls `resolve`. The entity's fields
+ * keep their own rules.
+ */
+export interface EntityReference {
+  /** Who may look the entity up by its key, e.g. `permission(Permission.PostRead)` or `publicAccess`. */
+  rule: ShieldRule;
+  resolve: ReferenceResolver;
 }

@@ -13,9 +13,9 @@ import type { EventBus } from '../events/bus.js';
 import type { EventMeta } from '../events/event.js';
 import type { CheckResult } from '../health/health.js';
 import type { ModuleDatabase } from '../database/database.js';
-import type { AuthenticatedUser, GraphQLContext } from '../graphql/context.js';
+import type { AuthenticatedUser } from '../graphql/context.js';
 import type { PermissionResolver } from '../graphql/permissions.js';
-import type { ShieldRule } from '../graphql/rules.js';
+import type { EntityReference } from '../graphql/rules.js';
 import type { PlatformPubSub } from '../subscriptions/pubsub.js';
 import { loadManifest, type Manifest } from './manifest.js';
 
@@ -51,21 +51,7 @@ export interface ModuleEvents {
   record(em: EntityManager, topic: string, payload: object, meta?: Partial<EventMeta>): Promise<void>;
 }
 
-/** Resolves an entity for other subgraphs (`_entities`), batched through the request's loaders. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module narrows its own key fields
-export type ReferenceResolver = (reference: any, context: GraphQLContext) => unknown;
-
-/**
- * How other subgraphs reach an entity this module owns. Shield does not wrap
- * `__resolveReference`, so the kernel evaluates `rule` first (as shield would for a field:
- * an error or a denial fails that lookup) and only then calls `resolve`. The entity's fields
- * keep their own rules.
- */
-export interface EntityReference {
-  /** Who may look the entity up by its key, e.g. `permission(Permission.PostRead)` or `publicAccess`. */
-  rule: ShieldRule;
-  resolve: ReferenceResolver;
-}
+export type { EntityReference, ReferenceResolver } from '../graphql/rules.js';
 
 export interface LifecycleHooks<Config, Services = unknown> {
   /** After migrations, before the server accepts traffic. */
