@@ -1,12 +1,3 @@
-export {
-  LoginThrottle,
-  type LockoutEnd,
-  type LockoutStart,
-  type LoginThrottleOptions,
-  type ThrottleLimit,
-  type ThrottleScope,
-  type ThrottleVerdict,
-} from './login-throttle.js';
 export { accountKey, ipBucket, ipKey } from './throttle-keys.js';
 export {
   CredentialRefusals,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { LoginThrottle, type ModuleRuntime } from '@platform/kernel';
+import type { ModuleRuntime } from '@platform/kernel';
+import { LoginThrottle } from './throttle/login-throttle.js';
 import { AccountService } from './account/account.service.js';
 import type { IdentityConfig } from './config.js';
 import type { Emit } from './events.js';

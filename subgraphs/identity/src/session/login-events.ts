@@ -1,10 +1,5 @@
-import {
-  ipBucket,
-  type LockoutEnd,
-  type LockoutStart,
-  type ThrottleVerdict,
-  type EntityManager,
-} from '@platform/kernel';
+import { ipBucket, type EntityManager } from '@platform/kernel';
+import type { LockoutEnd, LockoutStart, ThrottleVerdict } from '../throttle/login-throttle.js';
 import type { Emit, LockoutSubject } from '../events.js';
 
 /** Whose login attempt it was: the account's user (null when no account has the address) and the client address. */

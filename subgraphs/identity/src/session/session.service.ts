@@ -1,11 +1,5 @@
-import {
-  AuthenticationError,
-  NotFoundError,
-  RateLimitError,
-  type LoginThrottle,
-  type ThrottleVerdict,
-  type EntityManager,
-} from '@platform/kernel';
+import { AuthenticationError, NotFoundError, RateLimitError, type EntityManager } from '@platform/kernel';
+import type { LoginThrottle, ThrottleVerdict } from '../throttle/login-throttle.js';
 import type { PasswordHasher } from '../password/hasher.js';
 import { signAccessToken, type SigningKeys } from '../keys/signing-keys.js';
 import { hashSecret, newSecret } from '../tokens.js';

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { RateLimitError } from '../errors.js';
-import { accountKey, ipKey } from './throttle-keys.js';
+import { accountKey, ipKey, RateLimitError } from '@platform/kernel';
 
 /** `attempts` failed logins allowed per `windowSec` before a lockout. */
 export interface ThrottleLimit {

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { RateLimitError } from '../errors.js';
+import { accountKey, RateLimitError } from '@platform/kernel';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
-import { accountKey } from './throttle-keys.js';
 
 /** The memory store always; Redis too when CI provides one. */
 const stores: Array<[string]> = [['memory']];
