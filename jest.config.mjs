@@ -38,4 +38,14 @@ export default {
     '!**/main.ts',
   ],
   coverageReporters: ['text-summary', 'text'],
+  // Checked on .ci/run's PostgreSQL + Redis pass (the one with --coverage), per package. A floor
+  // under today's figures (statements 84-98 %, branches 78-94 %), to be raised towards the seed
+  // plan's 80 % branches; scripts/ is left out: platformctl's tests run it as a child process,
+  // which coverage does not see.
+  coverageThreshold: Object.fromEntries(
+    ['kernel', 'gateway', 'subgraphs/identity', 'subgraphs/authz', 'subgraphs/audit', 'subgraphs/blog'].map((pkg) => [
+      `./${pkg}/src/`,
+      { statements: 80, branches: 70 },
+    ]),
+  ),
 };
