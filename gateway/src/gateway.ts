@@ -11,13 +11,20 @@ import {
   loadConfig,
   platformApolloOptions,
   Readiness,
-  runAsService,
   ServiceMetrics,
   startTracing,
   type PlatformConfig,
   type ServiceHandle,
 } from '@platform/kernel';
-import { bytesOf, jwksCheck, redisCheck, serviceCredential, serviceSecret, tokenLimit } from '@platform/kernel/gateway';
+import {
+  bytesOf,
+  jwksCheck,
+  redisCheck,
+  runAsService,
+  serviceCredential,
+  serviceSecret,
+  tokenLimit,
+} from '@platform/kernel/gateway';
 import { GatewayRateLimits } from './limits/rate-limits.js';
 import { SocketRegistry } from './subscriptions/connections.js';
 import { startGatewayAuth } from './subscriptions/revocations.js';

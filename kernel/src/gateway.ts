@@ -28,3 +28,4 @@ export {
 } from './security/service-credential.js';
 export { redisCheck } from './redis.js';
 export { jwksCheck } from './health/checks.js';
+export { runAsService } from './tracing/tracing.js';

@@ -20,8 +20,6 @@ export { Readiness, type CheckResult, type ReadinessCheck } from './health/healt
 export { ServiceMetrics } from './metrics/metrics.js';
 export {
   startTracing,
-  inService,
-  runAsService,
   tracer,
   withSpan,
   extractContext,

@@ -42,7 +42,7 @@ export function testConfig(overrides: Record<string, unknown> = {}): {
 }
 
 /** Removes a suite's keys (its streams, rate limits) from the shared Redis. */
-async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
+export async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
