@@ -15,6 +15,7 @@ function isProxySpec(value: string): boolean {
 export const DEFAULT_SERVICES = { identity: 4001, authz: 4002, audit: 4003, blog: 4004 } as const;
 
 const port = z.number().int().min(0).max(65535);
+const serviceName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'a service name (lower-case letters, digits, dashes)');
 const url = z.string().url();
 /** A size in bytes, or with a unit (`512kb`, `4mb`). */
 const byteSize = z.union([
@@ -138,6 +139,13 @@ export const platformConfigSchema = z
          * Unset outside production: one is generated under `dataDir`.
          */
         serviceSecret: z.string().min(32, 'must be at least 32 characters').nullable(),
+        /**
+         * The service that issues access tokens (its keys, revocations and revocation events: the
+         * kernel's access-token contract). Every service and the gateway find it under `services`.
+         */
+        tokenService: serviceName.default('identity'),
+        /** The service that computes permissions (the kernel's permissions contract). */
+        permissionService: serviceName.default('authz'),
       })
       .strict(),
     smtp: z.object({ url: url.nullable(), from: z.string().min(3) }).strict(),
@@ -232,11 +240,16 @@ export const platformConfigSchema = z
             keepAliveMs: z.number().int().positive(),
             /** Time a new socket has to send `connection_init` before it is closed (4408). */
             connectionInitTimeoutMs: z.number().int().positive(),
+            /**
+             * Subscriptions with provably the same answers share one upstream subscription (docs/subscriptions.md);
+             * false runs every subscription on its own, per client socket.
+             */
+            sharing: z.boolean().default(true),
           })
           .strict(),
       })
       .strict(),
-    services: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), serviceSchema),
+    services: z.record(serviceName, serviceSchema),
     /** Module-specific sections, each validated by that module's own schema. */
     modules: z.record(z.string(), z.record(z.string(), z.unknown())),
   })
