@@ -6,7 +6,7 @@ import { GraphQLError, type ExecutionArgs, type ExecutionResult, type FormattedE
 import { mapStream, PERMISSIONS_EXTENSION, type Logger } from '@platform/kernel';
 import type { GatewayContext } from '../data-source.js';
 import type { SubscriptionPlanner } from './planner.js';
-import type { SharedFetches } from './shared-fetches.js';
+import type { SharedFetches } from './sharing/shared-fetches.js';
 import { UNAVAILABLE, type UpstreamConnections } from './upstream.js';
 
 /** The name the plan gives the event source, so the rest of the plan can still fetch from the same subgraph. */

@@ -41,12 +41,12 @@ import { TOO_MANY_CONNECTIONS, type RegisteredSocket, type SocketRegistry } from
 import { federatedSubscribe, type SocketSession } from './federated.js';
 import { frameSink } from './frames.js';
 import { SubscriptionMetrics } from './metrics.js';
-import { SharedFetches } from './shared-fetches.js';
+import { SharedFetches } from './sharing/shared-fetches.js';
 import type { SubscriptionPlanner } from './planner.js';
 import type { GatewayAuth } from './revocations.js';
-import { PermissionSets } from './permission-sets.js';
-import { Placements } from './placements.js';
-import { SubscriptionGroups, type GroupSpec, type StartCarrier } from './subscription-groups.js';
+import { PermissionSets } from './sharing/permission-sets.js';
+import { Placements } from './sharing/placements.js';
+import { SubscriptionGroups, type GroupSpec, type StartCarrier } from './sharing/subscription-groups.js';
 import type { UpstreamIdentity } from './upstream.js';
 
 /** Live counts, for tests proving that nothing outlives its client. */

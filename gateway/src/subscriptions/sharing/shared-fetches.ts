@@ -1,5 +1,5 @@
 import type { GraphQLDataSource, ServiceMap } from '@apollo/gateway';
-import type { GatewayContext } from '../data-source.js';
+import type { GatewayContext } from '../../data-source.js';
 
 type Response = Awaited<ReturnType<GraphQLDataSource['process']>>;
 

@@ -4,7 +4,7 @@ import pLimit from 'p-limit';
 import type { PermissionSets } from './permission-sets.js';
 import { ShareableOperations } from './shareable.js';
 import type { GroupSpec, Membership, StartCarrier } from './subscription-groups.js';
-import type { UpstreamIdentity } from './upstream.js';
+import type { UpstreamIdentity } from '../upstream.js';
 
 /** Who runs a subscription: what its group is decided from. */
 export interface Caller {

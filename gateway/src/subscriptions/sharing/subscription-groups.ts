@@ -21,7 +21,7 @@ import {
   type Result,
   type StartCarrier,
 } from './group-state.js';
-import { UNAVAILABLE, UpstreamConnections, type UpstreamIdentity } from './upstream.js';
+import { UNAVAILABLE, UpstreamConnections, type UpstreamIdentity } from '../upstream.js';
 
 export type { Carrier, Delivery, GroupMember, GroupSpec, Membership, StartCarrier } from './group-state.js';
 

@@ -1,6 +1,6 @@
 import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
 import { PERMISSIONS_EXTENSION, type CloseReason, type EffectivePermissions, type EventStream } from '@platform/kernel';
-import type { UpstreamConnections, UpstreamIdentity } from './upstream.js';
+import type { UpstreamConnections, UpstreamIdentity } from '../upstream.js';
 
 // The state of subscription groups (see SubscriptionGroups) and what is decided from it alone:
 // which held events a member may have, who carries a group next, which members an answer goes
