@@ -25,9 +25,9 @@ import {
   PER_CALLER_TAG,
   ruleCoverageProblems,
   throwIfAborted,
+  type EntityReference,
 } from './rules.js';
 import { topicsUnsupported } from '../subscriptions/schema-pubsub.js';
-import type { EntityReference } from '../module/define.js';
 import type { GraphQLContext } from './context.js';
 
 export interface SubgraphSchemaOptions {
