@@ -2,8 +2,7 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import type { Logger } from 'pino';
 import type { ModuleDatabase } from '../database/database.js';
 import { errorMessage, normalizeEvents, sleep, type EventBus } from './bus.js';
-import { assertTopic, createEvent, type PlatformEvent } from './event.js';
-import type { ModuleEvents } from '../module/define.js';
+import { assertTopic, createEvent, type EventMeta, type PlatformEvent } from './event.js';
 import { quoteIdent } from './handle-once.js';
 import { backoffDelay } from '../retry/backoff.js';
 
@@ -374,8 +373,20 @@ export class OutboxRelay {
   }
 }
 
+/**
+ * Recording events in a module's outbox: what a module sees as `ModuleEvents` (module/define.ts),
+ * declared here so the events layer does not import the module framework above it.
+ */
+export interface OutboxRecorder {
+  /**
+   * Records an event in the module's outbox through `em`, inside the caller's transaction: it
+   * is published only if (and as soon as) that transaction commits.
+   */
+  record(em: SqlEntityManager, topic: string, payload: object, meta?: Partial<EventMeta>): Promise<void>;
+}
+
 /** A module's side of the outbox: events recorded through the caller's EntityManager, as `source`. */
-export function outboxRecorder(source: string, db: Pick<ModuleDatabase, 'schema'>): ModuleEvents {
+export function outboxRecorder(source: string, db: Pick<ModuleDatabase, 'schema'>): OutboxRecorder {
   return {
     record: (em, topic, payload, meta) =>
       recordEvents(em, db.schema, createEvent(source, topic, payload as Record<string, unknown>, meta)),
