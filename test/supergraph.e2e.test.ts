@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DEMO_USERS } from '@platform/kernel';
+import { DEMO_USERS } from '@platform/identity/demo';
 import { startGateway } from '@platform/gateway';
 import { MODULES, startTestPlatform, type TestPlatform } from './helpers.js';
 

@@ -60,7 +60,6 @@ export * from './auth/index.js';
 export { RemotePermissions, PERMISSIONS_PATH, type RemotePermissionsOptions } from './auth/remote-permissions.js';
 export * from './security/index.js';
 export { createRedis, closeRedis, describeRedisUrl } from './redis.js';
-export { DEMO_USERS } from './demo.js';
 export { requireUuid, isUuid } from './validation.js';
 /** The EntityManager the kernel hands out (forked per request, or per job): what modules' services take. */
 export type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';

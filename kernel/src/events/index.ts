@@ -24,3 +24,4 @@ export { handleOnce } from './handle-once.js';
 export { eventMigrations, recordEvents, OutboxRelay, type OutboxRelayOptions } from './outbox.js';
 export { Migration20260101000000_kernel_events } from './migrations/Migration20260101000000_kernel_events.js';
 export { KernelTopic, KERNEL_TOPICS, KERNEL_TOPIC_PREFIX } from './kernel-topics.js';
+export { emitter, type Emit, type EventMap } from './emit.js';

@@ -9,8 +9,8 @@ import type { z } from 'zod';
 import type { Redis } from 'ioredis';
 import type { RevocationSource } from '../auth/revocation-sync.js';
 import type { PlatformConfig } from '../config/schema.js';
-import type { EventBus } from '../events/bus.js';
-import type { EventMeta } from '../events/event.js';
+import type { EventBus, SubscribeOptions } from '../events/bus.js';
+import type { EventMeta, PlatformEvent } from '../events/event.js';
 import type { CheckResult } from '../health/health.js';
 import type { ModuleDatabase } from '../database/database.js';
 import type { AuthenticatedUser } from '../graphql/context.js';
@@ -52,6 +52,19 @@ export interface ModuleEvents {
 }
 
 export type { EntityReference, ReferenceResolver } from '../graphql/rules.js';
+
+/**
+ * A durable consumer the kernel runs for a module: subscribed once the module's `onStart` hook
+ * has run, closed at shutdown before `services.close()` and the database (a handler in flight
+ * finishes first). Delivery is at least once: make `handler` idempotent (`handleOnce`). Offline
+ * jobs (`withModuleRuntime`) start none.
+ */
+export interface ModuleConsumer<Config = unknown, Services = unknown> extends SubscribeOptions {
+  /** The topic, or a pattern (`identity.user.*`, `*`: ignore topics you do not know). */
+  topic: string;
+  /** Handles one event; throwing retries it with backoff (`maxAttempts`), then dead-letters it. */
+  handler(event: PlatformEvent, runtime: ModuleRuntime<Config>, services: Services): Promise<void>;
+}
 
 export interface LifecycleHooks<Config, Services = unknown> {
   /** After migrations, before the server accepts traffic. */
@@ -134,6 +147,11 @@ export interface ModuleOptions<Schema extends z.ZodType, Services = unknown> {
    */
   rules: IRules;
   hooks?: LifecycleHooks<z.infer<Schema>, Services>;
+  /**
+   * Durable consumers (topic or pattern, consumer group, options, handler), started by the kernel
+   * after `onStart` and stopped before `services.close()`; one group per pattern.
+   */
+  consumers?: Array<ModuleConsumer<z.infer<Schema>, NoInfer<Services>>>;
   /**
    * Builds the module's services once its database is up; resolvers get them as
    * `ctx.services`. A `close()` on the result is called on shutdown.

@@ -22,6 +22,7 @@ import { healthOf, jwksCheck } from '../health/checks.js';
 import { RevocationList } from '../auth/revocation-list.js';
 import { remoteRevocations, RevocationSync } from '../auth/revocation-sync.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
+import { startConsumers } from '../module/consumers.js';
 import { ModuleRegistry } from '../module/registry.js';
 import { runAsService, startTracing } from '../tracing/tracing.js';
 import { platformApolloOptions } from '../graphql/apollo.js';
@@ -463,6 +464,8 @@ async function startSubgraphAsService<Config, Services = unknown>(
     http.finish();
 
     await module.hooks?.onStart?.(runtime, services);
+    // Declared consumers, stopped (cleanups run in reverse) before the services and the database close.
+    cleanups.push(await startConsumers(module.consumers, runtime, services));
     if (platform.env === 'development') {
       // Alone, without the other modules' outcomes (one service per process): authz also gives
       // the administrator its role from identity's `identity.user.created` event. A development

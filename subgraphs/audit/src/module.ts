@@ -9,6 +9,7 @@ import { AuditEventResolver } from './audit-event/audit-event.resolver.js';
 import { AuditEventSubscriptionResolver } from './audit-event/audit-event.subscription.js';
 import { UserRef } from './user/user.stub.js';
 import { Permission } from './permissions.generated.js';
+import { recordingConsumer } from './recording/consumer.js';
 import { rules } from './rules.js';
 import { createAuditServices } from './services.js';
 
@@ -29,6 +30,8 @@ export default defineModule({
   references: { AuditEvent: { rule: permission(Permission.EventRead), resolve: resolveAuditEventReference } },
   rules,
   services: createAuditServices,
+  // After onStart (the signing key is loaded before anything is recorded and signed).
+  consumers: [recordingConsumer],
   routes(router, runtime, services) {
     // Public keys for outside verifiers of exports (`platformctl audit verify --file`): JWKS-like.
     router.get(AUDIT_KEYS_PATH, async (_req, res, next) => {
@@ -43,7 +46,6 @@ export default defineModule({
     async onStart(_runtime, services) {
       // Loads (or generates) the signing key and registers its public half before anything is signed.
       await services.keys.own();
-      await services.consumer.start();
       services.retention?.start();
       services.checkpoints.start();
     },

@@ -16,7 +16,7 @@ import { RetentionJob } from './retention/retention-job.js';
 /** Everything audit's hooks, resolvers and `platformctl audit` use, built once the database is up. */
 export interface AuditServices {
   recorder: AuditRecorder;
-  /** Every declared event, recorded; consumed from `onStart` on. */
+  /** Records every declared event (the kernel runs `recordingConsumer`, module.ts). */
   consumer: AuditConsumer;
   /** `auditEventRecorded`: each stored record announced to subscribers. */
   feed: AuditEventFeed;
@@ -96,9 +96,9 @@ export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditS
     },
     pruner,
     retention,
-    // Called by the kernel before the database closes, so no handler or prune outlives it.
+    // Called by the kernel after the consumers stopped, before the database closes, so no prune outlives it.
     close: async () => {
-      await Promise.all([consumer.stop(), retention?.stop(), checkpoints.stop()]);
+      await Promise.all([retention?.stop(), checkpoints.stop()]);
     },
   };
 }

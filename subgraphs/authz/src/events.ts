@@ -1,8 +1,6 @@
-import type { EntityManager, EventMeta } from '@platform/kernel';
-
 /**
  * Every event authz publishes (topic → what the payload carries). Other services drop cached
- * permissions on them; audit records them.
+ * permissions on them; audit records them. Services record them with the kernel's `Emit<AuthzEvents>`.
  */
 export interface AuthzEvents {
   'authz.role.created': { roleId: string; name: string };
@@ -13,13 +11,3 @@ export interface AuthzEvents {
   'authz.assignment.created': { userId: string; roleId: string; roleName: string };
   'authz.assignment.deleted': { userId: string; roleId: string; roleName: string };
 }
-
-export type AuthzTopic = keyof AuthzEvents;
-
-/** Records an event in the outbox within the caller's transaction; relayed once it commits. */
-export type Emit = <T extends AuthzTopic>(
-  em: EntityManager,
-  topic: T,
-  payload: AuthzEvents[T],
-  meta?: Partial<EventMeta>,
-) => Promise<void>;

@@ -1,5 +1,6 @@
 import { defineModule, permission, publicAccess } from '@platform/kernel';
 import { RoleAssignment } from './assignment/assignment.entity.js';
+import { identityUserConsumer } from './assignment/identity-events.js';
 import { seedAdministratorRoles } from './assignment/seed.js';
 import { authzConfigSchema } from './config.js';
 import { RolePermission } from './grant/grant.entity.js';
@@ -30,6 +31,8 @@ export default defineModule<typeof authzConfigSchema, AuthzServices>({
   services: createAuthzServices,
   permissions: (services) => services.permissions,
   routes: permissionRoutes,
+  // Started after onStart made the built-in roles: identity's events assign them.
+  consumers: [identityUserConsumer],
   hooks: {
     async onStart(runtime, services) {
       const created = await services.builtInRoles.ensure(runtime.em());
@@ -41,8 +44,6 @@ export default defineModule<typeof authzConfigSchema, AuthzServices>({
           'guest role held permissions outside modules.authz.guestAllowList: revoked',
         );
       }
-      // After the built-in roles exist: identity's events assign them.
-      await services.identityEvents.start();
     },
     // `platformctl seed`: the administrator identity seeded holds `user` and `admin`.
     seed: seedAdministratorRoles,

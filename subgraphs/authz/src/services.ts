@@ -1,8 +1,8 @@
-import type { ModuleRuntime } from '@platform/kernel';
+import { emitter, type ModuleRuntime } from '@platform/kernel';
 import { AssignmentService } from './assignment/assignment.service.js';
 import { IdentityEventConsumer } from './assignment/identity-events.js';
 import { guestAllowList, type AuthzConfig } from './config.js';
-import type { Emit } from './events.js';
+import type { AuthzEvents } from './events.js';
 import { PermissionCatalogue } from './grant/catalogue.js';
 import { DelegationPolicy } from './grant/delegation.js';
 import { EffectivePermissionQuery, LocalPermissions } from './grant/effective.js';
@@ -20,13 +20,12 @@ export interface AuthzServices {
   effective: EffectivePermissionQuery;
   /** authz's own `ctx.can()`, read from its database. */
   permissions: LocalPermissions;
-  /** identity's user events; consumed from `onStart` on. */
+  /** identity's user events (the kernel runs `identityUserConsumer`, module.ts). */
   identityEvents: IdentityEventConsumer;
-  close(): Promise<void>;
 }
 
 export function createAuthzServices(runtime: ModuleRuntime<AuthzConfig>): AuthzServices {
-  const emit: Emit = (em, topic, payload, meta) => runtime.events.record(em, topic, payload, meta);
+  const emit = emitter<AuthzEvents>(runtime.events);
   const schema = runtime.db.schema;
   const catalogue = new PermissionCatalogue();
   const effective = new EffectivePermissionQuery({ schema, catalogue });
@@ -42,8 +41,5 @@ export function createAuthzServices(runtime: ModuleRuntime<AuthzConfig>): AuthzS
     effective,
     permissions: new LocalPermissions(effective, () => runtime.em()),
     identityEvents,
-    // The kernel calls this before the database closes, so no handler outlives it (a bus
-    // shared with other services stays open after this module stops).
-    close: () => identityEvents.stop(),
   };
 }

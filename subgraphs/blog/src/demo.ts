@@ -1,5 +1,15 @@
-import { DEMO_USERS, type ModuleRuntime } from '@platform/kernel';
+import type { ModuleRuntime } from '@platform/kernel';
 import { Post } from './post/post.entity.js';
+
+/**
+ * The authors of the demo posts: identity's demo accounts (its demo.ts creates them). Their ids
+ * are fixed so the modules agree without reading each other's tables; the names are for the
+ * posts' text only (identity resolves `author`).
+ */
+const DEMO_AUTHORS = [
+  { id: '00000000-0000-4000-8000-000000000001', displayName: 'Ada Lovelace' },
+  { id: '00000000-0000-4000-8000-000000000002', displayName: 'Grace Hopper' },
+] as const;
 
 const TITLES = [
   'Hello, supergraph',
@@ -14,7 +24,7 @@ export async function seedDemoPosts(runtime: ModuleRuntime): Promise<void> {
   const em = runtime.em();
   if ((await em.count(Post, {})) > 0) return;
   TITLES.forEach((title, index) => {
-    const author = DEMO_USERS[index % DEMO_USERS.length]!;
+    const author = DEMO_AUTHORS[index % DEMO_AUTHORS.length]!;
     em.create(Post, {
       title,
       content: `${title}. A demo post written by ${author.displayName}.`,

@@ -1,4 +1,4 @@
 import { runMain, startSubgraph } from '@platform/kernel';
-import blog from './module.js';
+import blogModule from './module.js';
 
-await runMain(() => startSubgraph(blog));
+await runMain(() => startSubgraph(blogModule));

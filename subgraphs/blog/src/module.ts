@@ -2,7 +2,9 @@ import { defineModule, permission, publicAccess } from '@platform/kernel';
 import { seedDemoPosts } from './demo.js';
 import { migrations } from './migrations/index.js';
 import { Permission } from './permissions.generated.js';
+import { userDeletedConsumer } from './post/identity-events.js';
 import { Post } from './post/post.entity.js';
+import { postFeedConsumer } from './post/post.feed.js';
 import { resolvePostReference } from './post/post.reference.js';
 import { PostResolver } from './post/post.resolver.js';
 import { PostSubscriptionResolver } from './post/post.subscription.js';
@@ -23,11 +25,10 @@ export default defineModule({
   },
   rules,
   services: createBlogServices,
+  consumers: [userDeletedConsumer, postFeedConsumer],
   hooks: {
-    async onStart(runtime, services) {
+    async onStart(runtime) {
       if (runtime.platform.demoData) await seedDemoPosts(runtime);
-      await services.identityEvents.start();
-      await services.feed.start();
     },
   },
 });

@@ -1,5 +1,3 @@
-import type { EntityManager } from '@platform/kernel';
-
 /** Every event identity publishes (topic → what the payload carries). Never secrets. */
 export interface IdentityEvents {
   /** `via`: how the account came to be; only `seed` accounts are trusted with the administrator role. */
@@ -61,13 +59,3 @@ export interface LockoutSubject {
   userId: string | null;
   address: string | null;
 }
-
-export type IdentityTopic = keyof IdentityEvents;
-
-/** Records an event in the outbox within the caller's transaction; relayed once it commits. */
-export type Emit = <T extends IdentityTopic>(
-  em: EntityManager,
-  topic: T,
-  payload: IdentityEvents[T],
-  meta?: { actorId?: string },
-) => Promise<void>;

@@ -1,10 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { DEMO_USERS, StaticPermissions } from '@platform/kernel';
+import { StaticPermissions } from '@platform/kernel';
 import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
 import identity from './module.js';
 import { User } from './user/user.entity.js';
-import { seedDemoUsers } from './demo.js';
+import { DEMO_USERS, seedDemoUsers } from './demo.js';
 
 const ALICE = randomUUID();
 /** Has not verified his address. */

@@ -11,6 +11,7 @@ import { signingKeyRoutes } from './keys/signing-keys.routes.js';
 import { recentRevocations } from './session/revocations.js';
 import { RefreshToken, Session } from './session/session.entity.js';
 import { SessionResolver } from './session/session.resolver.js';
+import { revocationFeedConsumer } from './session/session-revocation.feed.js';
 import { SessionRevocationSubscriptionResolver } from './session/session-revocation.subscription.js';
 import { AuthPayload } from './account/account.types.js';
 import { User } from './user/user.entity.js';
@@ -28,6 +29,7 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
   references: { User: { rule: publicAccess, resolve: resolveUserReference } },
   rules,
   services: createIdentityServices,
+  consumers: [revocationFeedConsumer],
   localKeys: (services) => services.keys.jwks(),
   // identity's own token verifier reads the durable revocations from its own database.
   localRevocations: (runtime) => async (since) => {
@@ -54,9 +56,8 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
     });
   },
   hooks: {
-    async onStart(runtime, services) {
+    async onStart(runtime) {
       if (runtime.platform.demoData) await seedDemoUsers(runtime);
-      await services.revocationFeed.start();
     },
     // `platformctl seed`, and automatic in development: the first administrator.
     seed: seedAdmin,

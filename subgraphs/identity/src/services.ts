@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import type { ModuleRuntime } from '@platform/kernel';
+import { emitter, type ModuleRuntime } from '@platform/kernel';
 import { LoginThrottle } from './throttle/login-throttle.js';
 import { AccountService } from './account/account.service.js';
 import type { IdentityConfig } from './config.js';
-import type { Emit } from './events.js';
+import type { IdentityEvents } from './events.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { PasswordHasher } from './password/hasher.js';
 import { keyEncryptionFromConfig } from './keys/key-encryption.js';
@@ -18,14 +18,14 @@ export interface IdentityServices {
   keys: SigningKeys;
   mailer: Mailer;
   hasher: PasswordHasher;
-  /** `mySessionRevoked`: revocations published to subscribers; fed from `onStart` on. */
+  /** `mySessionRevoked`: revocations published to subscribers; fed by `revocationFeedConsumer` (module.ts). */
   revocationFeed: SessionRevocationFeed;
   close(): Promise<void>;
 }
 
 export async function createIdentityServices(runtime: ModuleRuntime<IdentityConfig>): Promise<IdentityServices> {
   const { config, platform, logger } = runtime;
-  const emit: Emit = (em, topic, payload, meta) => runtime.events.record(em, topic, payload, meta);
+  const emit = emitter<IdentityEvents>(runtime.events);
   const hasher = new PasswordHasher({ ...config.password, logger });
   const keys = await openSigningKeys(runtime);
   const mailer = createMailer({
@@ -82,7 +82,6 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
     revocationFeed,
     async close() {
       clearInterval(maintenance);
-      await revocationFeed.stop();
       await mailer.close();
     },
   };

@@ -1,4 +1,4 @@
-import type { Logger, ModuleRuntime, PlatformEvent, Subscription } from '@platform/kernel';
+import type { Logger, ModuleConsumer, ModuleRuntime, PlatformEvent } from '@platform/kernel';
 import { mapEvent } from './event-mapping.js';
 import type { ChainRecord } from '../chain/canonical.js';
 import { ChainHeadError } from '../chain/chain.store.js';
@@ -19,13 +19,20 @@ export const CONSUMER_GROUP = 'audit.record';
  */
 export const MAX_ATTEMPTS = 50;
 
+/** Audit's consumer as the kernel runs it (module.ts): every event, one group, patient retries. */
+export const recordingConsumer: ModuleConsumer<unknown, { consumer: AuditConsumer }> = {
+  topic: '*',
+  group: CONSUMER_GROUP,
+  maxAttempts: MAX_ATTEMPTS,
+  handler: (event, _runtime, services) => services.consumer.handle(event),
+};
+
+/** Records what the bus delivers to {@link recordingConsumer}. */
 export class AuditConsumer {
-  readonly #runtime: ModuleRuntime;
   readonly #recorder: AuditRecorder;
   readonly #topics: ReadonlySet<string>;
   readonly #logger: Logger;
   readonly #onRecorded: ((record: ChainRecord) => void) | undefined;
-  #subscription: Subscription | undefined;
 
   constructor(deps: {
     runtime: ModuleRuntime;
@@ -35,25 +42,9 @@ export class AuditConsumer {
     onRecorded?: (record: ChainRecord) => void;
   }) {
     this.#onRecorded = deps.onRecorded;
-    this.#runtime = deps.runtime;
     this.#recorder = deps.recorder;
     this.#topics = new Set(deps.topics);
     this.#logger = deps.runtime.logger.child({ component: 'audit-recorder' });
-  }
-
-  async start(): Promise<void> {
-    if (this.#subscription) return;
-    this.#subscription = await this.#runtime.bus.subscribe('*', (event) => this.handle(event), {
-      group: CONSUMER_GROUP,
-      maxAttempts: MAX_ATTEMPTS,
-    });
-  }
-
-  /** Stops consuming; the event in hand is recorded first, so this must run before the database closes. */
-  async stop(): Promise<void> {
-    const subscription = this.#subscription;
-    this.#subscription = undefined;
-    await subscription?.close();
   }
 
   /** Records one event if it is audited; throws only when it could not be stored (the bus retries). */

@@ -1,5 +1,5 @@
-import { isUuid, NotFoundError, type EventMeta, type EntityManager } from '@platform/kernel';
-import type { Emit } from '../events.js';
+import { isUuid, NotFoundError, type Emit, type EventMeta, type EntityManager } from '@platform/kernel';
+import type { AuthzEvents } from '../events.js';
 import { PLATFORM, type Actor, type DelegationPolicy, type DelegationSubject } from '../grant/delegation.js';
 import { RolePermission } from '../grant/grant.entity.js';
 import { Role } from '../role/role.entity.js';
@@ -13,12 +13,12 @@ const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
  * something changed: repeating a call (a redelivered event, a retried request) publishes nothing.
  */
 export class AssignmentService {
-  readonly #emit: Emit;
+  readonly #emit: Emit<AuthzEvents>;
   readonly #delegation: DelegationPolicy;
   readonly #tables: { assignment: string; role: string };
 
   /** `schema` is the module's Postgres schema, for the one statement written in SQL. */
-  constructor(deps: { emit: Emit; schema: string; delegation: DelegationPolicy }) {
+  constructor(deps: { emit: Emit<AuthzEvents>; schema: string; delegation: DelegationPolicy }) {
     this.#emit = deps.emit;
     this.#delegation = deps.delegation;
     const schema = quoteIdent(deps.schema);

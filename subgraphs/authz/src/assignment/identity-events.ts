@@ -3,10 +3,10 @@ import {
   handleOnce,
   isUuid,
   type Logger,
+  type ModuleConsumer,
   type ModuleRuntime,
   type PlatformConfig,
   type PlatformEvent,
-  type Subscription,
 } from '@platform/kernel';
 import { PLATFORM } from '../grant/delegation.js';
 import type { AssignmentService } from './assignment.service.js';
@@ -25,6 +25,17 @@ export function seedAdminEmail(platform: PlatformConfig): string | undefined {
 }
 
 /**
+ * identity's user events as the kernel runs them (module.ts), after `onStart` made the built-in
+ * roles they assign. One subscription for the group: on Redis a group is one cursor over the
+ * stream, and a member subscribed to another pattern would acknowledge (drop) what it does not match.
+ */
+export const identityUserConsumer: ModuleConsumer<unknown, { identityEvents: IdentityEventConsumer }> = {
+  topic: 'identity.user.*',
+  group: CONSUMER_GROUP,
+  handler: (event, _runtime, services) => services.identityEvents.handle(event),
+};
+
+/**
  * Keeps assignments in step with identity's users: a new user gets the built-in `user` role
  * (and `admin` when the account is the configured seed administrator); a deleted user loses
  * every role, since authz keeps only user ids. Each handler runs at most once per event id.
@@ -34,7 +45,6 @@ export class IdentityEventConsumer {
   readonly #assignments: AssignmentService;
   readonly #logger: Logger;
   readonly #adminEmail: string | undefined;
-  #subscription: Subscription | undefined;
 
   constructor(deps: { runtime: ModuleRuntime; assignments: AssignmentService }) {
     this.#runtime = deps.runtime;
@@ -43,26 +53,10 @@ export class IdentityEventConsumer {
     this.#adminEmail = seedAdminEmail(deps.runtime.platform);
   }
 
-  /** Subscribes; call it once the built-in roles exist. */
-  async start(): Promise<void> {
-    // One subscription for the group: on Redis a group is one cursor over the stream, and a
-    // member subscribed to another pattern would acknowledge (and so drop) what it does not match.
-    this.#subscription = await this.#runtime.bus.subscribe('identity.user.*', (event) => this.handle(event), {
-      group: CONSUMER_GROUP,
-    });
-  }
-
   /** One of identity's user events; the topics authz does not care about are acknowledged as is. */
   async handle(event: PlatformEvent): Promise<void> {
     if (event.topic === 'identity.user.created') await this.userCreated(event);
     else if (event.topic === 'identity.user.deleted') await this.userDeleted(event);
-  }
-
-  /** Stops consuming; handlers in flight finish first, so it must run before the database closes. */
-  async stop(): Promise<void> {
-    const subscription = this.#subscription;
-    this.#subscription = undefined;
-    await subscription?.close();
   }
 
   async userCreated(event: PlatformEvent): Promise<void> {

@@ -1,6 +1,6 @@
-import type { EntityManager } from '@platform/kernel';
+import type { Emit, EntityManager } from '@platform/kernel';
 import { randomUUID } from 'node:crypto';
-import type { Emit } from '../events.js';
+import type { AuthzEvents } from '../events.js';
 import type { PermissionCatalogue } from '../grant/catalogue.js';
 import { GUEST_ROLE, type DelegationPolicy } from '../grant/delegation.js';
 import { RolePermission } from '../grant/grant.entity.js';
@@ -22,14 +22,19 @@ export const BUILT_IN_ROLES = [
 
 /** Seeds the built-in roles and keeps the guest role within its allow-list; both run on every start. */
 export class BuiltInRoles {
-  readonly #emit: Emit;
+  readonly #emit: Emit<AuthzEvents>;
   readonly #catalogue: PermissionCatalogue;
   readonly #delegation: DelegationPolicy;
   readonly #grants: string;
   readonly #roles: string;
 
   /** `schema` is the module's Postgres schema, for the one statement written in SQL. */
-  constructor(deps: { emit: Emit; catalogue: PermissionCatalogue; delegation: DelegationPolicy; schema: string }) {
+  constructor(deps: {
+    emit: Emit<AuthzEvents>;
+    catalogue: PermissionCatalogue;
+    delegation: DelegationPolicy;
+    schema: string;
+  }) {
     this.#emit = deps.emit;
     this.#catalogue = deps.catalogue;
     this.#delegation = deps.delegation;

@@ -11,8 +11,9 @@ import {
   type Connection,
   type PageArgs,
   type EntityManager,
+  type Emit,
 } from '@platform/kernel';
-import type { Emit } from '../events.js';
+import type { AuthzEvents } from '../events.js';
 import { RoleAssignment } from '../assignment/assignment.entity.js';
 import { RolePermission } from '../grant/grant.entity.js';
 import type { PermissionCatalogue } from '../grant/catalogue.js';
@@ -81,11 +82,11 @@ function roleDescription(value: string | null | undefined): string | null {
  * PLATFORM for the platform's own changes (only the guest allow-list binds those).
  */
 export class RoleService {
-  readonly #emit: Emit;
+  readonly #emit: Emit<AuthzEvents>;
   readonly #catalogue: PermissionCatalogue;
   readonly #delegation: DelegationPolicy;
 
-  constructor(deps: { emit: Emit; catalogue: PermissionCatalogue; delegation: DelegationPolicy }) {
+  constructor(deps: { emit: Emit<AuthzEvents>; catalogue: PermissionCatalogue; delegation: DelegationPolicy }) {
     this.#emit = deps.emit;
     this.#catalogue = deps.catalogue;
     this.#delegation = deps.delegation;

@@ -1,4 +1,4 @@
-import type { EventStream, Logger, ModuleRuntime, PlatformEvent, Subscription } from '@platform/kernel';
+import type { EventStream, Logger, ModuleConsumer, ModuleRuntime, PlatformEvent } from '@platform/kernel';
 import { isUuid } from '@platform/kernel';
 import { Post } from './post.entity.js';
 import { postsByIds } from './post.queries.js';
@@ -23,6 +23,14 @@ export interface PostSnapshot {
   updatedAt: string;
 }
 
+/** Feeds `postCreated`: one replica per event (the group), live (at most once per event id). */
+export const postFeedConsumer: ModuleConsumer<unknown, { feed: PostFeed }> = {
+  topic: 'blog.post.created',
+  group: FEED_GROUP,
+  live: true,
+  handler: (event, _runtime, services) => services.feed.announce(event),
+};
+
 /**
  * Feeds `postCreated`: `blog.post.created` (recorded with the post, relayed after its commit) is
  * read once per event by the fleet, the post loaded once and published to every instance's
@@ -31,24 +39,10 @@ export interface PostSnapshot {
 export class PostFeed {
   readonly #runtime: ModuleRuntime;
   readonly #logger: Logger;
-  #subscription: Subscription | undefined;
 
   constructor(runtime: ModuleRuntime) {
     this.#runtime = runtime;
     this.#logger = runtime.logger.child({ component: 'post-feed' });
-  }
-
-  async start(): Promise<void> {
-    this.#subscription ??= await this.#runtime.bus.subscribe('blog.post.created', (event) => this.announce(event), {
-      group: FEED_GROUP,
-      live: true,
-    });
-  }
-
-  async stop(): Promise<void> {
-    const subscription = this.#subscription;
-    this.#subscription = undefined;
-    await subscription?.close();
   }
 
   /** New posts from now on, for one subscriber. */

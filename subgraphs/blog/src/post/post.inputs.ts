@@ -1,6 +1,8 @@
 import { Field, InputType } from 'type-graphql';
 import { CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH } from './post.validation.js';
 
+export type { PostField } from './post.validation.js';
+
 @InputType({ description: 'A new post, written by the caller' })
 export class CreatePostInput {
   @Field({ description: `1-${TITLE_MAX_LENGTH} characters on one line; surrounding whitespace is trimmed` })

@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
-import { NotFoundError, type EventMeta, type EntityManager } from '@platform/kernel';
-import type { Emit } from '../events.js';
+import { NotFoundError, type Emit, type EventMeta, type EntityManager } from '@platform/kernel';
+import type { BlogEvents } from '../events.js';
 import { Post } from './post.entity.js';
 import { postTable } from './post.queries.js';
 import { validateNewPost, validatePostChanges, type PostField, type PostText } from './post.validation.js';
@@ -11,9 +11,9 @@ import { validateNewPost, validatePostChanges, type PostField, type PostText } f
  * Who may call what is the rules' business (see rules.ts), not this class's.
  */
 export class PostService {
-  readonly #emit: Emit;
+  readonly #emit: Emit<BlogEvents>;
 
-  constructor(deps: { emit: Emit }) {
+  constructor(deps: { emit: Emit<BlogEvents> }) {
     this.#emit = deps.emit;
   }
 

@@ -7,6 +7,7 @@ import {
   type FieldError,
   type Logger,
   type EntityManager,
+  type Emit,
 } from '@platform/kernel';
 import type { Mailer } from '../mail/mailer.js';
 import {
@@ -23,7 +24,7 @@ import { cleanDisplayName, emailProblems, findUserByEmail, normaliseEmail } from
 import { AccountMail } from './account-mail.js';
 import { EmailToken, type EmailTokenPurpose } from './email-token.entity.js';
 import { INVALID_LINK, newEmailToken, replaceEmailToken, useEmailToken } from './email-tokens.js';
-import type { Emit } from '../events.js';
+import type { IdentityEvents } from '../events.js';
 
 export interface AccountSettings {
   appUrl: string;
@@ -63,7 +64,7 @@ export class AccountService {
       mailer: Mailer;
       sessions: SessionService;
       settings: AccountSettings;
-      emit: Emit;
+      emit: Emit<IdentityEvents>;
       logger: Logger;
     },
   ) {

@@ -1,6 +1,6 @@
-import { ipBucket, type EntityManager } from '@platform/kernel';
+import { ipBucket, type Emit, type EntityManager } from '@platform/kernel';
 import type { LockoutEnd, LockoutStart, ThrottleVerdict } from '../throttle/login-throttle.js';
-import type { Emit, LockoutSubject } from '../events.js';
+import type { IdentityEvents, LockoutSubject } from '../events.js';
 
 /** Whose login attempt it was: the account's user (null when no account has the address) and the client address. */
 export interface Attempt {
@@ -14,10 +14,10 @@ export interface Attempt {
  * per report window, as the throttle decides). Inside the caller's transaction.
  */
 export class LoginEvents {
-  readonly #emit: Emit;
+  readonly #emit: Emit<IdentityEvents>;
   readonly #windowSec: number;
 
-  constructor(deps: { emit: Emit; refusalReportWindowSec: number }) {
+  constructor(deps: { emit: Emit<IdentityEvents>; refusalReportWindowSec: number }) {
     this.#emit = deps.emit;
     this.#windowSec = deps.refusalReportWindowSec;
   }

@@ -1,4 +1,4 @@
-import type { EventStream, Logger, ModuleRuntime, PlatformEvent, Subscription } from '@platform/kernel';
+import type { EventStream, Logger, ModuleConsumer, ModuleRuntime, PlatformEvent } from '@platform/kernel';
 
 /** One identity replica per event publishes it to subscribers (a consumer group, not a broadcast). */
 export const FEED_GROUP = 'identity.subscriptions-session-revoked';
@@ -15,6 +15,14 @@ export interface SessionRevokedPayload {
   revokedAt: string;
 }
 
+/** Feeds `mySessionRevoked`: one replica per event (the group), live (at most once per event id). */
+export const revocationFeedConsumer: ModuleConsumer<unknown, { revocationFeed: SessionRevocationFeed }> = {
+  topic: 'identity.session.revoked',
+  group: FEED_GROUP,
+  live: true,
+  handler: (event, _runtime, services) => services.revocationFeed.announce(event),
+};
+
 /**
  * Feeds `mySessionRevoked`: `identity.session.revoked` read once per event by the fleet and
  * published to every instance's subscribers, each of whom sees only their own sessions'.
@@ -22,25 +30,10 @@ export interface SessionRevokedPayload {
 export class SessionRevocationFeed {
   readonly #runtime: ModuleRuntime;
   readonly #logger: Logger;
-  #subscription: Subscription | undefined;
 
   constructor(runtime: ModuleRuntime) {
     this.#runtime = runtime;
     this.#logger = runtime.logger.child({ component: 'session-revocation-feed' });
-  }
-
-  async start(): Promise<void> {
-    this.#subscription ??= await this.#runtime.bus.subscribe(
-      'identity.session.revoked',
-      (event) => this.announce(event),
-      { group: FEED_GROUP, live: true },
-    );
-  }
-
-  async stop(): Promise<void> {
-    const subscription = this.#subscription;
-    this.#subscription = undefined;
-    await subscription?.close();
   }
 
   /** `userId`'s revocations from now on. */

@@ -1,4 +1,4 @@
-import { AuthenticationError, NotFoundError, RateLimitError, type EntityManager } from '@platform/kernel';
+import { AuthenticationError, NotFoundError, RateLimitError, type Emit, type EntityManager } from '@platform/kernel';
 import type { LoginThrottle, ThrottleVerdict } from '../throttle/login-throttle.js';
 import type { PasswordHasher } from '../password/hasher.js';
 import { signAccessToken, type SigningKeys } from '../keys/signing-keys.js';
@@ -6,7 +6,7 @@ import { hashSecret, newSecret } from '../tokens.js';
 import { User } from '../user/user.entity.js';
 import { findUserByEmail, normaliseEmail } from '../user/user.service.js';
 import { RefreshToken, Session } from './session.entity.js';
-import type { Emit } from '../events.js';
+import type { IdentityEvents } from '../events.js';
 import { LoginEvents, type Attempt } from './login-events.js';
 
 export interface TokenSettings {
@@ -59,7 +59,7 @@ export class SessionService {
       throttle: LoginThrottle;
       tokens: TokenSettings;
       /** Records an event in the outbox of the current transaction (relayed after commit). */
-      emit: Emit;
+      emit: Emit<IdentityEvents>;
     },
   ) {
     this.#loginEvents = new LoginEvents({
