@@ -3,11 +3,10 @@ import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type S
 import type { FetchNode } from '@apollo/query-planner';
 import { context as otelContext } from '@opentelemetry/api';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
-import { mapStream, PERMISSIONS_EXTENSION, type Logger } from '@platform/kernel';
+import { EventStream, mapStream, type Logger } from '@platform/kernel';
 import type { GatewayContext } from '../data-source.js';
 import type { SubscriptionPlanner } from './planner.js';
-import type { SharedFetches } from './sharing/shared-fetches.js';
-import { UNAVAILABLE, type UpstreamConnections } from './upstream.js';
+import type { UpstreamConnections } from './upstream.js';
 
 /** The name the plan gives the event source, so the rest of the plan can still fetch from the same subgraph. */
 const EVENT_SOURCE = '__subscription_event__';
@@ -18,12 +17,13 @@ export interface FederatedSubscriptionOptions {
   planner: SubscriptionPlanner;
   /** Data sources of every subgraph, for the entity fetches that complete each event. */
   services: ServiceMap;
-  /** Entity answers shared by subscribers of one event with the same credentials. */
-  shared: SharedFetches;
   logger: Logger;
 }
 
-/** What the caller (one socket, or a group of identical callers) lends a subscription. */
+/** A completed event (or a refusal), as a subscription's stream yields it. */
+export type SubscriptionResult = ExecutionResult | FormattedExecutionResult;
+
+/** What the caller (one socket, or a group of sharing callers) lends a subscription. */
 export interface SocketSession {
   upstream: UpstreamConnections;
   /** The gateway context subgraph fetches carry (the client's authorization, address, agent). */
@@ -33,23 +33,25 @@ export interface SocketSession {
   /** Whether to complete this upstream event at all (a shared group's carriers skip events another brought). */
   accept?(event: FormattedExecutionResult): boolean;
   /**
-   * For a shared group: entity fetches ask in shared-answer mode, and must be answered for the
-   * same permission set as the event (`fingerprint()`); any other answer is refused (`mismatch`).
+   * The data sources completing one event, in place of `services` (sharing wraps them: answers
+   * shared between completions of the same event, checked for the event's permission set).
+   * `eventKey` names the event (its publication time, operation and data) when it is known.
    */
-  shared?: { fingerprint(): string | undefined; mismatch(): void };
+  services?(services: ServiceMap, eventKey: string | undefined): ServiceMap;
 }
 
 /**
  * Runs a subscription across subgraphs: the planner splits off the root field, which its
  * subgraph streams over the caller's own upstream socket; each event is then completed with the
  * fields other subgraphs own (e.g. `postCreated { author { displayName } }` from identity) by
- * @apollo/gateway's `executeQueryPlan`, with the event standing in for the root fetch.
+ * @apollo/gateway's `executeQueryPlan`, with the event standing in for the root fetch. An
+ * operation that cannot be planned yields one error result, then ends.
  */
 export function federatedSubscribe(
   options: FederatedSubscriptionOptions,
   session: SocketSession,
   args: ExecutionArgs,
-): AsyncIterableIterator<ExecutionResult | FormattedExecutionResult> | ExecutionResult {
+): AsyncIterableIterator<SubscriptionResult> {
   const { planner } = options;
   const operationName = args.operationName ?? undefined;
   const variables = (args.variableValues ?? {}) as Record<string, unknown>;
@@ -58,7 +60,9 @@ export function federatedSubscribe(
     plan = planner.plan(args.document, operationName);
   } catch (error) {
     options.logger.warn({ err: error }, 'subscription could not be planned');
-    return { errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
+    return once({
+      errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })],
+    });
   }
   const { primary, rest } = plan;
   const operationContext = buildOperationContext({
@@ -81,8 +85,6 @@ export function federatedSubscribe(
     node: rest ? { kind: 'Sequence' as const, nodes: [eventFetch, rest] } : eventFetch,
   };
 
-  const services = session.shared ? verifiedServices(options.services, session.shared) : options.services;
-
   return mapStream(source, async (event, stop) => {
     if (session.accept && !session.accept(event)) return undefined;
     const publishedAt = typeof event.extensions?.publishedAt === 'number' ? event.extensions.publishedAt : undefined;
@@ -98,7 +100,6 @@ export function federatedSubscribe(
       ...session.gatewayContext(),
       requestId: randomUUID(),
       trace: otelContext.active(),
-      ...(session.shared ? { sharedAnswer: true } : {}),
     };
     const requestContext = {
       request: { query: '', variables, operationName },
@@ -109,16 +110,13 @@ export function federatedSubscribe(
       operation: operationContext.operation,
       document: args.document,
     } as unknown as RequestContext;
+    // One event is one publication of one document: its time and the root field's data identify it.
+    const eventKey = () =>
+      publishedAt === undefined ? undefined : `${publishedAt}:${primary.operation}:${JSON.stringify(event.data)}`;
+    const services = session.services ? session.services(options.services, eventKey()) : options.services;
     const result = await executeQueryPlan(
       queryPlan,
-      {
-        // One event is one publication of one document: its time and the root field's data identify it.
-        ...options.shared.services(
-          services,
-          publishedAt === undefined ? undefined : `${publishedAt}:${primary.operation}:${JSON.stringify(event.data)}`,
-        ),
-        [EVENT_SOURCE]: eventSource,
-      },
+      { ...services, [EVENT_SOURCE]: eventSource },
       requestContext,
       operationContext,
       planner.supergraphSchema,
@@ -129,30 +127,12 @@ export function federatedSubscribe(
   });
 }
 
-/**
- * The data sources of a shared group's completions: each answer must have been made for the same
- * permission set as the event it completes (the subgraph names the set it used, when it used
- * one); any other is dropped and the group told, so no result mixes two sets.
- */
-function verifiedServices(
-  services: ServiceMap,
-  shared: { fingerprint(): string | undefined; mismatch(): void },
-): ServiceMap {
-  return Object.fromEntries(
-    Object.entries(services).map(([name, source]): [string, GraphQLDataSource] => [
-      name,
-      {
-        process: async (options) => {
-          const response = await source.process(options);
-          const used = response.extensions?.[PERMISSIONS_EXTENSION];
-          if (used === undefined || used === shared.fingerprint()) return response;
-          shared.mismatch();
-          // In place of an answer made for another permission set: the masked internal error.
-          return UNAVAILABLE as typeof response;
-        },
-      },
-    ]),
-  );
+/** A stream of one result, then its end. */
+function once(result: SubscriptionResult): EventStream<SubscriptionResult> {
+  const stream = new EventStream<SubscriptionResult>(() => {});
+  stream.push(result);
+  stream.end();
+  return stream;
 }
 
 function rootFieldName(operation: {

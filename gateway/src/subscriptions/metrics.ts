@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Delivery } from './delivery.js';
 
 /** The gateway's subscription metrics, in its service registry (`GET /metrics`). */
 export class SubscriptionMetrics {
@@ -52,5 +53,16 @@ export class SubscriptionMetrics {
       labelNames: ['code'],
       registers,
     });
+  }
+
+  /** One event written to `sockets` sockets (of one subscription, or of a group sharing one) in `writeSeconds`. */
+  recordDelivery(delivery: Delivery | undefined, sockets: number, writeSeconds: number): void {
+    if (sockets > 0) this.fanOut.observe(writeSeconds);
+    if (!delivery || sockets === 0) return;
+    this.delivered.inc({ field: delivery.field }, sockets);
+    if (delivery.publishedAt === undefined) return;
+    const seconds = Math.max(0, Date.now() - delivery.publishedAt) / 1000;
+    // Every socket of a group got the event at the same moment: one observation, not one per socket.
+    this.latency.observe({ field: delivery.field }, seconds);
   }
 }

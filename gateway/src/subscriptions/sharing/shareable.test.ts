@@ -6,7 +6,7 @@ import { selectsPerCaller, ShareableOperations } from './shareable.js';
 
 /** The platform's own supergraph, as composed from the modules' schemas (schema/supergraph.graphql). */
 const supergraph = Supergraph.build(
-  readFileSync(new URL('../../../schema/supergraph.graphql', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../../../schema/supergraph.graphql', import.meta.url), 'utf8'),
 ).schema.toGraphQLJSSchema();
 
 const perCaller = (query: string): boolean => selectsPerCaller(supergraph, parse(query));

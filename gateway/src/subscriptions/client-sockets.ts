@@ -1,0 +1,137 @@
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { context as otelContext } from '@opentelemetry/api';
+import type { Context } from 'graphql-ws';
+import type { Extra } from 'graphql-ws/use/ws';
+import {
+  admitSocket,
+  expiryTimer,
+  ipBucket,
+  TOKEN_EXPIRED,
+  type CloseReason,
+  type Logger,
+  type SocketUser,
+} from '@platform/kernel';
+import type { GatewayContext } from '../data-source.js';
+import { TOO_MANY_CONNECTIONS, type RegisteredSocket, type SocketRegistry } from './connections.js';
+import type { SubscriptionMetrics } from './metrics.js';
+import type { GatewayAuth } from './revocations.js';
+import type { UpstreamIdentity } from './upstream.js';
+
+/** Per socket: who, what it forwards upstream, and how to end it. */
+export interface SocketState extends RegisteredSocket {
+  /** The gateway context the socket's queries and mutations carry (its caller's credentials). */
+  gatewayContext(): GatewayContext;
+  readonly user: SocketUser | undefined;
+  readonly identity: UpstreamIdentity;
+  /** The client address's bucket (an IPv6 /64 counts as one), for the per-address caps. */
+  readonly address: string | undefined;
+  /** The socket's operations running now (graphql-ws's own record). */
+  operations(): number;
+  /** Operations refused on this socket so far (limits, rate budgets); too many closes it. */
+  refusals: number;
+}
+
+export type SocketContext = Context<Record<string, unknown>, Extra & { state?: SocketState }>;
+
+export interface ClientSocketsOptions {
+  /** Token verification and revocations. */
+  auth: GatewayAuth;
+  /** Open client sockets by user (the per-user limit; revoked sessions' sockets are closed through it). */
+  registry: SocketRegistry;
+  maxConnectionsPerUser: number;
+  metrics: SubscriptionMetrics;
+  logger: Logger;
+  /** The client's address (behind trusted proxies, the one they name). */
+  addressOf(request: IncomingMessage): string | undefined;
+}
+
+/**
+ * The gateway's initialised client sockets: admitted at `connection_init` (token, revocations,
+ * the per-user limit), registered by user and by address, closed when their token expires, and
+ * forgotten when they close.
+ */
+export class ClientSockets {
+  readonly #options: ClientSocketsOptions;
+  /** Sockets registered per address bucket, for the per-address operation cap. */
+  readonly #byAddress = new Map<string, Set<SocketState>>();
+  readonly #stopExpiry = new WeakMap<SocketState, () => void>();
+
+  constructor(options: ClientSocketsOptions) {
+    this.#options = options;
+  }
+
+  /** Operations running now over every socket of the address bucket `address`. */
+  operationsFrom(address: string | undefined): number {
+    if (address === undefined) return 0;
+    let running = 0;
+    for (const socket of this.#byAddress.get(address) ?? []) running += socket.operations();
+    return running;
+  }
+
+  /** `connection_init`: admits the socket (its state in `ctx.extra.state`), or closes it and says false. */
+  async connect(ctx: SocketContext): Promise<boolean> {
+    const { auth, registry, metrics, logger } = this.#options;
+    const { socket } = ctx.extra;
+    const close = (reason: CloseReason): void => {
+      metrics.closed.inc({ code: String(reason.code) });
+      socket.close(reason.code, reason.reason);
+    };
+    const admission = await admitSocket(auth.verifier, ctx.connectionParams, auth.revocations, logger);
+    // The client may have left while its token was checked: nothing to register then (onClose ran already).
+    if (socket.readyState !== socket.OPEN) return false;
+    if ('refused' in admission) {
+      close(admission.refused);
+      return false;
+    }
+    const state = this.#state(ctx, admission.user, close);
+    if (!registry.add(state)) {
+      close(TOO_MANY_CONNECTIONS(this.#options.maxConnectionsPerUser));
+      return false;
+    }
+    if (state.address !== undefined) {
+      this.#byAddress.set(state.address, (this.#byAddress.get(state.address) ?? new Set()).add(state));
+    }
+    metrics.connections.inc();
+    this.#stopExpiry.set(
+      state,
+      expiryTimer(admission.user, () => close(TOKEN_EXPIRED)),
+    );
+    ctx.extra.state = state;
+    return true;
+  }
+
+  /** The socket closed: it is forgotten (its subscriptions, and so its share of upstream groups, end with it). */
+  disconnect(ctx: SocketContext): void {
+    const state = ctx.extra.state;
+    if (!state) return;
+    ctx.extra.state = undefined;
+    this.#options.metrics.connections.dec();
+    this.#stopExpiry.get(state)?.();
+    this.#options.registry.remove(state);
+    const address = state.address;
+    const mine = address === undefined ? undefined : this.#byAddress.get(address);
+    mine?.delete(state);
+    if (mine?.size === 0) this.#byAddress.delete(address!);
+  }
+
+  #state(ctx: SocketContext, user: SocketUser | undefined, close: (reason: CloseReason) => void): SocketState {
+    const { request } = ctx.extra;
+    const clientIp = this.#options.addressOf(request);
+    const identity: UpstreamIdentity = {
+      authorization: user ? `Bearer ${user.token}` : undefined,
+      requestId: randomUUID(),
+      clientIp,
+      userAgent: request.headers['user-agent'],
+    };
+    return {
+      user,
+      identity,
+      address: clientIp === undefined ? undefined : ipBucket(clientIp),
+      close,
+      operations: () => Object.keys(ctx.subscriptions).length,
+      refusals: 0,
+      gatewayContext: () => ({ ...identity, requestId: randomUUID(), trace: otelContext.active() }),
+    };
+  }
+}
