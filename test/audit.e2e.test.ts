@@ -228,7 +228,7 @@ function scenario(start: () => Promise<TestPlatform>, whileAuditDown: () => Prom
       config,
       port: old.port,
       registryValidated: true,
-      authzUrl: () => platform.subgraphs.authz?.baseUrl,
+      permissionServiceUrl: () => platform.subgraphs.authz?.baseUrl,
     });
     platform.subgraphs.audit = restarted;
     await writeUntil(TOTAL);

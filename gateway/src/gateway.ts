@@ -107,7 +107,8 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
   if (redis) readiness.register('redis', () => redisCheck(redis), { critical: false });
   const { sync } = auth;
   if (sync) readiness.register('revocations', () => sync.status(), { critical: false });
-  readiness.register('jwks', () => jwksCheck(auth.jwksUrl), { critical: false });
+  const { jwksUrl } = auth;
+  if (jwksUrl) readiness.register('jwks', () => jwksCheck(jwksUrl), { critical: false });
   const rateLimits = new GatewayRateLimits({ config, redis, verifier: auth.verifier, logger, metrics });
   const releaseEarly = async (): Promise<void> => {
     if (redis) await closeRedis(redis);

@@ -12,7 +12,7 @@ export {
   type ConfigIssue,
   type LoadConfigOptions,
 } from './config/load.js';
-export { platformConfigSchema, DEFAULT_SERVICES, type PlatformConfig, type ServiceConfig } from './config/schema.js';
+export { platformConfigSchema, type PlatformConfig, type ServiceConfig } from './config/schema.js';
 export { createLogger, REDACT_PATHS, type Logger } from './logging/logger.js';
 export { currentRequest, runWithRequest, requestIdFrom, type RequestContext } from './http/request-context.js';
 export { HttpService, errorBody, type HttpServiceOptions } from './http/server.js';
@@ -50,14 +50,14 @@ export {
   type ServiceHandle,
   type SubgraphHandle,
   type StartSubgraphOptions,
-  revocationHoldMs,
 } from './service/subgraph.js';
+export * from './contracts/index.js';
 export { runMain } from './service/main.js';
 export * from './subscriptions/index.js';
 export { withModuleRuntime } from './service/offline.js';
 export * from './events/index.js';
 export * from './auth/index.js';
-export { RemotePermissions, PERMISSIONS_PATH, type RemotePermissionsOptions } from './auth/remote-permissions.js';
+export { RemotePermissions, type RemotePermissionsOptions } from './auth/remote-permissions.js';
 export * from './security/index.js';
 export { createRedis, closeRedis, describeRedisUrl } from './redis.js';
 export { requireUuid, isUuid } from './validation.js';

@@ -31,13 +31,13 @@ describe('addServiceEntry', () => {
 });
 
 describe('nextFreePort', () => {
-  it('is one above every port in use, the kernel defaults included', () => {
+  it('is one above every port in use in the config files, the gateway included', () => {
     const configs = new Map([
       ['config/default.yaml', { gateway: { port: 4000 }, services: { one: { port: 4001 } } }],
       ['config/production.yaml', { services: { two: { port: 4010 } } }],
     ]);
     expect(nextFreePort(configs)).toBe(4011);
-    expect(nextFreePort(new Map())).toBe(4005);
+    expect(nextFreePort(new Map())).toBe(4001);
   });
 });
 

@@ -2,7 +2,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_SERVICES } from '@platform/kernel';
 
 /**
  * Small, checked edits of the repository's hand-written config files: each keeps the file as it
@@ -54,12 +53,15 @@ export function servicePorts(tree: Tree): Map<string, number> {
   return ports;
 }
 
+/** The gateway's port when no config file names one (config/default.yaml does). */
+const GATEWAY_PORT = 4000;
+
 /**
- * The port after the highest one the platform already uses: every service in any config file,
- * the gateway, and the kernel's defaults for the modules it ships.
+ * The port after the highest one the platform already uses: every service in any config file
+ * (config/default.yaml lists every module's) and the gateway.
  */
 export function nextFreePort(configs: Map<string, Tree>): number {
-  const used = new Set<number>(Object.values(DEFAULT_SERVICES));
+  const used = new Set<number>([GATEWAY_PORT]);
   for (const tree of configs.values()) {
     for (const port of servicePorts(tree).values()) used.add(port);
     const gateway = tree.gateway;

@@ -3,6 +3,7 @@ import {
   createEmbeddedClusters,
   createLogger,
   embeddedDataDir,
+  JWKS_PATH,
   ModuleRegistry,
   startInOrder,
   startSubgraph,
@@ -52,11 +53,11 @@ export async function startPlatform(config: PlatformConfig, modules: ModuleDefin
       gateway = await startGateway({ config: { ...config, services } });
       return gateway.stop;
     }
-    // Modules started after identity fetch its keys from where it really listens (port 0 in tests).
-    const identity = subgraphs.identity;
+    // Modules started after the token service fetch its keys from where it really listens (port 0 in tests).
+    const tokenService = subgraphs[config.auth.tokenService];
     const moduleConfig =
-      identity && !config.auth.jwksUrl
-        ? { ...config, auth: { ...config.auth, jwksUrl: `${identity.baseUrl}/.well-known/jwks.json` } }
+      tokenService && !config.auth.jwksUrl
+        ? { ...config, auth: { ...config.auth, jwksUrl: `${tokenService.baseUrl}${JWKS_PATH}` } }
         : config;
     const started = await Promise.allSettled(
       item.map((module) =>
@@ -64,8 +65,8 @@ export async function startPlatform(config: PlatformConfig, modules: ModuleDefin
           config: moduleConfig,
           registryValidated: true,
           holdEvents: true,
-          // authz may start after a module that asks it (identity), on a port picked then.
-          authzUrl: () => subgraphs.authz?.baseUrl,
+          // The permission service may start after a module that asks it (identity), on a port picked then.
+          permissionServiceUrl: () => subgraphs[config.auth.permissionService]?.baseUrl,
         }),
       ),
     );

@@ -9,7 +9,6 @@ export {
 export { TokenVerifier, type HeaderCarrier, type TokenVerifierOptions, type VerifiedToken } from './token-verifier.js';
 export {
   remoteRevocations,
-  REVOCATIONS_PATH,
   RevocationSync,
   RevocationsStaleError,
   type RevocationSource,

@@ -17,6 +17,8 @@ export interface RemotePermissionsOptions {
   url: string | (() => string | undefined);
   /** Where authz's events arrive. Without one only `ttlMs` bounds how stale an answer gets. */
   bus?: EventBus;
+  /** The permission service's name, its events' topic prefix (`auth.permissionService`). Default `authz`. */
+  service?: string;
   logger: Logger;
   /**
    * Longest an answer is served, events or not: the safety net for an invalidation that never
@@ -66,6 +68,7 @@ const answerSchema = z.object({
 export class RemotePermissions implements PermissionResolver {
   readonly #url: () => string | undefined;
   readonly #bus: EventBus | undefined;
+  readonly #service: string;
   readonly #logger: Logger;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
@@ -91,6 +94,7 @@ export class RemotePermissions implements PermissionResolver {
     }
     this.#url = typeof url === 'function' ? url : () => url;
     this.#bus = options.bus;
+    this.#service = options.service ?? 'authz';
     this.#logger = options.logger.child({ component: 'remote-permissions' });
     this.#timeoutMs = timeoutMs;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
@@ -110,7 +114,7 @@ export class RemotePermissions implements PermissionResolver {
         this.#logger.warn('no event bus: cached permissions expire only by age');
         return;
       }
-      this.#subscription = await this.#bus.listen('authz.*', (event) => this.#onEvent(event));
+      this.#subscription = await this.#bus.listen(`${this.#service}.*`, (event) => this.#onEvent(event));
       // A transport that lost data may have lost invalidations with it.
       this.#stopResetListener = this.#bus.onReset?.(() => this.invalidate());
       this.invalidate();
@@ -208,7 +212,10 @@ export class RemotePermissions implements PermissionResolver {
   }
 
   #onEvent(event: PlatformEvent): void {
-    if (event.topic === 'authz.assignment.created' || event.topic === 'authz.assignment.deleted') {
+    if (
+      event.topic === `${this.#service}.assignment.created` ||
+      event.topic === `${this.#service}.assignment.deleted`
+    ) {
       const { userId } = event.payload as { userId?: unknown };
       if (typeof userId === 'string' && userId.length > 0) {
         this.#logger.debug({ topic: event.topic, eventId: event.id, userId }, "dropped a user's cached permissions");

@@ -11,9 +11,6 @@ function isProxySpec(value: string): boolean {
   }
 }
 
-/** The module names the platform ships; more can be added under `services`. */
-export const DEFAULT_SERVICES = { identity: 4001, authz: 4002, audit: 4003, blog: 4004 } as const;
-
 const port = z.number().int().min(0).max(65535);
 const serviceName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'a service name (lower-case letters, digits, dashes)');
 const url = z.string().url();

@@ -1,13 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import type { Request, Router } from 'express';
-import type { JSONWebKeySet } from 'jose';
 import type { MigrationObject } from '@mikro-orm/core';
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
 import type { IRules } from 'graphql-shield';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Redis } from 'ioredis';
-import type { RevocationSource } from '../auth/revocation-sync.js';
+import type { AccessTokenProvider } from '../contracts/access-tokens.js';
 import type { PlatformConfig } from '../config/schema.js';
 import type { EventBus, SubscribeOptions } from '../events/bus.js';
 import type { EventMeta, PlatformEvent } from '../events/event.js';
@@ -125,6 +124,12 @@ export interface RouteContext {
   authenticate(req: Request): Promise<AuthenticatedUser | undefined>;
 }
 
+/** What a module implements of the kernel's contracts (see {@link ModuleOptions.contracts}). */
+export interface ModuleContracts<Config, Services> {
+  accessTokens?: (runtime: ModuleRuntime<Config>, services: Services) => AccessTokenProvider;
+  permissions?: (runtime: ModuleRuntime<Config>, services: Services) => PermissionResolver;
+}
+
 export interface ModuleOptions<Schema extends z.ZodType, Services = unknown> {
   /** Path of `module.yaml`, usually `new URL('../module.yaml', import.meta.url)`. */
   manifest: URL | string;
@@ -159,20 +164,12 @@ export interface ModuleOptions<Schema extends z.ZodType, Services = unknown> {
   services?: (runtime: ModuleRuntime<z.infer<Schema>>) => Promise<Services> | Services;
   routes?: RouteRegistrar<z.infer<Schema>, Services>;
   /**
-   * The module issues access tokens (identity): its own public keys, read in-process instead
-   * of over HTTP by its token verifier.
+   * Kernel contracts this module implements, served in process here and over HTTP to every other
+   * service (kernel/src/contracts): `accessTokens` by the module that issues tokens (identity,
+   * `auth.tokenService`; the kernel serves its JWKS and revocations routes), `permissions` by the
+   * one that computes permissions (authz, `auth.permissionService`).
    */
-  localKeys?: (services: Services) => JSONWebKeySet | Promise<JSONWebKeySet>;
-  /**
-   * The module keeps the durable revocations (identity): its own database, read in-process by
-   * the kernel's revocation sync instead of over HTTP.
-   */
-  localRevocations?: (runtime: ModuleRuntime<z.infer<Schema>>, services: Services) => RevocationSource;
-  /**
-   * The module computes permissions itself (authz): its own resolver instead of asking authz
-   * over HTTP.
-   */
-  permissions?: (services: Services) => PermissionResolver;
+  contracts?: ModuleContracts<z.infer<Schema>, Services>;
   /** Extra `/ready` checks (database and migrations are built in). */
   readiness?: Record<string, (runtime: ModuleRuntime<z.infer<Schema>>) => Promise<CheckResult> | CheckResult>;
 }

@@ -115,7 +115,13 @@ describe('shared answers', () => {
         Subscription: { secrets: permission(READ), secretsForMe: authenticated },
       },
       services: (runtime) => ({ pubsub: runtime.pubsub }),
-      localKeys: () => ({ keys: [key.publicJwk] }),
+      // Signs its own test tokens: the access-token contract in process, nothing revoked.
+      contracts: {
+        accessTokens: () => ({
+          keys: () => ({ keys: [key.publicJwk] }),
+          revocations: async () => ({ snapshot: { sessions: [], users: [] }, asOfMs: Date.now() }),
+        }),
+      },
     });
     handle = await startTestSubgraph(probe, {
       permissions: new StaticPermissions({ user: ['other.thing.do'], byUser: { [reader]: [READ] } }),

@@ -29,7 +29,8 @@ export default defineModule<typeof authzConfigSchema, AuthzServices>({
   },
   rules,
   services: createAuthzServices,
-  permissions: (services) => services.permissions,
+  // authz computes every caller's permissions (the permissions contract): asked in process here.
+  contracts: { permissions: (_runtime, services) => services.permissions },
   routes: permissionRoutes,
   // Started after onStart made the built-in roles: identity's events assign them.
   consumers: [identityUserConsumer],

@@ -1,4 +1,4 @@
-import { defineModule, publicAccess, REVOCATIONS_PATH, revocationHoldMs } from '@platform/kernel';
+import { defineModule, publicAccess, revocationHoldMs } from '@platform/kernel';
 import { AccountResolver } from './account/account.resolver.js';
 import { EmailToken } from './account/email-token.entity.js';
 import { identityConfigSchema } from './config.js';
@@ -30,30 +30,20 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
   rules,
   services: createIdentityServices,
   consumers: [revocationFeedConsumer],
-  localKeys: (services) => services.keys.jwks(),
-  // identity's own token verifier reads the durable revocations from its own database.
-  localRevocations: (runtime) => async (since) => {
-    const asOfMs = Date.now();
-    const snapshot = await recentRevocations(runtime.em(), revocationHoldMs(runtime.platform), since);
-    return { snapshot, asOfMs };
+  // identity issues the platform's access tokens: the kernel serves its keys and revocations
+  // (the access-token contract) and reads them in process here.
+  contracts: {
+    accessTokens: (runtime, services) => ({
+      keys: () => services.keys.jwks(),
+      revocations: async (since) => {
+        const asOfMs = Date.now();
+        const snapshot = await recentRevocations(runtime.em(), revocationHoldMs(runtime.platform), since);
+        return { snapshot, asOfMs };
+      },
+    }),
   },
   routes(router, runtime, services) {
-    // Public keys for every service's token verifier; cached briefly, refetched on an unknown kid.
-    router.get('/.well-known/jwks.json', (_req, res) => {
-      res.set('cache-control', 'public, max-age=300').json(services.keys.jwks());
-    });
     signingKeyRoutes(router, runtime, services.keys);
-    // Sessions ended and users deleted within one access-token lifetime (since `?since=<ms>`
-    // when given), read by every service every few seconds so none honours a revoked token
-    // for longer than auth.revocationBoundSec. Internal: services only (the kernel checks the
-    // service credential on /internal/*); the gateway does not route it.
-    router.get(REVOCATIONS_PATH, async (req, res) => {
-      const since =
-        typeof req.query.since === 'string' && /^\d{1,15}$/.test(req.query.since) ? Number(req.query.since) : undefined;
-      const asOfMs = Date.now();
-      const snapshot = await recentRevocations(runtime.em(), revocationHoldMs(runtime.platform), since);
-      res.set('cache-control', 'no-store').json({ ...snapshot, asOfMs });
-    });
   },
   hooks: {
     async onStart(runtime) {

@@ -1,0 +1,99 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { moduleConfig } from '../config/load.js';
+import type { PlatformConfig } from '../config/schema.js';
+import { openDatabase } from '../database/database.js';
+import type { EventBus } from '../events/bus.js';
+import { outboxRecorder } from '../events/outbox.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
+import type { ModuleDefinition, ModuleRuntime } from '../module/define.js';
+import { closeRedis, createRedis } from '../redis.js';
+import { createPubSub } from '../subscriptions/pubsub.js';
+import type { Teardown } from './teardown.js';
+
+export interface RuntimeOptions {
+  platform: PlatformConfig;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Undoes what was built, in reverse, on stop or on a failed start. */
+  teardown: Teardown;
+  /** The bus the module publishes and listens on (its owner closes it). */
+  bus: EventBus;
+  /**
+   * A serving instance: migrations as `database.migrateOnStart` says, Redis commands bounded to a
+   * second and counted when they fail, pub/sub shared through Redis. Otherwise (a command-line
+   * job): migrations always, and a pub/sub nobody listens to.
+   */
+  serving: boolean;
+}
+
+/** A module's runtime, and what its `services` hook built from it. */
+export interface BuiltRuntime<Config, Services> {
+  runtime: ModuleRuntime<Config>;
+  services: Services;
+}
+
+/**
+ * Builds what a module runs on, the same for a serving instance and a command-line job: its
+ * config section, database (migrated), Redis, outbox, pub/sub, and its services.
+ */
+export async function buildRuntime<Config, Services>(
+  module: ModuleDefinition<Config, Services>,
+  options: RuntimeOptions,
+): Promise<BuiltRuntime<Config, Services>> {
+  const { platform, logger, metrics, teardown, serving } = options;
+  const name = module.manifest.name;
+  const config = moduleConfig(platform, name, (module.config ?? z.object({}).passthrough()) as z.ZodType<Config>);
+  const db = await openDatabase({
+    config: platform,
+    module: name,
+    entities: module.entities,
+    migrations: module.migrations,
+    logger,
+    metrics,
+  });
+  teardown.add(() => db.close());
+  if (!serving || platform.database.migrateOnStart) {
+    const applied = await db.migrate();
+    if (applied.length > 0) logger.info({ migrations: applied, schema: db.schema }, 'migrations applied');
+  }
+  const redis = connectRedis(name, options);
+  const pubsub = createPubSub(serving ? platform : { redis: { ...platform.redis, url: null } }, name, logger);
+  teardown.add(() => pubsub.close());
+  const runtime: ModuleRuntime<Config> = {
+    manifest: module.manifest,
+    platform,
+    config,
+    logger,
+    db,
+    em: () => db.fork(),
+    bus: options.bus,
+    events: outboxRecorder(name, db),
+    redis,
+    pubsub,
+  };
+  const services = (module.services ? await module.services(runtime) : undefined) as Services;
+  const closable = services as { close?: () => Promise<void> | void } | undefined;
+  if (typeof closable?.close === 'function') teardown.add(() => closable.close!());
+  return { runtime, services };
+}
+
+/**
+ * The module's Redis connection for commands, when configured. A serving instance's requests fail
+ * over to their fallbacks within a second rather than wait on a slow Redis.
+ */
+function connectRedis(name: string, options: RuntimeOptions): Redis | undefined {
+  const { platform, logger, metrics, serving } = options;
+  if (!platform.redis.url) return undefined;
+  const redis = serving
+    ? createRedis(platform.redis.url, {
+        name,
+        logger,
+        commandTimeoutMs: 1000,
+        onError: () => metrics.dependencyErrors.inc({ dependency: 'redis' }),
+      })
+    : createRedis(platform.redis.url, { name: `${name}-cli`, logger });
+  options.teardown.add(() => closeRedis(redis));
+  return redis;
+}
