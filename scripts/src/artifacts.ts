@@ -5,7 +5,7 @@ import { parse } from 'graphql';
 import { buildModuleSchema, loadConfig, SchemaRulesError } from '@platform/kernel';
 import { scanModules, loadDefinition, registryOf, type DiscoveredModule } from './modules.js';
 import { CATALOGUE_FILE, CATALOGUE_MODULE, renderCatalogue, renderPermissions } from './permissions.js';
-import { auditCoverage } from './audit-coverage.js';
+import { AUDIT_MODULE, AUDIT_TOPICS_FILE, renderAuditTopics } from './audit-coverage.js';
 
 export const SUPERGRAPH_FILE = 'schema/supergraph.graphql';
 const SDL_HEADER = '# Generated from the module sources by npm run generate. Do not edit.';
@@ -108,9 +108,6 @@ export async function generateArtifacts(root: string): Promise<Artifacts> {
   );
   const files = new Map<string, string>();
   const modules = [...discovery.modules].sort((a, b) => a.manifest.name.localeCompare(b.manifest.name));
-  const coverage = auditCoverage(modules.map((module) => module.manifest));
-  errors.push(...coverage.errors);
-  warnings.push(...coverage.warnings);
 
   for (const module of modules) {
     try {
@@ -125,6 +122,14 @@ export async function generateArtifacts(root: string): Promise<Artifacts> {
     files.set(
       `subgraphs/${catalogueOwner.dir}/${CATALOGUE_FILE}`,
       renderCatalogue(modules.map((module) => module.manifest)),
+    );
+  }
+
+  const audit = modules.find((module) => module.manifest.name === AUDIT_MODULE);
+  if (audit) {
+    files.set(
+      `subgraphs/${audit.dir}/${AUDIT_TOPICS_FILE}`,
+      renderAuditTopics(modules.map((module) => module.manifest)),
     );
   }
 

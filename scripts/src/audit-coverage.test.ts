@@ -1,42 +1,27 @@
 import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { auditCoverage } from './audit-coverage.js';
+import { format } from './artifacts.js';
+import { AUDIT_TOPICS_FILE, renderAuditTopics } from './audit-coverage.js';
 import { scanModules } from './modules.js';
 
-const events = (publishes: string[], consumes: string[] = []) => ({ publishes, consumes });
+const events = (publishes: string[]) => ({ publishes, consumes: [] });
 
-describe('auditCoverage', () => {
-  it('requires audit to consume every published event, and warns about what nobody publishes', () => {
-    const result = auditCoverage([
-      { name: 'blog', events: events(['blog.post.created', 'blog.post.deleted']) },
-      { name: 'audit', events: events([], ['blog.post.created', 'kernel.credential.refused', 'notes.note.created']) },
+describe('renderAuditTopics', () => {
+  it("lists every module's published topics and the kernel's, sorted, once each", () => {
+    const text = renderAuditTopics([
+      { name: 'blog', events: events(['blog.post.deleted', 'blog.post.created']) },
+      { name: 'notes', events: events(['notes.note.created', 'blog.post.created']) },
     ]);
-    expect(result.errors).toEqual([
-      'audit: module.yaml events.consumes lacks blog.post.deleted (published by blog); every published event is audited',
-    ]);
-    expect(result.warnings).toEqual([
-      'audit: module.yaml events.consumes lists notes.note.created, which no module publishes',
-    ]);
+    expect(text).toContain(
+      "[\n  'blog.post.created',\n  'blog.post.deleted',\n  'kernel.credential.refused',\n  'notes.note.created',\n]",
+    );
   });
 
-  it("requires the kernel's own topics too, which every module records and no manifest declares", () => {
-    expect(auditCoverage([{ name: 'audit', events: events([], []) }]).errors).toEqual([
-      'audit: module.yaml events.consumes lacks kernel.credential.refused (published by kernel); every published event is audited',
-    ]);
-  });
-
-  it('checks nothing without an audit module', () => {
-    expect(auditCoverage([{ name: 'blog', events: events(['blog.post.created']) }])).toEqual({
-      errors: [],
-      warnings: [],
-    });
-  });
-
-  it("holds for this repository's modules", () => {
+  it("is what audit's committed file holds for this repository's modules", async () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
-    expect(auditCoverage(scanModules(root).modules.map((module) => module.manifest))).toEqual({
-      errors: [],
-      warnings: [],
-    });
+    const file = `subgraphs/audit/${AUDIT_TOPICS_FILE}`;
+    const manifests = scanModules(root).modules.map((module) => module.manifest);
+    expect(await format(root, file, renderAuditTopics(manifests))).toBe(readFileSync(`${root}/${file}`, 'utf8'));
   });
 });

@@ -1,40 +1,25 @@
-import { KERNEL_TOPIC_PREFIX, KERNEL_TOPICS, type Manifest } from '@platform/kernel';
+import { KERNEL_TOPICS, type Manifest } from '@platform/kernel';
 
-/** The module that records every event: its manifest must consume all of them. */
+/** The module that records every event. */
 export const AUDIT_MODULE = 'audit';
-
-export interface AuditCoverage {
-  /** Published by some module but not consumed by audit: it would never be recorded. */
-  errors: string[];
-  /** Consumed by audit but published by no module (a removed module, or a typo). */
-  warnings: string[];
-}
+/** Where the list of topics it records goes, in its folder: written by `npm run generate`. */
+export const AUDIT_TOPICS_FILE = 'src/topics.generated.ts';
 
 /**
- * Audit records exactly the topics its `events.consumes` lists, and must record every event a
- * module publishes: each published topic missing there is an error, so `npm run generate` (and
- * CI's check) fails until it is added. The kernel's own topics (`kernel.…`, recorded in every
- * module's outbox, declared by no manifest) count as published by `kernel`. Without an audit
- * module there is nothing to check.
+ * The source of audit's `src/topics.generated.ts`: every topic a module publishes (its
+ * `events.publishes`) and the kernel's own (`kernel.…`, recorded in every module's outbox), sorted.
+ * Audit records exactly these, so a new module's events are audited once `npm run generate` (or
+ * `modules new`) has rewritten the file: nobody edits audit's manifest for it.
  */
-export function auditCoverage(manifests: ReadonlyArray<Pick<Manifest, 'name' | 'events'>>): AuditCoverage {
-  const audit = manifests.find((manifest) => manifest.name === AUDIT_MODULE);
-  if (!audit) return { errors: [], warnings: [] };
-  const consumed = new Set(audit.events.consumes);
-  const published = new Map<string, string>(KERNEL_TOPICS.map((topic) => [topic, KERNEL_TOPIC_PREFIX]));
-  for (const manifest of manifests) {
-    for (const topic of manifest.events.publishes) published.set(topic, manifest.name);
-  }
-  const errors = [...published]
-    .filter(([topic]) => !consumed.has(topic))
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(
-      ([topic, module]) =>
-        `${AUDIT_MODULE}: module.yaml events.consumes lacks ${topic} (published by ${module}); every published event is audited`,
-    );
-  const warnings = [...consumed]
-    .filter((topic) => !published.has(topic))
-    .sort()
-    .map((topic) => `${AUDIT_MODULE}: module.yaml events.consumes lists ${topic}, which no module publishes`);
-  return { errors, warnings };
+export function renderAuditTopics(manifests: ReadonlyArray<Pick<Manifest, 'name' | 'events'>>): string {
+  const topics = new Set<string>(KERNEL_TOPICS);
+  for (const manifest of manifests) for (const topic of manifest.events.publishes) topics.add(topic);
+  const lines = [...topics].sort().map((topic) => `  ${JSON.stringify(topic).replace(/"/g, "'")},`);
+  return [
+    '// Generated from every module.yaml by npm run generate. Do not edit.',
+    '',
+    '/** Every topic a module (or the kernel) publishes: what audit records, sorted. */',
+    `export const AUDITED_TOPICS: readonly string[] = [${lines.length > 0 ? `\n${lines.join('\n')}\n` : ''}];`,
+    '',
+  ].join('\n');
 }

@@ -2,7 +2,7 @@
  * Topics the kernel itself records, in the outbox of whichever module it runs (the event's
  * `source`), for every module alike. No manifest declares them (a module publishes only topics
  * starting with its own name, and no module may be called `kernel`); `npm run generate` counts
- * them as published, so audit's `events.consumes` must list them like any module's.
+ * them as published, so audit's generated topic list has them like any module's.
  */
 export const KernelTopic = {
   /** A service-only route refused a caller without the service credential (see `CredentialRefusals`). */

@@ -1,7 +1,6 @@
 import { KERNEL_TOPICS, KERNEL_VERSION, buildModuleSchema, SchemaRulesError } from '@platform/kernel';
 import semver from 'semver';
 import { scanModules, loadDefinition, registryOf, type DiscoveredModule, type Discovery } from '../modules.js';
-import { auditCoverage } from '../audit-coverage.js';
 import { table } from '../table.js';
 import { UsageError } from '../usage.js';
 
@@ -62,7 +61,6 @@ export async function validateModules(root: string, options: { sources: boolean 
   for (const problem of registryOf(discovery.modules).problems()) {
     lines.push(`${problem.module}: ${problem.kind.replace(/-/g, ' ')}: ${problem.message}`);
   }
-  lines.push(...auditCoverage(discovery.modules.map((module) => module.manifest)).errors);
   if (options.sources) {
     for (const module of discovery.modules) {
       if (!module.hasEntry) continue;

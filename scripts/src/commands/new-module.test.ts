@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, loadManifest } from '@platform/kernel';
 import { format } from '../artifacts.js';
-import { auditCoverage } from '../audit-coverage.js';
+import { renderAuditTopics } from '../audit-coverage.js';
 import { scanModules } from '../modules.js';
-import { renderPermissions } from '../permissions.js';
+import { renderCatalogue, renderPermissions } from '../permissions.js';
 import { UsageError } from '../usage.js';
 import { platformctl, REPO, repoCopy, snapshot } from './__tests__/repo-copy.js';
 import { newModule, planModule } from './new-module.js';
@@ -70,7 +70,24 @@ describe('modules new', () => {
         .sort(),
     );
     const changed = [...before.keys()].filter((file) => after.get(file) !== before.get(file));
-    expect(changed.sort()).toEqual(['config/default.yaml', 'subgraphs/audit/module.yaml', 'tsconfig.build.json']);
+    // Outside the folder, only what lists every module: the service's port, the build, and the two
+    // registry outputs npm run generate keeps (authz's catalogue, the topics audit records).
+    const outside = [
+      'config/default.yaml',
+      'subgraphs/audit/src/topics.generated.ts',
+      'subgraphs/authz/src/catalogue.generated.ts',
+      'tsconfig.build.json',
+    ];
+    expect(changed.sort()).toEqual(outside);
+    // Each edit is said, with what it did, after the count of files written.
+    const printed = log.mock.calls.map((call) => String(call[0])).join('\n');
+    expect(printed).toContain('Created module notes (resource note, port ');
+    expect(printed).toContain(': 21 files in subgraphs/notes/');
+    expect(printed).toContain('Edited 4 files outside it (nothing else was touched):');
+    for (const file of outside) expect(printed).toMatch(new RegExp(`^  ${file.replace(/\./g, '\\.')} +\\S`, 'm'));
+    expect(printed).toMatch(/^ {2}config\/default\.yaml +services\.notes: port \d+$/m);
+    expect(printed).toMatch(/catalogue\.generated\.ts +regenerated: lists notes\.note\.read, /m);
+    expect(printed).toMatch(/topics\.generated\.ts +regenerated: audit records notes\.note\.created, /m);
 
     // The next port after every one in use, in the style of the other entries.
     const services = (parseYaml(before.get('config/default.yaml')!) as { services: Record<string, { port: number }> })
@@ -89,13 +106,15 @@ describe('modules new', () => {
       '    { "path": "subgraphs/notes" }',
     ]);
 
-    // audit records what the module publishes: npm run generate and modules validate require it.
-    const topics = ['notes.note.created', 'notes.note.deleted', 'notes.note.updated'];
-    expect(addedLines(before.get('subgraphs/audit/module.yaml')!, after.get('subgraphs/audit/module.yaml')!)).toEqual(
-      topics.map((topic) => `    - ${topic}`),
-    );
+    // The registry outputs are exactly what npm run generate writes, so generating changes nothing there.
     const manifests = scanModules(root).modules.map((module) => module.manifest);
-    expect(auditCoverage(manifests).errors.filter((error) => error.includes('notes.'))).toEqual([]);
+    for (const [file, render] of [
+      ['subgraphs/audit/src/topics.generated.ts', renderAuditTopics],
+      ['subgraphs/authz/src/catalogue.generated.ts', renderCatalogue],
+    ] as const) {
+      expect(after.get(file)).toBe(await format(root, file, render(manifests)));
+    }
+    expect(after.get('subgraphs/audit/src/topics.generated.ts')).toContain("'notes.note.created',");
 
     const manifest = loadManifest(join(root, 'subgraphs/notes/module.yaml'));
     expect(manifest).toMatchObject({
@@ -210,7 +229,11 @@ describe('modules new', () => {
     );
     const plan = await planModule(root, 'notes');
     expect(plan.port).toBe(4100);
-    expect(plan.edits.map((edit) => edit.file)).toEqual(['tsconfig.build.json', 'subgraphs/audit/module.yaml']);
+    expect(plan.edits.map((edit) => edit.file)).toEqual([
+      'tsconfig.build.json',
+      'subgraphs/authz/src/catalogue.generated.ts',
+      'subgraphs/audit/src/topics.generated.ts',
+    ]);
   });
 
   describe('refuses, writing nothing,', () => {
@@ -288,7 +311,7 @@ describe('platformctl modules new', () => {
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toContain('Created module tasks (resource task, port');
     expect(result.stdout).toContain('  subgraphs/tasks/src/task/task.resolver.ts\n');
-    expect(result.stdout).toMatch(/\n {2}npm run generate +permission constants, schema\/tasks\.graphql/);
+    expect(result.stdout).toMatch(/\n {2}npm run generate +schema\/tasks\.graphql and the supergraph/);
     expect(snapshot(root).has('subgraphs/tasks/module.yaml')).toBe(true);
   });
 

@@ -1,13 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kind, parse } from 'graphql';
 import { parse as parseYaml } from 'yaml';
 import { KERNEL_VERSION, parseManifest } from '@platform/kernel';
 import { format } from '../artifacts.js';
-import { AUDIT_MODULE } from '../audit-coverage.js';
+import { AUDIT_MODULE, AUDIT_TOPICS_FILE, renderAuditTopics } from '../audit-coverage.js';
 import {
-  addConsumedEvents,
   addProjectReference,
   addServiceEntry,
   ConfigEditError,
@@ -15,7 +14,7 @@ import {
   readConfigFiles,
 } from '../config-edits.js';
 import { scanModules } from '../modules.js';
-import { renderPermissions } from '../permissions.js';
+import { CATALOGUE_FILE, CATALOGUE_MODULE, renderCatalogue, renderPermissions } from '../permissions.js';
 import { capitalize, plural, renderTemplate, singular, templateIdentifiers } from '../template.js';
 import { UsageError } from '../usage.js';
 
@@ -271,21 +270,35 @@ export async function planModule(root: string, name: string, options: NewModuleO
     throw error;
   }
 
-  // audit records every event a module publishes, and npm run generate fails until it lists them.
-  const audit = discovery.modules.find((module) => module.manifest.name === AUDIT_MODULE);
-  const unaudited = manifest.events.publishes.filter((topic) => !audit?.manifest.events.consumes.includes(topic));
-  if (audit && unaudited.length > 0) {
-    const file = relative(root, audit.manifestPath);
-    const before = readFileSync(audit.manifestPath, 'utf8');
-    try {
-      const after = await format(root, file, addConsumedEvents(before, unaudited, file));
-      edits.push({ file, before, after, summary: `events.consumes: ${unaudited.join(', ')}` });
-    } catch (error) {
-      if (!(error instanceof ConfigEditError)) throw error;
-      notes.push(
-        `add ${unaudited.join(', ')} to events.consumes in ${file} (audit records every event): ${error.message}`,
-      );
+  // Registry outputs of npm run generate that list every module, rewritten as it would: authz's
+  // permission catalogue (grants are checked against it) and the topics audit records.
+  const manifests = [...discovery.modules.map((module) => module.manifest), manifest];
+  const registries: Array<{ owner: string; file: string; render: () => string; summary: string }> = [
+    {
+      owner: CATALOGUE_MODULE,
+      file: CATALOGUE_FILE,
+      render: () => renderCatalogue(manifests),
+      summary: `regenerated: lists ${manifest.permissions.map((p) => p.name).join(', ')}`,
+    },
+    {
+      owner: AUDIT_MODULE,
+      file: AUDIT_TOPICS_FILE,
+      render: () => renderAuditTopics(manifests),
+      summary: `regenerated: audit records ${manifest.events.publishes.join(', ')}`,
+    },
+  ];
+  for (const registry of registries) {
+    const owner = discovery.modules.find((module) => module.manifest.name === registry.owner);
+    if (!owner) continue;
+    const file = `subgraphs/${owner.dir}/${registry.file}`;
+    const path = join(root, file);
+    if (!existsSync(path)) {
+      notes.push(`${file} not found: npm run generate writes it`);
+      continue;
     }
+    const before = readFileSync(path, 'utf8');
+    const after = await format(root, file, registry.render());
+    if (after !== before) edits.push({ file, before, after, summary: registry.summary });
   }
   return { name, resource, port, files, edits, notes };
 }
@@ -328,14 +341,15 @@ export async function newModule(root: string, name: string, options: NewModuleOp
   };
   const steps: Array<[string, string]> = [
     ['npm install', `links the new workspace (@platform/${plan.name}) and records it in package-lock.json`],
-    ['npm run generate', `permission constants, schema/${plan.name}.graphql, the supergraph, authz's catalogue`],
+    ['npm run generate', `schema/${plan.name}.graphql and the supergraph`],
     [`npm test -- subgraphs/${plan.name}`, "the module's own tests"],
     ['npx platformctl modules validate', 'manifests, dependencies and rule coverage'],
   ];
   console.log(
     [
-      `Created module ${plan.name} (resource ${plan.resource}, port ${plan.port}):`,
+      `Created module ${plan.name} (resource ${plan.resource}, port ${plan.port}): ${plan.files.size} files in subgraphs/${plan.name}/`,
       ...[...plan.files.keys()].sort().map((file) => `  ${file}`),
+      `Edited ${plan.edits.length} files outside it (nothing else was touched):`,
       ...columns(plan.edits.map((edit) => [edit.file, edit.summary])),
       ...plan.notes.map((note) => `note: ${note}`),
       '',

@@ -11,6 +11,7 @@ import { AuditEventFeed } from './audit-event/audit-event.feed.js';
 import { AuditConsumer } from './recording/consumer.js';
 import { AuditRecorder } from './recording/recorder.js';
 import { AuditPruner } from './retention/pruner.js';
+import { AUDITED_TOPICS } from './topics.generated.js';
 import { RetentionJob } from './retention/retention-job.js';
 
 /** Everything audit's hooks, resolvers and `platformctl audit` use, built once the database is up. */
@@ -43,7 +44,7 @@ export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditS
   const consumer = new AuditConsumer({
     runtime: runtime as ModuleRuntime,
     recorder,
-    topics: runtime.manifest.events.consumes,
+    topics: AUDITED_TOPICS,
     onRecorded: (record) => feed.announce(record),
   });
   const keys = new CheckpointKeys({

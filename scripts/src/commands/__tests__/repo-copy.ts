@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { scanModules } from '../../modules.js';
@@ -41,6 +41,11 @@ export function repoCopy(options: { without?: readonly string[] } = {}): string 
     if (without.has(module.manifest.name)) continue;
     mkdirSync(join(root, 'subgraphs', module.dir), { recursive: true });
     cpSync(module.manifestPath, join(root, 'subgraphs', module.dir, 'module.yaml'));
+    // The registry outputs that list every module (authz's catalogue, audit's topics): `modules new` rewrites them.
+    for (const file of ['src/catalogue.generated.ts', 'src/topics.generated.ts']) {
+      const path = join(dirname(module.manifestPath), file);
+      if (existsSync(path)) cpSync(path, join(root, 'subgraphs', module.dir, file), { recursive: true });
+    }
   }
   for (const name of without) forget(root, name);
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir');
@@ -68,12 +73,16 @@ function forget(root: string, name: string): void {
       .join('\n')
       .replace(/,(\s*\])/, '$1'),
   );
-  edit('subgraphs/audit/module.yaml', (text) =>
-    text
-      .split('\n')
-      .filter((line) => !line.trim().startsWith(`- ${name}.`))
-      .join('\n'),
-  );
+  // The generated registries: their lines that name the module's topics or permissions.
+  for (const file of ['subgraphs/audit/src/topics.generated.ts', 'subgraphs/authz/src/catalogue.generated.ts']) {
+    edit(file, (text) =>
+      text
+        .replace(new RegExp(`\\n  \\{\\n    name: '${name}\\.[^}]*\\},`, 'g'), '')
+        .split('\n')
+        .filter((line) => !line.trim().startsWith(`'${name}.`) && !line.trim().startsWith(`{ name: '${name}.`))
+        .join('\n'),
+    );
+  }
   rmSync(join(root, 'schema', `${name}.graphql`), { force: true });
 }
 

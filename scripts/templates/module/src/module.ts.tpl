@@ -1,6 +1,7 @@
 import { defineModule, permission } from '@platform/kernel';
 import { migrations } from './migrations/index.js';
 import { Permission } from './permissions.generated.js';
+import { userDeletedConsumer } from './__resource__/identity-events.js';
 import { __Resource__ } from './__resource__/__resource__.entity.js';
 import { resolve__Resource__Reference } from './__resource__/__resource__.reference.js';
 import { __Resource__Resolver } from './__resource__/__resource__.resolver.js';
@@ -18,9 +19,5 @@ export default defineModule({
   },
   rules,
   services: create__Name__Services,
-  hooks: {
-    async onStart(_runtime, services) {
-      await services.identityEvents.start();
-    },
-  },
+  consumers: [userDeletedConsumer],
 });

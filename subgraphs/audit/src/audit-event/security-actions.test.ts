@@ -1,11 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { loadManifest } from '@platform/kernel';
+import { AUDITED_TOPICS } from '../topics.generated.js';
 import { isSecurityAction, SECURITY_ACTIONS, securityActionsOf } from './security-actions.js';
 
 describe('security actions', () => {
   it('are all recorded by audit (no typo, no action nobody publishes)', () => {
-    const consumed = loadManifest(new URL('../../module.yaml', import.meta.url)).events.consumes;
-    expect(SECURITY_ACTIONS.filter((action) => !consumed.includes(action))).toEqual([]);
+    expect(SECURITY_ACTIONS.filter((action) => !AUDITED_TOPICS.includes(action))).toEqual([]);
   });
 
   it('leave routine traffic out', () => {

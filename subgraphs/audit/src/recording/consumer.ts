@@ -6,7 +6,7 @@ import type { AuditRecorder } from './recorder.js';
 
 /**
  * Audit's one consumer group: every event on the bus passes through it, and those a module
- * declares (audit's `events.consumes`, which `npm run generate` keeps equal to every module's
+ * publishes (src/topics.generated.ts, which `npm run generate` writes from every module's
  * `events.publishes`) are recorded. One group, one pattern (`*`): on Redis a group is one
  * cursor over the stream.
  */

@@ -18,7 +18,7 @@ export async function list__Resources__(em: EntityManager, page: PageRequest): P
 }
 
 /** Loads __resources__ by id in one statement, in the order asked (null where missing). */
-export async function __resources__ById(
+export async function __resources__ByIds(
   em: EntityManager,
   ids: readonly string[],
 ): Promise<Array<__Resource__ | null>> {

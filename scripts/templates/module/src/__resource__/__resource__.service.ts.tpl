@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
-import { NotFoundError, type EventMeta, type EntityManager } from '@platform/kernel';
-import type { Emit } from '../events.js';
+import { NotFoundError, type Emit, type EventMeta, type EntityManager } from '@platform/kernel';
+import type { __Name__Events } from '../events.js';
 import { __Resource__ } from './__resource__.entity.js';
 import {
   validate__Resource__Changes,
@@ -15,9 +15,9 @@ import {
  * Who may call what is the rules' business (rules.ts), not this class's.
  */
 export class __Resource__Service {
-  readonly #emit: Emit;
+  readonly #emit: Emit<__Name__Events>;
 
-  constructor(deps: { emit: Emit }) {
+  constructor(deps: { emit: Emit<__Name__Events> }) {
     this.#emit = deps.emit;
   }
 
