@@ -229,3 +229,44 @@ function get(object: unknown, path: string): unknown {
 function readDefault(): string {
   return readFileSync(join(ROOT, 'config', 'default.yaml'), 'utf8');
 }
+
+describe('environment variables a module declares (`environment` in the config files)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'platform-env-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // A config directory of a deployment whose module `notes` declares two variables.
+  writeFileSync(
+    join(dir, 'default.yaml'),
+    readFileSync(join(ROOT, 'config/default.yaml'), 'utf8').replace(
+      /^environment:\n/m,
+      'environment:\n  NOTES_TOKEN: { path: modules.notes.token, secret: true }\n  NOTES_LIMIT: { path: modules.notes.limit }\n',
+    ),
+  );
+  const loadHere = (env: Record<string, string>) => loadConfig({ env: { PLATFORM_CONFIG_DIR: dir, ...env } });
+
+  it('sets their paths, reads secrets as written and from <NAME>_FILE, parses the rest as YAML', () => {
+    const file = join(dir, 'token');
+    writeFileSync(file, '0123 4567\n');
+    const config = loadHere({ PLATFORM_ENV: 'test', NOTES_TOKEN_FILE: file, NOTES_LIMIT: '25' });
+    expect(config.modules.notes).toEqual({ token: '0123 4567', limit: 25 });
+    expect(config.environment.NOTES_TOKEN).toEqual({ path: 'modules.notes.token', secret: true });
+  });
+
+  it('refuses a declared secret holding a development default in production, by path', () => {
+    const error = configError(() =>
+      loadHere({
+        PLATFORM_ENV: 'production',
+        SERVICE_SECRET: 'an-operator-chosen-secret-of-enough-length-0123456789',
+        SEED_ADMIN_PASSWORD: 'An operator-chosen passphrase 9',
+        SIGNING_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+        NOTES_TOKEN: 'change-me',
+      }),
+    );
+    expect(error.issues.map((issue) => issue.path)).toContain('modules.notes.token');
+  });
+
+  it('reports a malformed declaration with its key path', () => {
+    writeFileSync(join(dir, 'test.yaml'), 'environment:\n  notes_lower: { path: modules.notes.x }\n');
+    const error = configError(() => loadHere({ PLATFORM_ENV: 'test' }));
+    expect(error.issues.map((issue) => issue.path)).toContain('environment.notes_lower');
+  });
+});

@@ -4,37 +4,28 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './config-error.js';
 import { developmentSecretIssues } from './production.js';
-import { platformConfigSchema, type PlatformConfig } from './schema.js';
+import { platformConfigSchema, type EnvVariable, type PlatformConfig } from './schema.js';
 
 export { ConfigError, type ConfigIssue } from './config-error.js';
 
 type Env = Record<string, string | undefined>;
 
 /**
- * Plain variables operators expect, mapped to config paths. Everything else is
- * `PLATFORM_<SECTION>__<KEY>`: `__` separates levels, `_` inside a level becomes camelCase
- * (`PLATFORM_HTTP__BODY_LIMIT=2mb` sets `http.bodyLimit`).
+ * The kernel's plain variables operators expect, mapped to config paths (modules add theirs under
+ * `environment` in config/default.yaml). Everything else is `PLATFORM_<SECTION>__<KEY>`: `__`
+ * separates levels, `_` inside a level becomes camelCase (`PLATFORM_HTTP__BODY_LIMIT=2mb` sets
+ * `http.bodyLimit`). Secrets are taken as written: a YAML reading could turn one into a number
+ * or a list.
  */
-export const PLAIN_ENV_VARS: Readonly<Record<string, string>> = {
-  DATABASE_URL: 'database.url',
-  REDIS_URL: 'redis.url',
-  SMTP_URL: 'smtp.url',
-  DATA_DIR: 'dataDir',
-  LOG_LEVEL: 'log.level',
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'tracing.otlpEndpoint',
-  SEED_ADMIN_EMAIL: 'modules.identity.seedAdmin.email',
-  SEED_ADMIN_PASSWORD: 'modules.identity.seedAdmin.password',
-  SERVICE_SECRET: 'auth.serviceSecret',
-  SIGNING_KEY_ENCRYPTION_KEY: 'modules.identity.keys.encryptionKey',
-  SIGNING_KEY_PREVIOUS_ENCRYPTION_KEYS: 'modules.identity.keys.previousEncryptionKeys',
+export const PLAIN_ENV_VARS: Readonly<Record<string, EnvVariable>> = {
+  DATABASE_URL: { path: 'database.url', secret: false },
+  REDIS_URL: { path: 'redis.url', secret: false },
+  SMTP_URL: { path: 'smtp.url', secret: false },
+  DATA_DIR: { path: 'dataDir', secret: false },
+  LOG_LEVEL: { path: 'log.level', secret: false },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: { path: 'tracing.otlpEndpoint', secret: false },
+  SERVICE_SECRET: { path: 'auth.serviceSecret', secret: true },
 };
-
-/** Secrets are taken as written: a YAML reading could turn one into a number or a list. */
-const RAW_ENV_VARS: ReadonlySet<string> = new Set([
-  'SERVICE_SECRET',
-  'SIGNING_KEY_ENCRYPTION_KEY',
-  'SIGNING_KEY_PREVIOUS_ENCRYPTION_KEYS',
-]);
 
 export const ENV_PREFIX = 'PLATFORM_';
 
@@ -82,23 +73,26 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
  * A plain variable's value, or the content of the file its `<NAME>_FILE` twin names (how
  * container platforms hand over secrets: `SERVICE_SECRET_FILE=/run/secrets/service-secret`).
  */
-function plainValue(env: Env, name: string): string | undefined {
+function plainValue(env: Env, name: string, path: string): string | undefined {
   if (env[name] !== undefined) return env[name];
   const file = env[`${name}_FILE`];
   if (file === undefined) return undefined;
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (error) {
-    throw new ConfigError([{ path: PLAIN_ENV_VARS[name]!, message: `${name}_FILE: ${(error as Error).message}` }]);
+    throw new ConfigError([{ path, message: `${name}_FILE: ${(error as Error).message}` }]);
   }
 }
 
-/** The overrides the environment asks for, as a partial config tree. */
-export function envOverrides(env: Env): Record<string, unknown> {
+/**
+ * The overrides the environment asks for, as a partial config tree: the kernel's plain variables,
+ * those `declared` (the config files' `environment`), and `PLATFORM_*`.
+ */
+export function envOverrides(env: Env, declared: Readonly<Record<string, EnvVariable>> = {}): Record<string, unknown> {
   const tree: Record<string, unknown> = {};
-  for (const [name, path] of Object.entries(PLAIN_ENV_VARS)) {
-    const raw = plainValue(env, name);
-    if (raw !== undefined) setPath(tree, path.split('.'), RAW_ENV_VARS.has(name) ? raw : parseEnvValue(raw));
+  for (const [name, { path, secret }] of Object.entries({ ...declared, ...PLAIN_ENV_VARS })) {
+    const raw = plainValue(env, name, path);
+    if (raw !== undefined) setPath(tree, path.split('.'), secret ? raw : parseEnvValue(raw));
   }
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || raw === undefined || NOT_SETTINGS.has(name)) {
@@ -108,6 +102,15 @@ export function envOverrides(env: Env): Record<string, unknown> {
     if (path.length > 0) setPath(tree, path, parseEnvValue(raw));
   }
   return tree;
+}
+
+/** The config files' `environment` (validated again with the whole config; what is malformed is reported then). */
+function declaredVariables(section: unknown, issues: ConfigIssue[]): Record<string, EnvVariable> {
+  if (section === undefined) return {};
+  const parsed = platformConfigSchema.shape.environment.safeParse(section);
+  if (parsed.success) return parsed.data;
+  issues.push(...zodIssues(parsed.error, 'environment'));
+  return {};
 }
 
 /** Finds `config/` by walking up from `start` (the repository root or the container's /app). */
@@ -165,7 +168,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<PlatformCo
   const issues: ConfigIssue[] = [];
   let tree = readYaml(join(dir, 'default.yaml'), issues);
   tree = deepMerge(tree, readYaml(join(dir, `${envName}.yaml`), issues));
-  tree = deepMerge(tree, envOverrides(env));
+  tree = deepMerge(tree, envOverrides(env, declaredVariables(tree.environment, issues)));
   tree = deepMerge(tree, { env: envName });
   if (options.overrides) tree = deepMerge(tree, options.overrides);
 

@@ -36,11 +36,20 @@ function secretsOf(config: PlatformConfig): Array<{ path: string; value: string 
   for (const [name, service] of Object.entries(config.services)) {
     addUrlPassword(`services.${name}.databaseUrl`, service.databaseUrl);
   }
-  const identity = config.modules.identity as
-    { seedAdmin?: { password?: unknown }; keys?: { encryptionKey?: unknown } } | undefined;
-  add('modules.identity.seedAdmin.password', identity?.seedAdmin?.password);
-  add('modules.identity.keys.encryptionKey', identity?.keys?.encryptionKey);
+  // The secrets modules declare with their environment variables (identity's admin password, key-encryption key).
+  for (const { path, secret } of Object.values(config.environment)) {
+    if (secret) add(path, valueAt(config, path));
+  }
   return found;
+}
+
+function valueAt(config: PlatformConfig, path: string): unknown {
+  let node: unknown = config;
+  for (const key of path.split('.')) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
 }
 
 /** The value as written and, when it reads as base64 (a key), what it decodes to. */

@@ -14,6 +14,16 @@ function isProxySpec(value: string): boolean {
 const port = z.number().int().min(0).max(65535);
 const serviceName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'a service name (lower-case letters, digits, dashes)');
 const url = z.string().url();
+/** A plain environment variable: the config path it sets, and whether it holds a secret. */
+export const envVariable = z
+  .object({
+    path: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+$|^[A-Za-z][A-Za-z0-9]*$/, 'a dotted config path'),
+    secret: z.boolean().default(false),
+  })
+  .strict();
+export type EnvVariable = z.infer<typeof envVariable>;
 /** A size in bytes, or with a unit (`512kb`, `4mb`). */
 const byteSize = z.union([
   z.string().regex(/^\d+(b|kb|mb)$/i, 'a number of bytes, or with a unit: 512kb, 4mb'),
@@ -249,6 +259,15 @@ export const platformConfigSchema = z
     services: z.record(serviceName, serviceSchema),
     /** Module-specific sections, each validated by that module's own schema. */
     modules: z.record(z.string(), z.record(z.string(), z.unknown())),
+    /**
+     * Plain environment variables beside the kernel's own (DATABASE_URL, SERVICE_SECRET, …) and
+     * `PLATFORM_*`: name → config path, each also read from the file `<NAME>_FILE` names. A
+     * `secret` is taken as written and refused in production when it holds a development default.
+     * Modules declare theirs here (identity's SEED_ADMIN_PASSWORD, SIGNING_KEY_ENCRYPTION_KEY).
+     */
+    environment: z
+      .record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)'), envVariable)
+      .default({}),
   })
   .strict();
 

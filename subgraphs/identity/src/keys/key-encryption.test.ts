@@ -160,7 +160,9 @@ describe('the KEK settings', () => {
     const [current, previous1, previous2] = [kek(), kek(), kek()];
     const file = join(tempDir(), 'kek');
     writeFileSync(file, `${current.toString('base64')}\n`);
-    expect(envOverrides({ SIGNING_KEY_ENCRYPTION_KEY_FILE: file })).toEqual({
+    // Declared in config/default.yaml's `environment`, as a secret: read as written.
+    const declared = (loadConfig({ env: { PLATFORM_ENV: 'test' } }) as PlatformConfig).environment;
+    expect(envOverrides({ SIGNING_KEY_ENCRYPTION_KEY_FILE: file }, declared)).toEqual({
       modules: { identity: { keys: { encryptionKey: current.toString('base64') } } },
     });
     const keys = identityKeys({
