@@ -124,7 +124,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
       const subscriber: Subscriber = {
         user: state.user,
         identity: state.identity,
-        send: frameSink(socket, id, () => metrics.dropped.inc()).next,
+        send: frameSink(socket, id, () => metrics.dropped.inc()),
         closeSocket: state.close,
       };
       return subscriptions.follow(await delivery.subscribe(subscriber, args));

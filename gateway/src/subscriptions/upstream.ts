@@ -60,11 +60,6 @@ export class UpstreamConnections {
     this.#keepAliveMs = options.keepAliveMs;
   }
 
-  /** Upstream sockets open or opening. */
-  get size(): number {
-    return this.#clients.size;
-  }
-
   /** Streams one operation's results from `service`; closing the stream unsubscribes. */
   subscribe(
     service: string,

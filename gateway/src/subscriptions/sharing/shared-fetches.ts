@@ -24,11 +24,6 @@ export class SharedFetches {
     );
   }
 
-  /** Answers held (for tests and stats). */
-  get size(): number {
-    return this.#answers.size;
-  }
-
   #shared(name: string, source: GraphQLDataSource, eventKey: string): GraphQLDataSource {
     return {
       process: async (options) => {

@@ -1,29 +1,22 @@
 import type { FormattedExecutionResult } from 'graphql';
-import { EventStream, type CloseReason, type Logger } from '@platform/kernel';
+import type { CloseReason, Logger } from '@platform/kernel';
+import type { Delivery } from '../delivery.js';
+import { UNAVAILABLE, UpstreamConnections, type UpstreamIdentity } from '../upstream.js';
 import {
   BRIDGE_MS,
   CARRIERS,
-  fanOut,
-  MAX_REPLACEMENTS,
-  mayHave,
-  nextCarrier,
-  REPLACED_WINDOW_MS,
-  upstreamEvent,
-  upstreamInPlace,
+  CarrierState,
+  Group,
+  Member,
   type Carrier,
-  type CarrierState,
-  type Delivery,
-  type Group,
   type GroupMember,
   type GroupSpec,
-  type Member,
   type Membership,
   type Result,
   type StartCarrier,
 } from './group-state.js';
-import { UNAVAILABLE, UpstreamConnections, type UpstreamIdentity } from '../upstream.js';
 
-export type { Carrier, Delivery, GroupMember, GroupSpec, Membership, StartCarrier } from './group-state.js';
+export type { Carrier, GroupMember, GroupSpec, Membership, StartCarrier } from './group-state.js';
 
 export interface SubscriptionGroupsOptions {
   /** Subgraph name → GraphQL URL. */
@@ -60,84 +53,58 @@ export class SubscriptionGroups {
 
   /** Adds a member to the group `key`, which `start` starts (or restarts) carriers of. */
   join(key: string, spec: GroupSpec, start: StartCarrier, member: GroupMember): Membership {
-    const entry: Member = {
-      send: member.send,
-      closeSocket: member.closeSocket,
-      identity: member.identity,
-      sessionId: member.sessionId,
-      stale: member.stale,
-      group: undefined as unknown as Group,
-      stream: new EventStream<never>(() => this.#leave(entry)),
-      held: undefined,
-      carrying: undefined,
-      recent: undefined,
-    };
-    this.#enter(entry, key, spec, start);
+    const entry = new Member(member, this.#group(key, spec, start), (left) => this.#leave(left));
+    this.#enter(entry, entry.group);
     return {
       stream: entry.stream,
       get key() {
         return entry.group.key;
       },
-      hold: () => {
-        entry.held ??= [];
-      },
-      release: (nextKey, nextSpec, nextStart) => {
-        const held = entry.held ?? [];
-        entry.held = undefined;
-        if (entry.stream.closed) return;
-        const previousGroup = entry.group;
-        const previous = previousGroup.spec;
-        const same = nextKey === previousGroup.key;
-        // A new group's upstream subscriptions are not in place at once. Meanwhile the old group,
-        // whose carriers answer for the new set too when everyone's set changed, bridges the gap.
-        const bridge = !same && !upstreamInPlace(this.#groups.get(nextKey));
-        if (bridge) entry.recent ??= new Set();
-        for (const { payload, permissions, event } of held) {
-          if (!mayHave(permissions, previous, nextSpec, same)) continue;
-          if (entry.recent && event !== undefined) {
-            if (entry.recent.has(event)) continue;
-            entry.recent.add(event);
-          }
-          entry.send(payload);
-        }
-        if (same) {
-          this.#staff(previousGroup);
-          return;
-        }
-        if (bridge) previousGroup.bridges.set(entry, Date.now() + BRIDGE_MS);
-        // Its upstream subscription stays a while too, answering with its credentials, so for its
-        // new set: it brings the old group's held and bridged members their events.
-        const carried = entry.carrying;
-        if (carried) {
-          entry.carrying = undefined;
-          carried.orphaned = true;
-          setTimeout(() => this.#retire(carried), BRIDGE_MS).unref();
-        }
-        this.#leave(entry);
-        if (carried) this.#staff(previousGroup);
-        this.#enter(entry, nextKey, nextSpec, nextStart);
-      },
+      hold: () => entry.hold(),
+      release: (nextKey, nextSpec, nextStart) => this.#release(entry, nextKey, nextSpec, nextStart),
     };
   }
 
-  /** Adds `member` to group `key`, started if need be. */
-  #enter(member: Member, key: string, spec: GroupSpec, start: StartCarrier): void {
+  /** Ends `member`'s hold and moves it to group `key` if that is another (see `Membership.release`). */
+  #release(member: Member, key: string, spec: GroupSpec, start: StartCarrier): void {
+    const previous = member.group;
+    const same = key === previous.key;
+    // A new group's upstream subscriptions are not in place at once. Meanwhile the old group,
+    // whose carriers answer for the new set too when everyone's set changed, bridges the gap.
+    const bridge = !same && !(this.#groups.get(key)?.upstreamInPlace() ?? false);
+    if (bridge && !member.stream.closed) member.rememberEvents();
+    member.release(previous.spec, spec, same);
+    if (member.stream.closed) return;
+    if (same) {
+      this.#staff(previous);
+      return;
+    }
+    if (bridge) previous.bridge(member);
+    // Its upstream subscription stays a while too, answering with its credentials, so for its
+    // new set: it brings the old group's held and bridged members their events.
+    const carried = member.carrying;
+    if (carried) {
+      member.carrying = undefined;
+      carried.orphaned = true;
+      setTimeout(() => this.#retire(carried), BRIDGE_MS).unref();
+    }
+    this.#leave(member);
+    if (carried) this.#staff(previous);
+    this.#enter(member, this.#group(key, spec, start));
+  }
+
+  /** Group `key`, started if need be. */
+  #group(key: string, spec: GroupSpec, start: StartCarrier): Group {
     let group = this.#groups.get(key);
     if (!group || group.ended) {
-      group = {
-        key,
-        spec,
-        members: new Set(),
-        carriers: new Set(),
-        start,
-        seen: new Set(),
-        replaced: [],
-        carriersSince: Date.now(),
-        bridges: new Map(),
-        ended: false,
-      };
+      group = new Group(key, spec, start);
       this.#groups.set(key, group);
     }
+    return group;
+  }
+
+  /** Adds `member` to `group`, which is staffed. */
+  #enter(member: Member, group: Group): void {
     member.group = group;
     group.members.add(member);
     this.#staff(group);
@@ -146,7 +113,7 @@ export class SubscriptionGroups {
   /** Starts carriers until the group has as many as it should. */
   #staff(group: Group): void {
     if (group.ended) return;
-    const active = [...group.carriers].filter((carrier) => !carrier.retired && !carrier.orphaned);
+    const active = group.activeCarriers();
     // From no carrier in place (a new group, or one its members had left): none is subscribed yet.
     if (active.length === 0 && group.members.size > 0) group.carriersSince = Date.now();
     if (!group.spec.fingerprint) {
@@ -156,44 +123,23 @@ export class SubscriptionGroups {
     }
     const wanted = Math.min(CARRIERS, group.members.size);
     while (active.length < wanted) {
-      const next = nextCarrier(group, active);
+      const next = group.nextCarrier(active);
       if (!next) return;
       active.push(this.#startCarrier(group, next, { ...next.identity, sharedAnswer: true }));
     }
   }
 
   #startCarrier(group: Group, member: Member | undefined, identity: UpstreamIdentity): CarrierState {
-    const state: CarrierState = {
-      group,
-      orphaned: false,
-      member,
-      upstream: new UpstreamConnections({
+    const upstream = (state: CarrierState): UpstreamConnections =>
+      new UpstreamConnections({
         identity,
         urls: this.#options.urls,
         logger: this.#options.logger,
         keepAliveMs: this.#options.keepAliveMs,
         onSocket: this.#options.onSocket,
-        onFatalClose: (code, reason) => {
-          const closeReason = { code, reason } as CloseReason;
-          if (!state.group.spec.fingerprint) {
-            for (const each of [...state.group.members]) each.closeSocket(closeReason);
-            return;
-          }
-          // Only the carrier's own credentials were refused: its socket closes, the group goes on.
-          if (state.retired) return;
-          if (member && state.group.members.has(member)) member.closeSocket(closeReason);
-          this.#replace(state, true);
-        },
-      }),
-      source: undefined,
-      retired: false,
-      answering: undefined,
-      answeringEvent: undefined,
-      mismatched: false,
-      last: undefined,
-    };
-    if (member) member.carrying = state;
-    group.carriers.add(state);
+        onFatalClose: (code, reason) => this.#refused(state, { code, reason } as CloseReason),
+      });
+    const state = new CarrierState(group, member, upstream);
     const carrier: Carrier = {
       upstream: state.upstream,
       identity,
@@ -214,21 +160,32 @@ export class SubscriptionGroups {
     return state;
   }
 
+  /** A subgraph closed a carrier's upstream socket for its credentials (4401/4403). */
+  #refused(carrier: CarrierState, reason: CloseReason): void {
+    const { group, member } = carrier;
+    if (!group.spec.fingerprint) {
+      for (const each of [...group.members]) each.closeSocket(reason);
+      return;
+    }
+    // Only the carrier's own credentials were refused: its socket closes, the group goes on.
+    if (carrier.retired) return;
+    if (member && group.members.has(member)) member.closeSocket(reason);
+    this.#replace(carrier, true);
+  }
+
   #accept(carrier: CarrierState, event: FormattedExecutionResult): boolean {
     const { group } = carrier;
     if (carrier.retired || group.ended) return false;
     const { fingerprint } = group.spec;
     if (!fingerprint) return true;
-    const { permissions: used, event: raw, seen } = upstreamEvent(group, event);
+    const { permissions: used, event: raw, seen } = group.upstreamEvent(event);
     if (seen) return false;
     if (used !== undefined && used !== fingerprint && !carrier.orphaned) {
       // The carrier's permissions changed before the gateway heard of it, and maybe everyone's.
       this.#options.logger.info({ fingerprint, used }, 'an upstream event was answered for another permission set');
       this.#restate(group);
     }
-    carrier.answering = used;
-    carrier.answeringEvent = raw;
-    carrier.mismatched = false;
+    carrier.accepted(used, raw);
     return true;
   }
 
@@ -236,7 +193,7 @@ export class SubscriptionGroups {
   #restate(group: Group): void {
     for (const member of group.members) {
       if (member.held) continue;
-      member.held = [];
+      member.hold();
       member.stale?.();
     }
   }
@@ -277,7 +234,7 @@ export class SubscriptionGroups {
     event?: string,
   ): void {
     const started = performance.now();
-    const sent = fanOut(group, this.#options.serialize(result), permissions, event);
+    const sent = group.fanOut(this.#options.serialize(result), permissions, event);
     this.#options.delivered(delivery, sent, (performance.now() - started) / 1000);
   }
 
@@ -299,10 +256,7 @@ export class SubscriptionGroups {
       this.#staff(group);
       return;
     }
-    const now = Date.now();
-    group.replaced.push(now);
-    while (group.replaced[0]! < now - REPLACED_WINDOW_MS) group.replaced.shift();
-    if (group.replaced.length > MAX_REPLACEMENTS) {
+    if (!group.replaced()) {
       this.#options.logger.error(
         { key: group.key },
         'subscription group ended: its upstream subscriptions keep failing',
@@ -316,9 +270,7 @@ export class SubscriptionGroups {
 
   #retire(carrier: CarrierState): void {
     if (carrier.retired) return;
-    carrier.retired = true;
-    carrier.group.carriers.delete(carrier);
-    if (carrier.member?.carrying === carrier) carrier.member.carrying = undefined;
+    carrier.retire();
     const source = carrier.source;
     carrier.source = undefined;
     void (async () => {
@@ -338,8 +290,7 @@ export class SubscriptionGroups {
     if (group.members.size === 0) {
       // Members that moved on may still need its answers for a moment (see `bridges`).
       const now = Date.now();
-      let last = 0;
-      for (const [bridged, until] of group.bridges) if (!bridged.stream.closed) last = Math.max(last, until);
+      const last = group.bridgedUntil();
       if (last > now) {
         setTimeout(() => {
           if (group.members.size === 0) void this.#end(group);
@@ -355,11 +306,9 @@ export class SubscriptionGroups {
   /** The subscription ended (completed, refused, its source went away, or no member is left): so does every member's. */
   async #end(group: Group): Promise<void> {
     if (group.ended) return;
-    group.ended = true;
+    group.end();
     if (this.#groups.get(group.key) === group) this.#groups.delete(group.key);
     for (const carrier of [...group.carriers]) this.#retire(carrier);
-    for (const member of group.bridges.keys()) member.recent = undefined;
-    group.bridges.clear();
     for (const member of [...group.members]) member.stream.end();
     group.members.clear();
   }
