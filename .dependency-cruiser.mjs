@@ -13,6 +13,13 @@ import { readFileSync } from 'node:fs';
 const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const anyOf = (patterns) => `(${patterns.join('|')})`;
 
+/** The kernel's entry points' sources (the "@platform/source" target of each export). */
+const kernelExports = JSON.parse(readFileSync(new URL('./kernel/package.json', import.meta.url), 'utf8')).exports;
+const kernelEntrySources = Object.values(kernelExports)
+  .map((target) => (typeof target === 'object' && target !== null ? target['@platform/source'] : undefined))
+  .filter((source) => typeof source === 'string')
+  .map((source) => `kernel/${source.replace(/^\.\//, '')}`);
+
 /**
  * The kernel's layers, lowest first, each a set of paths under kernel/src. A file may import its
  * own layer and those below it, never one above. Files outside every layer are reported
@@ -58,8 +65,8 @@ const KERNEL_LAYERS = [
   { name: 'service', comment: 'running a module or the gateway as a service', paths: ['service/'] },
   {
     name: 'entry',
-    comment: 'the package entry points and the test kit',
-    paths: ['index\\.ts$', 'gateway\\.ts$', 'boot\\.ts$', 'demo\\.ts$', 'testing/'],
+    comment: 'the package entry points (every "exports" target of kernel/package.json) and the test kit',
+    paths: [...kernelEntrySources.map((source) => `${escape(source.replace(/^kernel\/src\//, ''))}$`), 'testing/'],
   },
 ];
 const layerPath = (layers) => `^kernel/src/${anyOf(layers.flatMap((layer) => layer.paths))}`;
@@ -101,13 +108,6 @@ const exceptionRules = LAYER_EXCEPTIONS.map((exception) => {
     to: { path: layerPath(KERNEL_LAYERS.slice(index + 1)), pathNot: `^${escape(exception.to)}$` },
   };
 });
-
-/** The kernel's entry points' sources (the "@platform/source" target of each export). */
-const kernelExports = JSON.parse(readFileSync(new URL('./kernel/package.json', import.meta.url), 'utf8')).exports;
-const kernelEntrySources = Object.values(kernelExports)
-  .map((target) => (typeof target === 'object' && target !== null ? target['@platform/source'] : undefined))
-  .filter((source) => typeof source === 'string')
-  .map((source) => `kernel/${source.replace(/^\.\//, '')}`);
 
 export default {
   forbidden: [

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { loadConfig } from '@platform/kernel';
+import { loadConfig } from '@platform/kernel/tools';
 import { casesFor, JOIN_QUERY, LOGIN_MUTATION, type CaseSpec, type TargetName } from './gateway/cases.js';
 import { measure, type RunContext, type RunResult } from './gateway/measure.js';
 import { docsSection, printSummary } from './gateway/output.js';

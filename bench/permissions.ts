@@ -18,17 +18,8 @@ import { cpus } from 'node:os';
 import { execute, parse, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { pino } from 'pino';
 import { Field, ID, Int, ObjectType, Query, Resolver, buildSchema } from 'type-graphql';
-import {
-  applyRules,
-  or,
-  permission,
-  permissionCheck,
-  publicAccess,
-  RemotePermissions,
-  rule,
-  type AuthenticatedUser,
-  type IRules,
-} from '@platform/kernel';
+import { or, permission, publicAccess, rule, type AuthenticatedUser, type IRules } from '@platform/kernel';
+import { applyRules, permissionCheck, RemotePermissions } from '@platform/kernel/tools';
 
 const CHECKS = 1_000_000;
 const CHECK_WARMUP = 100_000;

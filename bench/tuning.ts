@@ -12,7 +12,7 @@ import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { TokenVerifier } from '@platform/kernel';
+import { TokenVerifier } from '@platform/kernel/tools';
 import { keepAliveFetcher } from '../gateway/src/data-source.js';
 import { freePorts } from './lib/platform.js';
 import { ServerProcess } from './lib/server-process.js';

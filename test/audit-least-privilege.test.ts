@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { startSubgraph, type SubgraphHandle } from '@platform/kernel';
+import { startSubgraph } from '@platform/kernel';
+import { type SubgraphHandle } from '@platform/kernel/testing';
 import { testConfig } from '@platform/kernel/testing';
 import audit, { auditGrants, type AuditConfig, type AuditServices } from '@platform/audit';
 import {

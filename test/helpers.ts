@@ -1,5 +1,5 @@
 import { dropTestSchema, testConfig } from '@platform/kernel/testing';
-import type { ModuleDefinition } from '@platform/kernel';
+import type { ModuleDefinition } from '@platform/kernel/testing';
 import { discoverModules } from '../scripts/src/modules.js';
 import { startPlatform, type RunningPlatform } from '../scripts/src/platform.js';
 

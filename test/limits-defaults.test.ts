@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { Supergraph } from '@apollo/federation-internals';
 import { Kind, parse, validate, type DocumentNode, type OperationDefinitionNode } from 'graphql';
-import { loadConfig } from '@platform/kernel';
+import { loadConfig } from '@platform/kernel/testing';
 import { checkOperation, countTokens } from '@platform/kernel/gateway';
 
 /**

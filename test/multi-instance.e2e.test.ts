@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CloseCode } from '@platform/kernel';
+import { CloseCode } from '@platform/kernel/testing';
 import { Redis } from 'ioredis';
 import { eventually, waitFor } from '@platform/kernel/testing';
 import {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { describe, it, expect } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
-import { buildModuleSchema, SchemaRulesError, type ModuleDefinition } from '@platform/kernel';
+import { buildModuleSchema, SchemaRulesError, type ModuleDefinition } from '@platform/kernel/testing';
 import { loadDefinition, scanModules } from '../scripts/src/modules.js';
 
 /**

@@ -5,7 +5,8 @@
 // two set-based INSERTs, so seeding 11,000 rows takes a second, not 11,000 GraphQL calls.
 import { randomUUID } from 'node:crypto';
 import argon2 from 'argon2';
-import { withModuleRuntime, type PlatformConfig } from '@platform/kernel';
+import { type PlatformConfig } from '@platform/kernel';
+import { withModuleRuntime } from '@platform/kernel/tools';
 import identity from '@platform/identity';
 import blog from '@platform/blog';
 

@@ -9,7 +9,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
-import { attachWebSocketServer } from '@platform/kernel';
+import { attachWebSocketServer } from '@platform/kernel/tools';
 
 export type ToFloorServer = { type: 'send'; id: string } | { type: 'stop' };
 export type FromFloorServer =

@@ -3,7 +3,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Context } from '@opentelemetry/api';
 import { context as otelContext, trace } from '@opentelemetry/api';
-import { currentRequest, injectTraceHeaders, SHARED_ANSWER_HEADER } from '@platform/kernel';
+import { currentRequest } from '@platform/kernel';
+import { injectTraceHeaders, SHARED_ANSWER_HEADER } from '@platform/kernel/gateway';
 import {
   CLIENT_ADDRESS_HEADER,
   DEADLINE_HEADER,

@@ -2,20 +2,19 @@ import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { context as otelContext } from '@opentelemetry/api';
+import { currentRequest, type PlatformConfig } from '@platform/kernel';
 import {
   closeRedis,
   createLogger,
   createRedis,
-  currentRequest,
   HttpService,
   loadConfig,
   platformApolloOptions,
   Readiness,
   ServiceMetrics,
   startTracing,
-  type PlatformConfig,
   type ServiceHandle,
-} from '@platform/kernel';
+} from '@platform/kernel/gateway';
 import {
   bytesOf,
   jwksCheck,

@@ -1,65 +1,74 @@
+/**
+ * `@platform/kernel`: what a module author needs, and nothing else (docs/extension-points.md).
+ * The gateway's edge has `@platform/kernel/gateway`, platformctl and benchmarks
+ * `@platform/kernel/tools`, tests `@platform/kernel/testing`. kernel/api/index.api.md is this
+ * surface as reviewed: CI fails when it changes without the report (`npm run api:update`).
+ */
 import 'reflect-metadata';
 
-export * from './version.js';
-export * from './errors.js';
+// A module: its definition, runtime, hooks and how it starts.
 export {
-  loadConfig,
-  moduleConfig,
-  ConfigError,
-  envOverrides,
-  PLAIN_ENV_VARS,
-  ENV_PREFIX,
-  type ConfigIssue,
-  type LoadConfigOptions,
-} from './config/load.js';
-export { platformConfigSchema, type PlatformConfig, type ServiceConfig } from './config/schema.js';
-export { createLogger, REDACT_PATHS, type Logger } from './logging/logger.js';
-export { currentRequest, runWithRequest, requestIdFrom, type RequestContext } from './http/request-context.js';
-export { HttpService, errorBody, type HttpServiceOptions } from './http/server.js';
-export { Readiness, type CheckResult, type ReadinessCheck } from './health/health.js';
-export { ServiceMetrics } from './metrics/metrics.js';
-export {
-  startTracing,
-  tracer,
-  withSpan,
-  extractContext,
-  injectTraceHeaders,
-  activeTraceId,
-} from './tracing/tracing.js';
-export { openDatabase, type ModuleDatabase, type DatabaseOptions } from './database/database.js';
-export {
-  createEmbeddedClusters,
-  embeddedDataDir,
-  openEmbeddedCluster,
-  type EmbeddedCluster,
-} from './database/embedded.js';
-export * from './module/manifest.js';
-export * from './module/registry.js';
-export * from './module/define.js';
-export * from './graphql/context.js';
-export * from './graphql/pagination.js';
-export * from './graphql/rules.js';
-export * from './graphql/permissions.js';
-export * from './graphql/shared-answer.js';
-export { buildModuleSchema, SchemaRulesError } from './graphql/schema.js';
-export { FEDERATION_VERSION, FEDERATION_LINK } from './graphql/federation.js';
-export { metricsPlugin, formatErrorWith, landingPagePlugin, platformApolloOptions } from './graphql/apollo.js';
-export { CLIENT_ERROR_STATUS, nulCharacterError, validateSafely } from './graphql/client-errors.js';
-export {
-  startSubgraph,
-  type ServiceHandle,
-  type SubgraphHandle,
-  type StartSubgraphOptions,
-} from './service/subgraph.js';
-export * from './contracts/index.js';
+  defineModule,
+  type ModuleOptions,
+  type ModuleRuntime,
+  type ModuleConsumer,
+  type ModuleContracts,
+  type LifecycleHooks,
+  type SeedContext,
+  type SeedOutcome,
+  type RouteContext,
+} from './module/define.js';
 export { runMain } from './service/main.js';
-export * from './subscriptions/index.js';
-export { withModuleRuntime } from './service/offline.js';
-export * from './events/index.js';
-export * from './auth/index.js';
-export { RemotePermissions, type RemotePermissionsOptions } from './auth/remote-permissions.js';
-export * from './security/index.js';
-export { createRedis, closeRedis, describeRedisUrl } from './redis.js';
-export { requireUuid, isUuid } from './validation.js';
+export { startSubgraph } from './service/subgraph.js';
+export { moduleConfig, ConfigError, type ConfigIssue } from './config/load.js';
+export type { PlatformConfig } from './config/schema.js';
+export type { Logger } from './logging/logger.js';
+export type { ModuleDatabase } from './database/database.js';
 /** The EntityManager the kernel hands out (forked per request, or per job): what modules' services take. */
 export type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
+
+// Errors: typed, with a stable `extensions.code`.
+export {
+  PlatformError,
+  InputError,
+  AuthenticationError,
+  ForbiddenError,
+  NotFoundError,
+  ConflictError,
+  RateLimitError,
+  type FieldError,
+} from './errors.js';
+
+// Resolvers: context, rules, pagination.
+export type { GraphQLContext, AuthenticatedUser } from './graphql/context.js';
+export { currentRequest } from './http/request-context.js';
+export { rule, and, or, not, publicAccess, authenticated, permission, perCaller } from './graphql/rules.js';
+export type { ShieldRule, IRules } from './graphql/rules.js';
+export {
+  ConnectionType,
+  pageOf,
+  toConnection,
+  afterCursor,
+  NEWEST_FIRST,
+  type Connection,
+  type PageArgs,
+  type PageRequest,
+} from './graphql/pagination.js';
+export { isUuid, requireUuid } from './validation.js';
+
+// Events: typed publishing, consuming once, subscriptions.
+export { emitter, type Emit, type EventMap } from './events/emit.js';
+export type { EventMeta, PlatformEvent } from './events/event.js';
+export { causedBy } from './events/event.js';
+export type { Subscription } from './events/bus.js';
+export { handleOnce } from './events/handle-once.js';
+export { EventStream } from './subscriptions/event-stream.js';
+export type { PlatformPubSub } from './subscriptions/pubsub.js';
+
+// The kernel's contracts, for the modules that implement them (identity, authz).
+export { revocationHoldMs, type AccessTokenProvider } from './contracts/access-tokens.js';
+export type { RevocationSnapshot } from './auth/revocation-list.js';
+export { PERMISSIONS_PATH } from './contracts/permissions.js';
+export type { EffectivePermissions, PermissionResolver } from './graphql/permissions.js';
+export { PERMISSION_NAME } from './module/manifest.js';
+export { accountKey, ipBucket, ipKey } from './security/throttle-keys.js';

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
-import { buildModuleSchema, loadConfig, SchemaRulesError } from '@platform/kernel';
+import { buildModuleSchema, loadConfig, SchemaRulesError } from '@platform/kernel/tools';
 import { scanModules, loadDefinition, registryOf, type DiscoveredModule } from './modules.js';
 import { CATALOGUE_FILE, CATALOGUE_MODULE, renderCatalogue, renderPermissions } from './permissions.js';
 import { AUDIT_MODULE, AUDIT_TOPICS_FILE, renderAuditTopics } from './audit-coverage.js';

@@ -1,4 +1,4 @@
-import { KERNEL_TOPICS, type Manifest } from '@platform/kernel';
+import { KERNEL_TOPICS, type Manifest } from '@platform/kernel/tools';
 
 /** The module that records every event. */
 export const AUDIT_MODULE = 'audit';

@@ -9,7 +9,7 @@ import {
   type Manifest,
   type ModuleDefinition,
   type RegistryProblem,
-} from '@platform/kernel';
+} from '@platform/kernel/tools';
 
 import { findRoot } from './root.js';
 

@@ -1,4 +1,4 @@
-import type { Manifest } from '@platform/kernel';
+import type { Manifest } from '@platform/kernel/tools';
 
 export const GENERATED_HEADER = '// Generated from module.yaml by npm run generate. Do not edit.';
 

@@ -1,4 +1,5 @@
 import { startGateway } from '@platform/gateway';
+import { startSubgraph, type PlatformConfig } from '@platform/kernel';
 import {
   createEmbeddedClusters,
   createLogger,
@@ -6,12 +7,10 @@ import {
   JWKS_PATH,
   ModuleRegistry,
   startInOrder,
-  startSubgraph,
   type ModuleDefinition,
-  type PlatformConfig,
   type ServiceHandle,
   type SubgraphHandle,
-} from '@platform/kernel';
+} from '@platform/kernel/tools';
 
 export interface RunningPlatform {
   gateway: ServiceHandle & { url: string };

@@ -12,7 +12,8 @@ Promise.resolve()
   .then(() => prepareEmbeddedDatabases(config, root))
   .catch(() => {});
 
-const { createLogger, runMain } = await import('@platform/kernel');
+const { runMain } = await import('@platform/kernel');
+const { createLogger } = await import('@platform/kernel/tools');
 const { discoverModules } = await import('./modules.js');
 const { startPlatform } = await import('./platform.js');
 const logger = createLogger(config, 'platform');

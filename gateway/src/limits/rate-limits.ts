@@ -8,16 +8,8 @@ import {
 } from 'graphql';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
-import {
-  accountKey,
-  currentRequest,
-  errorBody,
-  ipKey,
-  type Logger,
-  type PlatformConfig,
-  type ServiceMetrics,
-  type TokenVerifier,
-} from '@platform/kernel';
+import { accountKey, currentRequest, ipKey, type Logger, type PlatformConfig } from '@platform/kernel';
+import { errorBody, type ServiceMetrics, type TokenVerifier } from '@platform/kernel/gateway';
 import {
   RateBudgetCounter,
   rateLimitError,

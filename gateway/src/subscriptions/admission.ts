@@ -1,14 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { getOperationAST, GraphQLError, parse, type DocumentNode, type ExecutionArgs } from 'graphql';
+import { PlatformError, type PlatformConfig } from '@platform/kernel';
 import {
   CloseCode,
-  PlatformError,
   QueryTooComplexError,
   validateSafely,
   type CloseReason,
-  type PlatformConfig,
   type ServiceMetrics,
-} from '@platform/kernel';
+} from '@platform/kernel/gateway';
 import { checkOperation, checkTokens, rateLimitError } from '@platform/kernel/gateway';
 import type { GatewayRateLimits } from '../limits/rate-limits.js';
 import type { ClientSockets, SocketState } from './client-sockets.js';

@@ -1,4 +1,4 @@
-import { CloseCode, SESSION_REVOKED, type CloseReason, type SocketUser } from '@platform/kernel';
+import { CloseCode, SESSION_REVOKED, type CloseReason, type SocketUser } from '@platform/kernel/gateway';
 
 /** One client socket, as the registry knows it. */
 export interface RegisteredSocket {

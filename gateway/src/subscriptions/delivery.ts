@@ -1,5 +1,6 @@
 import type { ExecutionArgs } from 'graphql';
-import type { CloseReason, Logger, SocketUser } from '@platform/kernel';
+import type { Logger } from '@platform/kernel';
+import type { CloseReason, SocketUser } from '@platform/kernel/gateway';
 import type { SocketSession, SubscriptionResult } from './federated.js';
 import type { UpstreamIdentity } from './upstream.js';
 

@@ -3,7 +3,8 @@ import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type S
 import type { FetchNode } from '@apollo/query-planner';
 import { context as otelContext } from '@opentelemetry/api';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
-import { EventStream, mapStream, type Logger } from '@platform/kernel';
+import { EventStream, type Logger } from '@platform/kernel';
+import { mapStream } from '@platform/kernel/gateway';
 import type { GatewayContext } from '../data-source.js';
 import type { SubscriptionPlanner } from './planner.js';
 import type { UpstreamConnections } from './upstream.js';

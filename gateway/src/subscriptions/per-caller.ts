@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { context as otelContext } from '@opentelemetry/api';
 import type { ExecutionArgs } from 'graphql';
-import { EventStream, type CloseReason } from '@platform/kernel';
+import { EventStream } from '@platform/kernel';
+import { type CloseReason } from '@platform/kernel/gateway';
 import type { Delivery, DeliveryOptions, DeliveryStats, Subscriber, SubscriptionDelivery } from './delivery.js';
 import type { SocketSession, SubscriptionResult } from './federated.js';
 import { UpstreamConnections } from './upstream.js';

@@ -1,14 +1,13 @@
+import { type Logger, type PlatformConfig } from '@platform/kernel';
 import {
   createEventBus,
   jwksUrlOf,
   startRevocations,
   TokenVerifier,
   type EventBus,
-  type Logger,
-  type PlatformConfig,
   type RevocationList,
   type RevocationSync,
-} from '@platform/kernel';
+} from '@platform/kernel/gateway';
 import type { SocketRegistry } from './connections.js';
 
 export interface GatewayAuth {

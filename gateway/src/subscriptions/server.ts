@@ -4,15 +4,8 @@ import type { ServerOptions } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { WebSocket } from 'ws';
 import type { ServiceMap } from '@apollo/gateway';
-import {
-  attachWebSocketServer,
-  ipBucket,
-  mapStream,
-  maskResult,
-  type Logger,
-  type PlatformConfig,
-  type ServiceMetrics,
-} from '@platform/kernel';
+import { ipBucket, type Logger, type PlatformConfig } from '@platform/kernel';
+import { attachWebSocketServer, mapStream, maskResult, type ServiceMetrics } from '@platform/kernel/gateway';
 import { requestAddress } from '@platform/kernel/gateway';
 import type { GatewayContext } from '../data-source.js';
 import type { GatewayRateLimits } from '../limits/rate-limits.js';

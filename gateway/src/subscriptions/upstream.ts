@@ -1,7 +1,8 @@
 import { createClient, type Client } from 'graphql-ws';
 import type { FormattedExecutionResult } from 'graphql';
 import WebSocket from 'ws';
-import { CloseCode, EventStream, SHARED_ANSWER_PARAM, type Logger } from '@platform/kernel';
+import { EventStream, type Logger } from '@platform/kernel';
+import { CloseCode, SHARED_ANSWER_PARAM } from '@platform/kernel/gateway';
 
 /** What upstream connections carry: the caller's own credentials. */
 export interface UpstreamIdentity {

@@ -118,3 +118,24 @@ export async function startTestSubgraph<Config, Services = unknown>(
 
 export { eventually, waitFor } from './wait.js';
 export { freePort, PrivateRedis } from './redis-server.js';
+
+// What tests build their own services and fixtures from (beside the module authors' entry).
+export { loadConfig, envOverrides, moduleConfig } from '../config/load.js';
+export type { PlatformConfig } from '../config/schema.js';
+export { createLogger } from '../logging/logger.js';
+export { ServiceMetrics } from '../metrics/metrics.js';
+export { openDatabase, type ModuleDatabase } from '../database/database.js';
+export { createEvent } from '../events/event.js';
+export type { EventBus } from '../events/bus.js';
+export { createEventBus } from '../events/create.js';
+export { MemoryBroker, MemoryEventBus } from '../events/memory-bus.js';
+export { RedisEventBus } from '../events/redis-bus.js';
+export { createRedis, closeRedis } from '../redis.js';
+export { StaticPermissions } from '../graphql/permissions.js';
+export { buildModuleSchema, SchemaRulesError } from '../graphql/schema.js';
+export { runWithRequest } from '../http/request-context.js';
+export { loadManifest } from '../module/manifest.js';
+export type { ModuleDefinition } from '../module/define.js';
+export { startSubgraph, type StartSubgraphOptions, type SubgraphHandle } from '../service/subgraph.js';
+export { withModuleRuntime } from '../service/offline.js';
+export { CloseCode } from '../subscriptions/close-codes.js';

@@ -1,4 +1,5 @@
-import { loadConfig, withModuleRuntime, type PlatformConfig } from '@platform/kernel';
+import { type PlatformConfig } from '@platform/kernel';
+import { loadConfig, withModuleRuntime } from '@platform/kernel/tools';
 import audit, { auditGrants, ExportFormatError, verifyExport, type ChainReport } from '@platform/audit';
 import { UsageError } from '../usage.js';
 

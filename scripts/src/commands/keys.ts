@@ -1,4 +1,5 @@
-import { ConflictError, loadConfig, withModuleRuntime, type PlatformConfig } from '@platform/kernel';
+import { ConflictError, type PlatformConfig } from '@platform/kernel';
+import { loadConfig, withModuleRuntime } from '@platform/kernel/tools';
 import { serviceCredential, SERVICE_CREDENTIAL_HEADER, serviceSecret } from '@platform/kernel/gateway';
 import identity from '@platform/identity';
 import { table } from '../table.js';

@@ -1,4 +1,5 @@
-import { createLogger, loadConfig, openDatabase, ServiceMetrics, type PlatformConfig } from '@platform/kernel';
+import { type PlatformConfig } from '@platform/kernel';
+import { createLogger, loadConfig, openDatabase, ServiceMetrics } from '@platform/kernel/tools';
 import { scanModules, loadDefinition, registryOf, type DiscoveredModule } from '../modules.js';
 import { UsageError } from '../usage.js';
 

@@ -1,4 +1,4 @@
-import { KERNEL_TOPICS, KERNEL_VERSION, buildModuleSchema, SchemaRulesError } from '@platform/kernel';
+import { KERNEL_TOPICS, KERNEL_VERSION, buildModuleSchema, SchemaRulesError } from '@platform/kernel/tools';
 import semver from 'semver';
 import { scanModules, loadDefinition, registryOf, type DiscoveredModule, type Discovery } from '../modules.js';
 import { table } from '../table.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildModuleSchema } from '@platform/kernel';
+import { buildModuleSchema } from '@platform/kernel/testing';
 import { composeSupergraph } from '../artifacts.js';
 import { loadDefinition, scanModules } from '../modules.js';
 import { platformctl, REPO, repoCopy, run, snapshot } from './__tests__/repo-copy.js';

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@je
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig, loadManifest } from '@platform/kernel';
+import { loadConfig, loadManifest } from '@platform/kernel/testing';
 import { format } from '../artifacts.js';
 import { renderAuditTopics } from '../audit-coverage.js';
 import { scanModules } from '../modules.js';

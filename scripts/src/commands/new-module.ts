@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kind, parse } from 'graphql';
 import { parse as parseYaml } from 'yaml';
-import { KERNEL_VERSION, parseManifest } from '@platform/kernel';
+import { KERNEL_VERSION, parseManifest } from '@platform/kernel/tools';
 import { format } from '../artifacts.js';
 import { AUDIT_MODULE, AUDIT_TOPICS_FILE, renderAuditTopics } from '../audit-coverage.js';
 import {

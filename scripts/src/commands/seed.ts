@@ -1,4 +1,5 @@
-import { loadConfig, seedContext, withModuleRuntime, type SeedOutcome } from '@platform/kernel';
+import { type SeedOutcome } from '@platform/kernel';
+import { loadConfig, seedContext, withModuleRuntime } from '@platform/kernel/tools';
 import { loadDefinition, registryOf, scanModules } from '../modules.js';
 
 export interface SeedOptions {

@@ -1,4 +1,4 @@
-import { loadConfig } from '@platform/kernel';
+import { loadConfig } from '@platform/kernel/tools';
 import { serviceCredential, serviceSecret } from '@platform/kernel/gateway';
 
 /**

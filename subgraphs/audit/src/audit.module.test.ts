@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { createEvent, type PlatformEvent } from '@platform/kernel';
+import { type PlatformEvent } from '@platform/kernel';
+import { createEvent } from '@platform/kernel/testing';
 import {
   as,
   asSuperuser,

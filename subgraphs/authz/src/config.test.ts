@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, envOverrides, moduleConfig, type PlatformConfig } from '@platform/kernel';
+import { ConfigError, moduleConfig, type PlatformConfig } from '@platform/kernel';
+import { envOverrides } from '@platform/kernel/testing';
 import { authzConfigSchema, guestAllowList } from './config.js';
 
 /** `modules.authz` as the kernel validates it at start. */

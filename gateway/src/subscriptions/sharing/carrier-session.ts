@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GraphQLDataSource, ServiceMap } from '@apollo/gateway';
 import { context as otelContext } from '@opentelemetry/api';
-import { PERMISSIONS_EXTENSION } from '@platform/kernel';
+import { PERMISSIONS_EXTENSION } from '@platform/kernel/gateway';
 import type { SocketSession } from '../federated.js';
 import { UNAVAILABLE } from '../upstream.js';
 import type { Carrier, GroupSpec } from './group-state.js';

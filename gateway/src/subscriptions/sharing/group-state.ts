@@ -1,5 +1,6 @@
 import type { FormattedExecutionResult } from 'graphql';
-import { EventStream, PERMISSIONS_EXTENSION, type CloseReason, type EffectivePermissions } from '@platform/kernel';
+import { EventStream, type EffectivePermissions } from '@platform/kernel';
+import { PERMISSIONS_EXTENSION, type CloseReason } from '@platform/kernel/gateway';
 import type { Delivery } from '../delivery.js';
 import type { SubscriptionResult } from '../federated.js';
 import type { UpstreamConnections, UpstreamIdentity } from '../upstream.js';

@@ -1,5 +1,5 @@
 import { print, type ExecutionArgs, type GraphQLSchema } from 'graphql';
-import { mapStream, type EventBus } from '@platform/kernel';
+import { mapStream, type EventBus } from '@platform/kernel/gateway';
 import type { DeliveryOptions, DeliveryStats, Subscriber, SubscriptionDelivery } from '../delivery.js';
 import { carrierSession } from './carrier-session.js';
 import { PermissionSets } from './permission-sets.js';

@@ -1,11 +1,5 @@
-import {
-  permissionFingerprint,
-  RemotePermissions,
-  type AuthenticatedUser,
-  type EffectivePermissions,
-  type EventBus,
-  type Logger,
-} from '@platform/kernel';
+import { type AuthenticatedUser, type EffectivePermissions, type Logger } from '@platform/kernel';
+import { permissionFingerprint, RemotePermissions, type EventBus } from '@platform/kernel/gateway';
 
 export interface PermissionSetsOptions {
   /** authz's base URL. */

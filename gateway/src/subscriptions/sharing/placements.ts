@@ -1,5 +1,6 @@
 import type { ExecutionArgs, GraphQLSchema } from 'graphql';
-import type { Logger, SocketUser } from '@platform/kernel';
+import type { Logger } from '@platform/kernel';
+import type { SocketUser } from '@platform/kernel/gateway';
 import pLimit from 'p-limit';
 import type { PermissionSets } from './permission-sets.js';
 import { ShareableOperations } from './shareable.js';

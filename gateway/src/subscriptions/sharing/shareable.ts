@@ -9,7 +9,7 @@ import {
   type GraphQLNamedType,
   type GraphQLSchema,
 } from 'graphql';
-import { PER_CALLER_TAG } from '@platform/kernel';
+import { PER_CALLER_TAG } from '@platform/kernel/gateway';
 
 /** Documents checked, by their text, per schema (the answer changes only with the supergraph). */
 const MAX_REMEMBERED = 1_000;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { FormattedExecutionResult } from 'graphql';
-import { createLogger, type EffectivePermissions } from '@platform/kernel';
+import { type EffectivePermissions } from '@platform/kernel';
+import { createLogger } from '@platform/kernel/testing';
 import {
   SubscriptionGroups,
   type Carrier,

@@ -1,5 +1,6 @@
 import type { FormattedExecutionResult } from 'graphql';
-import type { CloseReason, Logger } from '@platform/kernel';
+import type { Logger } from '@platform/kernel';
+import type { CloseReason } from '@platform/kernel/gateway';
 import type { Delivery } from '../delivery.js';
 import { UNAVAILABLE, UpstreamConnections, type UpstreamIdentity } from '../upstream.js';
 import {

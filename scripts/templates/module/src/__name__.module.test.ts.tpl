@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { createEvent, StaticPermissions } from '@platform/kernel';
+import { createEvent, StaticPermissions } from '@platform/kernel/testing';
 import { startTestSubgraph, waitFor, type TestSubgraph } from '@platform/kernel/testing';
 import __name__Module from './module.js';
 import { Permission } from './permissions.generated.js';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createEvent, StaticPermissions, type EventMeta, type PlatformEvent } from '@platform/kernel';
+import { type EventMeta, type PlatformEvent } from '@platform/kernel';
+import { createEvent, StaticPermissions } from '@platform/kernel/testing';
 import { startTestSubgraph, waitFor, type TestSubgraph } from '@platform/kernel/testing';
 import { auditTables, type AuditTables } from '../chain/chain.store.js';
 import type { AuditConfig } from '../config.js';

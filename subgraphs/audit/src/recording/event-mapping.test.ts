@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { createEvent, type PlatformEvent } from '@platform/kernel';
+import { type PlatformEvent } from '@platform/kernel';
+import { createEvent } from '@platform/kernel/testing';
 import { mapEvent, sourceEventId, targetOf } from './event-mapping.js';
 import { isSecretKey, REDACTED, scrubMetadata } from './scrub.js';
 

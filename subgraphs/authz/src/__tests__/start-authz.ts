@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type PlatformConfig } from '@platform/kernel';
 import {
   closeRedis,
   createEventBus,
@@ -7,9 +8,8 @@ import {
   MemoryBroker,
   RedisEventBus,
   type EventBus,
-  type PlatformConfig,
   type StartSubgraphOptions,
-} from '@platform/kernel';
+} from '@platform/kernel/testing';
 import { startTestSubgraph, testConfig, type TestSubgraph } from '@platform/kernel/testing';
 import authz from '../module.js';
 import type { AuthzServices } from '../services.js';

@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { createEvent, NotFoundError, type PlatformEvent } from '@platform/kernel';
+import { NotFoundError, type PlatformEvent } from '@platform/kernel';
+import { createEvent } from '@platform/kernel/testing';
 import { startAuthz, waitFor, type AuthzTestHandle } from '../__tests__/start-authz.js';
 import { PLATFORM } from '../grant/delegation.js';
 import { Role } from '../role/role.entity.js';

@@ -3,14 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ConfigError,
-  envOverrides,
-  loadConfig,
-  moduleConfig,
-  type ModuleDatabase,
-  type PlatformConfig,
-} from '@platform/kernel';
+import { ConfigError, moduleConfig, type ModuleDatabase, type PlatformConfig } from '@platform/kernel';
+import { envOverrides, loadConfig } from '@platform/kernel/testing';
 import { identityConfigSchema } from '../config.js';
 import { calculateJwkThumbprint } from 'jose';
 import { capture, fakeClock, kek, keyDatabase, openKeys, privateJwk } from './__tests__/key-db.js';

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '@platform/kernel';
+import { createLogger } from '@platform/kernel/testing';
 import { createMailer } from './mailer.js';
 import { parseMail } from './mime.js';
 import { extractLinkToken, readOutbox } from './outbox.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import argon2 from 'argon2';
-import { createLogger } from '@platform/kernel';
+import { createLogger } from '@platform/kernel/testing';
 import { PasswordHasher, parseArgon2Hash } from './hasher.js';
 import { Semaphore } from './semaphore.js';
 

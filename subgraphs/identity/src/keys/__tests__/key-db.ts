@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createLogger, openDatabase, ServiceMetrics, type Logger, type ModuleDatabase } from '@platform/kernel';
+import { type Logger, type ModuleDatabase } from '@platform/kernel';
+import { createLogger, openDatabase, ServiceMetrics } from '@platform/kernel/testing';
 import { dropTestSchema, testConfig } from '@platform/kernel/testing';
 import { generateKeyPair, exportJWK, type JWK } from 'jose';
 import identity from '../../module.js';
