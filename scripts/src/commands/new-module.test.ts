@@ -60,11 +60,12 @@ describe('modules new', () => {
         'src/note/note.reference.ts',
         'src/note/note.resolver.ts',
         'src/note/note.service.ts',
+        'src/note/note.validation.ts',
         'src/notes.module.test.ts',
         'src/permissions.generated.ts',
         'src/rules.ts',
         'src/services.ts',
-        'src/user/user.stub.ts',
+        'src/user/user.type.ts',
       ]
         .map((file) => `subgraphs/notes/${file}`)
         .sort(),
@@ -82,7 +83,7 @@ describe('modules new', () => {
     // Each edit is said, with what it did, after the count of files written.
     const printed = log.mock.calls.map((call) => String(call[0])).join('\n');
     expect(printed).toContain('Created module notes (resource note, port ');
-    expect(printed).toContain(': 21 files in subgraphs/notes/');
+    expect(printed).toContain(': 22 files in subgraphs/notes/');
     expect(printed).toContain('Edited 4 files outside it (nothing else was touched):');
     for (const file of outside) expect(printed).toMatch(new RegExp(`^  ${file.replace(/\./g, '\\.')} +\\S`, 'm'));
     expect(printed).toMatch(/^ {2}config\/default\.yaml +services\.notes: port \d+$/m);
@@ -127,7 +128,7 @@ describe('modules new', () => {
       },
     });
     expect(manifest.permissions.map((p) => p.name)).toEqual(
-      ['read', 'create', 'update', 'delete', 'manage'].map((action) => `notes.note.${action}`),
+      ['read', 'create', 'update', 'delete', 'moderate'].map((action) => `notes.note.${action}`),
     );
     // Exactly what npm run generate writes, so generating changes nothing.
     const constants = 'subgraphs/notes/src/permissions.generated.ts';
@@ -164,7 +165,7 @@ describe('modules new', () => {
     const resolver = plan.files.get('subgraphs/library/src/book/book.resolver.ts')!;
     expect(resolver).toContain('export class BookResolver');
     expect(resolver).toContain('createBook(');
-    expect(plan.files.get('subgraphs/library/module.yaml')).toContain('library.book.manage');
+    expect(plan.files.get('subgraphs/library/module.yaml')).toContain('library.book.moderate');
   });
 
   it('accepts resources named like common nouns', async () => {

@@ -5,11 +5,11 @@ kernel: ^__kernelVersion__
 dependencies:
   identity: ^__identityVersion__
 permissions:
-  - { name: __name__.__resource__.read, description: Read __resources__ }
+  - { name: __name__.__resource__.read, description: Read __resources__, public: true }
   - { name: __name__.__resource__.create, description: Write new __resources__ }
   - { name: __name__.__resource__.update, description: Edit one's own __resources__ }
   - { name: __name__.__resource__.delete, description: Delete one's own __resources__ }
-  - { name: __name__.__resource__.manage, description: Edit or delete anyone's __resources__ }
+  - { name: __name__.__resource__.moderate, description: Edit or delete anyone's __resources__ }
 events:
   publishes: [__name__.__resource__.created, __name__.__resource__.updated, __name__.__resource__.deleted]
   consumes: [identity.user.deleted]

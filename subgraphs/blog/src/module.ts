@@ -1,34 +1,43 @@
-import { defineModule, permission, publicAccess } from '@platform/kernel';
-import { seedDemoPosts } from './demo.js';
+import { defineModule, permission } from '@platform/kernel';
 import { migrations } from './migrations/index.js';
 import { Permission } from './permissions.generated.js';
 import { userDeletedConsumer } from './post/identity-events.js';
 import { Post } from './post/post.entity.js';
-import { postFeedConsumer } from './post/post.feed.js';
 import { resolvePostReference } from './post/post.reference.js';
 import { PostResolver } from './post/post.resolver.js';
-import { PostSubscriptionResolver } from './post/post.subscription.js';
 import { rules } from './rules.js';
 import { createBlogServices } from './services.js';
-import { resolveUserReference } from './user/user.reference.js';
-import { UserPostsResolver } from './user/user.resolver.js';
+import { seedDemoPosts } from './demo.js'; // reference-only: demo posts
+import { postFeedConsumer } from './post/post.feed.js'; // reference-only: the postCreated subscription
+import { PostSubscriptionResolver } from './post/post.subscription.js'; // reference-only: postCreated
+import { userReference } from './user/user.reference.js'; // reference-only: User.posts
+import { UserPostsResolver } from './user/user.resolver.js'; // reference-only: User.posts
 
 export default defineModule({
   manifest: new URL('../module.yaml', import.meta.url),
   entities: [Post],
   migrations,
-  resolvers: [PostResolver, PostSubscriptionResolver, UserPostsResolver],
+  resolvers: [
+    PostResolver,
+    PostSubscriptionResolver, // reference-only: postCreated
+    UserPostsResolver, // reference-only: User.posts
+  ],
   references: {
+    // Other subgraphs look a post up by id only on behalf of a caller who may read it.
     Post: { rule: permission(Permission.PostRead), resolve: resolvePostReference },
-    // Only the id: `posts` carries its own rule.
-    User: { rule: publicAccess, resolve: resolveUserReference },
+    User: userReference, // reference-only: User.posts
   },
   rules,
   services: createBlogServices,
-  consumers: [userDeletedConsumer, postFeedConsumer],
+  consumers: [
+    userDeletedConsumer,
+    postFeedConsumer, // reference-only: postCreated
+  ],
+  // reference-only:start (demo posts in development)
   hooks: {
     async onStart(runtime) {
       if (runtime.platform.demoData) await seedDemoPosts(runtime);
     },
   },
+  // reference-only:end
 });

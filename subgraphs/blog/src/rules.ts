@@ -25,8 +25,8 @@ import { loadPost } from './post/post.reference.js';
 function isAuthor(own: Permission): ShieldRule {
   return rule(`isAuthor:${own}`, { cache: 'strict' })(async (_parent, args: { id?: unknown }, ctx: GraphQLContext) => {
     if (!isUuid(args.id)) return true;
-    const post = await loadPost(ctx, args.id.toLowerCase());
-    if (!post || post.authorId === ctx.user?.id.toLowerCase()) return true;
+    const found = await loadPost(ctx, args.id.toLowerCase());
+    if (!found || found.authorId === ctx.user?.id.toLowerCase()) return true;
     return new ForbiddenError(
       `Missing permission ${Permission.PostModerate}: ${own} allows this on your own posts only`,
       Permission.PostModerate,
@@ -46,7 +46,7 @@ function ownPostOrModerator(own: Permission): ShieldRule {
 
 const read = permission(Permission.PostRead);
 
-/** Who may touch what. Guests hold blog.post.read through the guest role, so the blog is public by default. */
+/** Who may touch what: a field without a rule is denied. blog.post.read is public (module.yaml): the guest role may hold it. */
 export const rules: IRules = {
   Query: {
     post: read,
@@ -58,14 +58,16 @@ export const rules: IRules = {
     updatePost: ownPostOrModerator(Permission.PostUpdate),
     deletePost: ownPostOrModerator(Permission.PostDelete),
   },
+  // reference-only:start (the postCreated subscription)
   // Checked when subscribing and again for every post delivered.
   Subscription: {
     postCreated: read,
   },
+  // reference-only:end
   Post: read,
   User: {
     // The key only: whether the user exists and who they are is identity's to say.
     id: publicAccess,
-    posts: read,
+    posts: read, // reference-only: User.posts
   },
 };

@@ -1,7 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { createEvent, StaticPermissions } from '@platform/kernel/testing';
-import { startTestSubgraph, waitFor, type TestSubgraph } from '@platform/kernel/testing';
+import { createEvent, StaticPermissions, startTestSubgraph, waitFor, type TestSubgraph } from '@platform/kernel/testing';
 import __name__Module from './module.js';
 import { Permission } from './permissions.generated.js';
 import { __Resource__ } from './__resource__/__resource__.entity.js';
@@ -12,7 +11,7 @@ type GraphQLErrors = Array<{ message: string; extensions?: Record<string, unknow
 interface __Resource__View {
   id: string;
   title: string;
-  body: string;
+  content: string;
   createdAt: string;
   updatedAt: string;
   author: { id: string };
@@ -24,11 +23,11 @@ interface __Resources__Page {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
 
-const FIELDS = 'id title body createdAt updatedAt author { id }';
+const FIELDS = 'id title content createdAt updatedAt author { id }';
 const CREATE = `mutation ($input: Create__Resource__Input!) { create__Resource__(input: $input) { ${FIELDS} } }`;
 const GET = `query ($id: ID!) { __resource__(id: $id) { ${FIELDS} } }`;
-const LIST = `query ($first: Int, $after: String) {
-  __resources__(first: $first, after: $after) { totalCount edges { node { id createdAt } } pageInfo { hasNextPage endCursor } }
+const LIST = `query ($first: Int, $after: String, $authorId: ID) {
+  __resources__(first: $first, after: $after, authorId: $authorId) { totalCount edges { node { id createdAt } } pageInfo { hasNextPage endCursor } }
 }`;
 const UPDATE = `mutation ($id: ID!, $input: Update__Resource__Input!) { update__Resource__(id: $id, input: $input) { ${FIELDS} } }`;
 const DELETE = `mutation ($id: ID!) { delete__Resource__(id: $id) }`;
@@ -50,7 +49,7 @@ const deniedPermission = (errors: GraphQLErrors): unknown => errors?.[0]?.extens
 
 describe('__name__ module', () => {
   // What each caller holds mirrors roles an administrator would grant through authz.
-  const [author, other, manager, reader, nobody, admin] = Array.from({ length: 6 }, () => randomUUID());
+  const [author, other, moderator, reader, nobody, admin] = Array.from({ length: 6 }, () => randomUUID());
   let handle: TestSubgraph<unknown, __Name__Services>;
 
   beforeAll(async () => {
@@ -63,7 +62,7 @@ describe('__name__ module', () => {
         byUser: {
           [author!]: WRITER,
           [other!]: WRITER,
-          [manager!]: [...WRITER, Permission.__Resource__Manage],
+          [moderator!]: [...WRITER, Permission.__Resource__Moderate],
           [reader!]: [Permission.__Resource__Read],
         },
         all: [admin!],
@@ -76,7 +75,7 @@ describe('__name__ module', () => {
   });
 
   const create = async (writer = author!, title = 'A title'): Promise<__Resource__View> => {
-    const { body } = await handle.query<{ create__Resource__: __Resource__View }>(CREATE, { input: { title, body: 'Text.' } }, as(writer));
+    const { body } = await handle.query<{ create__Resource__: __Resource__View }>(CREATE, { input: { title, content: 'Text.' } }, as(writer));
     if (body.errors) throw new Error(`create__Resource__ failed: ${JSON.stringify(body.errors)}`);
     return body.data!.create__Resource__;
   };
@@ -95,14 +94,14 @@ describe('__name__ module', () => {
     it('writes a __resource__ by the caller, trims the title and records __name__.__resource__.created', async () => {
       const { body } = await handle.query<{ create__Resource__: __Resource__View }>(
         CREATE,
-        { input: { title: '  Hello  ', body: 'First.\n' } },
+        { input: { title: '  Hello  ', content: 'First.\n' } },
         { ...as(author!), 'x-request-id': 'req-create' },
       );
       const created = body.data!.create__Resource__;
       expect(created).toEqual({
         id: expect.any(String),
         title: 'Hello',
-        body: 'First.\n',
+        content: 'First.\n',
         createdAt: expect.any(String),
         updatedAt: created.createdAt,
         author: { id: author },
@@ -117,11 +116,12 @@ describe('__name__ module', () => {
     });
 
     it.each([
-      ['a blank title', { title: '   ', body: '' }, ['title']],
-      ['a title of 201 characters', { title: 'x'.repeat(201), body: '' }, ['title']],
-      ['a title on two lines', { title: 'One\nTwo', body: '' }, ['title']],
-      ['a NUL character in the body', { title: 'Title', body: 'a\u0000b' }, ['body']],
-      ['a body of 10,001 characters', { title: 'Title', body: 'x'.repeat(10_001) }, ['body']],
+      ['a blank title', { title: '   ', content: 'Text.' }, ['title']],
+      ['a title of 201 characters', { title: 'x'.repeat(201), content: 'Text.' }, ['title']],
+      ['a title on two lines', { title: 'One\nTwo', content: 'Text.' }, ['title']],
+      ['a blank content', { title: 'Title', content: ' \n ' }, ['content']],
+      ['a NUL character in the content', { title: 'Title', content: 'a\u0000b' }, ['content']],
+      ['a content of 100,001 characters', { title: 'Title', content: 'x'.repeat(100_001) }, ['content']],
     ])('refuses %s as BAD_USER_INPUT naming the field, and writes nothing', async (_case, input, fields) => {
       const before = await count();
       const { body } = await handle.query(CREATE, { input }, as(author!));
@@ -135,7 +135,7 @@ describe('__name__ module', () => {
       ['a user without __name__.__resource__.create', as(reader!)],
     ])('is FORBIDDEN for %s, naming the permission, and writes nothing', async (_case, headers) => {
       const before = await count();
-      const { body } = await handle.query(CREATE, { input: { title: 'Title', body: '' } }, headers);
+      const { body } = await handle.query(CREATE, { input: { title: 'Title', content: 'Text.' } }, headers);
       expect(codeOf(body.errors)).toBe('FORBIDDEN');
       expect(deniedPermission(body.errors)).toBe(Permission.__Resource__Create);
       expect(await count()).toBe(before);
@@ -170,6 +170,17 @@ describe('__name__ module', () => {
       expect(seen.map((row) => row.createdAt)).toEqual(seen.map((row) => row.createdAt).sort().reverse());
     });
 
+    it("lists one author's __resources__ with authorId", async () => {
+      const writer = randomUUID();
+      const em = handle.runtime.em();
+      em.create(__Resource__, { title: 'Theirs', content: 'Theirs.', authorId: writer });
+      await em.flush();
+      const mine = await create(author!);
+      const { body } = await handle.query<{ __resources__: __Resources__Page }>(LIST, { authorId: writer }, as(reader!));
+      expect(body.data!.__resources__.totalCount).toBe(1);
+      expect(body.data!.__resources__.edges.map((edge) => edge.node.id)).not.toContain(mine.id);
+    });
+
     it.each([
       ['a forged cursor', { after: Buffer.from('2026-01-01T00:00:00.000Z|1 or 1=1').toString('base64url') }, 'after'],
       ['first > 100', { first: 101 }, 'first'],
@@ -196,10 +207,10 @@ describe('__name__ module', () => {
       const created = await create();
       const { body } = await handle.query<{ update__Resource__: __Resource__View }>(
         UPDATE,
-        { id: created.id, input: { title: 'Renamed', body: created.body } },
+        { id: created.id, input: { title: 'Renamed', content: created.content } },
         as(author!),
       );
-      expect(body.data!.update__Resource__).toMatchObject({ title: 'Renamed', body: created.body });
+      expect(body.data!.update__Resource__).toMatchObject({ title: 'Renamed', content: created.content });
       await handle.query(UPDATE, { id: created.id, input: { title: 'Renamed' } }, as(author!));
       expect((await events(created.id)).map(({ topic, payload }) => ({ topic, payload }))).toEqual([
         { topic: '__name__.__resource__.created', payload: { __resource__Id: created.id, authorId: author } },
@@ -217,7 +228,7 @@ describe('__name__ module', () => {
     });
 
     it.each([
-      ['another user, naming the manage permission', other, Permission.__Resource__Manage],
+      ['another user, naming the moderate permission', other, Permission.__Resource__Moderate],
       ['a user without __name__.__resource__.update', nobody, Permission.__Resource__Update],
     ])('is FORBIDDEN to update for %s, and changes nothing', async (_case, caller, denied) => {
       const created = await create();
@@ -242,7 +253,7 @@ describe('__name__ module', () => {
     });
 
     it.each([
-      ['another user, naming the manage permission', other, Permission.__Resource__Manage],
+      ['another user, naming the moderate permission', other, Permission.__Resource__Moderate],
       ['a user without __name__.__resource__.delete', nobody, Permission.__Resource__Delete],
     ])('is FORBIDDEN to delete for %s, and keeps the __resource__', async (_case, caller, denied) => {
       const created = await create();
@@ -253,11 +264,11 @@ describe('__name__ module', () => {
     });
 
     it.each([
-      ['a manager', manager],
+      ['a moderator', moderator],
       ['an administrator (who holds every permission)', admin],
     ])("lets %s change and delete anyone's __resource__", async (_case, caller) => {
       const created = await create();
-      const updated = await handle.query(UPDATE, { id: created.id, input: { body: 'Managed.' } }, as(caller!));
+      const updated = await handle.query(UPDATE, { id: created.id, input: { content: 'Moderated.' } }, as(caller!));
       expect(updated.body.errors).toBeUndefined();
       expect((await handle.query(DELETE, { id: created.id }, as(caller!))).body.errors).toBeUndefined();
       expect(await stored(created.id)).toBeNull();
@@ -287,7 +298,7 @@ describe('__name__ module', () => {
     /** A __resource__ by `authorId`, written directly (the author holds no permission here). */
     const writtenBy = async (authorId: string): Promise<string> => {
       const em = handle.runtime.em();
-      const row = em.create(__Resource__, { title: 'Theirs', body: '', authorId });
+      const row = em.create(__Resource__, { title: 'Theirs', content: 'Theirs.', authorId });
       await em.flush();
       return row.id;
     };

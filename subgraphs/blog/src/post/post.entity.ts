@@ -3,8 +3,12 @@ import type { Opt } from '@mikro-orm/core';
 import { Check, Entity, Index, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
 
+// reference-only:start (blog's own wording; the schema keeps it)
 /** A blog post. The table is made by the migrations; the decorators describe it to the ORM. */
 @ObjectType({ description: 'A blog post' })
+// template: /** A post. The table is made by the migrations; the decorators describe it to the ORM. */
+// template: @ObjectType({ description: 'A post written by a user' })
+// reference-only:end
 @Directive('@key(fields: "id")')
 @Entity({ tableName: 'post' })
 @Index({ name: 'post_created_at_id_idx', properties: ['createdAt', 'id'] })

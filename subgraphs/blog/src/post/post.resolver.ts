@@ -47,7 +47,7 @@ export class PostResolver {
   }
 
   @FieldResolver(() => User, { description: 'Who wrote it (identity resolves the rest)' })
-  author(@Root() post: Post): User {
-    return userOf(post.authorId);
+  author(@Root() written: Post): User {
+    return userOf(written.authorId);
   }
 }

@@ -21,10 +21,10 @@ export class PostService {
     const text = validateNewPost(input);
     return em.transactional(async (tx) => {
       const now = new Date(); // one instant: a new post was last updated when it was created
-      const post = tx.create(Post, { ...text, authorId, createdAt: now, updatedAt: now });
+      const created = tx.create(Post, { ...text, authorId, createdAt: now, updatedAt: now });
       await tx.flush();
-      await this.#emit(tx, 'blog.post.created', { postId: post.id, authorId });
-      return post;
+      await this.#emit(tx, 'blog.post.created', { postId: created.id, authorId });
+      return created;
     });
   }
 
@@ -36,22 +36,22 @@ export class PostService {
   ): Promise<Post> {
     const changes = validatePostChanges(input);
     return em.transactional(async (tx) => {
-      const post = await this.#lock(tx, id);
-      const changed = (Object.keys(changes) as PostField[]).filter((field) => changes[field] !== post[field]);
-      if (changed.length === 0) return post;
-      for (const field of changed) post[field] = changes[field]!;
+      const found = await this.#lock(tx, id);
+      const changed = (Object.keys(changes) as PostField[]).filter((field) => changes[field] !== found[field]);
+      if (changed.length === 0) return found;
+      for (const field of changed) found[field] = changes[field]!;
       await tx.flush();
-      await this.#emit(tx, 'blog.post.updated', { postId: post.id, authorId: post.authorId, changed });
-      return post;
+      await this.#emit(tx, 'blog.post.updated', { postId: found.id, authorId: found.authorId, changed });
+      return found;
     });
   }
 
   async delete(em: EntityManager, id: string): Promise<boolean> {
     return em.transactional(async (tx) => {
-      const post = await this.#lock(tx, id);
-      tx.remove(post);
+      const found = await this.#lock(tx, id);
+      tx.remove(found);
       await tx.flush();
-      await this.#emit(tx, 'blog.post.deleted', { postId: post.id, authorId: post.authorId, reason: 'requested' });
+      await this.#emit(tx, 'blog.post.deleted', { postId: found.id, authorId: found.authorId, reason: 'requested' });
       return true;
     });
   }
@@ -82,8 +82,8 @@ export class PostService {
    * instead of being overwritten, and a post deleted since the rules saw it is NOT_FOUND.
    */
   async #lock(tx: EntityManager, id: string): Promise<Post> {
-    const post = await tx.findOne(Post, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-    if (!post) throw new NotFoundError('Post', id);
-    return post;
+    const found = await tx.findOne(Post, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    if (!found) throw new NotFoundError('Post', id);
+    return found;
   }
 }

@@ -1,4 +1,4 @@
-import { isUuid } from '@platform/kernel';
+import { isUuid, publicAccess, type EntityReference } from '@platform/kernel';
 import { User, userOf } from './user.type.js';
 
 /**
@@ -8,3 +8,6 @@ import { User, userOf } from './user.type.js';
 export function resolveUserReference(reference: { id?: unknown }): User | null {
   return isUuid(reference.id) ? userOf(reference.id.toLowerCase()) : null;
 }
+
+/** The module's reference for `User`. Only the id: `posts` carries its own rule. */
+export const userReference: EntityReference = { rule: publicAccess, resolve: resolveUserReference };

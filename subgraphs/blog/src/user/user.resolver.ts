@@ -2,8 +2,8 @@ import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import { pageOf, type Connection } from '@platform/kernel';
 import type { BlogContext } from '../context.js';
 import type { Post } from '../post/post.entity.js';
-import { pagesByAuthor } from '../post/post.queries.js';
 import { PostConnection } from '../post/post.resolver.js';
+import { pagesByAuthor } from './user.queries.js';
 import { User } from './user.type.js';
 
 @Resolver(() => User)

@@ -8,11 +8,21 @@ import {
 } from '@platform/kernel';
 import { __Resource__ } from './__resource__.entity.js';
 
-/** __Resources__, newest first (`page` from the kernel's `pageOf`); keyset cursors keep pages stable while rows are added. */
-export async function list__Resources__(em: EntityManager, page: PageRequest): Promise<Connection<__Resource__>> {
+/** The __resource__ table's schema-qualified name, for the few statements the ORM cannot express. */
+export function __resource__Table(em: EntityManager): string {
+  return em.getDriver().getTableName(em.getMetadata(__Resource__), {});
+}
+
+/** __Resources__, newest first, optionally of one author; keyset cursors keep pages stable while __resources__ are added. */
+export async function list__Resources__(
+  em: EntityManager,
+  page: PageRequest,
+  authorId?: string,
+): Promise<Connection<__Resource__>> {
+  const scope = authorId ? { authorId } : {};
   const [rows, totalCount] = await Promise.all([
-    em.find(__Resource__, afterCursor(page.cursor), { orderBy: NEWEST_FIRST, limit: page.size + 1 }),
-    em.count(__Resource__, {}),
+    em.find(__Resource__, { ...scope, ...afterCursor(page.cursor) }, { orderBy: NEWEST_FIRST, limit: page.size + 1 }),
+    em.count(__Resource__, scope),
   ]);
   return toConnection(rows, page.size, totalCount);
 }

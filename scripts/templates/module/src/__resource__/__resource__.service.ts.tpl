@@ -2,17 +2,18 @@ import { LockMode } from '@mikro-orm/core';
 import { NotFoundError, type Emit, type EventMeta, type EntityManager } from '@platform/kernel';
 import type { __Name__Events } from '../events.js';
 import { __Resource__ } from './__resource__.entity.js';
+import { __resource__Table } from './__resource__.queries.js';
 import {
-  validate__Resource__Changes,
   validateNew__Resource__,
+  validate__Resource__Changes,
   type __Resource__Field,
   type __Resource__Text,
-} from './__resource__.inputs.js';
+} from './__resource__.validation.js';
 
 /**
- * Writing __resources__. Input is checked before anything is written, and every change records
- * its event in the same transaction, so the event exists if and only if the change committed.
- * Who may call what is the rules' business (rules.ts), not this class's.
+ * Writing __resources__. Input is checked before anything is written, and every change records its
+ * event in the same transaction, only when something changed: a retried call publishes nothing.
+ * Who may call what is the rules' business (see rules.ts), not this class's.
  */
 export class __Resource__Service {
   readonly #emit: Emit<__Name__Events>;
@@ -32,11 +33,11 @@ export class __Resource__Service {
     });
   }
 
-  /** Changes the title, the body or both; nothing is written or recorded when nothing changes. */
+  /** Changes the title, the content or both; `updatedAt` moves only when one of them did. */
   async update(
     em: EntityManager,
     id: string,
-    input: { title?: string | null; body?: string | null },
+    input: { title?: string | null; content?: string | null },
   ): Promise<__Resource__> {
     const changes = validate__Resource__Changes(input);
     return em.transactional(async (tx) => {
@@ -69,31 +70,34 @@ export class __Resource__Service {
   }
 
   /**
-   * Deletes every __resource__ of an author, recording an event for each; `meta` names what
-   * caused it. Safe to repeat: a second call finds nothing to delete.
+   * Deletes every __resource__ of an author identity deleted, recording `__name__.__resource__.deleted` for each;
+   * `meta` names what caused it. Safe to repeat: a second call finds nothing to delete.
    *
-   * @returns how many were deleted.
+   * @returns how many __resources__ were deleted.
    */
   async deleteByAuthor(em: EntityManager, authorId: string, meta?: Partial<EventMeta>): Promise<number> {
     return em.transactional(async (tx) => {
-      const owned = await tx.find(__Resource__, { authorId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      tx.remove(owned);
-      await tx.flush();
-      for (const gone of owned) {
+      // One statement that says what it deleted (MikroORM's delete cannot return rows): a __resource__
+      // written meanwhile is either deleted with its event or left alone, never deleted silently.
+      const removed = await tx.execute<Array<{ id: string }>>(
+        `delete from ${__resource__Table(tx)} where author_id = ? returning id`,
+        [authorId],
+      );
+      for (const { id } of removed) {
         await this.#emit(
           tx,
           '__name__.__resource__.deleted',
-          { __resource__Id: gone.id, authorId, reason: 'author_deleted' },
+          { __resource__Id: id, authorId, reason: 'author_deleted' },
           meta,
         );
       }
-      return owned.length;
+      return removed.length;
     });
   }
 
   /**
-   * The __resource__, read afresh and locked until the transaction ends: a concurrent change
-   * waits instead of being overwritten, and one deleted since the rules saw it is NOT_FOUND.
+   * The __resource__, read afresh and locked until the transaction ends: a concurrent change waits
+   * instead of being overwritten, and a __resource__ deleted since the rules saw it is NOT_FOUND.
    */
   async #lock(tx: EntityManager, id: string): Promise<__Resource__> {
     const found = await tx.findOne(__Resource__, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });

@@ -6,7 +6,9 @@ import { Directive, Field, ID, ObjectType } from 'type-graphql';
  */
 @ObjectType('User')
 @Directive('@key(fields: "id", resolvable: false)')
-export class UserRef {
+export class User {
   @Field(() => ID)
   id!: string;
 }
+
+export const userOf = (id: string): User => Object.assign(new User(), { id });
