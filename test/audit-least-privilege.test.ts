@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { startSubgraph } from '@platform/kernel';
-import { type SubgraphHandle } from '@platform/kernel/testing';
-import { testConfig } from '@platform/kernel/testing';
+import { type SubgraphHandle, testConfig } from '@platform/kernel/testing';
 import audit, { auditGrants, type AuditConfig, type AuditServices } from '@platform/audit';
 import {
   event,

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startSubgraph, type PlatformConfig } from '@platform/kernel';
-import { type SubgraphHandle } from '@platform/kernel/testing';
-import { dropTestSchema, eventually, freePort, PrivateRedis, waitFor } from '@platform/kernel/testing';
+import {
+  type SubgraphHandle,
+  dropTestSchema,
+  eventually,
+  freePort,
+  PrivateRedis,
+  waitFor,
+} from '@platform/kernel/testing';
 import audit from '@platform/audit';
 import identity from '@platform/identity';
 import { PLATFORM } from '../subgraphs/authz/src/grant/delegation.js';

@@ -6,9 +6,8 @@ import { SignJWT, base64url, type CryptoKey } from 'jose';
 import { extractLinkToken, readOutbox } from '../subgraphs/identity/src/mail/outbox.js';
 import type { IdentityServices } from '../subgraphs/identity/src/services.js';
 import { startSubgraph } from '@platform/kernel';
-import { MemoryBroker, MemoryEventBus, StaticPermissions } from '@platform/kernel/testing';
+import { MemoryBroker, MemoryEventBus, StaticPermissions, eventually } from '@platform/kernel/testing';
 import blog from '@platform/blog';
-import { eventually } from '@platform/kernel/testing';
 import { serviceSecret } from '@platform/kernel/gateway';
 import { startTestPlatform, type TestPlatform } from './helpers.js';
 

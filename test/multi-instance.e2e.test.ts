@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CloseCode } from '@platform/kernel/testing';
+import { CloseCode, eventually, waitFor } from '@platform/kernel/testing';
 import { Redis } from 'ioredis';
-import { eventually, waitFor } from '@platform/kernel/testing';
 import {
   auditedPosts,
   chainPositions,

@@ -2,8 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CLIENT_ADDRESS_HEADER, DEADLINE_HEADER, signClientAddress } from '@platform/kernel/gateway';
-import { runWithRequest } from '@platform/kernel/testing';
-import { waitFor } from '@platform/kernel/testing';
+import { runWithRequest, waitFor } from '@platform/kernel/testing';
 import { keepAliveFetcher } from './data-source.js';
 
 /** A subgraph stand-in that answers after `delayMs`, counting requests and the sockets they came on. */

@@ -4,8 +4,9 @@ import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@
 import type { Context } from '@opentelemetry/api';
 import { context as otelContext, trace } from '@opentelemetry/api';
 import { currentRequest } from '@platform/kernel';
-import { injectTraceHeaders, SHARED_ANSWER_HEADER } from '@platform/kernel/gateway';
 import {
+  injectTraceHeaders,
+  SHARED_ANSWER_HEADER,
   CLIENT_ADDRESS_HEADER,
   DEADLINE_HEADER,
   SERVICE_CREDENTIAL_HEADER,

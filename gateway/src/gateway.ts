@@ -14,8 +14,6 @@ import {
   ServiceMetrics,
   startTracing,
   type ServiceHandle,
-} from '@platform/kernel/gateway';
-import {
   bytesOf,
   jwksCheck,
   redisCheck,

@@ -9,6 +9,7 @@ import 'reflect-metadata';
 // A module: its definition, runtime, hooks and how it starts.
 export {
   defineModule,
+  type ModuleDefinition,
   type ModuleOptions,
   type ModuleRuntime,
   type ModuleConsumer,
@@ -17,6 +18,7 @@ export {
   type SeedContext,
   type SeedOutcome,
   type RouteContext,
+  type EntityReference,
 } from './module/define.js';
 export { runMain } from './service/main.js';
 export { startSubgraph } from './service/subgraph.js';

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { KERNEL_VERSION } from '@platform/kernel';
+import { KERNEL_VERSION } from '@platform/kernel/tools';
 import { generateArtifacts, SUPERGRAPH_FILE } from './artifacts.js';
 import { auditGrantsCommand, auditPrune, auditVerify, type VerifyOptions } from './commands/audit.js';
 import { keysList, keysRotate } from './commands/keys.js';

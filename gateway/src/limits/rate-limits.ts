@@ -9,8 +9,10 @@ import {
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { accountKey, currentRequest, ipKey, type Logger, type PlatformConfig } from '@platform/kernel';
-import { errorBody, type ServiceMetrics, type TokenVerifier } from '@platform/kernel/gateway';
 import {
+  errorBody,
+  type ServiceMetrics,
+  type TokenVerifier,
   RateBudgetCounter,
   rateLimitError,
   rateLimitHeaders,

@@ -7,8 +7,10 @@ import {
   validateSafely,
   type CloseReason,
   type ServiceMetrics,
+  checkOperation,
+  checkTokens,
+  rateLimitError,
 } from '@platform/kernel/gateway';
-import { checkOperation, checkTokens, rateLimitError } from '@platform/kernel/gateway';
 import type { GatewayRateLimits } from '../limits/rate-limits.js';
 import type { ClientSockets, SocketState } from './client-sockets.js';
 import type { SubscriptionPlanner } from './planner.js';

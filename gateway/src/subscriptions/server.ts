@@ -5,8 +5,14 @@ import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { WebSocket } from 'ws';
 import type { ServiceMap } from '@apollo/gateway';
 import { ipBucket, type Logger, type PlatformConfig } from '@platform/kernel';
-import { attachWebSocketServer, mapStream, maskResult, type ServiceMetrics } from '@platform/kernel/gateway';
-import { requestAddress } from '@platform/kernel/gateway';
+import {
+  attachWebSocketServer,
+  mapStream,
+  maskResult,
+  permissionServiceOrigin,
+  requestAddress,
+  type ServiceMetrics,
+} from '@platform/kernel/gateway';
 import type { GatewayContext } from '../data-source.js';
 import type { GatewayRateLimits } from '../limits/rate-limits.js';
 import { OperationAdmission, upgradeAdmission } from './admission.js';
@@ -53,7 +59,7 @@ export interface GatewaySubscriptionsOptions {
   registry: SocketRegistry;
   /** Operations per caller, counted for every operation a socket starts. */
   rateLimits: GatewayRateLimits;
-  /** The deployment's service credential (authz's internal route). */
+  /** The deployment's service credential (the permission service's internal route). */
   credential: string;
   /** Runs a query or mutation through the gateway's own executor, as over HTTP. */
   executeOperation(
@@ -159,13 +165,15 @@ async function startDelivery(
     delivered: (delivery, sockets, writeSeconds) => metrics.recordDelivery(delivery, sockets, writeSeconds),
   };
   if (!config.gateway.subscriptions.sharing) return new CallerSubscriptions(deliveryOptions);
-  const authzUrl = options.urls.authz ? new URL(options.urls.authz).origin : undefined;
+  // Callers share answers by permission set: asked of the permission service (authz), as every subgraph does.
+  const permissionService = permissionServiceOrigin(config);
   return startSubscriptionSharing({
     ...deliveryOptions,
     supergraph: () => planner.supergraphSchema,
-    permissions: authzUrl
+    permissions: permissionService
       ? {
-          url: authzUrl,
+          url: permissionService,
+          service: config.auth.permissionService,
           bus: options.auth.bus,
           ttlMs: config.auth.permissionCacheTtlSec * 1000,
           credential: options.credential,

@@ -1,5 +1,5 @@
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/sql';
-import type { ModuleEvents } from '../module/define.js';
+import type { ModuleEvents } from './outbox.js';
 import type { EventMeta } from './event.js';
 
 /**

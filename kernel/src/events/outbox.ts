@@ -377,7 +377,8 @@ export class OutboxRelay {
  * Recording events in a module's outbox: what a module sees as `ModuleEvents` (module/define.ts),
  * declared here so the events layer does not import the module framework above it.
  */
-export interface OutboxRecorder {
+/** Publishing from a module (`runtime.events`): events are written with the change and relayed after the commit. */
+export interface ModuleEvents {
   /**
    * Records an event in the module's outbox through `em`, inside the caller's transaction: it
    * is published only if (and as soon as) that transaction commits.
@@ -386,7 +387,7 @@ export interface OutboxRecorder {
 }
 
 /** A module's side of the outbox: events recorded through the caller's EntityManager, as `source`. */
-export function outboxRecorder(source: string, db: Pick<ModuleDatabase, 'schema'>): OutboxRecorder {
+export function outboxRecorder(source: string, db: Pick<ModuleDatabase, 'schema'>): ModuleEvents {
   return {
     record: (em, topic, payload, meta) =>
       recordEvents(em, db.schema, createEvent(source, topic, payload as Record<string, unknown>, meta)),

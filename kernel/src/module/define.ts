@@ -9,7 +9,8 @@ import type { Redis } from 'ioredis';
 import type { AccessTokenProvider } from '../contracts/access-tokens.js';
 import type { PlatformConfig } from '../config/schema.js';
 import type { EventBus, SubscribeOptions } from '../events/bus.js';
-import type { EventMeta, PlatformEvent } from '../events/event.js';
+import type { ModuleEvents } from '../events/outbox.js';
+import type { PlatformEvent } from '../events/event.js';
 import type { CheckResult } from '../health/health.js';
 import type { ModuleDatabase } from '../database/database.js';
 import type { AuthenticatedUser } from '../graphql/context.js';
@@ -41,14 +42,7 @@ export interface ModuleRuntime<Config = unknown> {
   readonly pubsub: PlatformPubSub;
 }
 
-/** Publishing from a module: events are written with the change and relayed after the commit. */
-export interface ModuleEvents {
-  /**
-   * Records an event in the module's outbox through `em`, inside the caller's transaction: it
-   * is published only if (and as soon as) that transaction commits.
-   */
-  record(em: EntityManager, topic: string, payload: object, meta?: Partial<EventMeta>): Promise<void>;
-}
+export type { ModuleEvents } from '../events/outbox.js';
 
 export type { EntityReference, ReferenceResolver } from '../graphql/rules.js';
 

@@ -1,7 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { StaticPermissions } from '@platform/kernel/testing';
-import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
+import { StaticPermissions, startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
 import identity from './module.js';
 import { User } from './user/user.entity.js';
 import { DEMO_USERS, seedDemoUsers } from './demo.js';

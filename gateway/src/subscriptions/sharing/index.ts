@@ -16,9 +16,11 @@ export interface SharingOptions extends DeliveryOptions {
   /** Where callers' permission sets are asked; without, only callers who cannot be told apart share. */
   permissions:
     | {
-        /** authz's base URL. */
+        /** The permission service's base URL (authz). */
         url: string;
-        /** Where authz's events arrive. */
+        /** Its name, its events' topic prefix (`auth.permissionService`). */
+        service: string;
+        /** Where its events arrive. */
         bus: EventBus;
         /** The permission cache's lifetime: every shared subscription's set is looked up again this often. */
         ttlMs: number;

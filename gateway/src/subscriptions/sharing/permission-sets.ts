@@ -2,8 +2,10 @@ import { type AuthenticatedUser, type EffectivePermissions, type Logger } from '
 import { permissionFingerprint, RemotePermissions, type EventBus } from '@platform/kernel/gateway';
 
 export interface PermissionSetsOptions {
-  /** authz's base URL. */
+  /** The permission service's base URL (authz). */
   url: string;
+  /** Its name, its events' topic prefix (`auth.permissionService`). */
+  service: string;
   /** Where authz's events arrive (changes take effect as they do in every subgraph). */
   bus: EventBus;
   logger: Logger;
@@ -29,6 +31,7 @@ export class PermissionSets {
     const remote = new RemotePermissions({
       url: options.url,
       bus: options.bus,
+      service: options.service,
       logger: options.logger,
       ttlMs: options.ttlMs,
       credential: options.credential,

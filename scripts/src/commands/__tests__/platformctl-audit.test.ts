@@ -3,7 +3,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { createEvent, loadConfig, withModuleRuntime, type ModuleRuntime } from '@platform/kernel';
+import type { ModuleRuntime } from '@platform/kernel';
+import { createEvent, loadConfig, withModuleRuntime } from '@platform/kernel/testing';
 import auditModule, { type AuditConfig, type AuditServices } from '@platform/audit';
 import { platformctl, REPO, tempDir } from './platformctl-cli.js';
 

@@ -1,7 +1,7 @@
 /** `platformctl seed`: the administrator account and its roles, in identity's and authz's schemas. */
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { loadConfig, withModuleRuntime } from '@platform/kernel';
+import { loadConfig, withModuleRuntime } from '@platform/kernel/testing';
 import identityModule from '@platform/identity';
 import authzModule from '@platform/authz';
 import { platformctl, REPO, tempDir } from './platformctl-cli.js';

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type EventMeta, type PlatformEvent } from '@platform/kernel';
-import { createEvent, StaticPermissions } from '@platform/kernel/testing';
-import { startTestSubgraph, waitFor, type TestSubgraph } from '@platform/kernel/testing';
+import {
+  createEvent,
+  StaticPermissions,
+  startTestSubgraph,
+  waitFor,
+  type TestSubgraph,
+} from '@platform/kernel/testing';
 import { auditTables, type AuditTables } from '../chain/chain.store.js';
 import type { AuditConfig } from '../config.js';
 import audit from '../module.js';

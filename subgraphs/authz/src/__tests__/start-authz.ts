@@ -9,8 +9,10 @@ import {
   RedisEventBus,
   type EventBus,
   type StartSubgraphOptions,
+  startTestSubgraph,
+  testConfig,
+  type TestSubgraph,
 } from '@platform/kernel/testing';
-import { startTestSubgraph, testConfig, type TestSubgraph } from '@platform/kernel/testing';
 import authz from '../module.js';
 import type { AuthzServices } from '../services.js';
 

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { StaticPermissions } from '@platform/kernel/testing';
-import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
+import { StaticPermissions, startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
 import blog from '../module.js';
 import { Post } from '../post/post.entity.js';
 import { Permission } from '../permissions.generated.js';

@@ -1,8 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { type PlatformEvent } from '@platform/kernel';
-import { createEvent } from '@platform/kernel/testing';
-import { waitFor } from '@platform/kernel/testing';
+import { createEvent, waitFor } from '@platform/kernel/testing';
 import { newCallers, outbox, startBlog, type BlogTestHandle } from '../__tests__/start-blog.js';
 import { Post } from './post.entity.js';
 

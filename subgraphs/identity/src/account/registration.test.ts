@@ -1,8 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { join } from 'node:path';
 import { isUuid } from '@platform/kernel';
-import { StaticPermissions } from '@platform/kernel/testing';
-import { eventually, startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
+import { StaticPermissions, eventually, startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
 import identity from '../module.js';
 import { extractLinkToken, readOutbox, type OutboxMessage } from '../mail/outbox.js';
 import type { IdentityServices } from '../services.js';

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { StaticPermissions } from '@platform/kernel/testing';
-import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
+import { StaticPermissions, startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
 import identity from '../module.js';
 import type { IdentityConfig } from '../config.js';
 import type { IdentityServices } from '../services.js';

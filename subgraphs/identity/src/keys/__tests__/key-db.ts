@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Logger, type ModuleDatabase } from '@platform/kernel';
-import { createLogger, openDatabase, ServiceMetrics } from '@platform/kernel/testing';
-import { dropTestSchema, testConfig } from '@platform/kernel/testing';
+import { createLogger, openDatabase, ServiceMetrics, dropTestSchema, testConfig } from '@platform/kernel/testing';
 import { generateKeyPair, exportJWK, type JWK } from 'jose';
 import identity from '../../module.js';
 import { KeyEncryption } from '../key-encryption.js';
