@@ -1,9 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from './commands/__tests__/repo-copy.js';
 import {
   dropReferenceOnly,
+  generateTemplate,
   REFERENCE_DIR,
   REFERENCE_ONLY,
   TEMPLATE_DIR,
@@ -58,5 +60,35 @@ describe('the module template, generated from blog', () => {
   it('lists only files blog has as blog only, and only files the template has as hand-written', () => {
     for (const file of Object.keys(REFERENCE_ONLY)) expect(existsSync(join(REPO, REFERENCE_DIR, file))).toBe(true);
     for (const file of Object.keys(TEMPLATE_ONLY)) expect(existsSync(join(REPO, TEMPLATE_DIR, file))).toBe(true);
+  });
+
+  describe('refuses blog source the template cannot take', () => {
+    /** `generateTemplate` over a copy of blog with one file edited. */
+    const generateWith = async (file: string, edit: (text: string) => string): Promise<unknown> => {
+      const root = mkdtempSync(join(tmpdir(), 'template-from-reference-'));
+      try {
+        cpSync(join(REPO, REFERENCE_DIR), join(root, REFERENCE_DIR), {
+          recursive: true,
+          filter: (path) => !/[/\\](node_modules|dist)$/.test(path),
+        });
+        const path = join(root, REFERENCE_DIR, file);
+        writeFileSync(path, edit(readFileSync(path, 'utf8')));
+        return await generateTemplate(root);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    };
+
+    it('a local named after the resource (a resource named like another local would clash)', async () => {
+      await expect(
+        generateWith('src/rules.ts', (text) => text.replace('const found =', 'const post =')),
+      ).rejects.toThrow(/src\/rules\.ts: "const __resource__" names a variable/);
+    });
+
+    it("blog's name left where renaming cannot reach it", async () => {
+      await expect(generateWith('src/services.ts', (text) => `// Posted by the blogger.\n${text}`)).rejects.toThrow(
+        /src\/services\.ts: "Post" left in the template \(line 1/,
+      );
+    });
   });
 });
