@@ -8,20 +8,30 @@ import { createEvent, loadConfig, withModuleRuntime } from '@platform/kernel/tes
 import auditModule, { type AuditConfig, type AuditServices } from '@platform/audit';
 import { platformctl, REPO, tempDir } from './platformctl-cli.js';
 
+/**
+ * audit in a private data directory and schema: the environment platformctl runs with, and the
+ * module's runtime and services for writing and reading its records directly.
+ */
+function auditFixture() {
+  const dataDir = tempDir('platformctl-audit-');
+  const schema = `t_${randomBytes(4).toString('hex')}_audit`;
+  const env = {
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    PLATFORM_ENV: 'test',
+    PLATFORM_SERVICES__AUDIT__DB_SCHEMA: schema,
+  };
+  const config = loadConfig({ env: { ...process.env, ...env }, cwd: REPO });
+  const inAudit = <T>(job: (runtime: ModuleRuntime<AuditConfig>, services: AuditServices) => Promise<T>) =>
+    withModuleRuntime(auditModule, config, job);
+  return { dataDir, schema, env, config, inAudit };
+}
+
+const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60 * 1000).toISOString();
+
 describe('platformctl audit', () => {
   it('verifies the chain, prunes into an archive, and names the first broken record with exit 1', async () => {
-    const dataDir = tempDir('platformctl-audit-');
-    const schema = `t_${randomBytes(4).toString('hex')}_audit`;
-    const env = {
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      PLATFORM_ENV: 'test',
-      PLATFORM_SERVICES__AUDIT__DB_SCHEMA: schema,
-    };
-    const config = loadConfig({ env: { ...process.env, ...env }, cwd: REPO });
-    const inAudit = <T>(job: (runtime: ModuleRuntime<AuditConfig>, services: AuditServices) => Promise<T>) =>
-      withModuleRuntime(auditModule, config, job);
-    const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60 * 1000).toISOString();
+    const { dataDir, schema, env, config, inAudit } = auditFixture();
     try {
       await inAudit(async (_runtime, services) => {
         for (const days of [60, 50, 40, 0]) {
@@ -68,18 +78,7 @@ describe('platformctl audit', () => {
   }, 90_000);
 
   it('exports the chain and verifies the export offline, reports the oldest records deleted behind an unsigned checkpoint, prints the grants', async () => {
-    const dataDir = tempDir('platformctl-audit-');
-    const schema = `t_${randomBytes(4).toString('hex')}_audit`;
-    const env = {
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      PLATFORM_ENV: 'test',
-      PLATFORM_SERVICES__AUDIT__DB_SCHEMA: schema,
-    };
-    const config = loadConfig({ env: { ...process.env, ...env }, cwd: REPO });
-    const inAudit = <T>(job: (runtime: ModuleRuntime<AuditConfig>, services: AuditServices) => Promise<T>) =>
-      withModuleRuntime(auditModule, config, job);
-    const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60 * 1000).toISOString();
+    const { dataDir, schema, env, config, inAudit } = auditFixture();
     const file = join(dataDir, 'export.jsonl');
     try {
       await inAudit(async (_runtime, services) => {
