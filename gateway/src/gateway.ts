@@ -2,7 +2,7 @@ import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { context as otelContext } from '@opentelemetry/api';
-import { currentRequest, type PlatformConfig } from '@platform/kernel';
+import { currentRequest, type Logger, type PlatformConfig } from '@platform/kernel';
 import {
   closeRedis,
   createLogger,
@@ -21,10 +21,11 @@ import {
   serviceCredential,
   serviceSecret,
   tokenLimit,
+  Teardown,
 } from '@platform/kernel/gateway';
 import { GatewayRateLimits } from './limits/rate-limits.js';
 import { SocketRegistry } from './subscriptions/connections.js';
-import { startGatewayAuth } from './subscriptions/revocations.js';
+import { startGatewayAuth, type GatewayAuth } from './subscriptions/revocations.js';
 import { ForwardingDataSource, keepAliveFetcher, type GatewayContext } from './data-source.js';
 import { supergraphFromFile } from './supergraph.js';
 import { SubscriptionPlanner } from './subscriptions/planner.js';
@@ -59,22 +60,90 @@ export function startGateway(options: StartGatewayOptions = {}): Promise<Gateway
 async function startGatewayAsService(options: StartGatewayOptions): Promise<GatewayHandle> {
   const config = options.config ?? loadConfig();
   const logger = createLogger(config, 'gateway');
-  const stopTracing = startTracing(config, 'gateway');
-  const metrics = new ServiceMetrics('gateway');
-  const readiness = new Readiness();
-  const urls = Object.fromEntries(Object.entries(config.services).map(([name, service]) => [name, service.url!]));
-  // Signs the client address passed on to subgraphs; read (or made) before anything else starts.
-  const clientAddressSecret = serviceSecret(config);
-  // Proves to subgraphs that the gateway is one of the deployment's services (`_service` for
-  // composition, authz's and identity's internal routes).
-  const credential = serviceCredential(clientAddressSecret);
+  const teardown = new Teardown(logger);
+  try {
+    teardown.add(startTracing(config, 'gateway'));
+    const metrics = new ServiceMetrics('gateway');
+    const readiness = new Readiness();
+    // Signs the client address passed on to subgraphs; read (or made) before anything else starts.
+    const secret = serviceSecret(config);
+    // Proves to subgraphs that the gateway is one of the deployment's services (`_service` for
+    // composition, the token and permission services' internal routes).
+    const credential = serviceCredential(secret);
+    const federation = federate(config, logger, secret, credential);
+    const edge = await guardEdge(config, { logger, metrics, readiness, teardown, credential });
+    const apollo = await serveApollo(config, federation, edge, { logger, metrics, teardown });
+    registerSubgraphChecks(readiness, federation.urls);
+    const http = serveHttp(config, apollo, edge, { logger, metrics, readiness, credential });
 
+    const subscriptions = await startGatewaySubscriptions({
+      server: http.server,
+      config,
+      logger,
+      metrics,
+      planner: federation.planner,
+      urls: federation.urls,
+      auth: edge.auth,
+      registry: edge.sockets,
+      rateLimits: edge.rateLimits,
+      credential,
+      // The same pool (and in-flight dedupe) as queries: subscribers of one event who fetch the
+      // same entities with the same credentials share one call.
+      services: Object.fromEntries(Object.keys(federation.urls).map((name) => [name, federation.dataSource(name)])),
+      executeOperation: async (request, contextValue) => {
+        const response = await apollo.executeOperation(request, { contextValue });
+        return response.body.kind === 'single'
+          ? response.body.singleResult
+          : { errors: [{ message: 'Incremental delivery is not supported over WebSocket' }] };
+      },
+    });
+    let closing: Promise<void> | undefined;
+    const closeSubscriptions = (): Promise<void> => (closing ??= subscriptions.close());
+    teardown.add(closeSubscriptions);
+
+    const port = await http.listen(options.port ?? config.gateway.port);
+    // Sockets first (1001 "going away", upstream sockets closed), then HTTP drains: teardown runs in reverse.
+    teardown.add(() => http.close());
+    teardown.add(closeSubscriptions);
+    readiness.exposeMetrics(metrics.registry);
+    readiness.markStarted();
+    const baseUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+    logger.info({ url: `${baseUrl}/graphql` }, 'gateway ready');
+    return {
+      name: 'gateway',
+      port,
+      baseUrl,
+      url: `${baseUrl}/graphql`,
+      logger,
+      subscriptionStats: () => subscriptions.stats(),
+      stop: () => teardown.run(),
+    };
+  } catch (error) {
+    await teardown.run();
+    throw error;
+  }
+}
+
+/** How the gateway reaches the subgraphs: @apollo/gateway over the supergraph, and the planner of its subscriptions. */
+interface Federation {
+  gateway: ApolloGateway;
+  /** Each subgraph's GraphQL URL, by name. */
+  urls: Record<string, string>;
+  /** A data source to one subgraph, on the shared keep-alive pool. */
+  dataSource(name: string): ForwardingDataSource;
+  planner: SubscriptionPlanner;
+}
+
+function federate(config: PlatformConfig, logger: Logger, secret: string, credential: string): Federation {
+  const urls = Object.fromEntries(Object.entries(config.services).map(([name, service]) => [name, service.url!]));
   // One keep-alive pool for every subgraph call (see keepAliveFetcher).
   const fetcher = keepAliveFetcher({
     timeoutMs: config.gateway.subgraphTimeoutMs,
     dedupeQueries: config.gateway.dedupeInflightQueries,
     maxResponseBytes: bytesOf(config.gateway.limits.maxResponseBytes),
   });
+  const dataSource = (name: string, url?: string): ForwardingDataSource =>
+    new ForwardingDataSource({ url: urls[name] ?? url ?? '', fetcher, clientAddressSecret: secret, credential });
   const gateway = new ApolloGateway({
     supergraphSdl: config.gateway.introspectAndCompose
       ? new IntrospectAndCompose({
@@ -82,17 +151,49 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
           pollIntervalInMs: config.gateway.pollIntervalMs,
         })
       : supergraphFromFile(config.gateway.supergraphPath, logger),
-    buildService: ({ name, url }) =>
-      new ForwardingDataSource({ url: urls[name] ?? url ?? '', fetcher, clientAddressSecret, credential }),
+    buildService: ({ name, url }) => dataSource(name, url),
     logger: logger.child({ component: 'apollo-gateway' }),
   });
+  // Subscriptions are planned here (the gateway executes none); kept in step with the supergraph.
+  const planner = new SubscriptionPlanner();
+  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => planner.update(coreSupergraphSdl, apiSchema));
+  return { gateway, urls, dataSource, planner };
+}
 
-  // Tokens are verified here too: rate limits count signed-in callers per user, and sockets
-  // are refused or closed when their session is revoked.
-  const registry = new SocketRegistry(config.gateway.subscriptions.maxConnectionsPerUser);
-  const auth = await startGatewayAuth(config, registry, logger.child({ component: 'subscriptions' }), credential);
-  // Rate counters: a short command timeout, so a slow Redis never holds a request (each instance
-  // then counts in its own memory until Redis answers again).
+interface StepOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  readiness: Readiness;
+  teardown: Teardown;
+  credential: string;
+}
+
+/** What guards the edge: verified callers, their sockets, and rate limits. */
+interface Edge {
+  auth: GatewayAuth;
+  sockets: SocketRegistry;
+  rateLimits: GatewayRateLimits;
+}
+
+/**
+ * Tokens are verified here too: rate limits count signed-in callers per user, and sockets are
+ * refused or closed when their session is revoked. Rate counters are in Redis when configured,
+ * with a short command timeout, so a slow Redis never holds a request (each instance then counts
+ * in its own memory until Redis answers again).
+ */
+async function guardEdge(config: PlatformConfig, options: StepOptions): Promise<Edge> {
+  const { logger, metrics, readiness, teardown } = options;
+  const sockets = new SocketRegistry(config.gateway.subscriptions.maxConnectionsPerUser);
+  const auth = await startGatewayAuth(
+    config,
+    sockets,
+    logger.child({ component: 'subscriptions' }),
+    options.credential,
+  );
+  teardown.add(() => auth.close());
+  const { sync, jwksUrl } = auth;
+  if (sync) readiness.register('revocations', () => sync.status(), { critical: false });
+  if (jwksUrl) readiness.register('jwks', () => jwksCheck(jwksUrl), { critical: false });
   const redis = config.redis.url
     ? createRedis(config.redis.url, {
         name: 'gateway',
@@ -101,40 +202,42 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
         onError: () => metrics.dependencyErrors.inc({ dependency: 'redis' }),
       })
     : undefined;
-  if (redis) readiness.register('redis', () => redisCheck(redis), { critical: false });
-  const { sync } = auth;
-  if (sync) readiness.register('revocations', () => sync.status(), { critical: false });
-  const { jwksUrl } = auth;
-  if (jwksUrl) readiness.register('jwks', () => jwksCheck(jwksUrl), { critical: false });
+  if (redis) {
+    teardown.add(() => closeRedis(redis));
+    readiness.register('redis', () => redisCheck(redis), { critical: false });
+  }
   const rateLimits = new GatewayRateLimits({ config, redis, verifier: auth.verifier, logger, metrics });
-  const releaseEarly = async (): Promise<void> => {
-    if (redis) await closeRedis(redis);
-    await auth.close();
-  };
+  return { auth, sockets, rateLimits };
+}
 
+async function serveApollo(
+  config: PlatformConfig,
+  federation: Federation,
+  edge: Edge,
+  options: Pick<StepOptions, 'logger' | 'metrics' | 'teardown'>,
+): Promise<ApolloServer<GatewayContext>> {
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+    gateway: federation.gateway,
     ...platformApolloOptions({
-      logger,
-      metrics,
+      logger: options.logger,
+      metrics: options.metrics,
       introspection: config.gateway.introspection,
       sandbox: config.gateway.sandbox,
       limits: config.gateway.limits,
-      plugins: [rateLimits.plugin() as never],
+      plugins: [edge.rateLimits.plugin() as never],
     }),
   });
-  // Subscriptions are planned here (the gateway executes none); kept in step with the supergraph.
-  const planner = new SubscriptionPlanner();
-  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => planner.update(coreSupergraphSdl, apiSchema));
-  try {
-    await apollo.start();
-  } catch (error) {
-    await releaseEarly();
-    throw error;
-  }
+  await apollo.start();
+  options.teardown.add(() => apollo.stop());
+  return apollo;
+}
 
-  // Reported, not critical: a subgraph without a live instance fails only the fields it serves,
-  // and a gateway taken out of its load balancer for it would fail every other field too.
+/**
+ * Each subgraph's reachability on `/ready`. Reported, not critical: a subgraph without a live
+ * instance fails only the fields it serves, and a gateway taken out of its load balancer for it
+ * would fail every other field too.
+ */
+function registerSubgraphChecks(readiness: Readiness, urls: Record<string, string>): void {
   for (const [name, url] of Object.entries(urls)) {
     const health = new URL('/healthz', url).toString();
     readiness.register(
@@ -146,7 +249,16 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
       { critical: false },
     );
   }
+}
 
+/** `/graphql` behind the rate limits and the body and token limits, with health and metrics beside it. */
+function serveHttp(
+  config: PlatformConfig,
+  apollo: ApolloServer<GatewayContext>,
+  edge: Edge,
+  options: Omit<StepOptions, 'teardown'>,
+): HttpService {
+  const { logger, metrics, readiness, credential } = options;
   const http = new HttpService({
     config,
     logger,
@@ -163,7 +275,7 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
   http.registerRoute('/graphql');
   http.app.use(
     '/graphql',
-    rateLimits.middleware(),
+    edge.rateLimits.middleware(),
     ...http.jsonBody(),
     tokenLimit(config.gateway.limits, metrics),
     expressMiddleware(apollo, {
@@ -177,73 +289,5 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
     }),
   );
   http.finish();
-
-  let subscriptions;
-  try {
-    subscriptions = await startGatewaySubscriptions({
-      server: http.server,
-      config,
-      logger,
-      metrics,
-      planner,
-      urls,
-      auth,
-      registry,
-      rateLimits,
-      credential,
-      services: Object.fromEntries(
-        // The same pool (and in-flight dedupe) as queries: subscribers of one event who fetch the same
-        // entities with the same credentials share one call.
-        Object.entries(urls).map(([name, url]) => [
-          name,
-          new ForwardingDataSource({ url, fetcher, clientAddressSecret, credential }),
-        ]),
-      ),
-      executeOperation: async (request, contextValue) => {
-        const response = await apollo.executeOperation(request, { contextValue });
-        return response.body.kind === 'single'
-          ? response.body.singleResult
-          : { errors: [{ message: 'Incremental delivery is not supported over WebSocket' }] };
-      },
-    });
-  } catch (error) {
-    await apollo.stop();
-    await releaseEarly();
-    await stopTracing();
-    throw error;
-  }
-
-  let port: number;
-  try {
-    port = await http.listen(options.port ?? config.gateway.port);
-  } catch (error) {
-    await subscriptions.close();
-    await apollo.stop();
-    await releaseEarly();
-    await stopTracing();
-    throw error;
-  }
-  readiness.exposeMetrics(metrics.registry);
-  readiness.markStarted();
-  const baseUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  logger.info({ url: `${baseUrl}/graphql` }, 'gateway ready');
-
-  let stopping: Promise<void> | undefined;
-  return {
-    name: 'gateway',
-    port,
-    baseUrl,
-    url: `${baseUrl}/graphql`,
-    logger,
-    subscriptionStats: () => subscriptions.stats(),
-    stop: () =>
-      (stopping ??= (async () => {
-        // Sockets first (1001 "going away", upstream sockets closed), then HTTP drains.
-        await subscriptions.close();
-        await http.close();
-        await apollo.stop();
-        await releaseEarly();
-        await stopTracing();
-      })()),
-  };
+  return http;
 }

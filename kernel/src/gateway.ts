@@ -43,6 +43,7 @@ export { createRedis, closeRedis } from './redis.js';
 export { createEventBus } from './events/create.js';
 export type { EventBus } from './events/bus.js';
 export type { ServiceHandle } from './service/subgraph.js';
+export { Teardown } from './service/teardown.js';
 export { PlatformError, QueryTooComplexError } from './errors.js';
 export { platformApolloOptions } from './graphql/apollo.js';
 export { validateSafely } from './graphql/client-errors.js';
