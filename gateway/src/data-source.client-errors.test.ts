@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { readingClientErrors } from './data-source.js';
 
+type Fetcher = RemoteGraphQLDataSource['fetcher'];
+
 /** Answers every request with the status, content type and body of the path asked for. */
 const ANSWERS: Record<string, [number, string, string]> = {
   '/bad-input': [
@@ -20,6 +22,7 @@ const ANSWERS: Record<string, [number, string, string]> = {
     JSON.stringify({ errors: [{ message: 'x', extensions: { code: 'BAD_USER_INPUT' } }] }),
   ],
   '/html-400': [400, 'text/html', '<h1>Bad Request</h1>'],
+  '/untyped-400': [400, '', JSON.stringify({ errors: [{ message: 'x' }] })],
   '/json-500': [500, 'application/json', JSON.stringify({ errors: [{ message: 'Internal server error' }] })],
   '/json-404': [404, 'application/json', JSON.stringify({ errors: [{ message: 'Not found' }] })],
   '/ok': [200, 'application/json', JSON.stringify({ data: { a: 1 } })],
@@ -36,7 +39,7 @@ describe('readingClientErrors', () => {
     server = createServer((req, res) => {
       const [status, type, body] = ANSWERS[req.url ?? ''] ?? [404, 'text/plain', 'no'];
       req.resume();
-      req.on('end', () => res.writeHead(status, { 'content-type': type }).end(body));
+      req.on('end', () => res.writeHead(status, type ? { 'content-type': type } : {}).end(body));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -50,7 +53,7 @@ describe('readingClientErrors', () => {
   const ask = (path: string) =>
     new RemoteGraphQLDataSource({
       url: `${base}${path}`,
-      fetcher: readingClientErrors(fetch as unknown as RemoteGraphQLDataSource['fetcher']),
+      fetcher: readingClientErrors(fetch as unknown as Fetcher),
     }).process({ kind: HEALTH_CHECK, request: { query: '{ a }' }, context: {} });
 
   it.each(['/bad-input', '/graphql-response'])(
@@ -68,9 +71,24 @@ describe('readingClientErrors', () => {
 
   it.each([
     ['a 400 that is not GraphQL', '/html-400', '400: Bad Request'],
+    ['a 400 that names no content type', '/untyped-400', '400: Bad Request'],
     ['a 500', '/json-500', '500: Internal Server Error'],
     ['a 404', '/json-404', '404: Not Found'],
   ])('leaves %s a failed fetch', async (_case, path, message) => {
     await expect(ask(path)).rejects.toThrow(message);
+  });
+
+  it("hands over a GraphQL 400 as a 200 that reads, clones and describes the subgraph's own answer", async () => {
+    const url = `${base}/bad-input`;
+    const response = await readingClientErrors(fetch as unknown as Fetcher)(url, { method: 'POST', body: '{}' });
+    expect(response).toMatchObject({ ok: true, status: 200, statusText: 'OK', url, redirected: false });
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const copy = response.clone();
+    expect(copy.status).toBe(200);
+    expect(response.bodyUsed).toBe(false);
+    await expect(response.json()).resolves.toMatchObject({ errors: [{ extensions: { code: 'BAD_USER_INPUT' } }] });
+    expect(response.bodyUsed).toBe(true);
+    expect(JSON.parse(Buffer.from(await copy.clone().arrayBuffer()).toString('utf8'))).toMatchObject({ data: null });
+    expect(JSON.parse(await copy.text())).toMatchObject({ errors: [{ path: ['posts'] }] });
   });
 });
