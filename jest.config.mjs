@@ -38,14 +38,15 @@ export default {
     '!**/main.ts',
   ],
   coverageReporters: ['text-summary', 'text'],
-  // Checked on .ci/run's PostgreSQL + Redis pass (the one with --coverage), per package. A floor
-  // under today's figures (statements 84-98 %, branches 78-94 %), to be raised towards the seed
-  // plan's 80 % branches; scripts/ is left out: platformctl's tests run it as a child process,
-  // which coverage does not see.
+  // Checked on .ci/run's PostgreSQL + Redis pass (the one with --coverage), per package: the seed
+  // plan's bar of 80 % branches, and statements at 85 %. Today's figures: statements 90-96 %
+  // (audit 90.5, gateway 91.4, identity 92.1, authz 92.2, kernel 94.4, blog 96.5), branches 82-95 %
+  // (gateway 82.3, identity 82.6, authz 82.9, audit 83.2, kernel 88.2, blog 94.8). scripts/ is left
+  // out: platformctl's tests run it as a child process, which coverage does not see.
   coverageThreshold: Object.fromEntries(
     ['kernel', 'gateway', 'subgraphs/identity', 'subgraphs/authz', 'subgraphs/audit', 'subgraphs/blog'].map((pkg) => [
       `./${pkg}/src/`,
-      { statements: 80, branches: 70 },
+      { statements: 85, branches: 80 },
     ]),
   ),
 };
