@@ -57,7 +57,7 @@ beforeAll(async () => {
       expect(me.data?.me.roles.map((r) => r.name)).toContain(name === 'admin' ? 'admin' : 'user');
     });
   }
-});
+}, 90_000);
 
 afterAll(async () => {
   await platform?.stop();

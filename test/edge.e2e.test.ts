@@ -67,7 +67,7 @@ describe('operation limits', () => {
 
   beforeAll(async () => {
     platform = await startTestPlatform();
-  });
+  }, 90_000);
   afterAll(async () => {
     await platform?.stop();
   });
@@ -134,7 +134,7 @@ describe('client addresses', () => {
   beforeAll(async () => {
     platform = await startTestPlatform();
     await register(platform, { email: 'addressed@example.com', password: PASSWORD, displayName: 'Addressed' });
-  });
+  }, 90_000);
   afterAll(async () => {
     await platform?.stop();
   });
@@ -194,7 +194,7 @@ describe('rate limits', () => {
         },
       },
     });
-  });
+  }, 90_000);
   afterAll(async () => {
     await second?.stop();
     await platform?.stop();
@@ -286,7 +286,7 @@ describe('sockets', () => {
       http: { cors: { origins: ['http://app.example'] } },
       gateway: { port: 0, subscriptions: { maxConnectionsPerAddress: 3, maxSubscriptionsPerAddress: 4 } },
     });
-  });
+  }, 90_000);
   afterAll(async () => {
     await platform?.stop();
   });

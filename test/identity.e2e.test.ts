@@ -60,7 +60,7 @@ async function mailsTo(to: string) {
 beforeAll(async () => {
   platform = await startTestPlatform();
   services = platform.subgraphs.identity!.services as IdentityServices;
-});
+}, 90_000);
 
 afterAll(async () => {
   await platform?.stop();
