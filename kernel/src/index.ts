@@ -1,6 +1,7 @@
 /**
  * `@platform/kernel`: what a module author needs, and nothing else (docs/extension-points.md).
- * The gateway's edge has `@platform/kernel/gateway`, platformctl and benchmarks
+ * The modules that implement the kernel's contracts (identity, authz) add
+ * `@platform/kernel/contracts`; the gateway's edge has `@platform/kernel/gateway`, platformctl and benchmarks
  * `@platform/kernel/tools`, tests `@platform/kernel/testing`. kernel/api/index.api.md is this
  * surface as reviewed: CI fails when it changes without the report (`npm run api:update`).
  */
@@ -66,11 +67,3 @@ export type { Subscription } from './events/bus.js';
 export { handleOnce } from './events/handle-once.js';
 export { EventStream } from './subscriptions/event-stream.js';
 export type { PlatformPubSub } from './subscriptions/pubsub.js';
-
-// The kernel's contracts, for the modules that implement them (identity, authz).
-export { revocationHoldMs, type AccessTokenProvider } from './contracts/access-tokens.js';
-export type { RevocationSnapshot } from './auth/revocation-list.js';
-export { PERMISSIONS_PATH } from './contracts/permissions.js';
-export type { EffectivePermissions, PermissionResolver } from './graphql/permissions.js';
-export { PERMISSION_NAME } from './module/manifest.js';
-export { accountKey, ipBucket, ipKey } from './security/throttle-keys.js';

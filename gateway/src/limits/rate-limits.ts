@@ -8,8 +8,10 @@ import {
 } from 'graphql';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
-import { accountKey, currentRequest, ipKey, type Logger, type PlatformConfig } from '@platform/kernel';
+import { currentRequest, type Logger, type PlatformConfig } from '@platform/kernel';
 import {
+  accountKey,
+  ipKey,
   errorBody,
   type ServiceMetrics,
   type TokenVerifier,

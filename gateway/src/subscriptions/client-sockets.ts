@@ -3,8 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { context as otelContext } from '@opentelemetry/api';
 import type { Context } from 'graphql-ws';
 import type { Extra } from 'graphql-ws/use/ws';
-import { ipBucket, type Logger } from '@platform/kernel';
-import { admitSocket, expiryTimer, TOKEN_EXPIRED, type CloseReason, type SocketUser } from '@platform/kernel/gateway';
+import { type Logger } from '@platform/kernel';
+import {
+  ipBucket,
+  admitSocket,
+  expiryTimer,
+  TOKEN_EXPIRED,
+  type CloseReason,
+  type SocketUser,
+} from '@platform/kernel/gateway';
 import type { GatewayContext } from '../data-source.js';
 import { TOO_MANY_CONNECTIONS, type RegisteredSocket, type SocketRegistry } from './connections.js';
 import type { SubscriptionMetrics } from './metrics.js';

@@ -4,8 +4,9 @@ import type { ServerOptions } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { WebSocket } from 'ws';
 import type { ServiceMap } from '@apollo/gateway';
-import { ipBucket, type Logger, type PlatformConfig } from '@platform/kernel';
+import { type Logger, type PlatformConfig } from '@platform/kernel';
 import {
+  ipBucket,
   attachWebSocketServer,
   mapStream,
   maskResult,

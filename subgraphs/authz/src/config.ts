@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PERMISSION_NAME } from '@platform/kernel';
+import { PERMISSION_NAME } from '@platform/kernel/contracts';
 import { PERMISSION_CATALOGUE } from './catalogue.generated.js';
 
 const declared = new Set(PERMISSION_CATALOGUE.map((permission) => permission.name));

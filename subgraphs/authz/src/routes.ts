@@ -1,5 +1,6 @@
 import type { Request, Response, Router } from 'express';
-import { PERMISSIONS_PATH, PlatformError, type ModuleRuntime, type RouteContext } from '@platform/kernel';
+import { PlatformError, type ModuleRuntime, type RouteContext } from '@platform/kernel';
+import { PERMISSIONS_PATH } from '@platform/kernel/contracts';
 import type { AuthzServices } from './services.js';
 
 /**

@@ -1,4 +1,5 @@
-import { defineModule, publicAccess, revocationHoldMs } from '@platform/kernel';
+import { defineModule, publicAccess } from '@platform/kernel';
+import { revocationHoldMs } from '@platform/kernel/contracts';
 import { AccountResolver } from './account/account.resolver.js';
 import { EmailToken } from './account/email-token.entity.js';
 import { identityConfigSchema } from './config.js';

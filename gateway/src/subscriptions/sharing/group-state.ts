@@ -1,6 +1,6 @@
 import type { FormattedExecutionResult } from 'graphql';
-import { EventStream, type EffectivePermissions } from '@platform/kernel';
-import { PERMISSIONS_EXTENSION, type CloseReason } from '@platform/kernel/gateway';
+import { EventStream } from '@platform/kernel';
+import { type EffectivePermissions, PERMISSIONS_EXTENSION, type CloseReason } from '@platform/kernel/gateway';
 import type { Delivery } from '../delivery.js';
 import type { SubscriptionResult } from '../federated.js';
 import type { UpstreamConnections, UpstreamIdentity } from '../upstream.js';

@@ -1,5 +1,10 @@
-import { type AuthenticatedUser, type EffectivePermissions, type Logger } from '@platform/kernel';
-import { permissionFingerprint, RemotePermissions, type EventBus } from '@platform/kernel/gateway';
+import { type AuthenticatedUser, type Logger } from '@platform/kernel';
+import {
+  type EffectivePermissions,
+  permissionFingerprint,
+  RemotePermissions,
+  type EventBus,
+} from '@platform/kernel/gateway';
 
 export interface PermissionSetsOptions {
   /** The permission service's base URL (authz). */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { FormattedExecutionResult } from 'graphql';
-import { type EffectivePermissions } from '@platform/kernel';
+import { type EffectivePermissions } from '@platform/kernel/gateway';
 import { createLogger } from '@platform/kernel/testing';
 import {
   SubscriptionGroups,

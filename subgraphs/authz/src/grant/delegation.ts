@@ -1,4 +1,5 @@
-import { ForbiddenError, type EffectivePermissions, type Logger, type EntityManager } from '@platform/kernel';
+import { ForbiddenError, type Logger, type EntityManager } from '@platform/kernel';
+import { type EffectivePermissions } from '@platform/kernel/contracts';
 import type { Role } from '../role/role.entity.js';
 import type { PermissionCatalogue } from './catalogue.js';
 import type { EffectivePermissionQuery } from './effective.js';

@@ -1,4 +1,5 @@
-import type { AuthenticatedUser, EffectivePermissions, EntityManager, PermissionResolver } from '@platform/kernel';
+import type { AuthenticatedUser, EntityManager } from '@platform/kernel';
+import type { EffectivePermissions, PermissionResolver } from '@platform/kernel/contracts';
 import type { PermissionCatalogue } from './catalogue.js';
 
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;

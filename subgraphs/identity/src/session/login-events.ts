@@ -1,4 +1,5 @@
-import { ipBucket, type Emit, type EntityManager } from '@platform/kernel';
+import { type Emit, type EntityManager } from '@platform/kernel';
+import { ipBucket } from '@platform/kernel/contracts';
 import type { LockoutEnd, LockoutStart, ThrottleVerdict } from '../throttle/login-throttle.js';
 import type { IdentityEvents, LockoutSubject } from '../events.js';
 

@@ -1,4 +1,5 @@
-import type { EntityManager, RevocationSnapshot } from '@platform/kernel';
+import type { EntityManager } from '@platform/kernel';
+import type { RevocationSnapshot } from '@platform/kernel/contracts';
 import { User } from '../user/user.entity.js';
 import { Session } from './session.entity.js';
 

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { accountKey, RateLimitError } from '@platform/kernel';
+import { RateLimitError } from '@platform/kernel';
+import { accountKey } from '@platform/kernel/contracts';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 
 /** The memory store always; Redis too when CI provides one. */

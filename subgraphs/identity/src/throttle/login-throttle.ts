@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { accountKey, ipKey, RateLimitError } from '@platform/kernel';
+import { RateLimitError } from '@platform/kernel';
+import { accountKey, ipKey } from '@platform/kernel/contracts';
 
 /** `attempts` failed logins allowed per `windowSec` before a lockout. */
 export interface ThrottleLimit {
