@@ -51,7 +51,7 @@ export { validateSafely } from './graphql/client-errors.js';
 export { TokenVerifier } from './auth/token-verifier.js';
 export type { RevocationList } from './auth/revocation-list.js';
 export type { RevocationSync } from './auth/revocation-sync.js';
-export { jwksUrlOf, startRevocations } from './contracts/access-tokens.js';
+export { jwksUrlOf, startRevocations, verifierJwksUrl } from './contracts/access-tokens.js';
 export { permissionServiceOrigin } from './contracts/permissions.js';
 export { RemotePermissions } from './auth/remote-permissions.js';
 export { permissionFingerprint, type EffectivePermissions } from './graphql/permissions.js';

@@ -4,6 +4,7 @@ import {
   jwksUrlOf,
   startRevocations,
   TokenVerifier,
+  verifierJwksUrl,
   type EventBus,
   type RevocationList,
   type RevocationSync,
@@ -59,7 +60,7 @@ export async function startGatewayAuth(
   const verifier = new TokenVerifier({
     issuer: config.auth.issuer,
     audience: config.auth.audience,
-    keys: { url: jwksUrl ?? `http://127.0.0.1:0/.well-known/jwks.json` },
+    keys: { url: verifierJwksUrl(config) },
     revocations: revocations.list,
     freshness: revocations.sync,
     logger,

@@ -49,6 +49,14 @@ export function jwksUrlOf(config: PlatformConfig): string | undefined {
   return origin ? `${origin}${JWKS_PATH}` : undefined;
 }
 
+/**
+ * Where a token verifier reads the keys: the token service's, or, where its address is not known
+ * (a lone test service on a free port), a loopback port nothing listens on, so verifying a token
+ * fails at once.
+ */
+export const verifierJwksUrl = (config: PlatformConfig): string =>
+  jwksUrlOf(config) ?? `http://127.0.0.1:0${JWKS_PATH}`;
+
 /** What a service learned was revoked (a session, or every session of a user before a moment). */
 export interface Revoked {
   sessions: string[];

@@ -1,11 +1,10 @@
 import type { Request } from 'express';
-import type { PlatformConfig } from '../config/schema.js';
 import { RemotePermissions } from '../auth/remote-permissions.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import {
-  JWKS_PATH,
   jwksUrlOf,
   startRevocations,
+  verifierJwksUrl,
   type AccessTokenProvider,
   type Revocations,
 } from '../contracts/access-tokens.js';
@@ -76,7 +75,7 @@ export async function connectAuth<Config, Services>(
   const verifier = new TokenVerifier({
     issuer: platform.auth.issuer,
     audience: platform.auth.audience,
-    keys: tokens ? { local: () => tokens.keys() } : { url: jwksUrl ?? missingTokenService(platform) },
+    keys: tokens ? { local: () => tokens.keys() } : { url: verifierJwksUrl(platform) },
     revocations: revocations.list,
     freshness: sync,
     logger,
@@ -110,12 +109,4 @@ async function connectPermissions<Config, Services>(
   options.teardown.add(() => remote.close());
   options.readiness.register(service, () => healthOf(url()), { critical: false });
   return remote;
-}
-
-/**
- * Where no token service is known (a lone test service on a free port, its `services` entry
- * without a port): a loopback address nothing listens on, so verifying a token fails at once.
- */
-function missingTokenService(platform: PlatformConfig): string {
-  return `http://${platform.host === '0.0.0.0' ? '127.0.0.1' : platform.host}:0${JWKS_PATH}`;
 }
