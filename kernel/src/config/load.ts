@@ -25,6 +25,8 @@ export const PLAIN_ENV_VARS: Readonly<Record<string, EnvVariable>> = {
   LOG_LEVEL: { path: 'log.level', secret: false },
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: { path: 'tracing.otlpEndpoint', secret: false },
   SERVICE_SECRET: { path: 'auth.serviceSecret', secret: true },
+  S3_ACCESS_KEY_ID: { path: 'files.s3.accessKeyId', secret: true },
+  S3_SECRET_ACCESS_KEY: { path: 'files.s3.secretAccessKey', secret: true },
 };
 
 export const ENV_PREFIX = 'PLATFORM_';

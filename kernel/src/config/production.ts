@@ -30,6 +30,7 @@ function secretsOf(config: PlatformConfig): Array<{ path: string; value: string 
     }
   };
   add('auth.serviceSecret', config.auth.serviceSecret);
+  add('files.s3.secretAccessKey', config.files?.s3.secretAccessKey);
   addUrlPassword('database.url', config.database.url);
   addUrlPassword('redis.url', config.redis.url);
   addUrlPassword('smtp.url', config.smtp.url);

@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import type { PlatformConfig } from '../config/schema.js';
+import { bytesOf } from '../limits/plugin.js';
+import { LocalFileStorage } from './local.js';
+import { S3FileStorage } from './s3.js';
+import type { FileStorage } from './storage.js';
+
+/**
+ * A module's file storage as `files` in config says: the local file system under
+ * `dataDir/files/<module>` (URLs signed with the service secret), or the S3 bucket under `<module>/`.
+ */
+export function createFileStorage(
+  platform: Pick<PlatformConfig, 'files' | 'dataDir'>,
+  module: string,
+  /** The deployment's service secret (read only for local storage, whose URLs it signs). */
+  serviceSecret: () => string,
+): FileStorage & { close?(): void } {
+  const { files } = platform;
+  const common = {
+    module,
+    maxUploadBytes: bytesOf(files.maxUploadBytes),
+    uploadUrlTtlSec: files.uploadUrlTtlSec,
+    downloadUrlTtlSec: files.downloadUrlTtlSec,
+  };
+  if (files.driver === 's3') {
+    const { s3 } = files;
+    // The config schema requires these for the s3 driver.
+    return new S3FileStorage({
+      ...common,
+      endpoint: s3.endpoint,
+      region: s3.region,
+      bucket: s3.bucket!,
+      accessKeyId: s3.accessKeyId!,
+      secretAccessKey: s3.secretAccessKey!,
+      forcePathStyle: s3.forcePathStyle,
+    });
+  }
+  return new LocalFileStorage({
+    ...common,
+    root: join(platform.dataDir, 'files'),
+    secret: serviceSecret(),
+    publicUrl: files.publicUrl,
+  });
+}
