@@ -67,3 +67,14 @@ export type { Subscription } from './events/bus.js';
 export { handleOnce } from './events/handle-once.js';
 export { EventStream } from './subscriptions/event-stream.js';
 export type { PlatformPubSub } from './subscriptions/pubsub.js';
+
+// Cache: a module's cache (`runtime.cache`), TTLs, tags, get-or-load.
+export type { CacheEntryOptions, ModuleCache } from './cache/cache.js';
+
+// Files: a module's storage (`runtime.files`), uploads and downloads by signed URLs.
+export type { FileStorage, StoredFile, UploadRequest, UploadTicket } from './files/storage.js';
+
+// Mail: templates a module registers, sent as jobs (`runtime.mail`).
+export { escapeHtml } from './mail/templates.js';
+export type { MailContent, MailTemplate, MailTemplates } from './mail/templates.js';
+export type { ModuleMail, SendMail } from './mail/mail.js';

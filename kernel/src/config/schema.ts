@@ -108,7 +108,7 @@ const filesSchema = z
     /** Lifetime of an upload URL (the client must start sending within it). */
     uploadUrlTtlSec: z.number().int().min(1).max(3600),
     /** Lifetime of a download URL. */
-    downloadUrlTtlSec: z.number().int().min(1).max(7 * 24 * 3600),
+    downloadUrlTtlSec: z.number().int().min(1).max(604_800),
     /** Largest object a module may ask an upload URL for (each module may ask less). */
     maxUploadBytes: byteSize,
     s3: z

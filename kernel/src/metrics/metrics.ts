@@ -26,6 +26,8 @@ export class ServiceMetrics {
   readonly credentialRefusals: Counter<'route'>;
   /** Failed calls to a dependency (redis, authz, identity) on a request or background path. */
   readonly dependencyErrors: Counter<'dependency'>;
+  /** Reads of `runtime.cache` by module and result: hit, miss (loaded or absent), error (Redis failed; answered without it). */
+  readonly cacheRequests: Counter<'namespace' | 'result'>;
   readonly #operationNames = new Set<string>();
 
   constructor(readonly service: string) {
@@ -66,6 +68,12 @@ export class ServiceMetrics {
       name: 'dependency_errors_total',
       help: 'Failed calls to a dependency (redis, authz, identity), on a request or background path',
       labelNames: ['dependency'],
+      registers: [this.registry],
+    });
+    this.cacheRequests = new Counter({
+      name: 'cache_requests_total',
+      help: 'Reads of a module cache by namespace and result: hit, miss, or error (Redis failed and the read was answered without it)',
+      labelNames: ['namespace', 'result'],
       registers: [this.registry],
     });
     this.dbQueryDuration = new Histogram({

@@ -7,17 +7,22 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Redis } from 'ioredis';
 import type { AccessTokenProvider } from '../contracts/access-tokens.js';
+import type { ModuleCache } from '../cache/cache.js';
 import type { PlatformConfig } from '../config/schema.js';
 import type { EventBus, SubscribeOptions } from '../events/bus.js';
+import type { FileStorage } from '../files/storage.js';
 import type { ModuleEvents } from '../events/outbox.js';
 import type { PlatformEvent } from '../events/event.js';
 import type { CheckResult } from '../health/health.js';
 import type { ModuleDatabase } from '../database/database.js';
+import type { JobContext, ModuleJobs, QueueOptions } from '../jobs/types.js';
 import type { AuthenticatedUser } from '../graphql/context.js';
+import type { ModuleMail } from '../mail/mail.js';
+import type { MailTemplates } from '../mail/templates.js';
 import type { PermissionResolver } from '../graphql/permissions.js';
 import type { EntityReference } from '../graphql/rules.js';
 import type { PlatformPubSub } from '../subscriptions/pubsub.js';
-import { loadManifest, type Manifest } from './manifest.js';
+import { loadManifest, ManifestError, type Manifest } from './manifest.js';
 
 /** What a module's hooks receive once its infrastructure is up. */
 export interface ModuleRuntime<Config = unknown> {
@@ -40,6 +45,28 @@ export interface ModuleRuntime<Config = unknown> {
    * each event once for the fleet: from a consumer group handler, never from a broadcast listener.
    */
   readonly pubsub: PlatformPubSub;
+  /**
+   * The module's cache (keys under `<redis.keyPrefix>:cache:<module>:`): TTLs, tags, `getOrLoad`
+   * with one load per key at a time; in process memory, or in front of Redis when configured with
+   * invalidations reaching every instance. Redis being away never fails a call.
+   */
+  readonly cache: ModuleCache;
+  /**
+   * Background jobs: `enqueue` on the module's queues (`defineModule({ jobs })`), durable (BullMQ on
+   * Redis, else the module's database), retried with backoff, dead after the last try.
+   */
+  readonly jobs: ModuleJobs;
+  /**
+   * Outgoing mail from the module's templates (`mail.templates`): `send` queues a job that renders
+   * and delivers it, retried with backoff, dead and retryable after the last try, audited as
+   * `kernel.mail.*` (SMTP at `smtp.url`, else the development outbox `dataDir/mail/*.eml`).
+   */
+  readonly mail: ModuleMail;
+  /**
+   * The module's files (`files` in config): local under `dataDir/files/<module>` with signed URLs
+   * served on the gateway's `/files/<module>/…`, or an S3-compatible bucket under `<module>/`.
+   */
+  readonly files: FileStorage;
 }
 
 export type { ModuleEvents } from '../events/outbox.js';
@@ -57,6 +84,17 @@ export interface ModuleConsumer<Config = unknown, Services = unknown> extends Su
   topic: string;
   /** Handles one event; throwing retries it with backoff (`maxAttempts`), then dead-letters it. */
   handler(event: PlatformEvent, runtime: ModuleRuntime<Config>, services: Services): Promise<void>;
+}
+
+/**
+ * One of a module's queues (`defineModule({ jobs: { <queue>: … } })`): its jobs run in every serving
+ * instance after `onStart`, at most `concurrency` at once per instance, stopped before
+ * `services.close()`. Delivery is at least once (an instance may die mid-try): make `handler`
+ * idempotent. A schedule of `module.yaml` names its queue as `handler`.
+ */
+export interface ModuleJob<Config = unknown, Services = unknown> extends QueueOptions {
+  /** Runs one job; throwing fails the try (retried after a backoff, dead after the last). */
+  handler(payload: unknown, runtime: ModuleRuntime<Config>, services: Services, job: JobContext): Promise<void>;
 }
 
 export interface LifecycleHooks<Config, Services = unknown> {
@@ -152,6 +190,11 @@ export interface ModuleOptions<Schema extends z.ZodType, Services = unknown> {
    */
   consumers?: Array<ModuleConsumer<z.infer<Schema>, NoInfer<Services>>>;
   /**
+   * The module's queues by name (lower-case, dashes): `runtime.jobs.enqueue(<name>, payload)` adds
+   * a job; schedules in `module.yaml` name one as their `handler`.
+   */
+  jobs?: Record<string, ModuleJob<z.infer<Schema>, NoInfer<Services>>>;
+  /**
    * Builds the module's services once its database is up; resolvers get them as
    * `ctx.services`. A `close()` on the result is called on shutdown.
    */
@@ -164,6 +207,11 @@ export interface ModuleOptions<Schema extends z.ZodType, Services = unknown> {
    * one that computes permissions (authz, `auth.permissionService`).
    */
   contracts?: ModuleContracts<z.infer<Schema>, Services>;
+  /**
+   * The module's mail templates by name, for `runtime.mail.send({ to, template, data })`: each
+   * renders `{ subject, text, html }` from the data (JSON by then), escaping it in the HTML.
+   */
+  mail?: { templates: MailTemplates };
   /** Extra `/ready` checks (database and migrations are built in). */
   readiness?: Record<string, (runtime: ModuleRuntime<z.infer<Schema>>) => Promise<CheckResult> | CheckResult>;
 }
@@ -186,5 +234,18 @@ export function defineModule<Schema extends z.ZodType = z.ZodType<Record<string,
 ): ModuleDefinition<z.infer<Schema>, Services> {
   const manifestPath = options.manifest instanceof URL ? fileURLToPath(options.manifest) : options.manifest;
   const manifest = loadManifest(options.manifest);
+  checkSchedules(manifestPath, manifest, options.jobs ?? {});
   return { ...options, manifest, manifestPath } as ModuleDefinition<z.infer<Schema>, Services>;
+}
+
+/** Each schedule of `module.yaml` must name one of the module's queues as its handler. */
+function checkSchedules(source: string, manifest: Manifest, jobs: Record<string, unknown>): void {
+  const problems = manifest.schedules
+    .map((schedule, index) =>
+      schedule.handler in jobs
+        ? undefined
+        : `schedules.${index}.handler: "${schedule.handler}" is not a queue of defineModule({ jobs }) (${Object.keys(jobs).join(', ') || 'none declared'})`,
+    )
+    .filter((problem): problem is string => problem !== undefined);
+  if (problems.length > 0) throw new ManifestError(source, problems);
 }

@@ -3,12 +3,17 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { moduleConfig } from '../config/load.js';
 import type { PlatformConfig } from '../config/schema.js';
+import { createModuleCache } from '../cache/cache.js';
 import { openDatabase } from '../database/database.js';
 import type { EventBus } from '../events/bus.js';
 import { outboxRecorder } from '../events/outbox.js';
+import { JobsService } from '../jobs/service.js';
+import { moduleMail } from '../mail/module-mail.js';
+import { createFileStorage } from '../files/create.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { ModuleDefinition, ModuleRuntime } from '../module/define.js';
 import { closeRedis, createRedis } from '../redis.js';
+import { serviceSecret } from '../security/service-secret.js';
 import { createPubSub } from '../subscriptions/pubsub.js';
 import type { Teardown } from './teardown.js';
 
@@ -61,6 +66,46 @@ export async function buildRuntime<Config, Services>(
   const redis = connectRedis(name, options);
   const pubsub = createPubSub(serving ? platform : { redis: { ...platform.redis, url: null } }, name, logger);
   teardown.add(() => pubsub.close());
+  const cache = createModuleCache({
+    namespace: name,
+    platform,
+    logger,
+    metrics,
+    redis,
+    connectSubscriber: () =>
+      createRedis(platform.redis.url!, {
+        name: `${name}-cache-bus`,
+        logger,
+        blocking: true,
+        onError: () => metrics.dependencyErrors.inc({ dependency: 'redis' }),
+      }),
+  });
+  teardown.add(() => cache.close());
+  const files = createFileStorage(platform, name, () => serviceSecret(platform));
+  teardown.add(() => files.close?.());
+  const jobs = new JobsService({
+    module: name,
+    platform,
+    db,
+    logger,
+    metrics,
+    schedules: module.manifest.schedules.map(({ name: schedule, cron, handler }) => ({ name: schedule, cron, queue: handler })),
+  });
+  teardown.add(() => jobs.close());
+  // Defined now so the services hook (and an offline job) can enqueue; handlers run only once the
+  // services exist (workers start after onStart).
+  let servicesBuilt: Services | undefined;
+  for (const [queue, job] of Object.entries(module.jobs ?? {})) {
+    const { concurrency, attempts, backoffMs, timeoutMs } = job;
+    jobs.defineQueue(queue, (payload, context) => job.handler(payload, runtime, servicesBuilt as Services, context), {
+      concurrency,
+      attempts,
+      backoffMs,
+      timeoutMs,
+    });
+  }
+  const events = outboxRecorder(name, db);
+  const mail = moduleMail({ module, platform, db, events, jobs, logger, teardown });
   const runtime: ModuleRuntime<Config> = {
     manifest: module.manifest,
     platform,
@@ -69,11 +114,16 @@ export async function buildRuntime<Config, Services>(
     db,
     em: () => db.fork(),
     bus: options.bus,
-    events: outboxRecorder(name, db),
+    events,
     redis,
     pubsub,
+    cache,
+    files,
+    jobs,
+    mail,
   };
   const services = (module.services ? await module.services(runtime) : undefined) as Services;
+  servicesBuilt = services;
   const closable = services as { close?: () => Promise<void> | void } | undefined;
   if (typeof closable?.close === 'function') teardown.add(() => closable.close!());
   return { runtime, services };
