@@ -205,9 +205,17 @@ export const platformConfigSchema = z
         /** Database backend: a running job's claim, renewed while it runs; an instance that died lets its jobs run again after it. */
         leaseMs: z.number().int().min(100).default(30_000),
         /** Completed jobs are kept this long (an idempotency key stays taken as long). */
-        completedRetentionSec: z.number().int().min(1).default(24 * 3600),
+        completedRetentionSec: z
+          .number()
+          .int()
+          .min(1)
+          .default(24 * 3600),
         /** Dead jobs (every try failed) are kept this long, listed by `platformctl jobs list` and retryable. */
-        deadRetentionSec: z.number().int().min(1).default(14 * 24 * 3600),
+        deadRetentionSec: z
+          .number()
+          .int()
+          .min(1)
+          .default(14 * 24 * 3600),
         /** At shutdown, how long running jobs may take to finish before they are aborted and handed back. */
         shutdownTimeoutMs: z.number().int().min(0).default(10_000),
       })

@@ -10,6 +10,7 @@ import type { ServiceMetrics } from '../metrics/metrics.js';
 import { embeddedDataDir, openEmbeddedCluster, type EmbeddedCluster } from './embedded.js';
 import { OrmLoggerBridge } from './logger-bridge.js';
 import { eventMigrations } from '../events/migrations/index.js';
+import { jobMigrations } from '../jobs/migrations/index.js';
 
 /** The database of one module: its own ORM, in its own Postgres schema. */
 export interface ModuleDatabase {
@@ -61,8 +62,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<ModuleData
     debug: true,
     loggerFactory: () => new OrmLoggerBridge(dbLogger, metrics, schema, config.database.debug),
     migrations: {
-      // The kernel's own tables (event outbox, processed events) come first in every schema.
-      migrationsList: [...eventMigrations, ...options.migrations],
+      // The kernel's own tables (event outbox, processed events, jobs) come first in every schema.
+      migrationsList: [...eventMigrations, ...jobMigrations, ...options.migrations],
       schema,
       tableName: 'mikro_orm_migrations',
       snapshot: false,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { defineModule } from './define.js';
 import { ManifestError, loadManifest, parseManifest } from './manifest.js';
 
 const valid = {
@@ -15,6 +16,7 @@ const valid = {
     { name: 'blog.post.create', description: 'Write posts' },
   ],
   events: { publishes: ['blog.post.created'], consumes: ['identity.user.deleted'] },
+  schedules: [{ name: 'digest', cron: '0 7 * * 1', handler: 'send-digest', description: 'Weekly digest' }],
 };
 
 function problems(data: unknown): string[] {
@@ -40,6 +42,7 @@ describe('parseManifest', () => {
       dependencies: {},
       permissions: [],
       events: { publishes: [], consumes: [] },
+      schedules: [],
     });
   });
 
@@ -55,6 +58,22 @@ describe('parseManifest', () => {
       'permission in upper case',
       { permissions: [{ name: 'blog.Post.read', description: 'x' }] },
       'permissions.0.name:',
+    ],
+    ['schedule with a bad cron', { schedules: [{ name: 'a', cron: '61 * * * *', handler: 'h' }] }, 'schedules.0.cron:'],
+    [
+      'schedule with a bad name',
+      { schedules: [{ name: 'Nightly', cron: '0 3 * * *', handler: 'h' }] },
+      'schedules.0.name:',
+    ],
+    [
+      'duplicate schedule',
+      {
+        schedules: [
+          { name: 'a', cron: '0 3 * * *', handler: 'h' },
+          { name: 'a', cron: '0 4 * * *', handler: 'h' },
+        ],
+      },
+      'schedules.1.name:',
     ],
     [
       'permission without description',
@@ -164,6 +183,21 @@ describe('loadManifest', () => {
     expect(error).toBeInstanceOf(ManifestError);
     expect((error as ManifestError).source).toBe(file);
     expect((error as ManifestError).problems).toEqual([expect.stringMatching(/^version: /)]);
+  });
+
+  it('refuses a schedule whose handler is no queue of the module, naming the file', () => {
+    const file = join(dir, 'scheduled.yaml');
+    writeFileSync(
+      file,
+      'name: blog\nversion: 0.1.0\nkernel: ^0.1.0\nschedules:\n  - { name: digest, cron: "0 7 * * 1", handler: send-digest }\n',
+    );
+    const declare = (jobs: Record<string, { handler: () => Promise<void> }>) => () =>
+      defineModule({ manifest: file, entities: [], migrations: [], resolvers: [class {}], rules: {}, jobs });
+    expect(declare({ 'send-digest': { handler: async () => {} } })).not.toThrow();
+    expect(declare({ other: { handler: async () => {} } })).toThrow(ManifestError);
+    expect(declare({})).toThrow(
+      `${file}:\n  - schedules.0.handler: "send-digest" is not a queue of defineModule({ jobs }) (none declared)`,
+    );
   });
 
   it('reports a missing file as a ManifestError', () => {

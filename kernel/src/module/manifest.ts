@@ -4,12 +4,15 @@ import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KERNEL_TOPIC_PREFIX } from '../events/kernel-topics.js';
+import { cronProblem } from '../jobs/queue.js';
 
 /** `module.resource.action`: lower-case segments, letters/digits/dashes, exactly three. */
 export const PERMISSION_NAME = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/;
 /** Event names are `module.resource.verb`, lower-case; the verb may contain `_` (`email_verified`). */
 export const EVENT_NAME = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.[a-z][a-z0-9_]*$/;
 export const MODULE_NAME = /^[a-z][a-z0-9-]*$/;
+/** Schedule names, like queue names: lower-case letters, digits and dashes. */
+export const SCHEDULE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 const semverVersion = z.string().refine((v) => semver.valid(v) !== null, 'must be a semver version like 1.2.3');
 const semverRange = z.string().refine((r) => semver.validRange(r) !== null, 'must be a semver range like ^1.2.0');
@@ -51,6 +54,25 @@ export const manifestSchema = z
       })
       .strict()
       .default({ publishes: [], consumes: [] }),
+    /**
+     * Cron schedules (UTC; five fields, or six with seconds first): each tick enqueues one job on the
+     * queue `handler` names (a key of `defineModule({ jobs })`), once per deployment.
+     */
+    schedules: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(SCHEDULE_NAME, 'must be lower-case letters, digits and dashes'),
+            cron: z.string().superRefine((cron, ctx) => {
+              const problem = cronProblem(cron);
+              if (problem) ctx.addIssue({ code: 'custom', message: `"${cron}" is not a cron expression: ${problem}` });
+            }),
+            handler: z.string().min(1),
+            description: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
   })
   .strict()
   .superRefine((manifest, ctx) => {
@@ -87,6 +109,17 @@ export const manifestSchema = z
           message: `"${event}" must start with the module name "${manifest.name}."`,
         });
       }
+    });
+    const schedules = new Set<string>();
+    manifest.schedules.forEach((schedule, index) => {
+      if (schedules.has(schedule.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedules', index, 'name'],
+          message: `"${schedule.name}" is declared twice`,
+        });
+      }
+      schedules.add(schedule.name);
     });
     if (manifest.name in manifest.dependencies) {
       ctx.addIssue({

@@ -89,15 +89,19 @@ export async function buildRuntime<Config, Services>(
     db,
     logger,
     metrics,
-    schedules: module.manifest.schedules.map(({ name: schedule, cron, handler }) => ({ name: schedule, cron, queue: handler })),
+    schedules: module.manifest.schedules.map(({ name: schedule, cron, handler }) => ({
+      name: schedule,
+      cron,
+      queue: handler,
+    })),
   });
   teardown.add(() => jobs.close());
   // Defined now so the services hook (and an offline job) can enqueue; handlers run only once the
   // services exist (workers start after onStart).
-  let servicesBuilt: Services | undefined;
+  const built: { services?: Services } = {};
   for (const [queue, job] of Object.entries(module.jobs ?? {})) {
     const { concurrency, attempts, backoffMs, timeoutMs } = job;
-    jobs.defineQueue(queue, (payload, context) => job.handler(payload, runtime, servicesBuilt as Services, context), {
+    jobs.defineQueue(queue, (payload, context) => job.handler(payload, runtime, built.services as Services, context), {
       concurrency,
       attempts,
       backoffMs,
@@ -123,7 +127,7 @@ export async function buildRuntime<Config, Services>(
     mail,
   };
   const services = (module.services ? await module.services(runtime) : undefined) as Services;
-  servicesBuilt = services;
+  built.services = services;
   const closable = services as { close?: () => Promise<void> | void } | undefined;
   if (typeof closable?.close === 'function') teardown.add(() => closable.close!());
   return { runtime, services };

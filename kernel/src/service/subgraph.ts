@@ -10,6 +10,7 @@ import { Readiness } from '../health/health.js';
 import { currentRequest } from '../http/request-context.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ServiceMetrics } from '../metrics/metrics.js';
+import { kernelJobs } from '../jobs/service.js';
 import { startConsumers } from '../module/consumers.js';
 import { seedContext, type ModuleDefinition, type ModuleRuntime } from '../module/define.js';
 import { ModuleRegistry } from '../module/registry.js';
@@ -224,6 +225,10 @@ async function runHooks<Config, Services>(
   await module.hooks?.onStart?.(runtime, services);
   // Declared consumers, stopped (teardown runs in reverse) before the services and the database close.
   teardown.add(await startConsumers(module.consumers, runtime, services));
+  // The queues' workers and the schedules, stopped (running jobs finish, bounded) before the services close.
+  const jobs = kernelJobs(runtime.jobs);
+  await jobs.start();
+  teardown.add(() => jobs.stop());
   if (runtime.platform.env === 'development') {
     // Alone, without the other modules' outcomes (one service per process): authz also gives
     // the administrator its role from identity's `identity.user.created` event. A development

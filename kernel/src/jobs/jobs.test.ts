@@ -1,0 +1,214 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { ServiceMetrics } from '../metrics/metrics.js';
+import { PermanentJobError, type ScheduleRun } from './queue.js';
+import { backendKinds, MODULE, openFleet, waitFor, type JobsFleet } from './__tests__/harness.js';
+
+const fast = { backoffMs: 10, timeoutMs: 5000 };
+let fleet: JobsFleet | undefined;
+
+afterEach(async () => {
+  await fleet?.cleanup();
+  fleet = undefined;
+});
+
+describe.each(backendKinds())('jobs on the $kind backend', ({ kind }) => {
+  it('retries a failing job with backoff until it succeeds, counting each try', async () => {
+    fleet = await openFleet(kind);
+    const metrics = new ServiceMetrics(MODULE);
+    const jobs = fleet.instance({ metrics });
+    const attempts: number[] = [];
+    jobs.defineQueue(
+      'flaky',
+      async (payload, job) => {
+        attempts.push(job.attempt);
+        expect(payload).toEqual({ n: 1 });
+        expect(job.queue).toBe(`${MODULE}.flaky`);
+        expect(job.maxAttempts).toBe(4);
+        if (job.attempt < 3) throw new Error(`try ${job.attempt} failed`);
+      },
+      { ...fast, attempts: 4 },
+    );
+    await jobs.start();
+    await jobs.enqueue('flaky', { n: 1 });
+    await waitFor(async () => (await jobs.report()).queues[0]?.counts.completed === 1, 'the job to complete');
+    expect(attempts).toEqual([1, 2, 3]);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(`jobs_total{queue="${MODULE}.flaky",status="failed",service="${MODULE}"} 2`);
+    expect(text).toContain(`jobs_total{queue="${MODULE}.flaky",status="completed",service="${MODULE}"} 1`);
+    expect(text).toMatch(new RegExp(`job_duration_seconds_count\\{[^}]*queue="${MODULE}.flaky"[^}]*\\} 3`));
+    expect(text).toContain(`jobs_waiting{queue="${MODULE}.flaky",service="${MODULE}"} 0`);
+  });
+
+  it('dead-letters a job after its last try; a retry runs it again', async () => {
+    fleet = await openFleet(kind);
+    const jobs = fleet.instance();
+    let healed = false;
+    const runs: number[] = [];
+    jobs.defineQueue(
+      'fragile',
+      async (_payload, job) => {
+        runs.push(job.attempt);
+        if (!healed) throw new Error('the mail server refused');
+      },
+      { ...fast, attempts: 2 },
+    );
+    jobs.defineQueue(
+      'refused',
+      async () => {
+        throw new PermanentJobError('no such mailbox');
+      },
+      { ...fast, attempts: 5 },
+    );
+    await jobs.start();
+    const id = await jobs.enqueue('fragile', {});
+    const refused = await jobs.enqueue('refused', {});
+    await waitFor(async () => (await jobs.report()).dead.length === 2, 'both jobs to be dead');
+    const report = await jobs.report();
+    expect(report.backend).toBe(kind);
+    const dead = report.dead.find((job) => job.id === id);
+    expect(dead).toMatchObject({ queue: `${MODULE}.fragile`, state: 'dead', attempts: 2, maxAttempts: 2 });
+    expect(dead?.lastError).toContain('the mail server refused');
+    // A permanent failure is dead at its first try.
+    expect(report.dead.find((job) => job.id === refused)).toMatchObject({ attempts: 1 });
+    expect(runs).toEqual([1, 2]);
+
+    expect(await jobs.retry('00000000-0000-4000-8000-000000000000')).toBe('not-found');
+    healed = true;
+    expect(await jobs.retry(id)).toBe('retried');
+    await waitFor(
+      async () => (await jobs.report()).queues.find((q) => q.queue === `${MODULE}.fragile`)?.counts.completed === 1,
+      'the retried job to complete',
+    );
+    expect(runs).toEqual([1, 2, 1]);
+    expect(await jobs.retry(id)).toBe('not-dead');
+  });
+
+  it('answers the first job for a second enqueue with its idempotency key, and holds a delayed job', async () => {
+    fleet = await openFleet(kind);
+    const jobs = fleet.instance();
+    const seen: unknown[] = [];
+    jobs.defineQueue('once', async (payload) => void seen.push(payload), fast);
+    const first = await jobs.enqueue('once', { n: 1 }, { idempotencyKey: 'welcome:u1', delayMs: 400 });
+    const second = await jobs.enqueue('once', { n: 2 }, { idempotencyKey: 'welcome:u1' });
+    expect(second).toBe(first);
+    const counts = (await jobs.report()).queues.find((q) => q.queue === `${MODULE}.once`)?.counts;
+    expect(counts).toMatchObject({ delayed: 1, waiting: 0 });
+    await jobs.start();
+    await waitFor(() => seen.length === 1, 'the delayed job to run');
+    expect(seen).toEqual([{ n: 1 }]);
+    // Completed, its key is still taken within the retention.
+    expect(await jobs.enqueue('once', { n: 3 }, { idempotencyKey: 'welcome:u1' })).toBe(first);
+  });
+
+  it('runs at most `concurrency` jobs of a queue at once in an instance', async () => {
+    fleet = await openFleet(kind);
+    const jobs = fleet.instance();
+    let running = 0;
+    let most = 0;
+    let done = 0;
+    jobs.defineQueue(
+      'bounded',
+      async () => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        running--;
+        done++;
+      },
+      { ...fast, concurrency: 2 },
+    );
+    for (let n = 0; n < 6; n++) await jobs.enqueue('bounded', { n });
+    await jobs.start();
+    await waitFor(() => done === 6, 'every job to run');
+    expect(most).toBe(2);
+  });
+
+  it('keeps a queued job across a restart: the next instance runs it', async () => {
+    fleet = await openFleet(kind);
+    const before = fleet.instance();
+    before.defineQueue('durable', async () => {
+      throw new Error('the first instance never runs it');
+    });
+    const id = await before.enqueue('durable', { keep: true });
+    await fleet.reopen();
+    const after = fleet.instance();
+    const ran: Array<{ id: string; payload: unknown }> = [];
+    after.defineQueue('durable', async (payload, job) => void ran.push({ id: job.id, payload }), fast);
+    await after.start();
+    await waitFor(() => ran.length === 1, 'the job to run after the restart');
+    expect(ran).toEqual([{ id, payload: { keep: true } }]);
+  });
+
+  it('runs each tick of a schedule once however many instances run it', async () => {
+    fleet = await openFleet(kind);
+    const runs: ScheduleRun[] = [];
+    const schedules = [{ name: 'every-second', cron: '* * * * * *', queue: 'tick' }];
+    const instances = [fleet.instance({ schedules }), fleet.instance({ schedules })];
+    for (const jobs of instances) {
+      jobs.defineQueue('tick', async (payload) => void runs.push(payload as ScheduleRun), { ...fast, concurrency: 4 });
+      await jobs.start();
+    }
+    await waitFor(() => runs.length >= 3, 'three ticks', 10_000);
+    const ticks = runs.map((run) => run.tick);
+    expect(new Set(ticks).size).toBe(ticks.length);
+    expect(runs.every((run) => run.schedule === 'every-second' && run.tick.endsWith('.000Z'))).toBe(true);
+    const [schedule] = (await instances[0]!.report()).schedules;
+    expect(schedule).toMatchObject({ name: `${MODULE}.every-second`, cron: '* * * * * *', queue: `${MODULE}.tick` });
+    expect(schedule?.lastRunAt).not.toBeNull();
+    expect(Date.parse(schedule!.nextRunAt!)).toBeGreaterThan(Date.parse(schedule!.lastRunAt!));
+  });
+
+  it('removes a schedule no longer declared', async () => {
+    fleet = await openFleet(kind);
+    const first = fleet.instance({ schedules: [{ name: 'nightly', cron: '0 3 * * *', queue: 'tick' }] });
+    first.defineQueue('tick', async () => {});
+    await first.start();
+    expect((await first.report()).schedules.map((s) => s.name)).toEqual([`${MODULE}.nightly`]);
+    const second = fleet.instance({ schedules: [] });
+    second.defineQueue('tick', async () => {});
+    await second.start();
+    expect((await second.report()).schedules).toEqual([]);
+  });
+});
+
+describe('jobs on the database backend', () => {
+  it('runs again a job whose instance died mid-try, once its lease lapsed', async () => {
+    fleet = await openFleet('database', { leaseMs: 200 });
+    const table = `"${fleet.db.schema}".kernel_job`;
+    const seed = fleet.instance();
+    seed.defineQueue('orphan', async () => {});
+    const id = await seed.enqueue('orphan', { n: 1 });
+    // An instance claimed it and died: its lease is not renewed.
+    await fleet.db
+      .fork()
+      .execute(
+        `update ${table} set state = 'active', attempts = 1, locked_by = 'gone', locked_until = now() - interval '1 second' where id = ?`,
+        [id],
+      );
+    const survivor = fleet.instance();
+    const attempts: number[] = [];
+    survivor.defineQueue('orphan', async (_payload, job) => void attempts.push(job.attempt), fast);
+    await survivor.start();
+    await waitFor(() => attempts.length === 1, 'the orphaned job to run');
+    expect(attempts).toEqual([2]);
+  });
+
+  it('fails a try that runs past its timeout, its signal aborted', async () => {
+    fleet = await openFleet('database');
+    const jobs = fleet.instance();
+    let aborted = false;
+    jobs.defineQueue(
+      'slow',
+      async (_payload, job) => {
+        await new Promise<void>((resolve) => job.signal.addEventListener('abort', () => resolve()));
+        aborted = true;
+      },
+      { attempts: 1, timeoutMs: 50 },
+    );
+    await jobs.start();
+    await jobs.enqueue('slow', {});
+    await waitFor(async () => (await jobs.report()).dead.length === 1, 'the job to time out');
+    expect(aborted).toBe(true);
+    expect((await jobs.report()).dead[0]?.lastError).toContain('timeout (50 ms)');
+  });
+});
