@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { extractLinkToken, readOutbox } from '../subgraphs/identity/src/mail/outbox.js';
+import { extractLinkToken, waitForMail } from '@platform/kernel/testing';
 import { graphqlAt, type GraphQLBody } from './helpers.js';
 import { resolvedCompose, writeSecrets, type ComposeConfig } from './fixtures/compose/compose.js';
 import { healthy, prepare, start, teardown } from './fixtures/compose/containers.js';
@@ -219,11 +219,7 @@ describe('docker-compose.yml, run as its topology', () => {
 
     // Mail goes to identity's volume (no SMTP_URL): identity-data's mail/ folder.
     const outbox = join(tmp, 'volumes', 'identity-data', 'mail');
-    const token = await eventually(async () => {
-      const mails = (await readOutbox(outbox)).filter((mail) => mail.to.includes(email));
-      expect(mails).toHaveLength(1);
-      return extractLinkToken(mails[0]!.text)!;
-    }, 10_000);
+    const token = extractLinkToken((await waitForMail(outbox, email, { timeoutMs: 10_000 })).text)!;
     noErrors(await gql(`mutation ($token: String!) { verifyEmail(token: $token) { id } }`, { token }));
 
     const login = await gql<{ login: { accessToken: string; user: { id: string } } }>(

@@ -3,10 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, base64url, type CryptoKey } from 'jose';
-import { extractLinkToken, readOutbox } from '../subgraphs/identity/src/mail/outbox.js';
 import type { IdentityServices } from '../subgraphs/identity/src/services.js';
 import { startSubgraph } from '@platform/kernel';
-import { MemoryBroker, MemoryEventBus, StaticPermissions, eventually } from '@platform/kernel/testing';
+import {
+  MemoryBroker,
+  MemoryEventBus,
+  StaticPermissions,
+  eventually,
+  extractLinkToken,
+  readOutbox,
+  waitForMail,
+} from '@platform/kernel/testing';
 import blog from '@platform/blog';
 import { serviceSecret } from '@platform/kernel/gateway';
 import { startTestPlatform, type TestPlatform } from './helpers.js';
@@ -51,11 +58,15 @@ async function login(email: string, password: string): Promise<Tokens> {
   return body.data!.login;
 }
 
+const outboxDir = (): string => join(platform.subgraphs.identity!.runtime.platform.dataDir, 'mail');
+
 /** Mail identity wrote to its outbox for `to`, oldest first. */
 async function mailsTo(to: string) {
-  const mails = await readOutbox(join(platform.subgraphs.identity!.runtime.platform.dataDir, 'mail'));
-  return mails.filter((mail) => mail.to.includes(to));
+  return (await readOutbox(outboxDir())).filter((mail) => mail.to.includes(to));
 }
+
+/** Waits for `count` mails to `to` (a job sends them after the answer); answers the newest. */
+const mailed = (to: string, count = 1) => waitForMail(outboxDir(), to, { count });
 
 beforeAll(async () => {
   platform = await startTestPlatform();
@@ -78,8 +89,8 @@ describe('the account lifecycle through the gateway', () => {
     expect(registered.data!.register).toMatchObject({ email, emailVerified: false });
 
     // Mail goes out after the answer.
-    await eventually(async () => expect(await mailsTo(email)).toHaveLength(1));
-    const token = extractLinkToken((await mailsTo(email))[0]!.text);
+    const token = extractLinkToken((await mailed(email)).text);
+    expect(await mailsTo(email)).toHaveLength(1);
     const verified = await gql(`mutation ($token: String!) { verifyEmail(token: $token) { emailVerified } }`, {
       token,
     });
@@ -118,7 +129,7 @@ describe('the account lifecycle through the gateway', () => {
       input: { email, password: 'the owner passphrase', displayName: 'Owner' },
     });
     expect(owner.errors).toBeUndefined();
-    await eventually(async () => expect(await mailsTo(email)).toHaveLength(1));
+    await mailed(email);
 
     const again = await gql<{ register: { id: string } }>(REGISTER, {
       input: { email: 'Owner-E2E@example.com', password: 'a curious passphrase', displayName: 'Curious' },
@@ -127,12 +138,10 @@ describe('the account lifecycle through the gateway', () => {
       data: { register: { id: expect.any(String), email, displayName: 'Curious', emailVerified: false } },
     });
     expect(again.data!.register.id).not.toBe(owner.data!.register.id);
-    await eventually(async () => {
-      const mails = await mailsTo(email);
-      expect(mails).toHaveLength(2);
-      expect(mails[1]!.subject).toMatch(/Someone tried to register with your email address/);
-      expect(mails[1]!.text).toMatch(/^Hi Owner,/);
-    });
+    const notice = await mailed(email, 2);
+    expect(await mailsTo(email)).toHaveLength(2);
+    expect(notice.subject).toMatch(/Someone tried to register with your email address/);
+    expect(notice.text).toMatch(/^Hi Owner,/);
   });
 
   it('answers a password reset for an unknown address exactly like for a known one', async () => {

@@ -20,6 +20,7 @@ export {
   type SeedOutcome,
   type RouteContext,
   type EntityReference,
+  type ModuleJob,
 } from './module/define.js';
 export { runMain } from './service/main.js';
 export { startSubgraph } from './service/subgraph.js';
@@ -67,6 +68,10 @@ export type { Subscription } from './events/bus.js';
 export { handleOnce } from './events/handle-once.js';
 export { EventStream } from './subscriptions/event-stream.js';
 export type { PlatformPubSub } from './subscriptions/pubsub.js';
+
+// Jobs: a module's queues (`defineModule({ jobs })`, `runtime.jobs`) and the schedules of module.yaml.
+export type { EnqueueOptions, JobContext, ModuleJobs, QueueOptions } from './jobs/types.js';
+export { PermanentJobError, type ScheduleRun } from './jobs/queue.js';
 
 // Cache: a module's cache (`runtime.cache`), TTLs, tags, get-or-load.
 export type { CacheEntryOptions, ModuleCache } from './cache/cache.js';

@@ -7,6 +7,12 @@
 export const KernelTopic = {
   /** A service-only route refused a caller without the service credential (see `CredentialRefusals`). */
   CredentialRefused: 'kernel.credential.refused',
+  /** A mail was delivered, or written to the development outbox (`MailSentPayload`). */
+  MailSent: 'kernel.mail.sent',
+  /** A try to deliver a mail failed (`MailFailedPayload`); another follows unless `final`. */
+  MailFailed: 'kernel.mail.failed',
+  /** A mail's last try failed, or the server refused it for good: its job is dead, retryable. */
+  MailDead: 'kernel.mail.dead',
 } as const;
 
 export type KernelTopic = (typeof KernelTopic)[keyof typeof KernelTopic];

@@ -109,7 +109,16 @@ export async function buildRuntime<Config, Services>(
     });
   }
   const events = outboxRecorder(name, db);
-  const mail = moduleMail({ module, platform, db, events, jobs, logger, teardown });
+  const mail = moduleMail({
+    module: name,
+    templates: module.mail?.templates,
+    platform,
+    db,
+    events,
+    jobs,
+    logger,
+    onClose: (close) => teardown.add(close),
+  });
   const runtime: ModuleRuntime<Config> = {
     manifest: module.manifest,
     platform,

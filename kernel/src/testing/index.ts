@@ -118,6 +118,15 @@ export async function startTestSubgraph<Config, Services = unknown>(
 
 export { eventually, waitFor } from './wait.js';
 export { freePort, PrivateRedis } from './redis-server.js';
+export { startSmtpServer, type TestSmtpServer, type ReceivedMail } from './smtp-server.js';
+export {
+  readOutbox,
+  waitForMail,
+  extractLinkToken,
+  type OutboxMessage,
+  type WaitForMailOptions,
+} from '../mail/read-outbox.js';
+export { parseMail, type ParsedMail } from '../mail/mime.js';
 
 // What tests build their own services and fixtures from (beside the module authors' entry).
 export { loadConfig, envOverrides, moduleConfig } from '../config/load.js';

@@ -26,4 +26,7 @@ export const AUDITED_TOPICS: readonly string[] = [
   'identity.user.email_verified',
   'identity.user.updated',
   'kernel.credential.refused',
+  'kernel.mail.dead',
+  'kernel.mail.failed',
+  'kernel.mail.sent',
 ];

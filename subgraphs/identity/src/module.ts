@@ -4,6 +4,7 @@ import { AccountResolver } from './account/account.resolver.js';
 import { EmailToken } from './account/email-token.entity.js';
 import { identityConfigSchema } from './config.js';
 import { seedDemoUsers } from './demo.js';
+import { identityMailTemplates } from './mail/index.js';
 import { migrations } from './migrations/index.js';
 import { rules } from './rules.js';
 import { seedAdmin } from './seed.js';
@@ -16,21 +17,25 @@ import { revocationFeedConsumer } from './session/session-revocation.feed.js';
 import { SessionRevocationSubscriptionResolver } from './session/session-revocation.subscription.js';
 import { AuthPayload } from './account/account.types.js';
 import { User } from './user/user.entity.js';
+import { Upload } from './avatar/upload.entity.js';
+import { UploadResolver } from './avatar/upload.resolver.js';
+import { userFilesCleanup } from './avatar/user-files.consumer.js';
 import { resolveUserReference } from './user/user.reference.js';
 import { UserResolver } from './user/user.resolver.js';
 
 export default defineModule<typeof identityConfigSchema, IdentityServices>({
   manifest: new URL('../module.yaml', import.meta.url),
   config: identityConfigSchema,
-  entities: [User, Session, RefreshToken, EmailToken],
+  entities: [User, Session, RefreshToken, EmailToken, Upload],
   migrations,
-  resolvers: [UserResolver, AccountResolver, SessionResolver, SessionRevocationSubscriptionResolver],
+  resolvers: [UserResolver, AccountResolver, SessionResolver, SessionRevocationSubscriptionResolver, UploadResolver],
   orphanedTypes: [AuthPayload],
   // Profiles are public; `email` and `emailVerified` keep their own field rules.
   references: { User: { rule: publicAccess, resolve: resolveUserReference } },
   rules,
   services: createIdentityServices,
-  consumers: [revocationFeedConsumer],
+  mail: { templates: identityMailTemplates },
+  consumers: [revocationFeedConsumer, userFilesCleanup],
   // identity issues the platform's access tokens: the kernel serves its keys and revocations
   // (the access-token contract) and reads them in process here.
   contracts: {

@@ -4,22 +4,26 @@ import { LoginThrottle } from './throttle/login-throttle.js';
 import { AccountService } from './account/account.service.js';
 import type { IdentityConfig } from './config.js';
 import type { IdentityEvents } from './events.js';
-import { createMailer, type Mailer } from './mail/mailer.js';
 import { PasswordHasher } from './password/hasher.js';
 import { keyEncryptionFromConfig } from './keys/key-encryption.js';
 import { SigningKeys } from './keys/signing-keys.js';
 import { SessionRevocationFeed } from './session/session-revocation.feed.js';
 import { SessionService } from './session/session.service.js';
+import { UserCache } from './user/user.cache.js';
+import { UploadService } from './avatar/upload.service.js';
 
 /** Everything identity's resolvers and routes use, built once the database is up. */
 export interface IdentityServices {
   accounts: AccountService;
   sessions: SessionService;
   keys: SigningKeys;
-  mailer: Mailer;
   hasher: PasswordHasher;
   /** `mySessionRevoked`: revocations published to subscribers; fed by `revocationFeedConsumer` (module.ts). */
   revocationFeed: SessionRevocationFeed;
+  /** Users looked up by other subgraphs (`_entities`), cached for `userCacheTtlSec`. */
+  users: UserCache;
+  /** Uploads and avatars (`createUpload`, `updateProfile(avatarUploadId:)`, `User.avatarUrl`). */
+  uploads: UploadService;
   close(): Promise<void>;
 }
 
@@ -28,12 +32,6 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
   const emit = emitter<IdentityEvents>(runtime.events);
   const hasher = new PasswordHasher({ ...config.password, logger });
   const keys = await openSigningKeys(runtime);
-  const mailer = createMailer({
-    smtpUrl: platform.smtp.url,
-    from: platform.smtp.from,
-    outboxDir: join(platform.dataDir, 'mail'),
-    logger,
-  });
   const throttle = new LoginThrottle({
     redis: runtime.redis,
     keyPrefix: `${platform.redis.keyPrefix}:identity:login`,
@@ -55,7 +53,7 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
   });
   const accounts = new AccountService({
     hasher,
-    mailer,
+    mail: runtime.mail,
     sessions,
     emit,
     logger,
@@ -73,16 +71,17 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
   }, config.keys.refreshIntervalSec * 1000);
   maintenance.unref();
   const revocationFeed = new SessionRevocationFeed(runtime as ModuleRuntime);
+  const users = await UserCache.attach(runtime as ModuleRuntime, config.userCacheTtlSec);
   return {
     accounts,
     sessions,
     keys,
-    mailer,
     hasher,
     revocationFeed,
+    users,
+    uploads: new UploadService({ files: runtime.files, emit, logger, avatarMaxBytes: config.avatars.maxBytes }),
     async close() {
       clearInterval(maintenance);
-      await mailer.close();
     },
   };
 }

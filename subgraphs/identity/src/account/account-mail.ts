@@ -1,18 +1,15 @@
-import type { EntityManager, Logger } from '@platform/kernel';
-import type { Mailer } from '../mail/mailer.js';
-import type { EmailContent } from '../mail/templates.js';
+import type { EntityManager, Logger, ModuleMail } from '@platform/kernel';
+import type { Greeting, IdentityMailData, IdentityMailTemplate } from '../mail/index.js';
 import type { User } from '../user/user.entity.js';
 
-/** A template as the flows call it: its own arguments plus whom it greets and the product. */
-export type Template<A> = (args: A & { displayName: string | null; productName?: string }) => EmailContent;
-
 /**
- * The accounts' mail, and the work that only leads to mail. Both happen after the answer: a send
- * never slows a response or tells by its timing which path a request took (an address with an
- * account or without), and a failed send never undoes a committed change (the user can ask again).
+ * The accounts' mail, and the work that only leads to mail. Both happen after the answer: queuing
+ * a mail never slows a response or tells by its timing which path a request took (an address with
+ * an account or without), and a failure never undoes a committed change (the user can ask again).
+ * Queued mail is the kernel's job (`runtime.mail`): retried until delivered, or dead and visible.
  */
 export class AccountMail {
-  constructor(private readonly deps: { mailer: Mailer; appUrl: string; productName: string; logger: Logger }) {}
+  constructor(private readonly deps: { mail: ModuleMail; appUrl: string; productName: string; logger: Logger }) {}
 
   /** `<appUrl>/<path>`, with `?token=…` when there is one. */
   link(path: string, token?: string): string {
@@ -22,18 +19,26 @@ export class AccountMail {
     return url.toString();
   }
 
-  /** Sends `template` to `user`; a failure is logged, not thrown. */
-  async send<A>(user: User, template: Template<A>, args: A): Promise<void> {
+  /** Queues `template` for `user`; a failure to queue it is logged, not thrown. */
+  async send<T extends IdentityMailTemplate>(
+    user: User,
+    template: T,
+    args: Omit<IdentityMailData[T], keyof Greeting>,
+  ): Promise<void> {
     try {
-      const message = template({ ...args, displayName: user.displayName ?? null, productName: this.deps.productName });
-      await this.deps.mailer.send({ to: user.email, ...message });
+      const greeting: Greeting = { displayName: user.displayName ?? null, productName: this.deps.productName };
+      await this.deps.mail.send({ to: user.email, template, data: { ...args, ...greeting } });
     } catch (error) {
-      this.deps.logger.error({ err: error, userId: user.id }, 'could not send email');
+      this.deps.logger.error({ err: error, userId: user.id, template }, 'could not queue email');
     }
   }
 
-  /** `send` without waiting for it: the answer goes out while the mail does. */
-  sendLater<A>(user: User, template: Template<A>, args: A): void {
+  /** `send` without waiting for it: the answer goes out while the mail is queued. */
+  sendLater<T extends IdentityMailTemplate>(
+    user: User,
+    template: T,
+    args: Omit<IdentityMailData[T], keyof Greeting>,
+  ): void {
     void this.send(user, template, args);
   }
 

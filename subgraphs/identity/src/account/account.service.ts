@@ -8,14 +8,8 @@ import {
   type Logger,
   type EntityManager,
   type Emit,
+  type ModuleMail,
 } from '@platform/kernel';
-import type { Mailer } from '../mail/mailer.js';
-import {
-  passwordChangedEmail,
-  passwordResetEmail,
-  registrationAttemptEmail,
-  verificationEmail,
-} from '../mail/templates.js';
 import { checkPasswordPolicy } from '../password/policy.js';
 import type { PasswordHasher } from '../password/hasher.js';
 import type { SessionService } from '../session/session.service.js';
@@ -61,7 +55,7 @@ export class AccountService {
   constructor(
     private readonly deps: {
       hasher: PasswordHasher;
-      mailer: Mailer;
+      mail: ModuleMail;
       sessions: SessionService;
       settings: AccountSettings;
       emit: Emit<IdentityEvents>;
@@ -69,7 +63,7 @@ export class AccountService {
     },
   ) {
     const { appUrl, productName } = deps.settings;
-    this.mail = new AccountMail({ mailer: deps.mailer, appUrl, productName, logger: deps.logger });
+    this.mail = new AccountMail({ mail: deps.mail, appUrl, productName, logger: deps.logger });
   }
 
   /**
@@ -112,7 +106,7 @@ export class AccountService {
         );
         return { user: created, link: this.mail.link('verify-email', token) };
       });
-      this.mail.sendLater(user, verificationEmail, { link, expiresInHours: this.deps.settings.verificationTtlHours });
+      this.mail.sendLater(user, 'verification', { link, expiresInHours: this.deps.settings.verificationTtlHours });
       return user;
     } catch (error) {
       if (!(error instanceof UniqueConstraintViolationException)) throw error;
@@ -134,7 +128,7 @@ export class AccountService {
   ): Promise<User> {
     if (owner) {
       await em.transactional((tx) => this.deps.emit(tx, 'identity.registration.duplicate', { userId: owner.id }));
-      this.mail.sendLater(owner, registrationAttemptEmail, { resetLink: this.mail.link('reset-password') });
+      this.mail.sendLater(owner, 'registrationAttempt', { resetLink: this.mail.link('reset-password') });
     }
     const now = new Date();
     return Object.assign(new User(), { ...attempt, emailVerified: false, createdAt: now, updatedAt: now });
@@ -167,7 +161,7 @@ export class AccountService {
           replaceEmailToken(tx, user.id, 'verify_email', this.ttlMs('verify_email')),
         );
         const link = this.mail.link('verify-email', token);
-        await this.mail.send(user, verificationEmail, {
+        await this.mail.send(user, 'verification', {
           link,
           expiresInHours: this.deps.settings.verificationTtlHours,
         });
@@ -187,7 +181,7 @@ export class AccountService {
           return replaceEmailToken(tx, user.id, 'reset_password', this.ttlMs('reset_password'));
         });
         const link = this.mail.link('reset-password', token);
-        await this.mail.send(user, passwordResetEmail, { link, expiresInMinutes: this.deps.settings.resetTtlMinutes });
+        await this.mail.send(user, 'passwordReset', { link, expiresInMinutes: this.deps.settings.resetTtlMinutes });
       });
     }
     return true;
@@ -214,7 +208,7 @@ export class AccountService {
       );
       return found;
     });
-    this.mail.sendLater(user, passwordChangedEmail, { when: new Date() });
+    this.mail.sendLater(user, 'passwordChanged', { when: new Date().toISOString() });
     return true;
   }
 
@@ -248,7 +242,7 @@ export class AccountService {
         { actorId: user.id },
       );
     });
-    this.mail.sendLater(user, passwordChangedEmail, { when: new Date() });
+    this.mail.sendLater(user, 'passwordChanged', { when: new Date().toISOString() });
     return true;
   }
 

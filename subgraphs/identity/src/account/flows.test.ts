@@ -1,8 +1,14 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { join } from 'node:path';
-import { StaticPermissions, eventually, startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
+import {
+  StaticPermissions,
+  eventually,
+  extractLinkToken,
+  startTestSubgraph,
+  waitForMail,
+  type TestSubgraph,
+} from '@platform/kernel/testing';
 import identity from '../module.js';
-import { extractLinkToken, readOutbox } from '../mail/outbox.js';
 import type { IdentityServices } from '../services.js';
 import type { IdentityConfig } from '../config.js';
 
@@ -59,15 +65,9 @@ async function refresh(refreshToken: string) {
 
 const me = (token: string) => gql<{ me: { id: string; email: string } | null }>(`{ me { id email } }`, {}, token);
 
-/** The newest mail to `to` (written by the mailer into DATA_DIR/mail). */
-async function lastMailTo(to: string) {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const mails = (await readOutbox(outboxDir)).filter((mail) => mail.to.includes(to));
-    if (mails.length > 0) return mails.at(-1)!;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no mail to ${to}`);
-}
+/** The newest mail to `to` (sent by a job into DATA_DIR/mail), with a subject `subject` matches when given. */
+const lastMailTo = (to: string, subject?: RegExp) =>
+  waitForMail(outboxDir, to, subject ? { match: (mail) => subject.test(mail.subject) } : {});
 
 beforeAll(async () => {
   handle = (await startTestSubgraph(identity, {
@@ -189,7 +189,7 @@ describe('changing and resetting the password', () => {
     expect((await me(laptop.accessToken)).data!.me!.email).toBe(email);
     expect(code(await login(email))).toBe('UNAUTHENTICATED');
     expect((await login(email, 'a brand new passphrase')).errors).toBeUndefined();
-    expect((await lastMailTo(email)).subject).toMatch(/password/i);
+    expect((await lastMailTo(email, /password was changed/i)).subject).toMatch(/password/i);
   });
 
   it('requestPasswordReset answers true for unknown addresses too; the link resets once and ends every session', async () => {
@@ -202,13 +202,8 @@ describe('changing and resetting the password', () => {
     expect(unknown).toEqual({ data: { requestPasswordReset: true } });
     expect(known).toEqual({ data: { requestPasswordReset: true } });
 
-    let token: string | null = null;
-    await eventually(async () => {
-      const mail = await lastMailTo(email);
-      expect(mail.subject).toMatch(/reset/i);
-      token = extractLinkToken(mail.text);
-      expect(token).toEqual(expect.any(String));
-    });
+    const token = extractLinkToken((await lastMailTo(email, /reset/i)).text);
+    expect(token).toEqual(expect.any(String));
     const reset = await gql(
       `mutation ($token: String!) { resetPassword(token: $token, newPassword: "reset to something new") }`,
       {

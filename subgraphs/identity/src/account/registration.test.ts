@@ -1,9 +1,16 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { join } from 'node:path';
 import { isUuid } from '@platform/kernel';
-import { StaticPermissions, eventually, startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
+import {
+  StaticPermissions,
+  extractLinkToken,
+  readOutbox,
+  startTestSubgraph,
+  waitForMail,
+  type OutboxMessage,
+  type TestSubgraph,
+} from '@platform/kernel/testing';
 import identity from '../module.js';
-import { extractLinkToken, readOutbox, type OutboxMessage } from '../mail/outbox.js';
 import type { IdentityServices } from '../services.js';
 import type { IdentityConfig } from '../config.js';
 
@@ -41,9 +48,14 @@ async function gql<T = Record<string, unknown>>(query: string, variables?: Recor
 const register = (email: string, password: string, displayName?: string) =>
   gql<{ register: Registered }>(REGISTER, { input: { email, password, displayName } });
 
+const outboxDir = (): string => join(handle.runtime.platform.dataDir, 'mail');
+
 async function mailsTo(to: string): Promise<OutboxMessage[]> {
-  return (await readOutbox(join(handle.runtime.platform.dataDir, 'mail'))).filter((mail) => mail.to.includes(to));
+  return (await readOutbox(outboxDir())).filter((mail) => mail.to.includes(to));
 }
+
+/** Waits until `count` mails to `to` are in the outbox (they are sent by a job, after the answer). */
+const mailed = (to: string, count = 1) => waitForMail(outboxDir(), to, { count });
 
 /** `identity.registration.duplicate` events in identity's outbox: the accounts they are about. */
 async function duplicateEvents(): Promise<string[]> {
@@ -56,19 +68,19 @@ async function duplicateEvents(): Promise<string[]> {
   return rows.map((row) => row.userId);
 }
 
-/** Holds every outgoing mail until `release()`: what a request does before answering cannot wait for it. */
+/** Holds every mail before it is queued until `release()`: what a request does before answering cannot wait for it. */
 function holdMail(): { release(): void } {
-  const mailer = handle.services.mailer;
-  const send = mailer.send.bind(mailer);
+  const mail = handle.runtime.mail;
+  const send = mail.send.bind(mail);
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
-  mailer.send = async (message) => {
+  mail.send = async (message) => {
     await gate;
     return send(message);
   };
   return {
     release() {
-      mailer.send = send;
+      mail.send = send;
       release();
     },
   };
@@ -89,7 +101,7 @@ describe('register with an address that already has an account', () => {
     const body = await register('taken@example.com', OWNER_PASSWORD, 'The Owner');
     expect(body.errors).toBeUndefined();
     owner = body.data!.register;
-    await eventually(async () => expect(await mailsTo('taken@example.com')).toHaveLength(1));
+    await mailed('taken@example.com');
   });
 
   it('answers like a new registration, with nothing of the real account, and mails the owner instead', async () => {
@@ -110,12 +122,8 @@ describe('register with an address that already has an account', () => {
     expect(answer.id).not.toBe(owner.id);
     expect(Date.parse(answer.createdAt)).toBeGreaterThan(Date.parse(owner.createdAt));
 
-    let notice!: OutboxMessage;
-    await eventually(async () => {
-      const mails = await mailsTo('taken@example.com');
-      expect(mails).toHaveLength(2);
-      notice = mails[1]!;
-    });
+    const notice = await mailed('taken@example.com', 2);
+    expect(await mailsTo('taken@example.com')).toHaveLength(2);
     expect(notice.subject).toBe('Someone tried to register with your email address at Platform');
     expect(notice.text).toMatch(/^Hi The Owner,/);
     expect(notice.text).toMatch(/sign in with your password/);
@@ -163,7 +171,7 @@ describe('register with an address that already has an account', () => {
       expect((await register('also-fresh@example.com', OTHER_PASSWORD)).errors).toBeUndefined();
       expect(hashes).toBe(2);
       held.release();
-      await eventually(async () => expect(await mailsTo('taken@example.com')).toHaveLength(before + 1));
+      await mailed('taken@example.com', before + 1);
     } finally {
       held.release();
       hasher.hash = hash;
@@ -193,12 +201,11 @@ describe('two registrations racing for one new address', () => {
     } finally {
       hasher.hash = hash;
     }
-    await eventually(async () => {
-      const subjects = (await mailsTo(email)).map((mail) => mail.subject);
-      expect(subjects).toHaveLength(2);
-      expect(subjects).toEqual(expect.arrayContaining([expect.stringMatching(/verify/i)]));
-      expect(subjects).toEqual(expect.arrayContaining([expect.stringMatching(/tried to register/i)]));
-    });
+    await mailed(email, 2);
+    const subjects = (await mailsTo(email)).map((mail) => mail.subject);
+    expect(subjects).toHaveLength(2);
+    expect(subjects).toEqual(expect.arrayContaining([expect.stringMatching(/verify/i)]));
+    expect(subjects).toEqual(expect.arrayContaining([expect.stringMatching(/tried to register/i)]));
     expect(await duplicateEvents()).toContain(winner!.id);
   });
 });
@@ -207,7 +214,7 @@ describe('resendVerificationEmail', () => {
   it('answers true for any address, before writing a new link; mails only unverified accounts', async () => {
     const email = 'resend@example.com';
     expect((await register(email, OWNER_PASSWORD)).errors).toBeUndefined();
-    await eventually(async () => expect(await mailsTo(email)).toHaveLength(1));
+    await mailed(email);
     const firstLink = extractLinkToken((await mailsTo(email))[0]!.text);
 
     const resend = (address: string) =>
@@ -221,7 +228,7 @@ describe('resendVerificationEmail', () => {
     } finally {
       held.release();
     }
-    await eventually(async () => expect(await mailsTo(email)).toHaveLength(2));
+    await mailed(email, 2);
     const secondLink = extractLinkToken((await mailsTo(email))[1]!.text);
     const verify = (token: string | null) =>
       gql(`mutation ($t: String!) { verifyEmail(token: $t) { emailVerified } }`, { t: token });

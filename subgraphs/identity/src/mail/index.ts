@@ -1,11 +1,27 @@
-export { createMailer, type Mailer, type MailerOptions, type MailMessage, type SentMail } from './mailer.js';
-export { readOutbox, extractLinkToken, type OutboxMessage } from './outbox.js';
-export { parseMail, type ParsedMail } from './mime.js';
-export {
-  verificationEmail,
-  passwordResetEmail,
-  passwordChangedEmail,
-  registrationAttemptEmail,
-  escapeHtml,
-  type EmailContent,
-} from './templates.js';
+import type { MailTemplates } from '@platform/kernel';
+import { passwordChangedEmail, passwordResetEmail, registrationAttemptEmail, verificationEmail } from './templates.js';
+
+/** Whom a mail greets and the product it speaks for: every identity mail's data has them. */
+export interface Greeting {
+  displayName: string | null;
+  productName: string;
+}
+
+/** identity's mail data by template: what `runtime.mail.send` carries (JSON: dates as ISO strings). */
+export interface IdentityMailData {
+  verification: Greeting & { link: string; expiresInHours: number };
+  passwordReset: Greeting & { link: string; expiresInMinutes: number };
+  passwordChanged: Greeting & { when: string };
+  registrationAttempt: Greeting & { resetLink: string };
+}
+
+export type IdentityMailTemplate = keyof IdentityMailData;
+
+/** identity's templates, registered with the kernel (`defineModule({ mail })`). */
+export const identityMailTemplates = {
+  verification: (data: IdentityMailData['verification']) => verificationEmail(data),
+  passwordReset: (data: IdentityMailData['passwordReset']) => passwordResetEmail(data),
+  passwordChanged: (data: IdentityMailData['passwordChanged']) =>
+    passwordChangedEmail({ ...data, when: new Date(data.when) }),
+  registrationAttempt: (data: IdentityMailData['registrationAttempt']) => registrationAttemptEmail(data),
+} satisfies MailTemplates;

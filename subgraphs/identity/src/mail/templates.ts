@@ -1,9 +1,7 @@
-/** Subject and both bodies of one email, ready for `Mailer.send` with a recipient. */
-export interface EmailContent {
-  subject: string;
-  text: string;
-  html: string;
-}
+import { escapeHtml, type MailContent } from '@platform/kernel';
+
+/** Subject and both bodies of one email. */
+export type EmailContent = MailContent;
 
 /** What every template takes: whom it greets and the product it speaks for. */
 interface Common {
@@ -125,13 +123,6 @@ function render(layout: Layout): EmailContent {
     .join('\n');
 
   return { subject: layout.subject, text, html };
-}
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes text for HTML content and quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
 function plural(count: number, unit: string): string {

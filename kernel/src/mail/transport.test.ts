@@ -1,102 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '@platform/kernel/testing';
-import { createMailer } from './mailer.js';
+import { createLogger } from '../logging/logger.js';
+import { startSmtpServer, type TestSmtpServer } from '../testing/smtp-server.js';
 import { parseMail } from './mime.js';
-import { extractLinkToken, readOutbox } from './outbox.js';
-import { verificationEmail } from './templates.js';
+import { extractLinkToken, readOutbox } from './read-outbox.js';
+import { createMailTransport, isPermanentMailError } from './transport.js';
 
 function capture() {
   const lines: string[] = [];
-  const logger = createLogger({ log: { level: 'info', pretty: false } }, 'identity', {
+  const logger = createLogger({ log: { level: 'info', pretty: false } }, 'kernel', {
     write: (line: string) => void lines.push(line),
   });
   return { logger, lines, records: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
 
-interface Received {
-  from: string;
-  to: string[];
-  data: string;
-}
-
-/**
- * The smallest SMTP server nodemailer will talk to (`smtp-server` is not installed): EHLO
- * without extensions, MAIL, RCPT, DATA with dot-unstuffing, RSET, QUIT.
- */
-async function startSmtpServer(): Promise<{ port: number; received: Received[]; close: () => Promise<void> }> {
-  const received: Received[] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.setEncoding('utf8');
-    let buffer = '';
-    let inData = false;
-    let data: string[] = [];
-    let envelope: Received = { from: '', to: [], data: '' };
-    const reply = (line: string): void => void socket.write(`${line}\r\n`);
-    reply('220 localhost test SMTP');
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      let end: number;
-      while ((end = buffer.indexOf('\r\n')) !== -1) {
-        const line = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        if (inData) {
-          if (line === '.') {
-            inData = false;
-            received.push({ ...envelope, data: data.join('\r\n') });
-            envelope = { from: '', to: [], data: '' };
-            reply('250 2.0.0 queued');
-          } else {
-            data.push(line.startsWith('..') ? line.slice(1) : line);
-          }
-          continue;
-        }
-        const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO' || verb === 'HELO') reply('250 localhost');
-        else if (verb === 'MAIL') {
-          envelope.from = /<(.*)>/.exec(line)?.[1] ?? '';
-          reply('250 2.1.0 ok');
-        } else if (verb === 'RCPT') {
-          envelope.to.push(/<(.*)>/.exec(line)?.[1] ?? '');
-          reply('250 2.1.5 ok');
-        } else if (verb === 'DATA') {
-          inData = true;
-          data = [];
-          reply('354 end with <CRLF>.<CRLF>');
-        } else if (verb === 'RSET' || verb === 'NOOP') reply('250 ok');
-        else if (verb === 'QUIT') {
-          reply('221 bye');
-          socket.end();
-        } else reply('502 5.5.2 not implemented');
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return {
-    port: address.port,
-    received,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 const LINK = 'http://localhost:3000/verify-email?token=tok_abc-123.XYZ&next=%2Fhome';
-const content = verificationEmail({ displayName: 'Zoë <Admin>', link: LINK, expiresInHours: 24 });
+const content = {
+  subject: 'Verify your email address for Platform',
+  text: `Hi Zoë <Admin>,\n\n${LINK}\n\n— The Platform team`,
+  html: `<p>Hi Zoë &lt;Admin&gt;,</p>\n<p><a href="${LINK.replace(/&/g, '&amp;')}">Verify</a></p>`,
+};
 
-describe('createMailer without SMTP (outbox)', () => {
+describe('createMailTransport without SMTP (outbox)', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'identity-mail-'));
+    dir = await mkdtemp(join(tmpdir(), 'kernel-mail-'));
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -105,7 +35,7 @@ describe('createMailer without SMTP (outbox)', () => {
   it('writes a parseable .eml that readOutbox returns, and logs no body', async () => {
     const { logger, records, lines } = capture();
     const outboxDir = join(dir, 'mail');
-    const mailer = createMailer({ smtpUrl: null, from: 'Platform <no-reply@example.com>', outboxDir, logger });
+    const mailer = createMailTransport({ smtpUrl: null, from: 'Platform <no-reply@example.com>', outboxDir, logger });
     const sent = await mailer.send({ to: 'zoe@example.com', ...content });
     await mailer.close();
 
@@ -151,7 +81,12 @@ describe('createMailer without SMTP (outbox)', () => {
 
   it('lists messages oldest first, including several written in the same millisecond', async () => {
     const outboxDir = join(dir, 'order');
-    const mailer = createMailer({ smtpUrl: null, from: 'no-reply@example.com', outboxDir, logger: capture().logger });
+    const mailer = createMailTransport({
+      smtpUrl: null,
+      from: 'no-reply@example.com',
+      outboxDir,
+      logger: capture().logger,
+    });
     for (let i = 0; i < 5; i++) {
       await mailer.send({ to: `user${i}@example.com`, subject: `n${i}`, text: `body ${i}`, html: `<p>${i}</p>` });
     }
@@ -162,7 +97,7 @@ describe('createMailer without SMTP (outbox)', () => {
 
   it('reads non-ASCII subjects, names and long lines back intact', async () => {
     const outboxDir = join(dir, 'unicode');
-    const mailer = createMailer({
+    const mailer = createMailTransport({
       smtpUrl: null,
       from: 'Plâtform <no-reply@example.com>',
       outboxDir,
@@ -185,8 +120,8 @@ describe('createMailer without SMTP (outbox)', () => {
   });
 });
 
-describe('createMailer with SMTP', () => {
-  let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+describe('createMailTransport with SMTP', () => {
+  let smtp: TestSmtpServer;
   beforeAll(async () => {
     smtp = await startSmtpServer();
   });
@@ -194,32 +129,33 @@ describe('createMailer with SMTP', () => {
     await smtp.close();
   });
 
-  it('delivers to a real SMTP server and writes no file', async () => {
-    const { logger, records, lines } = capture();
-    const outboxDir = join(tmpdir(), 'identity-mail-never-created');
-    const mailer = createMailer({
-      smtpUrl: `smtp://127.0.0.1:${smtp.port}`,
+  const transport = (logger = capture().logger) =>
+    createMailTransport({
+      smtpUrl: smtp.url,
       from: 'Platform <no-reply@example.com>',
-      outboxDir,
+      outboxDir: join(tmpdir(), 'kernel-mail-never-created'),
       logger,
     });
-    const sent = await mailer.send({ to: 'zoe@example.com', ...content });
+
+  it('delivers to a real SMTP server with the given Message-ID, writes no file, logs no body', async () => {
+    const { logger, records, lines } = capture();
+    const mailer = transport(logger);
+    const sent = await mailer.send({ to: 'zoe@example.com', ...content, messageId: '<fixed-1@example.com>' });
     await mailer.close();
 
-    expect(sent.file).toBeUndefined();
-    expect(sent.messageId).toMatch(/^<.+@.+>$/);
-    expect(smtp.received).toHaveLength(1);
-    const [delivery] = smtp.received;
-    expect(delivery).toMatchObject({ from: 'no-reply@example.com', to: ['zoe@example.com'] });
-    const parsed = parseMail(delivery!.data);
-    expect(parsed).toMatchObject({
+    expect(mailer.kind).toBe('smtp');
+    expect(sent).toEqual({ messageId: '<fixed-1@example.com>' });
+    const received = await smtp.received();
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatchObject({
+      envelope: { from: 'no-reply@example.com', to: ['zoe@example.com'] },
       to: 'zoe@example.com',
       subject: content.subject,
-      messageId: sent.messageId,
+      messageId: '<fixed-1@example.com>',
       text: content.text,
       html: content.html,
     });
-    expect(extractLinkToken(parsed.text)).toBe('tok_abc-123.XYZ');
+    expect(extractLinkToken(received[0]!.text)).toBe('tok_abc-123.XYZ');
     expect(records()).toEqual([
       expect.objectContaining({
         component: 'mailer',
@@ -229,20 +165,34 @@ describe('createMailer with SMTP', () => {
       }),
     ]);
     expect(lines.join('')).not.toContain('tok_abc');
-    await expect(stat(outboxDir)).rejects.toThrow();
+    await expect(stat(join(tmpdir(), 'kernel-mail-never-created'))).rejects.toThrow();
   });
 
-  it('rejects when the server is unreachable', async () => {
+  it.each([
+    ['a temporary refusal (451)', 451, false],
+    ['a permanent refusal (550)', 550, true],
+  ])('rejects on %s, permanent only for 5xx', async (_name, code, permanent) => {
+    await smtp.refuse(1, code);
+    const mailer = transport();
+    const failure = await mailer.send({ to: 'zoe@example.com', subject: 's', text: 't', html: 'h' }).catch((e) => e);
+    await mailer.close();
+    expect(failure).toMatchObject({ responseCode: code });
+    expect(isPermanentMailError(failure)).toBe(permanent);
+  });
+
+  it('rejects when the server is unreachable, as a transient failure', async () => {
     const port = smtp.port;
     await smtp.close();
-    const mailer = createMailer({
+    const mailer = createMailTransport({
       smtpUrl: `smtp://127.0.0.1:${port}`,
       from: 'no-reply@example.com',
       outboxDir: tmpdir(),
       logger: capture().logger,
     });
-    await expect(mailer.send({ to: 'zoe@example.com', subject: 's', text: 't', html: 'h' })).rejects.toThrow();
+    const failure = await mailer.send({ to: 'zoe@example.com', subject: 's', text: 't', html: 'h' }).catch((e) => e);
     await mailer.close();
+    expect(failure).toMatchObject({ code: 'ESOCKET', message: expect.stringContaining('ECONNREFUSED') });
+    expect(isPermanentMailError(failure)).toBe(false);
     smtp = await startSmtpServer();
   });
 });

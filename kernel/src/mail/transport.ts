@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
-import type { Logger } from '@platform/kernel';
+import type { Logger } from 'pino';
 
 /** One outgoing email; both bodies are sent, the client picks. */
 export interface MailMessage {
@@ -10,6 +10,11 @@ export interface MailMessage {
   subject: string;
   text: string;
   html: string;
+  /**
+   * The Message-ID (`<id@host>`); generated when absent. The mail queue derives it from the job,
+   * so every try of one mail carries the same id and a receiver can drop a second copy.
+   */
+  messageId?: string;
 }
 
 /** What `send` reports: the Message-ID, and the `.eml` path when the message went to the outbox. */
@@ -18,34 +23,45 @@ export interface SentMail {
   file?: string;
 }
 
-/** Outgoing email. Flows depend on this, not on nodemailer, so tests can read the outbox instead. */
-export interface Mailer {
+/** Where mail goes: an SMTP server, or the development outbox. Never logs a body (bodies carry tokens). */
+export interface MailTransport {
+  readonly kind: 'smtp' | 'outbox';
   send(message: MailMessage): Promise<SentMail>;
   close(): Promise<void>;
 }
 
-export interface MailerOptions {
+export interface MailTransportOptions {
   /** `smtp://user:pass@host:587` or `smtps://…`; null writes `.eml` files to `outboxDir` instead. */
   smtpUrl: string | null;
   /** The From header, e.g. `Platform <no-reply@example.com>`. */
   from: string;
-  /** Where messages go without SMTP (`DATA_DIR/mail/`). */
+  /** Where messages go without SMTP (`dataDir/mail/`). */
   outboxDir: string;
   logger: Logger;
 }
 
 /**
- * SMTP when a URL is configured, otherwise an outbox directory that developers and the
- * end-to-end tests read (`readOutbox`). Message bodies carry tokens, so they are never logged.
+ * SMTP when a URL is configured (`smtp.url`), otherwise the outbox directory that developers and
+ * the end-to-end tests read (`readOutbox` in `@platform/kernel/testing`).
  */
-export function createMailer(options: MailerOptions): Mailer {
+export function createMailTransport(options: MailTransportOptions): MailTransport {
   const logger = options.logger.child({ component: 'mailer' });
   return options.smtpUrl
-    ? new SmtpMailer(options.smtpUrl, options.from, logger)
-    : new OutboxMailer(options.outboxDir, options.from, logger);
+    ? new SmtpTransport(options.smtpUrl, options.from, logger)
+    : new OutboxTransport(options.outboxDir, options.from, logger);
 }
 
-class SmtpMailer implements Mailer {
+/**
+ * Whether a failed send would fail again however often it is tried: the server refused the
+ * message for good (an SMTP 5xx reply other than 503). Connection failures, timeouts and 4xx
+ * replies are transient: worth retrying later.
+ */
+export function isPermanentMailError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { permanent?: unknown }).permanent === true;
+}
+
+class SmtpTransport implements MailTransport {
+  readonly kind = 'smtp';
   private readonly transport;
 
   constructor(
@@ -53,8 +69,8 @@ class SmtpMailer implements Mailer {
     private readonly from: string,
     private readonly logger: Logger,
   ) {
-    // nodemailer waits minutes by default; a flow that sends mail should fail in seconds instead.
-    // Values in the URL's query (`?socketTimeout=60000`) still win.
+    // nodemailer waits minutes by default; a try should fail in seconds and leave the rest to the
+    // queue's backoff. Values in the URL's query (`?socketTimeout=60000`) still win.
     this.transport = nodemailer.createTransport({
       url,
       connectionTimeout: 10_000,
@@ -74,7 +90,8 @@ class SmtpMailer implements Mailer {
   }
 }
 
-class OutboxMailer implements Mailer {
+class OutboxTransport implements MailTransport {
+  readonly kind = 'outbox';
   private readonly transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
 
   constructor(

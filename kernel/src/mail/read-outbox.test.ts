@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { extractLinkToken } from './outbox.js';
+import { extractLinkToken } from './read-outbox.js';
 import { parseMail } from './mime.js';
 
 describe('extractLinkToken', () => {

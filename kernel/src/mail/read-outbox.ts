@@ -53,3 +53,37 @@ export function extractLinkToken(body: string, param = 'token'): string | null {
   }
   return null;
 }
+
+export interface WaitForMailOptions {
+  /** Wait until this many messages to the recipient are in the outbox; default 1. */
+  count?: number;
+  /** Only messages this accepts count (e.g. by subject). */
+  match?: (message: OutboxMessage) => boolean;
+  /** Default 15 s: a mail is a job, sent after the answer. */
+  timeoutMs?: number;
+}
+
+/**
+ * Waits for mail to `to` (an address, matched case-insensitively within the To header) in the
+ * outbox, and answers the newest such message once `count` of them are there. Mail is sent by a
+ * job after the request answered, so a test reads the outbox through this, never right away.
+ */
+export async function waitForMail(
+  outboxDir: string,
+  to: string,
+  options: WaitForMailOptions = {},
+): Promise<OutboxMessage> {
+  const { count = 1, match = () => true, timeoutMs = 15_000 } = options;
+  const address = to.toLowerCase();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const mails = (await readOutbox(outboxDir)).filter(
+      (message) => message.to.toLowerCase().includes(address) && match(message),
+    );
+    if (mails.length >= count) return mails.at(-1)!;
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out waiting for ${count} mail(s) to ${to} in ${outboxDir} (found ${mails.length})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

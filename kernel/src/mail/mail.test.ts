@@ -1,0 +1,187 @@
+// runtime.mail end to end: a module with templates, its mail queued as jobs and delivered to a real
+// SMTP server in its own process, which refuses when told to; audited in the module's outbox.
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Query, Resolver } from 'type-graphql';
+import { StaticPermissions } from '../graphql/permissions.js';
+import { publicAccess } from '../graphql/rules.js';
+import { kernelJobs } from '../jobs/service.js';
+import { defineModule } from '../module/define.js';
+import { startSmtpServer, type TestSmtpServer } from '../testing/smtp-server.js';
+import { startTestSubgraph, waitFor, type TestSubgraph } from '../testing/index.js';
+import { escapeHtml, type MailTemplates } from './templates.js';
+
+@Resolver()
+class PingResolver {
+  @Query(() => String)
+  ping(): string {
+    return 'pong';
+  }
+}
+
+const SECRET = 'tok_never-in-events';
+const templates = {
+  welcome: (data: { name: string; link: string }) => ({
+    subject: `Welcome, ${data.name}`,
+    text: `Hi ${data.name}, open ${data.link}`,
+    html: `<p>Hi ${escapeHtml(data.name)}, <a href="${escapeHtml(data.link)}">open</a></p>`,
+  }),
+} satisfies MailTemplates;
+
+const ATTEMPTS = 3;
+let dir: string;
+let smtp: TestSmtpServer;
+let handle: TestSubgraph;
+
+interface Recorded {
+  topic: string;
+  payload: Record<string, unknown>;
+}
+
+/** The `kernel.mail.*` events the module recorded about `to`, in order. */
+async function mailEvents(to: string): Promise<Recorded[]> {
+  const rows = await handle.runtime
+    .em()
+    .execute<Recorded[]>(
+      `select topic, payload from "${handle.runtime.db.schema}".outbox where topic like 'kernel.mail.%' and payload->>'to' = ? order by seq`,
+      [to],
+    );
+  return rows;
+}
+
+const deliveredTo = async (to: string) => (await smtp.received()).filter((mail) => mail.envelope.to.includes(to));
+
+const send = (to: string, options: { idempotencyKey?: string } = {}) =>
+  handle.runtime.mail.send({
+    to,
+    template: 'welcome',
+    data: { name: 'Zoë <3', link: `https://x.test/?token=${SECRET}` },
+    ...options,
+  });
+
+async function jobState(id: string): Promise<string | undefined> {
+  const report = await kernelJobs(handle.runtime.jobs).report();
+  return report.dead.some((job) => job.id === id) ? 'dead' : undefined;
+}
+
+beforeAll(async () => {
+  smtp = await startSmtpServer();
+  dir = mkdtempSync(join(tmpdir(), 'postbox-module-'));
+  writeFileSync(join(dir, 'module.yaml'), 'name: postbox\nversion: 0.1.0\nkernel: ^0.1.0\npermissions: []\n');
+  const postbox = defineModule({
+    manifest: join(dir, 'module.yaml'),
+    entities: [],
+    migrations: [],
+    resolvers: [PingResolver],
+    rules: { Query: { ping: publicAccess } },
+    mail: { templates },
+  });
+  handle = await startTestSubgraph(postbox, {
+    permissions: new StaticPermissions({}),
+    overrides: {
+      services: { postbox: { port: 0, dbSchema: `t_${randomBytes(4).toString('hex')}_postbox` } },
+      smtp: { url: smtp.url, attempts: ATTEMPTS, backoffMs: 50 },
+      jobs: { pollIntervalMs: 50 },
+    },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await handle?.stop();
+  await smtp?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('runtime.mail', () => {
+  it('delivers once after the server refused twice for now, and records the tries and the delivery', async () => {
+    const to = 'twice@example.com';
+    await smtp.refuse(2, 451);
+    await send(to);
+    await waitFor(async () => (await deliveredTo(to)).length === 1, 'the delivery');
+    await waitFor(async () => (await mailEvents(to)).some((e) => e.topic === 'kernel.mail.sent'), 'kernel.mail.sent');
+
+    const [mail] = await deliveredTo(to);
+    expect(mail).toMatchObject({ subject: 'Welcome, Zoë <3', html: expect.stringContaining('Zoë &lt;3') });
+    const events = await mailEvents(to);
+    expect(events.map((e) => [e.topic, e.payload.attempt])).toEqual([
+      ['kernel.mail.failed', 1],
+      ['kernel.mail.failed', 2],
+      ['kernel.mail.sent', 3],
+    ]);
+    expect(events[0]!.payload).toMatchObject({
+      template: 'welcome',
+      to,
+      maxAttempts: ATTEMPTS,
+      permanent: false,
+      final: false,
+      error: expect.stringContaining('451'),
+    });
+    // Every try carried the Message-ID chosen when the mail was queued.
+    expect(new Set(events.map((e) => e.payload.messageId))).toEqual(new Set([mail!.messageId]));
+    expect(events[2]!.payload).toMatchObject({ transport: 'smtp', jobId: expect.any(String) });
+    expect(JSON.stringify(events)).not.toContain(SECRET);
+    expect(JSON.stringify(events)).not.toContain('Welcome');
+    // Nothing more arrives: the sent try was the last.
+    expect(await deliveredTo(to)).toHaveLength(1);
+  });
+
+  it('is dead after the last try while the server refuses, and a retry delivers it once it accepts', async () => {
+    const to = 'refused@example.com';
+    await smtp.refuse('always', 451);
+    const id = await send(to);
+    await waitFor(async () => (await jobState(id)) === 'dead', 'the dead job');
+    const events = await mailEvents(to);
+    expect(events.map((e) => [e.topic, e.payload.attempt, e.payload.final])).toEqual([
+      ['kernel.mail.failed', 1, false],
+      ['kernel.mail.failed', 2, false],
+      ['kernel.mail.failed', 3, true],
+      ['kernel.mail.dead', 3, true],
+    ]);
+    const dead = (await kernelJobs(handle.runtime.jobs).report()).dead.find((job) => job.id === id);
+    expect(dead).toMatchObject({ queue: 'postbox.kernel-mail', state: 'dead', attempts: ATTEMPTS });
+    expect(dead!.lastError).toContain('451');
+    expect(JSON.stringify(dead)).not.toContain(SECRET);
+    expect(await deliveredTo(to)).toHaveLength(0);
+
+    await smtp.refuse(0);
+    expect(await kernelJobs(handle.runtime.jobs).retry(id)).toBe('retried');
+    await waitFor(async () => (await deliveredTo(to)).length === 1, 'the delivery after the retry');
+    await waitFor(async () => (await mailEvents(to)).some((e) => e.topic === 'kernel.mail.sent'), 'kernel.mail.sent');
+    expect(await deliveredTo(to)).toHaveLength(1);
+    expect(JSON.stringify(await mailEvents(to))).not.toContain(SECRET);
+  });
+
+  it('is dead at once when the server refuses the mail for good (5xx)', async () => {
+    const to = 'permanent@example.com';
+    await smtp.refuse(1, 550);
+    const id = await send(to);
+    await waitFor(async () => (await jobState(id)) === 'dead', 'the dead job');
+    const events = await mailEvents(to);
+    expect(events.map((e) => [e.topic, e.payload.attempt, e.payload.permanent])).toEqual([
+      ['kernel.mail.failed', 1, true],
+      ['kernel.mail.dead', 1, true],
+    ]);
+    expect(await smtp.attempts()).toBeGreaterThan(0);
+    expect(await deliveredTo(to)).toHaveLength(0);
+  });
+
+  it('queues a mail with the same idempotency key once', async () => {
+    const to = 'once@example.com';
+    const key = `welcome:${to}`;
+    const first = await send(to, { idempotencyKey: key });
+    expect(await send(to, { idempotencyKey: key })).toBe(first);
+    await waitFor(async () => (await mailEvents(to)).some((e) => e.topic === 'kernel.mail.sent'), 'kernel.mail.sent');
+    expect(await deliveredTo(to)).toHaveLength(1);
+  });
+
+  it('refuses at once a template the module has not, or data its template cannot render', async () => {
+    await expect(handle.runtime.mail.send({ to: 'x@example.com', template: 'nope' })).rejects.toThrow(
+      'no mail template "nope"',
+    );
+    await expect(handle.runtime.mail.send({ to: 'x@example.com', template: 'welcome' })).rejects.toThrow();
+  });
+});
