@@ -23,6 +23,7 @@ import {
   tokenLimit,
   Teardown,
 } from '@platform/kernel/gateway';
+import { forwardFiles } from './files-proxy.js';
 import { GatewayRateLimits } from './limits/rate-limits.js';
 import { SocketRegistry } from './subscriptions/connections.js';
 import { startGatewayAuth, type GatewayAuth } from './subscriptions/revocations.js';
@@ -74,7 +75,7 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
     const edge = await guardEdge(config, { logger, metrics, readiness, teardown, credential });
     const apollo = await serveApollo(config, federation, edge, { logger, metrics, teardown });
     registerSubgraphChecks(readiness, federation.urls);
-    const http = serveHttp(config, apollo, edge, { logger, metrics, readiness, credential });
+    const http = serveHttp(config, apollo, edge, federation.urls, { logger, metrics, readiness, credential });
 
     const subscriptions = await startGatewaySubscriptions({
       server: http.server,
@@ -251,11 +252,15 @@ function registerSubgraphChecks(readiness: Readiness, urls: Record<string, strin
   }
 }
 
-/** `/graphql` behind the rate limits and the body and token limits, with health and metrics beside it. */
+/**
+ * `/graphql` behind the rate limits and the body and token limits, with health and metrics beside
+ * it, and local file storage's signed URLs (`/files/<module>/…`) forwarded to their subgraphs.
+ */
 function serveHttp(
   config: PlatformConfig,
   apollo: ApolloServer<GatewayContext>,
   edge: Edge,
+  urls: Record<string, string>,
   options: Omit<StepOptions, 'teardown'>,
 ): HttpService {
   const { logger, metrics, readiness, credential } = options;
@@ -288,6 +293,9 @@ function serveHttp(
       }),
     }),
   );
+  if (config.files.driver === 'local') {
+    http.app.use('/files', forwardFiles(urls, logger));
+  }
   http.finish();
   return http;
 }

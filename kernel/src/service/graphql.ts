@@ -6,7 +6,10 @@ import { Router } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { AuthenticationError, PlatformError } from '../errors.js';
 import { serveAccessTokens } from '../contracts/access-tokens.js';
+import { LocalFileStorage } from '../files/local.js';
+import { localFileRoutes } from '../files/local-routes.js';
 import { platformApolloOptions } from '../graphql/apollo.js';
+import { jobsRoutes } from '../jobs/operate.js';
 import { loaderFactory, type AuthenticatedUser, type GraphQLContext } from '../graphql/context.js';
 import { permissionCheck } from '../graphql/permissions.js';
 import { buildModuleSchema } from '../graphql/schema.js';
@@ -87,6 +90,12 @@ export async function serveGraphQL<Config, Services>(
   await serveHttpGraphQL(http, schema, runtime, context, options);
   // Internal routes answer only the deployment's services.
   http.app.use('/internal', requireServiceCredential(options.credential, { onRefused: options.credentialRefused }));
+  // Every module's queues, schedules and dead jobs (`platformctl jobs`).
+  http.app.use(jobsRoutes(runtime.jobs));
+  // Local storage's signed URLs (the gateway forwards its own `/files/<module>/…` here).
+  if (runtime.files instanceof LocalFileStorage) {
+    http.app.use(`/files/${module.manifest.name}`, localFileRoutes(runtime.files, logger));
+  }
   const { tokens } = options.auth;
   if (tokens || module.routes) {
     const router = Router();

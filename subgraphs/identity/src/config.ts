@@ -90,6 +90,16 @@ export const identityConfigSchema = z
         encryptionKey: null,
         previousEncryptionKeys: [],
       }),
+    /**
+     * Seconds a user looked up by other subgraphs (`_entities`: a post's author) is served from
+     * `runtime.cache`; a change of the user drops it at once. 0: no cache, each lookup a query.
+     */
+    userCacheTtlSec: z.number().int().min(0).max(3600).default(60),
+    /** Avatars (`createUpload(purpose: AVATAR)`): the largest accepted, in bytes (default 2 MiB). */
+    avatars: z
+      .object({ maxBytes: z.number().int().min(1).max(52_428_800).default(2_097_152) })
+      .strict()
+      .default({ maxBytes: 2_097_152 }),
     /** First administrator (`SEED_ADMIN_EMAIL` / `SEED_ADMIN_PASSWORD`), created idempotently. */
     seedAdmin: z.object({ email: z.string().email().optional(), password: z.string().optional() }).strict().default({}),
   })

@@ -77,6 +77,7 @@ export const rules: IRules = {
     logout: perCaller(publicAccess),
     revokeSession: perCaller(authenticated),
     updateProfile: perCaller(authenticated),
+    createUpload: perCaller(authenticated),
     updateUser: permission(Permission.UserUpdate),
     deleteUser: permission(Permission.UserDelete),
   },
@@ -87,7 +88,12 @@ export const rules: IRules = {
     updatedAt: publicAccess,
     email: or(isSelf, permission(Permission.UserRead)),
     emailVerified: or(isSelf, permission(Permission.UserRead)),
+    // Public like the name beside it; a signed URL, short-lived.
+    avatarUrl: publicAccess,
   },
+  // Only ever the caller's own: returned by `createUpload`.
+  UploadTicket: authenticated,
+  HttpHeader: authenticated,
   // Only ever the caller's own: returned by login/refresh and the `sessions` query.
   AuthPayload: publicAccess,
   Session: authenticated,

@@ -1,4 +1,4 @@
-import { Field, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { User } from '../user/user.entity.js';
 
 @InputType({ description: 'A new account' })
@@ -17,6 +17,13 @@ export class RegisterInput {
 export class UpdateProfileInput {
   @Field(() => String, { nullable: true, description: 'Empty or null clears it' })
   displayName?: string | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'An AVATAR upload (`createUpload`) whose bytes were sent: it becomes the avatar, replacing the old one',
+  })
+  avatarUploadId?: string | null;
 }
 
 @InputType({ description: "An administrator's changes to an account" })

@@ -4,6 +4,7 @@ import { Migration20261121100000_accounts } from './Migration20261121100000_acco
 import { Migration20261122000000_revocation_indexes } from './Migration20261122000000_revocation_indexes.js';
 import { Migration20261207000000_seeded_at } from './Migration20261207000000_seeded_at.js';
 import { Migration20261212000000_signing_keys } from './Migration20261212000000_signing_keys.js';
+import { Migration20261207130000_uploads } from './Migration20261207130000_uploads.js';
 
 /** Every migration of this module, oldest first. Add new ones at the end. */
 export const migrations: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261122000000_revocation_indexes', class: Migration20261122000000_revocation_indexes },
   { name: 'Migration20261207000000_seeded_at', class: Migration20261207000000_seeded_at },
   { name: 'Migration20261212000000_signing_keys', class: Migration20261212000000_signing_keys },
+  { name: 'Migration20261207130000_uploads', class: Migration20261207130000_uploads },
 ];

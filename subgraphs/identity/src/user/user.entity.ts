@@ -43,6 +43,10 @@ export class User {
   @Property({ columnType: 'timestamptz', type: 'datetime', nullable: true })
   seededAt?: Date | null;
 
+  /** The avatar's key in identity's file storage; clients get a signed URL (`avatarUrl`), never the key. */
+  @Property({ type: 'varchar', length: 600, nullable: true })
+  avatarKey?: string | null;
+
   /** Set when the account is deleted: the row stays as a tombstone so references still resolve. */
   @Property({ columnType: 'timestamptz', type: 'datetime', nullable: true })
   deletedAt?: Date | null;

@@ -5,7 +5,7 @@ import type { IdentityContext } from '../context.js';
 import { canSeeAccount } from '../rules.js';
 import { User } from './user.entity.js';
 import { loadUser } from './user.reference.js';
-import { listUsers } from './user.service.js';
+import { cleanDisplayName, listUsers } from './user.service.js';
 
 export const UserConnection = ConnectionType(User, 'User');
 
@@ -38,12 +38,16 @@ export class UserResolver {
   }
 
   @Mutation(() => User, { description: "Edits the caller's own profile" })
-  updateProfile(
+  async updateProfile(
     @Arg('input', () => UpdateProfileInput) input: UpdateProfileInput,
     @Ctx() ctx: IdentityContext,
   ): Promise<User> {
     if (!ctx.user) throw new AuthenticationError();
-    return ctx.services.accounts.updateProfile(ctx.em, ctx.user.id, input);
+    const { avatarUploadId, ...profile } = input;
+    // Checked before anything changes, so a refused name leaves the avatar as it was.
+    if (profile.displayName !== undefined) cleanDisplayName(profile.displayName);
+    if (avatarUploadId) await ctx.services.uploads.attachAvatar(ctx.em, ctx.user.id.toLowerCase(), avatarUploadId);
+    return ctx.services.accounts.updateProfile(ctx.em, ctx.user.id, profile);
   }
 
   @Mutation(() => User, { description: "Edits anyone's account (administrators)" })
