@@ -170,6 +170,13 @@ describe('avatars through the gateway', () => {
     expect(await avatarUrlOf(tokens.bob!)).toBeNull();
   });
 
+  it("forwards only a configured module's files", async () => {
+    for (const path of ['/files/nowhere/a.png', '/files/identity/..%2F..%2Fservice-secret', '/files/identity']) {
+      expect((await fetch(`${platform.gateway.baseUrl}${path}`)).status).toBe(404);
+    }
+    expect((await fetch(`${platform.gateway.baseUrl}/files/identity/a.png`, { method: 'DELETE' })).status).toBe(404);
+  });
+
   it('prunes uploads never attached once they lapsed, and keeps attached ones', async () => {
     const identity = platform.subgraphs.identity!;
     const uploads = (identity.services as IdentityServices).uploads;
