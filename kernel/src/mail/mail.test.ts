@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
 import { Query, Resolver } from 'type-graphql';
 import { StaticPermissions } from '../graphql/permissions.js';
 import { publicAccess } from '../graphql/rules.js';
@@ -62,6 +63,25 @@ const send = (to: string, options: { idempotencyKey?: string } = {}) =>
     data: { name: 'Zoë <3', link: `https://x.test/?token=${SECRET}` },
     ...options,
   });
+
+/** Everything the job store holds of this module's jobs, as text (the queue table, or BullMQ's Redis keys). */
+async function storedJobs(): Promise<string> {
+  const { platform, db } = handle.runtime;
+  if (kernelJobs(handle.runtime.jobs).backend === 'database') {
+    const rows = await handle.runtime.em().execute(`select * from "${db.schema}".kernel_job`);
+    return JSON.stringify(rows);
+  }
+  const redis = new Redis(platform.redis.url!);
+  try {
+    const keys = await redis.keys(`${platform.redis.keyPrefix}:jobs:postbox.*`);
+    const values = await Promise.all(
+      keys.map(async (key) => ((await redis.type(key)) === 'hash' ? redis.hgetall(key) : null)),
+    );
+    return JSON.stringify(values);
+  } finally {
+    redis.disconnect();
+  }
+}
 
 async function jobState(id: string): Promise<string | undefined> {
   const report = await kernelJobs(handle.runtime.jobs).report();
@@ -176,6 +196,15 @@ describe('runtime.mail', () => {
     expect(await send(to, { idempotencyKey: key })).toBe(first);
     await waitFor(async () => (await mailEvents(to)).some((e) => e.topic === 'kernel.mail.sent'), 'kernel.mail.sent');
     expect(await deliveredTo(to)).toHaveLength(1);
+  });
+
+  it('keeps the data sealed in the job store, which holds only what the mail is about', async () => {
+    expect(kernelJobs(handle.runtime.jobs).backend).toBe(process.env.REDIS_URL ? 'bullmq' : 'database');
+    const stored = await storedJobs();
+    expect(stored).toContain('once@example.com');
+    expect(stored).toContain('welcome');
+    expect(stored).not.toContain(SECRET);
+    expect(stored).not.toContain('Zoë');
   });
 
   it('refuses at once a template the module has not, or data its template cannot render', async () => {

@@ -5,6 +5,7 @@ import { KernelTopic } from '../events/kernel-topics.js';
 import type { ModuleEvents } from '../events/outbox.js';
 import { PermanentJobError, queueOptions, type QueueDefinition } from '../jobs/queue.js';
 import type { JobContext, ModuleJobs } from '../jobs/types.js';
+import type { MailSeal } from './seal.js';
 import type { MailContent, MailTemplates } from './templates.js';
 import { isPermanentMailError, type MailTransport } from './transport.js';
 
@@ -17,7 +18,7 @@ export interface SendMail<Data = unknown> {
   to: string;
   /** A template the module registered (`defineModule({ mail: { templates } })`). */
   template: string;
-  /** What the template renders; stored with the job as JSON until it runs. */
+  /** What the template renders; stored with the job (as JSON, sealed) until it runs. */
   data?: Data;
   /** A mail sent again with the key of one queued, sent or dead is not queued twice. */
   idempotencyKey?: string;
@@ -39,10 +40,15 @@ export interface ModuleMail {
 export interface MailJob {
   template: string;
   to: string;
-  data: unknown;
   /** Chosen when queued, so every try of one mail carries the same Message-ID. */
   messageId: string;
+  /** The template's data, sealed (see {@link MailSeal}) to this mail. */
+  data: string;
 }
+
+/** What a job's sealed data is bound to: it opens only for the mail it was sealed for. */
+const bindingOf = (job: Pick<MailJob, 'template' | 'to' | 'messageId'>): string =>
+  `${job.messageId}\n${job.template}\n${job.to}`;
 
 /** `kernel.mail.sent`: a mail was delivered (or written to the development outbox). */
 export interface MailSentPayload {
@@ -75,6 +81,7 @@ export interface ModuleMailOptions {
   jobs: Pick<ModuleJobs, 'enqueue'>;
   /** The From header: its domain names the Message-IDs. */
   from: string;
+  seal: MailSeal;
 }
 
 /** `runtime.mail` of a module. */
@@ -89,7 +96,8 @@ export function createModuleMail(options: ModuleMailOptions): ModuleMail {
       // the caller now rather than the job later.
       const data: unknown = mail.data === undefined ? null : JSON.parse(JSON.stringify(mail.data));
       render(options.templates, mail.template, data);
-      const job: MailJob = { template: mail.template, to: mail.to, data, messageId: `<${randomUUID()}@${domain}>` };
+      const about = { template: mail.template, to: mail.to, messageId: `<${randomUUID()}@${domain}>` };
+      const job: MailJob = { ...about, data: options.seal.seal(data, bindingOf(about)) };
       return options.jobs.enqueue(
         MAIL_QUEUE,
         job,
@@ -106,6 +114,7 @@ export interface MailQueueOptions {
   /** A fresh EntityManager: each audit record commits on its own. */
   em(): SqlEntityManager;
   logger: Logger;
+  seal: MailSeal;
   /** Tries in all, and the first retry's delay (doubled for each next one). */
   attempts: number;
   backoffMs: number;
@@ -135,11 +144,14 @@ export function mailQueue(options: MailQueueOptions): QueueDefinition {
       const about = { template: mail.template, to: mail.to, messageId: mail.messageId, jobId: job.id };
       let content: MailContent;
       try {
-        content = render(options.templates, mail.template, mail.data);
+        content = render(options.templates, mail.template, options.seal.open(mail.data, bindingOf(mail)));
       } catch (error) {
         await record(KernelTopic.MailFailed, failure(about, job, error, true));
         await record(KernelTopic.MailDead, failure(about, job, error, true));
-        throw new PermanentJobError(`mail template "${mail.template}" failed: ${errorText(error)}`, { cause: error });
+        // The data does not open (the service secret changed) or the template throws: no retry mends that.
+        throw new PermanentJobError(`mail "${mail.template}" could not be rendered: ${errorText(error)}`, {
+          cause: error,
+        });
       }
       try {
         await transport.send({ to: mail.to, messageId: mail.messageId, ...content });

@@ -5,6 +5,7 @@ import type { ModuleDatabase } from '../database/database.js';
 import type { ModuleEvents } from '../events/outbox.js';
 import type { JobsService } from '../jobs/service.js';
 import { createModuleMail, mailQueue, type ModuleMail } from './mail.js';
+import { MailSeal } from './seal.js';
 import type { MailTemplates } from './templates.js';
 import { createMailTransport } from './transport.js';
 
@@ -17,6 +18,8 @@ export interface ModuleMailWiring {
   events: ModuleEvents;
   jobs: JobsService;
   logger: Logger;
+  /** The deployment's service secret (read when first needed): the key of the sealed mail data. */
+  secret(): string;
   /** Registers what to close at shutdown (the transport). */
   onClose(close: () => Promise<void>): void;
 }
@@ -43,7 +46,9 @@ export function moduleMail(wiring: ModuleMailWiring): ModuleMail {
     logger: wiring.logger,
   });
   wiring.onClose(() => transport.close());
+  const seal = new MailSeal(wiring.secret);
   const queue = mailQueue({
+    seal,
     templates,
     transport,
     events: wiring.events,
@@ -53,5 +58,5 @@ export function moduleMail(wiring: ModuleMailWiring): ModuleMail {
     backoffMs: platform.smtp.backoffMs,
   });
   jobs.defineQueue(queue.name, queue.handler, queue.options);
-  return createModuleMail({ templates, jobs, from: platform.smtp.from });
+  return createModuleMail({ templates, jobs, from: platform.smtp.from, seal });
 }

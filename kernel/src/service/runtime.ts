@@ -117,6 +117,7 @@ export async function buildRuntime<Config, Services>(
     events,
     jobs,
     logger,
+    secret: () => serviceSecret(platform),
     onClose: (close) => teardown.add(close),
   });
   const runtime: ModuleRuntime<Config> = {
