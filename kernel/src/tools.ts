@@ -21,6 +21,9 @@ export { applyRules } from './graphql/rules.js';
 export { permissionCheck } from './graphql/permissions.js';
 export { startSubgraph, type ServiceHandle, type SubgraphHandle } from './service/subgraph.js';
 export { withModuleRuntime } from './service/offline.js';
+// `platformctl jobs`: a module's queues, schedules and dead jobs, and retrying one.
+export { jobsReport, retryJob, JOBS_PATH, type RetryOutcome } from './jobs/operate.js';
+export type { JobInfo, JobState, JobsReport, QueueInfo, ScheduleInfo } from './jobs/types.js';
 export { JWKS_PATH } from './contracts/access-tokens.js';
 // The benchmarks' peers of the gateway's token and permission checks.
 export { TokenVerifier } from './auth/token-verifier.js';

@@ -1,19 +1,19 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { ServiceMetrics } from '../metrics/metrics.js';
 import { PermanentJobError, type ScheduleRun } from './queue.js';
 import { backendKinds, MODULE, openFleet, waitFor, type JobsFleet } from './__tests__/harness.js';
 
 const fast = { backoffMs: 10, timeoutMs: 5000 };
-let fleet: JobsFleet | undefined;
-
-afterEach(async () => {
-  await fleet?.cleanup();
-  fleet = undefined;
-});
 
 describe.each(backendKinds())('jobs on the $kind backend', ({ kind }) => {
-  it('retries a failing job with backoff until it succeeds, counting each try', async () => {
+  let fleet: JobsFleet;
+  beforeAll(async () => {
     fleet = await openFleet(kind);
+  });
+  afterAll(() => fleet?.cleanup());
+  afterEach(() => fleet.reset());
+
+  it('retries a failing job with backoff until it succeeds, counting each try', async () => {
     const metrics = new ServiceMetrics(MODULE);
     const jobs = fleet.instance({ metrics });
     const attempts: number[] = [];
@@ -40,7 +40,6 @@ describe.each(backendKinds())('jobs on the $kind backend', ({ kind }) => {
   });
 
   it('dead-letters a job after its last try; a retry runs it again', async () => {
-    fleet = await openFleet(kind);
     const jobs = fleet.instance();
     let healed = false;
     const runs: number[] = [];
@@ -84,7 +83,6 @@ describe.each(backendKinds())('jobs on the $kind backend', ({ kind }) => {
   });
 
   it('answers the first job for a second enqueue with its idempotency key, and holds a delayed job', async () => {
-    fleet = await openFleet(kind);
     const jobs = fleet.instance();
     const seen: unknown[] = [];
     jobs.defineQueue('once', async (payload) => void seen.push(payload), fast);
@@ -101,7 +99,6 @@ describe.each(backendKinds())('jobs on the $kind backend', ({ kind }) => {
   });
 
   it('runs at most `concurrency` jobs of a queue at once in an instance', async () => {
-    fleet = await openFleet(kind);
     const jobs = fleet.instance();
     let running = 0;
     let most = 0;
@@ -124,7 +121,6 @@ describe.each(backendKinds())('jobs on the $kind backend', ({ kind }) => {
   });
 
   it('keeps a queued job across a restart: the next instance runs it', async () => {
-    fleet = await openFleet(kind);
     const before = fleet.instance();
     before.defineQueue('durable', async () => {
       throw new Error('the first instance never runs it');
@@ -140,7 +136,6 @@ describe.each(backendKinds())('jobs on the $kind backend', ({ kind }) => {
   });
 
   it('runs each tick of a schedule once however many instances run it', async () => {
-    fleet = await openFleet(kind);
     const runs: ScheduleRun[] = [];
     const schedules = [{ name: 'every-second', cron: '* * * * * *', queue: 'tick' }];
     const instances = [fleet.instance({ schedules }), fleet.instance({ schedules })];
@@ -159,7 +154,6 @@ describe.each(backendKinds())('jobs on the $kind backend', ({ kind }) => {
   });
 
   it('removes a schedule no longer declared', async () => {
-    fleet = await openFleet(kind);
     const first = fleet.instance({ schedules: [{ name: 'nightly', cron: '0 3 * * *', queue: 'tick' }] });
     first.defineQueue('tick', async () => {});
     await first.start();
@@ -172,8 +166,14 @@ describe.each(backendKinds())('jobs on the $kind backend', ({ kind }) => {
 });
 
 describe('jobs on the database backend', () => {
-  it('runs again a job whose instance died mid-try, once its lease lapsed', async () => {
+  let fleet: JobsFleet;
+  beforeAll(async () => {
     fleet = await openFleet('database', { leaseMs: 200 });
+  });
+  afterAll(() => fleet?.cleanup());
+  afterEach(() => fleet.reset());
+
+  it('runs again a job whose instance died mid-try, once its lease lapsed', async () => {
     const table = `"${fleet.db.schema}".kernel_job`;
     const seed = fleet.instance();
     seed.defineQueue('orphan', async () => {});
@@ -194,7 +194,6 @@ describe('jobs on the database backend', () => {
   });
 
   it('fails a try that runs past its timeout, its signal aborted', async () => {
-    fleet = await openFleet('database');
     const jobs = fleet.instance();
     let aborted = false;
     jobs.defineQueue(

@@ -3,6 +3,7 @@ import type { PlatformConfig } from '../config/schema.js';
 import type { ModuleDatabase } from '../database/database.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { JobsBackend, RetryOutcome } from './backend.js';
+import { BullJobs } from './bullmq-backend.js';
 import { DatabaseJobs } from './database-backend.js';
 import { JobMetrics } from './metrics.js';
 import { QUEUE_NAME, queueOptions, type QueueDefinition, type QueueHandler, type ScheduleDefinition } from './queue.js';
@@ -41,7 +42,10 @@ export class JobsService implements ModuleJobs {
       const waiting = await this.#backend.waiting([...this.#queues.keys()]);
       return Object.fromEntries(Object.entries(waiting).map(([queue, n]) => [`${module}.${queue}`, n]));
     });
-    this.#backend = new DatabaseJobs({ module, logger: jobsLogger, metrics, db: options.db, ...platform.jobs });
+    const context = { module, logger: jobsLogger, metrics };
+    this.#backend = platform.redis.url
+      ? new BullJobs({ ...context, ...platform.jobs, url: platform.redis.url, keyPrefix: platform.redis.keyPrefix })
+      : new DatabaseJobs({ ...context, ...platform.jobs, db: options.db });
   }
 
   /** `database` or `bullmq`. */

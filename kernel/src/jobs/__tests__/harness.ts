@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import type { PlatformConfig } from '../../config/schema.js';
 import { openDatabase, type ModuleDatabase } from '../../database/database.js';
 import { ServiceMetrics } from '../../metrics/metrics.js';
-import { dropTestSchema, testConfig } from '../../testing/index.js';
+import { deleteRedisKeys, dropTestSchema, testConfig } from '../../testing/index.js';
 import type { ScheduleDefinition } from '../queue.js';
 import { JobsService } from '../service.js';
 
@@ -25,6 +25,8 @@ export interface JobsFleet {
   readonly db: ModuleDatabase;
   /** A new instance (not started); `metrics` to read its registry. */
   instance(options?: { schedules?: ScheduleDefinition[]; metrics?: ServiceMetrics }): JobsService;
+  /** Stops every instance and empties the store (between tests). */
+  reset(): Promise<void>;
   /** Closes the database and opens it again (a restart of the embedded database's only process). */
   reopen(): Promise<void>;
   cleanup(): Promise<void>;
@@ -73,8 +75,15 @@ export async function openFleet(
       instances.push(service);
       return service;
     },
+    async reset() {
+      await Promise.all(instances.splice(0).map((instance) => instance.stop().then(() => instance.close())));
+      await db.fork().execute(`delete from "${db.schema}".kernel_job`);
+      await db.fork().execute(`delete from "${db.schema}".kernel_job_schedule`);
+      if (kind === 'bullmq') await deleteRedisKeys(config.redis.url!, `${config.redis.keyPrefix}:*`);
+    },
     async reopen() {
       await Promise.all(instances.splice(0).map((instance) => instance.stop().then(() => instance.close())));
+      if (kind === 'bullmq') return; // the jobs are in Redis
       await db.close();
       db = await open();
     },
