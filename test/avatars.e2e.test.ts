@@ -98,6 +98,8 @@ describe('avatars through the gateway', () => {
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toBe('image/png');
     expect(image.headers.get('x-content-type-options')).toBe('nosniff');
+    // An app on another origin may show it (helmet's default, same-origin, would block the <img>).
+    expect(image.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
     expect(image.headers.get('content-disposition')).toMatch(/^inline; filename="[0-9a-f-]+"$/);
     expect(Buffer.from(await image.arrayBuffer())).toEqual(PNG);
 

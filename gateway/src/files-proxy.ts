@@ -11,6 +11,7 @@ const RESPONSE_HEADERS = [
   'content-length',
   'content-disposition',
   'content-security-policy',
+  'cross-origin-resource-policy',
   'x-content-type-options',
   'cache-control',
   'etag',

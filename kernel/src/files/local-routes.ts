@@ -137,6 +137,8 @@ async function download(storage: LocalFileStorage, key: string, req: Request, re
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Content-Disposition', `${disposition}; filename="${name}"`);
   res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+  // The signed URL is the credential: a page on another origin (the app) may show the image.
+  res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
   // Private: the URL is a credential; cached no longer than it is valid.
   res.setHeader('Cache-Control', `private, max-age=${Math.max(0, expires - Math.floor(Date.now() / 1000))}`);
   if (req.method === 'HEAD') return void res.end();
