@@ -15,14 +15,19 @@ export const auditConfigSchema = z
      * that outlives the instances and that every audit instance and platformctl share (a volume).
      */
     archiveDir: z.string().min(1).nullable().default(null),
-    /** How often a running audit service prunes, when `retentionDays` is set; 0 leaves it to `platformctl`. */
+    /**
+     * 0 leaves pruning to `platformctl audit prune`. Otherwise, when `retentionDays` is set, the
+     * `retention` schedule (module.yaml: hourly; `jobs.schedules` in config changes it) prunes,
+     * once per deployment; values other than 0 are kept for configs of earlier versions.
+     */
     pruneIntervalMinutes: z.number().int().min(0).default(60),
     /** Most records one prune run archives and deletes; the next run continues. */
     pruneBatchLimit: z.number().int().min(1).default(100_000),
     /**
-     * How often a running audit service signs a periodic checkpoint of the chain head (seq,
-     * hash, time, key id), when records were appended since the latest checkpoint; one
-     * instance signs per period. 0 turns periodic checkpoints off (prune checkpoints remain).
+     * How often a periodic checkpoint of the chain head (seq, hash, time, key id) is signed, when
+     * records were appended since the latest checkpoint: the `checkpoint` schedule (module.yaml:
+     * every minute) signs once this long has passed, one instance per deployment. 0 turns
+     * periodic checkpoints off (prune checkpoints remain).
      */
     checkpointIntervalSeconds: z.number().int().min(0).default(60),
     /**

@@ -42,12 +42,26 @@ export default defineModule({
       }
     });
   },
+  // Run by the schedules of module.yaml, once per deployment per tick.
+  jobs: {
+    'sign-checkpoint': {
+      attempts: 1,
+      async handler(_payload, runtime, services) {
+        if (runtime.config.checkpointIntervalSeconds > 0) await services.checkpoints.publish();
+      },
+    },
+    'prune-retention': {
+      attempts: 1,
+      timeoutMs: 30 * 60_000,
+      async handler(_payload, _runtime, services, job) {
+        await services.retention?.run(job.signal);
+      },
+    },
+  },
   hooks: {
     async onStart(_runtime, services) {
       // Loads (or generates) the signing key and registers its public half before anything is signed.
       await services.keys.own();
-      services.retention?.start();
-      services.checkpoints.start();
     },
   },
 });

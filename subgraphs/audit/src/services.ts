@@ -27,14 +27,13 @@ export interface AuditServices {
   exportTo(file: string): Promise<ExportSummary>;
   /** This instance's checkpoint signing key, and the trust verifications apply. */
   keys: CheckpointKeys;
-  /** Periodic signed checkpoints; started from `onStart` unless `checkpointIntervalSeconds` is 0. */
+  /** Periodic signed checkpoints, run by the `checkpoint` schedule unless `checkpointIntervalSeconds` is 0. */
   checkpoints: CheckpointPublisher;
   /** One stored record, exactly as the chain hashes it. */
   record(id: string, em?: EntityManager): Promise<ChainRecord | undefined>;
   pruner: AuditPruner;
-  /** The periodic prune, when `retentionDays` is set and `pruneIntervalMinutes` is not 0; started from `onStart`. */
+  /** The periodic prune, when `retentionDays` is set and `pruneIntervalMinutes` is not 0; run by the `retention` schedule. */
   retention: RetentionJob | undefined;
-  close(): Promise<void>;
 }
 
 export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditServices {
@@ -76,7 +75,6 @@ export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditS
       ? new RetentionJob({
           pruner,
           retentionDays: config.retentionDays,
-          intervalMinutes: config.pruneIntervalMinutes,
           logger,
         })
       : undefined;
@@ -97,9 +95,5 @@ export function createAuditServices(runtime: ModuleRuntime<AuditConfig>): AuditS
     },
     pruner,
     retention,
-    // Called by the kernel after the consumers stopped, before the database closes, so no prune outlives it.
-    close: async () => {
-      await Promise.all([retention?.stop(), checkpoints.stop()]);
-    },
   };
 }

@@ -23,6 +23,12 @@ export const identityConfigSchema = z
       .default(7 * 24 * 3600),
     verificationTtlHours: z.number().positive().default(24),
     resetTtlMinutes: z.number().positive().default(60),
+    /**
+     * Sessions expired or revoked, refresh tokens expired and email tokens expired or used are
+     * deleted this many days later by the `expired-credentials` schedule (at least the access
+     * token's lifetime: a revoked session stays listed as revoked that long).
+     */
+    credentialRetentionDays: z.number().positive().default(7),
     /** argon2id parameters (OWASP minimum by default); stronger values rehash old hashes on login. */
     password: z
       .object({

@@ -14,6 +14,7 @@ import { recentRevocations } from './session/revocations.js';
 import { RefreshToken, Session } from './session/session.entity.js';
 import { SessionResolver } from './session/session.resolver.js';
 import { revocationFeedConsumer } from './session/session-revocation.feed.js';
+import { deleteExpiredCredentials } from './session/cleanup.js';
 import { SessionRevocationSubscriptionResolver } from './session/session-revocation.subscription.js';
 import { AuthPayload } from './account/account.types.js';
 import { User } from './user/user.entity.js';
@@ -36,6 +37,24 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
   services: createIdentityServices,
   mail: { templates: identityMailTemplates },
   consumers: [revocationFeedConsumer, userFilesCleanup],
+  // Run by the schedules of module.yaml, once per deployment per tick.
+  jobs: {
+    'maintain-signing-keys': {
+      attempts: 1,
+      handler: (_payload, _runtime, services) => services.keys.maintain(),
+    },
+    'delete-expired-credentials': {
+      attempts: 1,
+      timeoutMs: 10 * 60_000,
+      async handler(_payload, runtime, services, job) {
+        const holdSec = revocationHoldMs(runtime.platform) / 1000;
+        const retainSec = Math.max(runtime.config.credentialRetentionDays * 86_400, holdSec);
+        const deleted = await deleteExpiredCredentials(runtime.em(), runtime.db.schema, retainSec);
+        const uploads = await services.uploads.pruneExpired(runtime.em());
+        job.logger.info({ ...deleted, uploads }, 'expired credentials and uploads deleted');
+      },
+    },
+  },
   // identity issues the platform's access tokens: the kernel serves its keys and revocations
   // (the access-token contract) and reads them in process here.
   contracts: {

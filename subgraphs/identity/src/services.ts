@@ -64,10 +64,10 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
       resetTtlMinutes: config.resetTtlMinutes,
     },
   });
-  // Every instance re-reads the shared keys (what others created, rotated, removed), and rotates
-  // or prunes when due: whichever instance gets there first does it, under the table's lock.
+  // Every instance re-reads the shared keys (what others created, rotated, removed); rotating and
+  // pruning when due is the `signing-keys` schedule's job, once per deployment (module.yaml).
   const maintenance = setInterval(() => {
-    keys.maintain().catch((error: unknown) => logger.error({ err: error }, 'signing key maintenance failed'));
+    keys.refresh().catch((error: unknown) => logger.error({ err: error }, 'signing key refresh failed'));
   }, config.keys.refreshIntervalSec * 1000);
   maintenance.unref();
   const revocationFeed = new SessionRevocationFeed(runtime as ModuleRuntime);

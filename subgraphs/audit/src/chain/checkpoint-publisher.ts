@@ -19,7 +19,8 @@ export type PublishResult =
 const SEARCH_LIMIT = 1000;
 
 /**
- * Periodic checkpoints: every `intervalSeconds`, a signed statement of the chain head (the last
+ * Periodic checkpoints (the `checkpoint` schedule of module.yaml runs {@link publish} once per
+ * deployment per tick): every `intervalSeconds`, a signed statement of the chain head (the last
  * record's seq and hash, the time, the signing key), when something was appended since the
  * latest checkpoint. Before signing, the records since the latest valid checkpoint are verified:
  * a checkpoint vouches that the chain up to it verified when it was signed, so records rewritten
@@ -32,9 +33,6 @@ export class CheckpointPublisher {
   readonly #tables: AuditTables;
   readonly #intervalMs: number;
   readonly #logger: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<unknown> | undefined;
-  #stopped = false;
 
   constructor(deps: { db: ModuleDatabase; keys: CheckpointKeys; intervalSeconds: number; logger: Logger }) {
     this.#db = deps.db;
@@ -89,30 +87,6 @@ export class CheckpointPublisher {
       this.#logger.debug({ seq: checkpoint.seq, kid: key.kid }, 'audit checkpoint signed');
       return { written: true, checkpoint };
     });
-  }
-
-  start(): void {
-    if (this.#timer || this.#stopped || this.#intervalMs <= 0) return;
-    this.#schedule();
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
-  }
-
-  #schedule(): void {
-    this.#timer = setTimeout(() => {
-      this.#running = this.publish()
-        .catch((error: unknown) => this.#logger.error({ err: error }, 'audit checkpoint failed; retried next period'))
-        .finally(() => {
-          this.#running = undefined;
-          if (!this.#stopped) this.#schedule();
-        });
-    }, this.#intervalMs);
-    this.#timer.unref();
   }
 
   #refuse(reason: string): PublishResult {

@@ -74,7 +74,6 @@ describe('one audit prune at a time', () => {
     const retention = new RetentionJob({
       pruner: handle.services.pruner,
       retentionDays: 30,
-      intervalMinutes: 60,
       logger: handle.logger,
     });
     const held = await withPruneLock(handle.runtime.db, () => retention.runOnce(), { wait: false });

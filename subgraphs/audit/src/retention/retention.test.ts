@@ -158,9 +158,8 @@ describe('audit retention', () => {
       batchLimit: 2,
       logger: handle.logger,
     });
-    const job = new RetentionJob({ pruner, retentionDays: 5, intervalMinutes: 60, logger: handle.logger });
-    expect(await job.runOnce()).toMatchObject({ pruned: 5 });
-    await job.stop();
+    const job = new RetentionJob({ pruner, retentionDays: 5, logger: handle.logger });
+    expect(await job.run()).toMatchObject({ pruned: 5 });
     expect(await recordCount(handle)).toBe(0);
     expect(archives()).toHaveLength(5);
     expect(await handle.services.verify()).toMatchObject({ valid: true, checked: 0, checkpointSeq: 12 });

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
+import { startTestSubgraph, waitFor, type TestSubgraph } from '@platform/kernel/testing';
 import identity from '../module.js';
 import { deleteExpiredCredentials } from './cleanup.js';
 
@@ -113,5 +113,18 @@ describe('deleting expired credentials', () => {
       refreshTokens: 0,
       emailTokens: 0,
     });
+  });
+
+  it('runs as the job of the expired-credentials schedule', async () => {
+    expect(handle.runtime.manifest.schedules).toContainEqual(
+      expect.objectContaining({ name: 'expired-credentials', handler: 'delete-expired-credentials' }),
+    );
+    const owner = await user();
+    const retained = handle.runtime.config as { credentialRetentionDays: number };
+    const old = await session(owner, ago((retained.credentialRetentionDays + 1) * 24 * HOUR));
+    const recent = await session(owner, ago(HOUR));
+    await handle.runtime.jobs.enqueue('delete-expired-credentials', {});
+    await waitFor(async () => (await present('session', [old, recent])).length === 1);
+    expect(await present('session', [old, recent])).toEqual([recent]);
   });
 });
