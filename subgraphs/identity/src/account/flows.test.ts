@@ -99,6 +99,22 @@ describe('registration and email verification', () => {
     expect(code(again)).toBe('BAD_USER_INPUT');
   });
 
+  it('audits the mail as sent (kernel.mail.sent in its outbox) without its link', async () => {
+    await register('audited.mail@example.com');
+    const token = extractLinkToken((await lastMailTo('audited.mail@example.com')).text)!;
+    const sent = async () =>
+      handle.runtime
+        .em()
+        .execute<Array<{ payload: Record<string, unknown> }>>(
+          `select payload from "${handle.runtime.db.schema}".outbox where topic = 'kernel.mail.sent' and payload->>'to' = ?`,
+          ['audited.mail@example.com'],
+        );
+    await eventually(async () => expect(await sent()).toHaveLength(1));
+    const [event] = await sent();
+    expect(event!.payload).toMatchObject({ template: 'verification', transport: 'outbox', attempt: 1 });
+    expect(JSON.stringify(event)).not.toContain(token);
+  });
+
   it('makes no second account for the same address, whatever the case, and does not say so (see registration.test.ts)', async () => {
     const id = await register('dup@example.com');
     const body = await gql<{ register: { id: string } }>(

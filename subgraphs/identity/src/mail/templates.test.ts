@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { escapeHtml } from '@platform/kernel';
+import { identityMailTemplates } from './index.js';
 import { passwordChangedEmail, passwordResetEmail, registrationAttemptEmail, verificationEmail } from './templates.js';
 
 const LINK = 'https://app.example.com/verify-email?token=abc&x=1';
@@ -66,5 +67,17 @@ describe('email templates', () => {
   it('keeps line breaks in a display name out of the text body', () => {
     const email = verificationEmail({ displayName: 'Eve\r\nBcc: x@evil.test', link: LINK, expiresInHours: 1 });
     expect(email.text.split('\n')[0]).toBe('Hi Eve Bcc: x@evil.test,');
+  });
+
+  it('renders the registered templates from data that went through JSON (the mail job sees that)', () => {
+    const when = new Date('2026-11-21T16:00:30Z');
+    const greeting = { displayName: 'Bob', productName: 'Acme' };
+    const changed = identityMailTemplates.passwordChanged(
+      JSON.parse(JSON.stringify({ ...greeting, when })) as { displayName: string; productName: string; when: string },
+    );
+    expect(changed).toEqual(passwordChangedEmail({ ...greeting, when }));
+    expect(identityMailTemplates.verification({ ...greeting, link: LINK, expiresInHours: 24 })).toEqual(
+      verificationEmail({ ...greeting, link: LINK, expiresInHours: 24 }),
+    );
   });
 });
