@@ -150,6 +150,59 @@ describe.each(kinds)('runtime.cache ($kind)', ({ url }) => {
     expect(await requests('hit')).toBe(10);
   });
 
+  it('loads the misses of many keys in one call, once however many callers want them', async () => {
+    const { cache, requests } = make();
+    await cache.set('u:1', 'one (cached)');
+    const gate = deferred();
+    const asked: string[][] = [];
+    const loader = async (missing: string[]): Promise<string[]> => {
+      asked.push(missing);
+      await gate.promise;
+      return missing.map((key) => (key === 'u:4' ? (undefined as unknown as string) : `${key} (loaded)`));
+    };
+    const first = cache.getOrLoadMany(['u:1', 'u:2', 'u:3', 'u:2', 'u:4'], loader);
+    await waitFor(() => asked.length === 1, 'the first batch');
+    const second = cache.getOrLoadMany(['u:3', 'u:5'], loader);
+    const single = cache.getOrLoad('u:2', async () => 'not loaded again');
+    await waitFor(() => asked.length === 2, 'the second batch');
+    gate.resolve();
+    expect(await first).toEqual(['one (cached)', 'u:2 (loaded)', 'u:3 (loaded)', 'u:2 (loaded)', undefined]);
+    expect(await second).toEqual(['u:3 (loaded)', 'u:5 (loaded)']);
+    expect(await single).toBe('u:2 (loaded)');
+    expect(asked).toEqual([['u:2', 'u:3', 'u:4'], ['u:5']]);
+    // Stored, but not the undefined of u:4.
+    expect(await cache.getOrLoadMany(['u:2', 'u:3', 'u:4'], async (missing) => missing.map(() => 'again'))).toEqual([
+      'u:2 (loaded)',
+      'u:3 (loaded)',
+      'again',
+    ]);
+    expect(await requests('hit')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('does not store what a batch loaded for a key invalidated meanwhile, and passes its error on', async () => {
+    const { cache } = make();
+    const gate = deferred();
+    const started = deferred();
+    const batch = cache.getOrLoadMany(['a', 'b'], async (missing) => {
+      started.resolve();
+      await gate.promise;
+      return missing.map((key) => `${key}: old`);
+    });
+    await started.promise;
+    await cache.delete('a');
+    gate.resolve();
+    expect(await batch).toEqual(['a: old', 'b: old']);
+    expect(await cache.get('a')).toBeUndefined();
+    expect(await cache.get('b')).toBe('b: old');
+    class Broken extends Error {}
+    await expect(
+      cache.getOrLoadMany(['c'], async () => {
+        throw new Broken('database down');
+      }),
+    ).rejects.toBeInstanceOf(Broken);
+    expect(await cache.getOrLoadMany(['c'], async () => ['c: new'])).toEqual(['c: new']);
+  });
+
   it("hands a loader's own error to every caller and stores nothing", async () => {
     const { cache } = make();
     const gate = deferred();

@@ -40,6 +40,16 @@ export interface ModuleCache {
    * but not stored, so a load racing an update cannot put the old value back.
    */
   getOrLoad<T>(key: string, loader: () => Promise<T>, options?: CacheEntryOptions): Promise<T>;
+  /**
+   * `getOrLoad` for many keys at once: the values of `keys`, in order, the missing ones loaded by
+   * one call of `loader` (which answers them in the order asked: a batch query). Keys another
+   * caller of this process is loading right now are awaited rather than loaded again.
+   */
+  getOrLoadMany<T>(
+    keys: readonly string[],
+    loader: (missing: string[]) => Promise<readonly T[]>,
+    options?: CacheEntryOptions,
+  ): Promise<T[]>;
   /** Drops the entries of these keys here and on every instance. */
   delete(...keys: string[]): Promise<void>;
   /** Drops every entry stored with any of these tags, here and on every instance. */
@@ -93,6 +103,8 @@ class BentoModuleCache implements ClosableCache {
   readonly #logger: Logger;
   readonly #metrics: ServiceMetrics | undefined;
   readonly #loads = new Map<string, Set<Load>>();
+  /** Keys `getOrLoadMany` is loading now, and their coming values. */
+  readonly #batchLoads = new Map<string, Promise<unknown>>();
   #l1: MemoryDriver | undefined;
   #transport: CacheBusTransport | undefined;
   /** Redis failures are logged once per outage; the counter takes every one. */
@@ -184,27 +196,35 @@ class BentoModuleCache implements ClosableCache {
     await this.#cache.set({ key, value, ...this.#entryOptions(options) });
   }
 
+  /** Registers a load of `key` (see {@link ModuleCache.getOrLoad}); `done` removes it. */
+  #startLoad(key: string): { load: Load; done: () => void } {
+    const load: Load = { invalidated: false };
+    const loads = this.#loads.get(key) ?? new Set<Load>();
+    this.#loads.set(key, loads.add(load));
+    const done = (): void => {
+      loads.delete(load);
+      if (loads.size === 0 && this.#loads.get(key) === loads) this.#loads.delete(key);
+    };
+    return { load, done };
+  }
+
   async getOrLoad<T>(key: string, loader: () => Promise<T>, options?: CacheEntryOptions): Promise<T> {
+    const batched = this.#batchLoads.get(key);
+    if (batched) return (await batched) as T;
     const call: CallState = { redisFailed: false };
     let loaded: { value: T } | undefined;
+    // From the call on: an invalidation while waiting for another caller's load counts too.
+    const { load, done } = this.#startLoad(key);
     try {
       const value = await calls.run(call, () =>
         this.#cache.getOrSet<T>({
           key,
           ...this.#entryOptions(options),
           factory: async (ctx) => {
-            const load: Load = { invalidated: false };
-            const loads = this.#loads.get(key) ?? new Set<Load>();
-            this.#loads.set(key, loads.add(load));
-            try {
-              const result = await loader();
-              loaded = { value: result };
-              // Not stored: undefined is no value, and an invalidated load may predate the change.
-              return result === undefined || load.invalidated ? (ctx.skip() as T) : result;
-            } finally {
-              loads.delete(load);
-              if (loads.size === 0) this.#loads.delete(key);
-            }
+            const result = await loader();
+            loaded = { value: result };
+            // Not stored: undefined is no value, and an invalidated load may predate the change.
+            return result === undefined || load.invalidated ? (ctx.skip() as T) : result;
           },
         }),
       );
@@ -213,6 +233,61 @@ class BentoModuleCache implements ClosableCache {
     } catch (error) {
       this.#count(call.redisFailed ? 'error' : 'miss');
       throw error instanceof errors.E_FACTORY_ERROR ? (error.cause as Error) : error;
+    } finally {
+      done();
+    }
+  }
+
+  async getOrLoadMany<T>(
+    keys: readonly string[],
+    loader: (missing: string[]) => Promise<readonly T[]>,
+    options?: CacheEntryOptions,
+  ): Promise<T[]> {
+    const unique = [...new Set(keys)];
+    const started = new Map(unique.map((key) => [key, this.#startLoad(key)]));
+    const call: CallState = { redisFailed: false };
+    try {
+      const values = new Map<string, T>();
+      const cached = await calls.run(call, () =>
+        Promise.all(unique.map((key) => this.#cache.get<T | undefined>({ key }))),
+      );
+      const waiting: Array<Promise<void>> = [];
+      const missing: string[] = [];
+      unique.forEach((key, index) => {
+        const value = cached[index];
+        const other = this.#batchLoads.get(key);
+        if (value !== undefined) values.set(key, value);
+        else if (other) waiting.push(other.then((loaded) => void values.set(key, loaded as T)));
+        else missing.push(key);
+      });
+      unique.forEach((_key, index) => this.#count(call.redisFailed ? 'error' : index < values.size ? 'hit' : 'miss'));
+      if (missing.length > 0) {
+        const batch = loader(missing);
+        missing.forEach((key, index) => {
+          const value = batch.then((loaded) => loaded[index]);
+          value.catch(() => undefined); // the caller that started the batch reports its failure
+          this.#batchLoads.set(key, value);
+        });
+        try {
+          const loaded = await batch;
+          await calls.run(call, () =>
+            Promise.all(
+              missing.map(async (key, index) => {
+                const value = loaded[index] as T;
+                values.set(key, value);
+                if (value === undefined || started.get(key)!.load.invalidated) return;
+                await this.#cache.set({ key, value, ...this.#entryOptions(options) });
+              }),
+            ),
+          );
+        } finally {
+          for (const key of missing) this.#batchLoads.delete(key);
+        }
+      }
+      await Promise.all(waiting);
+      return keys.map((key) => values.get(key) as T);
+    } finally {
+      for (const { done } of started.values()) done();
     }
   }
 
