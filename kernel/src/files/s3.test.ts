@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { InputError } from '../errors.js';
 import { S3FileStorage } from './s3.js';
-import { startS3rver, type S3rverProcess } from './__tests__/s3rver.js';
+import { startS3rver, type S3rverProcess } from '../testing/s3rver.js';
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 9, 8, 7, 6]);
 

@@ -118,6 +118,7 @@ export async function startTestSubgraph<Config, Services = unknown>(
 
 export { eventually, waitFor } from './wait.js';
 export { freePort, PrivateRedis } from './redis-server.js';
+export { startS3rver, type S3rverProcess } from './s3rver.js';
 export { startSmtpServer, type TestSmtpServer, type ReceivedMail } from './smtp-server.js';
 export {
   readOutbox,

@@ -14,7 +14,7 @@ export interface S3rverProcess {
 const SCRIPT = fileURLToPath(new URL('./s3rver-process.mjs', import.meta.url));
 
 /**
- * Starts s3rver 3.7.1 in a child process on a free loopback port, with a fresh directory and one
+ * A real S3-compatible server for tests: s3rver 3.7.1 in a child process on a free loopback port, with a fresh directory and one
  * bucket; `stop()` ends the process and removes the directory.
  */
 export async function startS3rver(bucket = 'platform-test'): Promise<S3rverProcess> {
