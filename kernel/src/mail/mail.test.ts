@@ -11,9 +11,16 @@ import { Query, Resolver } from 'type-graphql';
 import { StaticPermissions } from '../graphql/permissions.js';
 import { publicAccess } from '../graphql/rules.js';
 import { kernelJobs } from '../jobs/service.js';
-import { defineModule } from '../module/define.js';
+import { defineModule, type ModuleDefinition } from '../module/define.js';
 import { startSmtpServer, type TestSmtpServer } from '../testing/smtp-server.js';
-import { startTestSubgraph, waitFor, type TestSubgraph } from '../testing/index.js';
+import {
+  dropTestSchema,
+  startSubgraph,
+  startTestSubgraph,
+  testConfig,
+  waitFor,
+  type TestSubgraph,
+} from '../testing/index.js';
 import { escapeHtml, type MailTemplates } from './templates.js';
 
 @Resolver()
@@ -37,6 +44,7 @@ const ATTEMPTS = 3;
 let dir: string;
 let smtp: TestSmtpServer;
 let handle: TestSubgraph;
+let postbox: ModuleDefinition;
 
 interface Recorded {
   topic: string;
@@ -56,8 +64,8 @@ async function mailEvents(to: string): Promise<Recorded[]> {
 
 const deliveredTo = async (to: string) => (await smtp.received()).filter((mail) => mail.envelope.to.includes(to));
 
-const send = (to: string, options: { idempotencyKey?: string } = {}) =>
-  handle.runtime.mail.send({
+const send = (to: string, options: { idempotencyKey?: string } = {}, runtime = handle.runtime) =>
+  runtime.mail.send({
     to,
     template: 'welcome',
     data: { name: 'Zoë <3', link: `https://x.test/?token=${SECRET}` },
@@ -92,7 +100,7 @@ beforeAll(async () => {
   smtp = await startSmtpServer();
   dir = mkdtempSync(join(tmpdir(), 'postbox-module-'));
   writeFileSync(join(dir, 'module.yaml'), 'name: postbox\nversion: 0.1.0\nkernel: ^0.1.0\npermissions: []\n');
-  const postbox = defineModule({
+  postbox = defineModule({
     manifest: join(dir, 'module.yaml'),
     entities: [],
     migrations: [],
@@ -213,4 +221,40 @@ describe('runtime.mail', () => {
     );
     await expect(handle.runtime.mail.send({ to: 'x@example.com', template: 'welcome' })).rejects.toThrow();
   });
+});
+
+describe('runtime.mail across a restart', () => {
+  it('delivers a mail whose retry was pending when the process stopped, once the next one runs', async () => {
+    const server = await startSmtpServer();
+    const suffix = randomBytes(4).toString('hex');
+    const { config, cleanup } = testConfig({
+      services: { postbox: { port: 0, dbSchema: `t_${suffix}_postbox` } },
+      // The retry waits 2 s: the process stops well before it is due.
+      smtp: { url: server.url, attempts: 3, backoffMs: 2000 },
+      jobs: { pollIntervalMs: 50 },
+    });
+    const options = { config, port: 0, permissions: new StaticPermissions({}) };
+    const to = 'restart@example.com';
+    let second: Awaited<ReturnType<typeof startSubgraph>> | undefined;
+    try {
+      await server.refuse('always', 451);
+      const first = await startSubgraph(postbox, options);
+      await send(to, {}, first.runtime);
+      await waitFor(async () => (await server.attempts()) === 1, 'the first try');
+      await first.stop();
+      await server.refuse(0);
+
+      second = await startSubgraph(postbox, options);
+      const delivered = async () => (await server.received()).filter((mail) => mail.envelope.to.includes(to));
+      await waitFor(async () => (await delivered()).length === 1, 'the delivery after the restart');
+      expect(await server.attempts()).toBe(2);
+    } finally {
+      if (second) {
+        await dropTestSchema(second.runtime.db);
+        await second.stop();
+      }
+      await cleanup();
+      await server.close();
+    }
+  }, 30_000);
 });
