@@ -61,7 +61,10 @@ export function forwardFiles(urls: Record<string, string>, logger: Logger): Requ
         res.status(502).json({ errors: [{ message: 'Bad gateway', extensions: { code: 'BAD_GATEWAY' } }] });
       } else res.end();
     });
-    req.once('aborted', () => upstream.destroy());
+    // The client went away mid-upload: the subgraph drops the partial file.
+    req.once('close', () => {
+      if (!req.complete) upstream.destroy();
+    });
     req.pipe(upstream);
   };
 }

@@ -1,5 +1,5 @@
 import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { createLogger } from '../logging/logger.js';
 import { InputError } from '../errors.js';
+import { eventually } from '../testing/wait.js';
 import { LocalFileStorage } from './local.js';
 import { localFileRoutes } from './local-routes.js';
 import { isFileKey } from './storage.js';
@@ -162,6 +163,24 @@ describe('local file storage', () => {
     expect(await storage.stat('d.bin')).toEqual({ size: 10, contentType: 'application/octet-stream' });
     const download = await fetch(new URL(await storage.downloadUrl('d.bin'), origin));
     expect(download.headers.get('content-disposition')).toBe('attachment; filename="d.bin"');
+  });
+
+  it('drops an upload the client abandons halfway', async () => {
+    const ticket = await storage.createUploadUrl({
+      key: 'h.bin',
+      contentType: 'application/octet-stream',
+      maxBytes: 100,
+    });
+    const request = httpRequest(new URL(ticket.url, origin), {
+      method: 'PUT',
+      headers: { ...ticket.headers, 'Content-Length': '100' },
+    });
+    request.on('error', () => {});
+    request.write(Buffer.alloc(40));
+    await eventually(async () => expect(leftovers()).toHaveLength(1));
+    request.destroy();
+    await eventually(async () => expect(leftovers()).toEqual([]));
+    expect(await storage.stat('h.bin')).toBeNull();
   });
 
   it('a replaced object is swapped whole: readers see the old bytes or the new ones', async () => {
