@@ -44,7 +44,7 @@ const ATTEMPTS = 3;
 let dir: string;
 let smtp: TestSmtpServer;
 let handle: TestSubgraph;
-let postbox: ModuleDefinition;
+let postbox: ModuleDefinition<Record<string, never>>;
 
 interface Recorded {
   topic: string;
