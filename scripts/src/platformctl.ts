@@ -1,6 +1,7 @@
 /**
  * platformctl: inspect and validate modules, compose the supergraph, run migrations, check,
- * prune, export and verify the audit log, list and rotate identity's signing keys.
+ * prune, export and verify the audit log, list and rotate identity's signing keys, list modules'
+ * jobs and retry dead ones.
  * Exit codes: 0 ok, 1 problems found, 2 usage errors.
  */
 import { writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { KERNEL_VERSION } from '@platform/kernel/tools';
 import { generateArtifacts, SUPERGRAPH_FILE } from './artifacts.js';
 import { auditGrantsCommand, auditPrune, auditVerify, type VerifyOptions } from './commands/audit.js';
+import { jobsList, jobsRetry } from './commands/jobs.js';
 import { keysList, keysRotate } from './commands/keys.js';
 import { listModules, moduleInfo, validateModules } from './commands/modules.js';
 import { migrate } from './commands/migrate.js';
@@ -127,6 +129,20 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('a new signing key for every identity instance, signing after the publish lead')
     .option('--now', 'sign with it at once (a suspected leak); some verifiers may refuse new tokens briefly')
     .action((options: { now?: boolean }) => run(() => keysRotate(root(), process.env, options))());
+  const jobs = program.command('jobs').description("modules' background jobs and schedules").exitOverride();
+  jobs
+    .command('list [modules...]')
+    .description(
+      'each module: job backend, queues with counts, schedules with last/next run, dead jobs with their error',
+    )
+    .option('--json', 'the reports as JSON, by module')
+    .action((modules: string[], options: { json?: boolean }) =>
+      run(() => jobsList(root(), process.env, modules, options))(),
+    );
+  jobs
+    .command('retry <module> <id>')
+    .description('a dead job of the module waits again, its tries starting over')
+    .action((module: string, id: string) => run(() => jobsRetry(root(), process.env, module, id))());
   program
     .command('service-credential')
     .description("print the services' credential (from SERVICE_SECRET): Prometheus' bearer token for /metrics")

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { DEAD_LISTED, type BackendContext, type JobsBackend, type RetryOutcome } from './backend.js';
-import type { QueueDefinition, ScheduleDefinition, ScheduleRun } from './queue.js';
+import { QUEUE_NAME, type QueueDefinition, type ScheduleDefinition, type ScheduleRun } from './queue.js';
 import { runTry } from './runner.js';
 import type { EnqueueOptions, JobInfo, JobState, JobsReport, QueueInfo, ScheduleInfo } from './types.js';
 
@@ -158,12 +158,25 @@ export class BullJobs implements JobsBackend {
     this.#connection.disconnect();
   }
 
+  /** The defined queues and those Redis still holds jobs of (a queue no longer declared may hold dead jobs). */
+  async #knownQueues(defined: readonly string[]): Promise<string[]> {
+    const names = new Set(defined);
+    const head = `${this.#prefix}:${this.#options.module}.`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#connection.scan(cursor, 'MATCH', `${head}*:meta`, 'COUNT', 500);
+      for (const key of keys) names.add(key.slice(head.length, -':meta'.length));
+      cursor = next;
+    } while (cursor !== '0');
+    return [...names].filter((name) => QUEUE_NAME.test(name)).sort();
+  }
+
   async report(queues: readonly string[]): Promise<JobsReport> {
     const infos: QueueInfo[] = [];
     const dead: JobInfo[] = [];
     const schedules: ScheduleInfo[] = [];
     const lastRuns = await this.#connection.hgetall(this.#lastRunsKey());
-    for (const name of [...queues].sort()) {
+    for (const name of await this.#knownQueues(queues)) {
       const queue = this.#queue(name);
       const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
       infos.push({
@@ -210,8 +223,8 @@ export class BullJobs implements JobsBackend {
   }
 
   async retry(id: string): Promise<RetryOutcome> {
-    for (const queue of this.#queues.values()) {
-      const job = await queue.getJob(id);
+    for (const name of await this.#knownQueues([...this.#queues.keys()])) {
+      const job = await this.#queue(name).getJob(id);
       if (!job) continue;
       if ((await job.getState()) !== 'failed') return 'not-dead';
       await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
