@@ -4,7 +4,8 @@
 // benchmark, see bench/gateway/cases.ts; several at once as a comma list), gateways, all (every
 // case, and rewrites the harness's section of docs/performance.md), smoke (every case for about
 // a second on tiny data: checks the harness, not the numbers), and the older benchmarks
-// login-detail (bench/login.ts) and permissions (bench/permissions.ts). See docs/performance.md.
+// login-detail (bench/login.ts), permissions (bench/permissions.ts) and user-cache
+// (bench/user-cache.ts). See docs/performance.md.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ const OTHER_BENCHMARKS: Record<string, string> = {
   tuning: 'bench/tuning.ts',
   'login-detail': 'bench/login.ts',
   permissions: 'bench/permissions.ts',
+  'user-cache': 'bench/user-cache.ts',
 };
 
 async function main(argv: string[]): Promise<number> {

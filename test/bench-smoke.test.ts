@@ -49,4 +49,22 @@ describe('npm run bench -- smoke', () => {
     // identity answers the 20 authors of a page in one batch.
     expect(record.checks.identityStatementsPerJoin).toBe(1);
   }, 180_000);
+
+  it('runs the user-cache benchmark (identity _entities with and without the cache) and writes its JSON', async () => {
+    await runBench('user-cache.ts', ['--smoke', '--out', out]);
+    const record = benchResult<{
+      summaries: Array<Summary & { selectsPerRequest: number; hitRatio: number | null }>;
+      ratios: Array<{ id: string; value: number | null }>;
+    }>(out, 'user-cache-');
+    const byId = new Map(record.summaries.map((summary) => [summary.caseId, summary]));
+    expect([...byId.keys()].sort()).toEqual(['cached', 'cached-unknown', 'uncached', 'uncached-unknown']);
+    for (const summary of record.summaries) {
+      expect(summary).toMatchObject({ runs: 1, failed: 0 });
+      expect(summary.rps).toBeGreaterThan(0);
+    }
+    expect(record.ratios.filter((ratio) => ratio.value === null)).toEqual([]);
+    // Warm, the cache answers the references without asking the database.
+    expect(byId.get('cached')!.selectsPerRequest).toBeLessThan(byId.get('uncached')!.selectsPerRequest / 2);
+    expect(byId.get('cached')!.hitRatio).toBeGreaterThan(0.5);
+  }, 120_000);
 });

@@ -6,8 +6,11 @@ import { usersByIds } from './user.service.js';
 /** A user as cached: its stored columns (never the password hash), dates as ISO strings. */
 type Snapshot = Record<string, unknown>;
 
-/** Topics after which a user's cached row may be out of date (written by another process, say). */
-const USER_TOPICS = 'identity.user.*';
+/**
+ * Topics after which a user's cached row may be out of date: written by another process, or by a
+ * statement the ORM does not see (a password change's `nativeUpdate` moves `updatedAt`).
+ */
+const USER_TOPICS = ['identity.user.*', 'identity.password.changed'];
 
 /**
  * Users by id for `_entities` (other subgraphs' `User` references: a post's author, a role's
@@ -39,10 +42,12 @@ export class UserCache {
     const users = new UserCache(runtime.cache, ttlSec, runtime.logger, runtime.db.orm.getMetadata(User));
     if (ttlSec > 0) {
       runtime.db.orm.em.getEventManager().registerSubscriber(users.#subscriber());
-      await runtime.bus.listen(USER_TOPICS, async (event) => {
-        const userId = (event.payload as { userId?: unknown }).userId;
-        if (typeof userId === 'string') await users.invalidate([userId]);
-      });
+      for (const topic of USER_TOPICS) {
+        await runtime.bus.listen(topic, async (event) => {
+          const userId = (event.payload as { userId?: unknown }).userId;
+          if (typeof userId === 'string') await users.invalidate([userId]);
+        });
+      }
     }
     return users;
   }
