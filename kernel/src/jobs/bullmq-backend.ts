@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { DEAD_LISTED, type BackendContext, type JobsBackend, type RetryOutcome } from './backend.js';
 import { QUEUE_NAME, type QueueDefinition, type ScheduleDefinition, type ScheduleRun } from './queue.js';
@@ -97,7 +97,7 @@ export class BullJobs implements JobsBackend {
       );
     }
     for (const queue of queues) {
-      const worker = new Worker(this.#fullName(queue.name), (job) => this.#process(queue, job), {
+      const worker = new Worker(this.#fullName(queue.name), (job, token) => this.#process(queue, job, token), {
         connection: this.#connection,
         prefix: this.#prefix,
         concurrency: queue.options.concurrency,
@@ -107,7 +107,7 @@ export class BullJobs implements JobsBackend {
     }
   }
 
-  async #process(queue: QueueDefinition, job: Job): Promise<void> {
+  async #process(queue: QueueDefinition, job: Job, token: string | undefined): Promise<void> {
     const scheduled = job.repeatJobKey?.startsWith(SCHEDULER) === true;
     const payload: unknown = scheduled
       ? ({
@@ -130,9 +130,14 @@ export class BullJobs implements JobsBackend {
       this.#options.metrics,
     );
     if (result.outcome === 'completed') return;
+    if (result.interrupted) {
+      // Shutdown cut the try short: it does not count; the job waits for the next instance.
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
     // The last try's failure, or one no retry can mend, is final: BullMQ's failed state is the dead letter.
     if (result.outcome === 'dead') throw new UnrecoverableError(result.error);
-    throw new Error(result.error ?? 'interrupted by shutdown');
+    throw new Error(result.error);
   }
 
   #lastRunsKey(): string {

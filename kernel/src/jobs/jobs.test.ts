@@ -163,6 +163,56 @@ describe.each(backendKinds())('jobs on the $kind backend', ({ kind }) => {
     await second.start();
     expect((await second.report()).schedules).toEqual([]);
   });
+
+  it('lets a running job finish when the instance stops', async () => {
+    const jobs = fleet.instance();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started = false;
+    let finished = false;
+    jobs.defineQueue(
+      'held',
+      async () => {
+        started = true;
+        await held;
+        finished = true;
+      },
+      fast,
+    );
+    await jobs.start();
+    await jobs.enqueue('held', {});
+    await waitFor(() => started, 'the job to start');
+    const stopping = jobs.stop();
+    release();
+    await stopping;
+    expect(finished).toBe(true);
+    expect((await jobs.report()).queues[0]?.counts).toMatchObject({ completed: 1, active: 0, waiting: 0 });
+  });
+
+  it('hands a job still running at the shutdown bound back, aborted, without counting the try', async () => {
+    const before = fleet.instance();
+    let aborted = false;
+    before.defineQueue(
+      'stubborn',
+      async (_payload, job) => {
+        await new Promise<void>((resolve) => job.signal.addEventListener('abort', () => resolve()));
+        aborted = true;
+      },
+      { ...fast, attempts: 1 },
+    );
+    await before.start();
+    const id = await before.enqueue('stubborn', {});
+    await waitFor(async () => (await before.report()).queues[0]?.counts.active === 1, 'the job to run');
+    await before.stop(); // jobs.shutdownTimeoutMs (300 ms here), then aborted
+    expect(aborted).toBe(true);
+
+    const after = fleet.instance();
+    const ran: Array<{ id: string; attempt: number }> = [];
+    after.defineQueue('stubborn', async (_payload, job) => void ran.push({ id: job.id, attempt: job.attempt }), fast);
+    await after.start();
+    await waitFor(() => ran.length === 1, 'the next instance to run it');
+    expect(ran).toEqual([{ id, attempt: 1 }]);
+  });
 });
 
 describe('jobs on the database backend', () => {

@@ -40,7 +40,7 @@ export async function openFleet(
 ): Promise<JobsFleet> {
   const { config, cleanup } = testConfig({
     services: { [MODULE]: { port: 0, dbSchema: `t_${randomBytes(4).toString('hex')}_jobs` } },
-    jobs: { pollIntervalMs: 50, leaseMs: 3000, shutdownTimeoutMs: 2000, ...jobs },
+    jobs: { pollIntervalMs: 50, leaseMs: 3000, shutdownTimeoutMs: 300, ...jobs },
     ...(kind === 'database' ? { redis: { url: null } } : {}),
   });
   if (kind === 'bullmq' && !config.redis.url) throw new Error('the BullMQ suites need REDIS_URL');
