@@ -27,7 +27,10 @@ export class BullJobs implements JobsBackend {
   readonly kind = 'bullmq' as const;
   readonly #options: BullJobsOptions;
   readonly #prefix: string;
+  /** Commands (enqueue, reports): they fail after a reconnect attempt rather than hang while Redis is away. */
   readonly #connection: Redis;
+  /** The workers' (BullMQ duplicates it for their blocking reads): waits for Redis to come back. */
+  #workerConnection: Redis | undefined;
   readonly #queues = new Map<string, Queue>();
   readonly #workers: Worker[] = [];
   readonly #shutdown = new AbortController();
@@ -36,9 +39,13 @@ export class BullJobs implements JobsBackend {
   constructor(options: BullJobsOptions) {
     this.#options = options;
     this.#prefix = `${options.keyPrefix}:jobs`;
-    // BullMQ's own workers block on their connections: commands wait for Redis rather than fail.
-    this.#connection = new Redis(options.url, { maxRetriesPerRequest: null, lazyConnect: true });
-    this.#connection.on('error', (error) => options.logger.warn({ err: error }, 'jobs: Redis connection error'));
+    this.#connection = this.#connect(1);
+  }
+
+  #connect(maxRetriesPerRequest: number | null): Redis {
+    const redis = new Redis(this.#options.url, { maxRetriesPerRequest, lazyConnect: true });
+    redis.on('error', (error) => this.#options.logger.warn({ err: error }, 'jobs: Redis connection error'));
+    return redis;
   }
 
   #queue(name: string): Queue {
@@ -96,9 +103,10 @@ export class BullJobs implements JobsBackend {
         { name: schedule.queue, data: { schedule: schedule.name }, opts: this.#jobOptions(queue) },
       );
     }
+    this.#workerConnection ??= this.#connect(null);
     for (const queue of queues) {
       const worker = new Worker(this.#fullName(queue.name), (job, token) => this.#process(queue, job, token), {
-        connection: this.#connection,
+        connection: this.#workerConnection,
         prefix: this.#prefix,
         concurrency: queue.options.concurrency,
       });
@@ -161,6 +169,7 @@ export class BullJobs implements JobsBackend {
     await this.stop(0);
     await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
     this.#connection.disconnect();
+    this.#workerConnection?.disconnect();
   }
 
   /** The defined queues and those Redis still holds jobs of (a queue no longer declared may hold dead jobs). */
