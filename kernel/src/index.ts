@@ -82,4 +82,4 @@ export type { FileStorage, StoredFile, UploadRequest, UploadTicket } from './fil
 // Mail: templates a module registers, sent as jobs (`runtime.mail`).
 export { escapeHtml } from './mail/templates.js';
 export type { MailContent, MailTemplate, MailTemplates } from './mail/templates.js';
-export type { ModuleMail, SendMail } from './mail/mail.js';
+export type { ModuleMail, SendMail, MailSentPayload, MailFailedPayload } from './mail/mail.js';
