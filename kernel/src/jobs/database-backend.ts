@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ModuleDatabase } from '../database/database.js';
 import { backoffDelay } from '../retry/backoff.js';
-import { DEAD_LISTED, type BackendContext, type JobsBackend, type RetryOutcome } from './backend.js';
+import { type BackendContext, type JobsBackend, type RetryOutcome } from './backend.js';
 import { nextTick, type QueueDefinition, type ScheduleDefinition, type ScheduleRun } from './queue.js';
 import { runTry } from './runner.js';
-import { insertJob, iso, ms, quoteIdent } from './database-sql.js';
+import { insertJob, ms, quoteIdent } from './database-sql.js';
 import { QueueWorker, type ClaimedRow, type WorkerHost } from './database-worker.js';
-import type { EnqueueOptions, JobInfo, JobState, JobsReport } from './types.js';
+import type { EnqueueOptions, JobsReport } from './types.js';
+import { databaseReport } from './database-report.js';
 
 export interface DatabaseJobsOptions extends BackendContext {
   db: ModuleDatabase;
@@ -14,17 +15,6 @@ export interface DatabaseJobsOptions extends BackendContext {
   leaseMs: number;
   completedRetentionSec: number;
   deadRetentionSec: number;
-}
-
-interface JobRow {
-  id: string;
-  queue: string;
-  state: 'waiting' | 'active' | 'completed' | 'dead';
-  attempts: number;
-  max_attempts: number;
-  last_error: string | null;
-  created_ms: number;
-  finished_ms: number | null;
 }
 
 const PRUNE_EVERY_MS = 60_000;
@@ -288,45 +278,8 @@ export class DatabaseJobs implements JobsBackend, WorkerHost {
     return next;
   }
 
-  async report(queues: readonly string[]): Promise<JobsReport> {
-    const em = this.#options.db.fork();
-    const { module } = this.#options;
-    const counts = await em.execute<Array<{ queue: string; state: JobState; n: number }>>(
-      `select queue, case when state = 'waiting' and run_at > now() then 'delayed' else state end as state,
-         count(*)::int as n from ${this.#job} group by 1, 2`,
-    );
-    const names = [...new Set([...queues, ...counts.map((row) => row.queue)])].sort();
-    const schedules = await em.execute<
-      Array<{ name: string; cron: string; queue: string; last_ms: number | null; next_ms: number | null }>
-    >(
-      `select name, cron, queue, ${ms('last_run_at')} as last_ms, ${ms('next_run_at')} as next_ms
-       from ${this.#schedule} order by name`,
-    );
-    const dead = await em.execute<JobRow[]>(
-      `select id, queue, state, attempts, max_attempts, last_error, ${ms('created_at')} as created_ms,
-         ${ms('finished_at')} as finished_ms
-       from ${this.#job} where state = 'dead' order by finished_at desc limit ${DEAD_LISTED}`,
-    );
-    return {
-      backend: 'database',
-      queues: names.map((queue) => ({
-        queue: `${module}.${queue}`,
-        counts: Object.fromEntries(
-          (['waiting', 'delayed', 'active', 'completed', 'dead'] as const).map((state) => [
-            state,
-            counts.find((row) => row.queue === queue && row.state === state)?.n ?? 0,
-          ]),
-        ) as Record<JobState, number>,
-      })),
-      schedules: schedules.map((row) => ({
-        name: `${module}.${row.name}`,
-        cron: row.cron,
-        queue: `${module}.${row.queue}`,
-        lastRunAt: iso(row.last_ms),
-        nextRunAt: iso(row.next_ms),
-      })),
-      dead: dead.map((row) => jobInfo(module, row)),
-    };
+  report(queues: readonly string[]): Promise<JobsReport> {
+    return databaseReport(this.#options.db.fork(), this.#options.db.schema, this.#options.module, queues);
   }
 
   async retry(id: string): Promise<RetryOutcome> {
@@ -358,17 +311,4 @@ export class DatabaseJobs implements JobsBackend, WorkerHost {
     for (const row of rows) counts[row.queue] = Number(row.n);
     return counts;
   }
-}
-
-function jobInfo(module: string, row: JobRow): JobInfo {
-  return {
-    id: row.id,
-    queue: `${module}.${row.queue}`,
-    state: row.state,
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    lastError: row.last_error,
-    createdAt: iso(row.created_ms)!,
-    finishedAt: iso(row.finished_ms),
-  };
 }
