@@ -202,7 +202,7 @@ export const platformConfigSchema = z
       .object({
         /** Database backend: how often an idle instance looks for due jobs and schedule ticks. */
         pollIntervalMs: z.number().int().min(10).max(60_000).default(1000),
-        /** Database backend: a running job's claim, renewed while it runs; an instance that died lets its jobs run again after it. */
+        /** A running job's claim (BullMQ: its lock), renewed while it runs; an instance that died lets its jobs run again after it. */
         leaseMs: z.number().int().min(100).default(30_000),
         /** Completed jobs are kept this long (an idempotency key stays taken as long). */
         completedRetentionSec: z

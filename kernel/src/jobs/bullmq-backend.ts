@@ -10,6 +10,8 @@ export interface BullJobsOptions extends BackendContext {
   url: string;
   /** The deployment's Redis namespace (`redis.keyPrefix`): BullMQ's keys live under `<prefix>:jobs`. */
   keyPrefix: string;
+  /** A worker's lock on a running job (renewed while it runs); a stalled job (its instance died) returns after it. */
+  leaseMs: number;
   completedRetentionSec: number;
   deadRetentionSec: number;
 }
@@ -109,6 +111,8 @@ export class BullJobs implements JobsBackend {
         connection: this.#workerConnection,
         prefix: this.#prefix,
         concurrency: queue.options.concurrency,
+        lockDuration: this.#options.leaseMs,
+        stalledInterval: this.#options.leaseMs,
       });
       worker.on('error', (error) => this.#options.logger.warn({ err: error, queue: queue.name }, 'jobs: worker error'));
       this.#workers.push(worker);

@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { ServiceMetrics } from '../metrics/metrics.js';
 import { PermanentJobError, type ScheduleRun } from './queue.js';
 import { backendKinds, MODULE, openFleet, waitFor, type JobsFleet } from './__tests__/harness.js';
@@ -215,33 +217,63 @@ describe.each(backendKinds())('jobs on the $kind backend', ({ kind }) => {
   });
 });
 
-describe('jobs on the database backend', () => {
+describe.each(backendKinds())('jobs of an instance that died, on the $kind backend', ({ kind }) => {
   let fleet: JobsFleet;
   beforeAll(async () => {
-    fleet = await openFleet('database', { leaseMs: 200 });
+    fleet = await openFleet(kind, { leaseMs: 300 });
   });
   afterAll(() => fleet?.cleanup());
-  afterEach(() => fleet.reset());
 
   it('runs again a job whose instance died mid-try, once its lease lapsed', async () => {
-    const table = `"${fleet.db.schema}".kernel_job`;
     const seed = fleet.instance();
     seed.defineQueue('orphan', async () => {});
     const id = await seed.enqueue('orphan', { n: 1 });
-    // An instance claimed it and died: its lease is not renewed.
-    await fleet.db
-      .fork()
-      .execute(
-        `update ${table} set state = 'active', attempts = 1, locked_by = 'gone', locked_until = now() - interval '1 second' where id = ?`,
-        [id],
-      );
-    const survivor = fleet.instance();
-    const attempts: number[] = [];
-    survivor.defineQueue('orphan', async (_payload, job) => void attempts.push(job.attempt), fast);
-    await survivor.start();
-    await waitFor(() => attempts.length === 1, 'the orphaned job to run');
-    expect(attempts).toEqual([2]);
+    // An instance claimed it and died: its lease is never renewed, the job never finished.
+    const dies = await claimAndDie(fleet, id);
+    try {
+      const survivor = fleet.instance();
+      const ran: string[] = [];
+      survivor.defineQueue('orphan', async (_payload, job) => void ran.push(job.id), fast);
+      await survivor.start();
+      await waitFor(() => ran.length === 1, 'the orphaned job to run');
+      expect(ran).toEqual([id]);
+    } finally {
+      await dies();
+    }
   });
+});
+
+/** Claims job `id` as an instance would, then "dies" (never renews nor finishes); answers how to clean up after it. */
+async function claimAndDie(fleet: JobsFleet, id: string): Promise<() => Promise<void>> {
+  if (!fleet.config.redis.url) {
+    await fleet.db.fork().execute(
+      `update "${fleet.db.schema}".kernel_job set state = 'active', attempts = 1, locked_by = 'gone',
+           locked_until = clock_timestamp() + interval '300 milliseconds' where id = ?`,
+      [id],
+    );
+    return async () => {};
+  }
+  const connection = new Redis(fleet.config.redis.url, { maxRetriesPerRequest: null });
+  const ghost = new Worker(`${MODULE}.orphan`, null, {
+    connection,
+    prefix: `${fleet.config.redis.keyPrefix}:jobs`,
+    autorun: false,
+    lockDuration: 300,
+  });
+  expect((await ghost.getNextJob('ghost', { block: false }))?.id).toBe(id);
+  return async () => {
+    await ghost.close(true);
+    connection.disconnect();
+  };
+}
+
+describe('jobs on the database backend', () => {
+  let fleet: JobsFleet;
+  beforeAll(async () => {
+    fleet = await openFleet('database');
+  });
+  afterAll(() => fleet?.cleanup());
+  afterEach(() => fleet.reset());
 
   it('fails a try that runs past its timeout, its signal aborted', async () => {
     const jobs = fleet.instance();
