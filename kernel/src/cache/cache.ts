@@ -87,6 +87,12 @@ interface Load {
 }
 
 const calls = new AsyncLocalStorage<CallState>();
+/**
+ * How a loaded value is stored: without telling the other instances. Their copy of the key, if
+ * any, is as good as it was (a change is announced by its invalidation, and one missed while
+ * away drops the whole local level), so the announcement would only cost a PUBLISH per key.
+ */
+const FILL = { skipBusNotify: true } as const;
 /** Where bentocache keeps tag invalidation timestamps (its tag system's own prefix). */
 const TAG_KEY_PREFIX = '___bc:t:';
 
@@ -220,6 +226,7 @@ class BentoModuleCache implements ClosableCache {
         this.#cache.getOrSet<T>({
           key,
           ...this.#entryOptions(options),
+          ...FILL,
           factory: async (ctx) => {
             const result = await loader();
             loaded = { value: result };
@@ -276,7 +283,7 @@ class BentoModuleCache implements ClosableCache {
                 const value = loaded[index] as T;
                 values.set(key, value);
                 if (value === undefined || started.get(key)!.load.invalidated) return;
-                await this.#cache.set({ key, value, ...this.#entryOptions(options) });
+                await this.#cache.set({ key, value, ...this.#entryOptions(options), ...FILL });
               }),
             ),
           );

@@ -80,7 +80,9 @@ export class UserCache {
       ids.map(keyOf),
       async (missing) => {
         const users = await usersByIds(em, missing.map(idOf));
-        return users.map((user) => (user ? this.#snapshot(user) : null));
+        // An unknown id is not stored: real references name real users, and random ones must not
+        // push those out of process memory.
+        return users.map((user) => (user ? this.#snapshot(user) : undefined));
       },
       { ttlSec: this.ttlSec },
     );
