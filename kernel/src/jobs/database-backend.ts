@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ModuleDatabase } from '../database/database.js';
 import { backoffDelay } from '../retry/backoff.js';
 import { type BackendContext, type JobsBackend, type RetryOutcome } from './backend.js';
-import { nextTick, type QueueDefinition, type ScheduleDefinition, type ScheduleRun } from './queue.js';
+import { nextTick, QUEUE_DEFAULTS, type QueueDefinition, type ScheduleDefinition, type ScheduleRun } from './queue.js';
 import { runTry } from './runner.js';
 import { insertJob, ms, quoteIdent } from './database-sql.js';
 import { QueueWorker, type ClaimedRow, type WorkerHost } from './database-worker.js';
@@ -256,7 +256,12 @@ export class DatabaseJobs implements JobsBackend, WorkerHost {
          where next_run_at <= now() for update skip locked`,
       );
       for (const schedule of due) {
-        const queue = this.#workers.get(schedule.queue)?.queue;
+        // A schedule another version of the module stored (a rolling deploy): its run waits for an instance that knows it.
+        const queue = this.#workers.get(schedule.queue)?.queue ?? {
+          name: schedule.queue,
+          options: QUEUE_DEFAULTS,
+          handler: async () => {},
+        };
         const tick = new Date(Number(schedule.tick));
         const following = nextTick(schedule.cron, new Date(Math.max(Date.now(), tick.getTime())));
         await em.execute(
@@ -264,7 +269,6 @@ export class DatabaseJobs implements JobsBackend, WorkerHost {
           [following.toISOString(), schedule.name],
           'run',
         );
-        if (!queue) continue; // the handler's queue is not run by this process (cannot happen after validation)
         const run: ScheduleRun = { schedule: schedule.name, tick: tick.toISOString() };
         await insertJob(em, this.#job, queue, run, { idempotencyKey: `schedule:${schedule.name}:${run.tick}` });
         woken.add(queue.name);
