@@ -158,7 +158,12 @@ describe.each(backendKinds())('jobs on the $kind backend', ({ kind }) => {
   it('removes a schedule no longer declared', async () => {
     const first = fleet.instance({ schedules: [{ name: 'nightly', cron: '0 3 * * *', queue: 'tick' }] });
     first.defineQueue('tick', async () => {});
+    // Declared, not stored yet (no instance started): listed without runs.
+    expect((await first.report()).schedules).toEqual([
+      { name: `${MODULE}.nightly`, cron: '0 3 * * *', queue: `${MODULE}.tick`, lastRunAt: null, nextRunAt: null },
+    ]);
     await first.start();
+    expect((await first.report()).schedules[0]?.nextRunAt).toMatch(/T03:00:00\.000Z$/);
     expect((await first.report()).schedules.map((s) => s.name)).toEqual([`${MODULE}.nightly`]);
     const second = fleet.instance({ schedules: [] });
     second.defineQueue('tick', async () => {});

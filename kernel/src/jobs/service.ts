@@ -91,8 +91,17 @@ export class JobsService implements ModuleJobs {
     await this.#backend.stop(this.#shutdownTimeoutMs);
   }
 
-  report(): Promise<JobsReport> {
-    return this.#backend.report([...this.#queues.keys()]);
+  /** The store's report; schedules declared but not yet stored (no instance started since) show no runs. */
+  async report(): Promise<JobsReport> {
+    const report = await this.#backend.report([...this.#queues.keys()]);
+    const stored = new Set(report.schedules.map((schedule) => schedule.name));
+    for (const { name, cron, queue } of this.#schedules) {
+      const full = `${this.#module}.${name}`;
+      if (stored.has(full)) continue;
+      report.schedules.push({ name: full, cron, queue: `${this.#module}.${queue}`, lastRunAt: null, nextRunAt: null });
+    }
+    report.schedules.sort((a, b) => a.name.localeCompare(b.name));
+    return report;
   }
 
   /** Puts a dead job back to waiting (its tries start over). */
