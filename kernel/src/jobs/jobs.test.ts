@@ -280,6 +280,28 @@ describe('jobs on the database backend', () => {
   afterAll(() => fleet?.cleanup());
   afterEach(() => fleet.reset());
 
+  it('prunes completed jobs after their retention and keeps dead ones longer', async () => {
+    const jobs = fleet.instance();
+    const ran: string[] = [];
+    jobs.defineQueue('kept', async (_payload, job) => void ran.push(job.id));
+    const old = [await jobs.enqueue('kept', { n: 1 }), await jobs.enqueue('kept', { n: 2 })];
+    const recent = await jobs.enqueue('kept', { n: 3 });
+    // Finished two days ago: past the completed retention (a day), within the dead one (14 days).
+    await fleet.db.fork().execute(
+      `update "${fleet.db.schema}".kernel_job set state = case when id = ? then 'completed' else 'dead' end,
+         finished_at = now() - interval '2 days' where id in (?, ?)`,
+      [old[0], ...old],
+    );
+    await jobs.start(); // its first claim prunes, then takes the recent job
+    await waitFor(() => ran.length === 1, 'the recent job to run');
+    await waitFor(async () => (await jobs.report()).queues[0]?.counts.active === 0, 'the recent job to be recorded');
+    const report = await jobs.report();
+    expect(report.queues[0]?.counts).toMatchObject({ completed: 1, dead: 1 });
+    expect(report.dead.map((job) => job.id)).toEqual([old[1]]);
+    expect(await jobs.retry(old[0]!)).toBe('not-found');
+    expect(ran).toEqual([recent]);
+  });
+
   it('fails a try that runs past its timeout, its signal aborted', async () => {
     const jobs = fleet.instance();
     let aborted = false;
