@@ -32,7 +32,9 @@ export class JobMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const [queue, count] of Object.entries(await waiting())) this.set({ queue }, count);
+        // A store that cannot answer (Redis away) leaves the gauge empty rather than fail the whole scrape.
+        const counts = await waiting().catch(() => ({}));
+        for (const [queue, count] of Object.entries(counts)) this.set({ queue }, count);
       },
     });
   }
