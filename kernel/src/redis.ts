@@ -99,8 +99,11 @@ async function ended(redis: Redis, timeoutMs: number): Promise<void> {
  */
 export async function disconnectRedis(redis: Redis, timeoutMs = 2000): Promise<void> {
   if (redis.status === 'end') return;
+  // Between reconnect attempts (Redis away) there is no socket: disconnect() cancels the next
+  // attempt and nothing is left open, but no 'end' follows (ioredis 5), so waiting would only time out.
+  const betweenAttempts = redis.status === 'reconnecting';
   redis.disconnect();
-  await ended(redis, timeoutMs);
+  if (!betweenAttempts) await ended(redis, timeoutMs);
 }
 
 /**
