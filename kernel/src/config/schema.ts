@@ -1,4 +1,5 @@
 import proxyaddr from 'proxy-addr';
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 
 /** What proxy-addr (Express's `trust proxy`) accepts as one trusted proxy. */
@@ -8,6 +9,16 @@ function isProxySpec(value: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Why `cron` (UTC; five fields, or six with seconds first) is not a cron expression, or undefined. */
+export function cronProblem(cron: string): string | undefined {
+  try {
+    CronExpressionParser.parse(cron, { tz: 'UTC', strict: false });
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
 }
 
@@ -218,6 +229,32 @@ export const platformConfigSchema = z
           .default(14 * 24 * 3600),
         /** At shutdown, how long running jobs may take to finish before they are aborted and handed back. */
         shutdownTimeoutMs: z.number().int().min(0).default(10_000),
+        /**
+         * Whether this instance ticks the schedules of module.yaml (the stored schedules are left as
+         * they are when not): false in tests, which enqueue a schedule's job themselves.
+         */
+        runSchedules: z.boolean().default(true),
+        /**
+         * Per schedule, `<module>.<name>` (as `platformctl jobs list` shows it): another cron, or
+         * `enabled: false` to stop it for the deployment. Every instance must agree.
+         */
+        schedules: z
+          .record(
+            z.string().regex(/^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]{0,62}$/, 'a schedule: <module>.<name>'),
+            z
+              .object({
+                cron: z
+                  .string()
+                  .refine(
+                    (cron) => cronProblem(cron) === undefined,
+                    'must be a cron expression (five fields, or six with seconds)',
+                  )
+                  .optional(),
+                enabled: z.boolean().default(true),
+              })
+              .strict(),
+          )
+          .default({}),
       })
       .strict()
       .default({
@@ -226,6 +263,8 @@ export const platformConfigSchema = z
         completedRetentionSec: 24 * 3600,
         deadRetentionSec: 14 * 24 * 3600,
         shutdownTimeoutMs: 10_000,
+        runSchedules: true,
+        schedules: {},
       }),
     auth: z
       .object({

@@ -18,8 +18,11 @@ export interface BackendContext {
 export interface JobsBackend {
   readonly kind: JobsReport['backend'];
   enqueue(queue: QueueDefinition, payload: unknown, options: EnqueueOptions): Promise<string>;
-  /** Starts workers for `queues` and ticks `schedules` (stored; ones no longer declared removed). */
-  start(queues: readonly QueueDefinition[], schedules: readonly ScheduleDefinition[]): Promise<void>;
+  /**
+   * Starts workers for `queues` and, when `tick`, ticks `schedules` (stored; ones no longer declared
+   * removed). Without `tick` the stored schedules are left as they are.
+   */
+  start(queues: readonly QueueDefinition[], schedules: readonly ScheduleDefinition[], tick: boolean): Promise<void>;
   /** Stops taking jobs; running ones get `timeoutMs` to finish, then are aborted and handed back. */
   stop(timeoutMs: number): Promise<void>;
   report(queues: readonly string[]): Promise<JobsReport>;

@@ -87,7 +87,8 @@ export class BullJobs implements JobsBackend {
     return job.id ?? jobId;
   }
 
-  async start(queues: readonly QueueDefinition[], schedules: readonly ScheduleDefinition[]): Promise<void> {
+  /** Upserts the job schedulers of `schedules`; removes this module's that are no longer declared. */
+  async #syncSchedules(queues: readonly QueueDefinition[], schedules: readonly ScheduleDefinition[]): Promise<void> {
     const declared = new Set(schedules.map((schedule) => `${SCHEDULER}${schedule.name}`));
     for (const queue of queues) {
       const bull = this.#queue(queue.name);
@@ -105,6 +106,14 @@ export class BullJobs implements JobsBackend {
         { name: schedule.queue, data: { schedule: schedule.name }, opts: this.#jobOptions(queue) },
       );
     }
+  }
+
+  async start(
+    queues: readonly QueueDefinition[],
+    schedules: readonly ScheduleDefinition[],
+    tick: boolean,
+  ): Promise<void> {
+    if (tick) await this.#syncSchedules(queues, schedules);
     this.#workerConnection ??= this.#connect(null);
     for (const queue of queues) {
       const worker = new Worker(this.#fullName(queue.name), (job, token) => this.#process(queue, job, token), {

@@ -53,8 +53,12 @@ export class DatabaseJobs implements JobsBackend, WorkerHost {
     return id;
   }
 
-  async start(queues: readonly QueueDefinition[], schedules: readonly ScheduleDefinition[]): Promise<void> {
-    await this.#syncSchedules(schedules);
+  async start(
+    queues: readonly QueueDefinition[],
+    schedules: readonly ScheduleDefinition[],
+    tick: boolean,
+  ): Promise<void> {
+    if (tick) await this.#syncSchedules(schedules);
     for (const queue of queues) {
       const worker = new QueueWorker(this, queue);
       this.#workers.set(queue.name, worker);
@@ -63,7 +67,7 @@ export class DatabaseJobs implements JobsBackend, WorkerHost {
     const { leaseMs } = this.#options;
     this.#heartbeat = setInterval(() => void this.#renewLeases(), Math.max(50, Math.floor(leaseMs / 3)));
     this.#heartbeat.unref();
-    this.#loops.push(this.#scheduleLoop(schedules.length > 0));
+    this.#loops.push(this.#scheduleLoop(tick && schedules.length > 0));
   }
 
   async stop(timeoutMs: number): Promise<void> {

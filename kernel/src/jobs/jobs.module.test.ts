@@ -77,7 +77,7 @@ describe.each(backendKinds())('a module declaring jobs and a schedule ($kind)', 
       permissions: new StaticPermissions({}),
       overrides: {
         ...(kind === 'database' ? { redis: { url: null } } : {}),
-        jobs: { pollIntervalMs: 50 },
+        jobs: { pollIntervalMs: 50, runSchedules: true },
         services: { chores: { port: 0, dbSchema: `t_${randomBytes(4).toString('hex')}_chores` } },
       },
     });

@@ -66,12 +66,4 @@ export function nextTick(cron: string, after: Date): Date {
   return CronExpressionParser.parse(cron, { currentDate: after, tz: 'UTC', strict: false }).next().toDate();
 }
 
-/** Why `cron` is not a cron expression, or undefined when it is one. */
-export function cronProblem(cron: string): string | undefined {
-  try {
-    nextTick(cron, new Date());
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
+export { cronProblem } from '../config/schema.js';

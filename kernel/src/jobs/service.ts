@@ -17,6 +17,8 @@ export interface JobsServiceOptions {
   metrics: ServiceMetrics;
   /** The module's schedules (`module.yaml`), each naming a queue defined before `start`. */
   schedules?: readonly ScheduleDefinition[];
+  /** False: `start` leaves the stored schedules alone and ticks none (`jobs.runSchedules`). Default true. */
+  runSchedules?: boolean;
 }
 
 /**
@@ -28,6 +30,7 @@ export class JobsService implements ModuleJobs {
   readonly #module: string;
   readonly #queues = new Map<string, QueueDefinition>();
   readonly #schedules: readonly ScheduleDefinition[];
+  readonly #runSchedules: boolean;
   readonly #backend: JobsBackend;
   readonly #shutdownTimeoutMs: number;
   #started = false;
@@ -36,6 +39,7 @@ export class JobsService implements ModuleJobs {
     const { module, platform, logger } = options;
     this.#module = module;
     this.#schedules = options.schedules ?? [];
+    this.#runSchedules = options.runSchedules ?? true;
     this.#shutdownTimeoutMs = platform.jobs.shutdownTimeoutMs;
     const jobsLogger = logger.child({ component: 'jobs' });
     const metrics = new JobMetrics(options.metrics, async () => {
@@ -83,7 +87,7 @@ export class JobsService implements ModuleJobs {
       }
     }
     this.#started = true;
-    await this.#backend.start([...this.#queues.values()], this.#schedules);
+    await this.#backend.start([...this.#queues.values()], this.#schedules, this.#runSchedules);
   }
 
   /** Stops the workers: running jobs finish within `jobs.shutdownTimeoutMs`, then are handed back. */

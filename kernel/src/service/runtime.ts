@@ -12,6 +12,8 @@ import { moduleMail } from '../mail/module-mail.js';
 import { createFileStorage } from '../files/create.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { ModuleDefinition, ModuleRuntime } from '../module/define.js';
+import type { Manifest } from '../module/manifest.js';
+import type { ScheduleDefinition } from '../jobs/queue.js';
 import { closeRedis, createRedis } from '../redis.js';
 import { serviceSecret } from '../security/service-secret.js';
 import { createPubSub } from '../subscriptions/pubsub.js';
@@ -89,11 +91,8 @@ export async function buildRuntime<Config, Services>(
     db,
     logger,
     metrics,
-    schedules: module.manifest.schedules.map(({ name: schedule, cron, handler }) => ({
-      name: schedule,
-      cron,
-      queue: handler,
-    })),
+    schedules: moduleSchedules(module.manifest, platform),
+    runSchedules: platform.jobs.runSchedules,
   });
   teardown.add(() => jobs.close());
   // Defined now so the services hook (and an offline job) can enqueue; handlers run only once the
@@ -160,4 +159,12 @@ function connectRedis(name: string, options: RuntimeOptions): Redis | undefined 
     : createRedis(platform.redis.url, { name: `${name}-cli`, logger });
   options.teardown.add(() => closeRedis(redis));
   return redis;
+}
+
+/** module.yaml's schedules, as `jobs.schedules` in config changes (cron) or stops (`enabled: false`) them. */
+export function moduleSchedules(manifest: Manifest, platform: PlatformConfig): ScheduleDefinition[] {
+  return manifest.schedules.flatMap(({ name, cron, handler }) => {
+    const override = platform.jobs.schedules[`${manifest.name}.${name}`];
+    return override?.enabled === false ? [] : [{ name, cron: override?.cron ?? cron, queue: handler }];
+  });
 }
