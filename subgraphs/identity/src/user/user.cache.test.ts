@@ -5,6 +5,7 @@ import {
   createEvent,
   eventually,
   startTestSubgraph,
+  testConfig,
   type TestSubgraph,
 } from '@platform/kernel/testing';
 import identity from '../module.js';
@@ -46,8 +47,9 @@ async function cacheRequests(handle: Handle, result: string): Promise<number> {
   return Number(match?.[1] ?? 0);
 }
 
-async function boot(userCacheTtlSec?: number): Promise<Handle> {
+async function boot(userCacheTtlSec?: number, config?: ReturnType<typeof testConfig>['config']): Promise<Handle> {
   return startTestSubgraph(identity, {
+    ...(config ? { config } : {}),
     overrides: userCacheTtlSec === undefined ? {} : { modules: { identity: { userCacheTtlSec } } },
     // Outbox events wait: what keeps the cache fresh here must not be the events' own (quick) invalidation.
     holdEvents: true,
@@ -204,3 +206,41 @@ describe('user cache turned off (userCacheTtlSec: 0)', () => {
     expect(await cacheRequests(handle, 'hit')).toBe(0);
   });
 });
+
+// Two instances of identity on one database need PostgreSQL, and their caches Redis.
+if (process.env.DATABASE_URL && process.env.REDIS_URL) {
+  describe('user cache across identity instances (PostgreSQL + Redis)', () => {
+    let shared: ReturnType<typeof testConfig>;
+    let first: Handle;
+    let second: Handle;
+
+    beforeAll(async () => {
+      shared = testConfig();
+      first = await boot(undefined, shared.config);
+      second = await boot(undefined, shared.config);
+    });
+
+    afterAll(async () => {
+      await second?.stop();
+      await first?.stop();
+      await shared?.cleanup();
+    });
+
+    it("drops a user from every instance's memory when one instance changes it", async () => {
+      const id = await newUser(first, 'Shared');
+      expect(await entity(first, id)).toEqual({ id, displayName: 'Shared' });
+      expect(await entity(second, id)).toEqual({ id, displayName: 'Shared' }); // now in second's memory too
+      const { body } = await first.query(
+        `mutation { updateProfile(input: { displayName: "Changed on the first" }) { displayName } }`,
+        {},
+        as(id),
+      );
+      expect(body.errors).toBeUndefined();
+      expect(await entity(first, id)).toEqual({ id, displayName: 'Changed on the first' });
+      // The invalidation travels by Redis pub/sub (the outbox events are held).
+      await eventually(async () =>
+        expect(await entity(second, id)).toEqual({ id, displayName: 'Changed on the first' }),
+      );
+    });
+  });
+}
