@@ -33,7 +33,9 @@ class Fleet {
 
   constructor(readonly redisUrl: string | null) {}
 
-  instance(options: { namespace?: string; l1MaxItems?: number; redisUrl?: string | null } = {}): Instance {
+  instance(
+    options: { namespace?: string; l1MaxItems?: number; redisUrl?: string | null; redisBreakMs?: number } = {},
+  ): Instance {
     const url = options.redisUrl === undefined ? this.redisUrl : options.redisUrl;
     const metrics = new ServiceMetrics('test');
     const onError = (): void => metrics.dependencyErrors.inc({ dependency: 'redis' });
@@ -50,6 +52,7 @@ class Fleet {
       metrics,
       redis,
       connectSubscriber: () => createRedis(url!, { name: 'cache-test-bus', logger: silent, blocking: true, onError }),
+      redisBreakMs: options.redisBreakMs,
     });
     this.#closers.push(async () => {
       await cache.close();
@@ -331,6 +334,41 @@ if (REDIS_URL) {
       expect(await b.cache.get('post:1')).toBe('one');
       await a.cache.invalidateTags(['author:1']);
       await eventually(async () => expect(await b.cache.get('post:1')).toBeUndefined());
+    });
+
+    it('asks a hanging Redis once, then skips it for reads and writes, but never for deletions', async () => {
+      const server = new PrivateRedis(await freePort());
+      await server.start();
+      fleet = new Fleet(server.url);
+      probe = new Redis(server.url, { lazyConnect: true });
+      const { cache, requests, redisErrors } = fleet.instance({ redisBreakMs: 60_000 });
+      try {
+        await listening(1);
+        expect(await cache.getOrLoad('warm', async () => 'stored')).toBe('stored');
+        server.pause(); // connections open, no answers: commands wait for their timeout
+        expect(await cache.getOrLoad('first', async () => 'loaded')).toBe('loaded');
+        const afterFirst = await redisErrors();
+        expect(afterFirst).toBeGreaterThanOrEqual(1);
+        // Reads and writes skip Redis now: answered from the loader, counted as the request's error only.
+        const errorsBefore = await requests('error');
+        expect(await cache.getOrLoad('second', async () => 'loaded too')).toBe('loaded too');
+        expect(await cache.get('third')).toBeUndefined();
+        expect(await requests('error')).toBe(errorsBefore + 2);
+        expect(await redisErrors()).toBe(afterFirst);
+        // A deletion is still tried (an entry left in Redis would be served once it answers).
+        await cache.delete('warm');
+        expect(await redisErrors()).toBeGreaterThan(afterFirst);
+        server.resume();
+        // Back: a deletion that succeeds closes the breaker, and writes reach Redis again.
+        await eventually(async () => {
+          await cache.delete('nothing');
+          await cache.set('after', 'ok');
+          expect(await probe.get(`${fleet.prefix}:cache:demo:after`)).not.toBeNull();
+        }, 15_000);
+      } finally {
+        server.resume();
+        await server.stop();
+      }
     });
 
     it('keeps answering when Redis dies, then uses it again once it is back', async () => {

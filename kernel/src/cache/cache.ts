@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/schema.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
-import { CacheBusTransport, cacheBusLayer, guardedRedisLayer } from './redis-layer.js';
+import { CacheBusTransport, cacheBusLayer, guardedRedisLayer, type LevelFailure } from './redis-layer.js';
 
 /** How long an entry lives, and the tags it can be invalidated by. */
 export interface CacheEntryOptions {
@@ -74,6 +74,8 @@ export interface CreateCacheOptions {
   redis?: Redis;
   /** Makes the subscriber connection (from `platform.redis.url`). */
   connectSubscriber?: () => Redis;
+  /** After a Redis command failed, reads and writes skip Redis this long (deletions never do); default 2000. */
+  redisBreakMs?: number;
 }
 
 /** What one call saw: whether a Redis command failed while serving it. */
@@ -124,7 +126,12 @@ class BentoModuleCache implements ClosableCache {
     this.#defaultTtlMs = platform.cache.defaultTtlSec * 1000;
     const store = bentostore().useL1Layer(this.#memoryLayer(platform.cache));
     if (redis) {
-      store.useL2Layer(guardedRedisLayer(redis, (error) => this.#redisFailed(error)));
+      store.useL2Layer(
+        guardedRedisLayer(redis, {
+          breakMs: options.redisBreakMs ?? 2000,
+          onFailure: (failure) => this.#redisFailed(failure),
+        }),
+      );
       if (options.connectSubscriber) {
         this.#transport = new CacheBusTransport({
           publisher: redis,
@@ -163,8 +170,9 @@ class BentoModuleCache implements ClosableCache {
     };
   }
 
-  #redisFailed(error: unknown): void {
-    this.#metrics?.dependencyErrors.inc({ dependency: 'redis' });
+  #redisFailed({ error, skipped }: LevelFailure): void {
+    // A command not sent is the request's degradation, not another failure of Redis.
+    if (!skipped) this.#metrics?.dependencyErrors.inc({ dependency: 'redis' });
     const call = calls.getStore();
     if (call) call.redisFailed = true;
     if (!this.#redisFailing) {

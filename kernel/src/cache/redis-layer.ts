@@ -12,12 +12,43 @@ function assertReachable(redis: Redis): void {
   if (AWAY.has(redis.status)) throw new Error(`redis connection ${redis.status}`);
 }
 
+/** What the second level reports of a failed command. */
+export interface LevelFailure {
+  error: unknown;
+  /** True when no command was sent: Redis was known to be away, or failed a read moments ago. */
+  skipped: boolean;
+}
+
 /**
- * The cache's second level on the module's shared Redis connection. Two things differ from
- * bentocache's own driver: a command fails at once while the connection is known to be down
- * (instead of waiting for its timeout in the offline queue), and every failure is reported
- * (`onError`: counted, and the request marked). `disconnect` leaves the connection open: it is the
- * module's, closed by the runtime.
+ * Reads and writes of the second level skipped for a while after a command failed, so a Redis
+ * that hangs (connections open, no answers) costs one request the command timeout, not every one.
+ * Shared by the drivers of one connection.
+ */
+class Breaker {
+  #openUntil = 0;
+
+  constructor(readonly breakMs: number) {}
+
+  get open(): boolean {
+    return Date.now() < this.#openUntil;
+  }
+
+  trip(): void {
+    this.#openUntil = Date.now() + this.breakMs;
+  }
+
+  reset(): void {
+    this.#openUntil = 0;
+  }
+}
+
+/**
+ * The cache's second level on the module's shared Redis connection. What differs from
+ * bentocache's own driver: a command fails at once while the connection is known to be away
+ * (instead of waiting for its timeout in the offline queue); after a failure, reads and writes are
+ * skipped for `breakMs` (deletions never are: an entry left behind would be served stale once
+ * Redis answers); every failure is reported (`onFailure`: counted, and the request marked).
+ * `disconnect` leaves the connection open: it is the module's, closed by the runtime.
  */
 export class GuardedRedisDriver implements L2CacheDriver {
   readonly type = 'l2' as const;
@@ -25,56 +56,72 @@ export class GuardedRedisDriver implements L2CacheDriver {
   constructor(
     private readonly inner: RedisDriver,
     private readonly redis: Redis,
-    private readonly onError: (error: unknown) => void,
+    private readonly breaker: Breaker,
+    private readonly onFailure: (failure: LevelFailure) => void,
   ) {}
 
-  async #call<T>(operation: () => Promise<T>): Promise<T> {
+  async #call<T>(operation: () => Promise<T>, kind: 'read-write' | 'delete'): Promise<T> {
+    let sent = false;
     try {
       assertReachable(this.redis);
-      return await operation();
+      if (kind === 'read-write' && this.breaker.open) throw new Error('redis failed moments ago');
+      sent = true;
+      const result = await operation();
+      this.breaker.reset();
+      return result;
     } catch (error) {
-      this.onError(error);
+      if (sent) this.breaker.trip();
+      this.onFailure({ error, skipped: !sent });
       throw error;
     }
   }
 
   namespace(namespace: string): GuardedRedisDriver {
-    return new GuardedRedisDriver(this.inner.namespace(namespace), this.redis, this.onError);
+    return new GuardedRedisDriver(this.inner.namespace(namespace), this.redis, this.breaker, this.onFailure);
   }
 
   get(key: string): Promise<string | undefined> {
-    return this.#call(() => this.inner.get(key));
+    return this.#call(() => this.inner.get(key), 'read-write');
   }
 
   pull(key: string): Promise<string | undefined> {
-    return this.#call(() => this.inner.pull(key));
+    return this.#call(() => this.inner.pull(key), 'delete');
   }
 
   set(key: string, value: string, ttl?: number): Promise<boolean> {
-    return this.#call(() => this.inner.set(key, value, ttl));
+    return this.#call(() => this.inner.set(key, value, ttl), 'read-write');
   }
 
   clear(): Promise<void> {
-    return this.#call(() => this.inner.clear());
+    return this.#call(() => this.inner.clear(), 'delete');
   }
 
   delete(key: string): Promise<boolean> {
-    return this.#call(() => this.inner.delete(key));
+    return this.#call(() => this.inner.delete(key), 'delete');
   }
 
   deleteMany(keys: string[]): Promise<boolean> {
-    return this.#call(() => this.inner.deleteMany(keys));
+    return this.#call(() => this.inner.deleteMany(keys), 'delete');
   }
 
   async disconnect(): Promise<void> {}
 }
 
 /** bentocache's L2 layer over `redis`, guarded (see {@link GuardedRedisDriver}). */
-export function guardedRedisLayer(redis: Redis, onError: (error: unknown) => void): CreateDriverResult<L2CacheDriver> {
+export function guardedRedisLayer(
+  redis: Redis,
+  options: { breakMs: number; onFailure: (failure: LevelFailure) => void },
+): CreateDriverResult<L2CacheDriver> {
+  const breaker = new Breaker(options.breakMs);
   return {
     options: { connection: redis },
     factory: (config: { prefix?: string }) =>
-      new GuardedRedisDriver(new RedisDriver({ connection: redis, prefix: config.prefix }), redis, onError),
+      new GuardedRedisDriver(
+        new RedisDriver({ connection: redis, prefix: config.prefix }),
+        redis,
+        breaker,
+        options.onFailure,
+      ),
   };
 }
 
