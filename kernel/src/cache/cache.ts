@@ -10,7 +10,7 @@ import { CacheBusTransport, cacheBusLayer, guardedRedisLayer, type LevelFailure 
 
 /** How long an entry lives, and the tags it can be invalidated by. */
 export interface CacheEntryOptions {
-  /** Seconds the entry is served; default `cache.defaultTtlSec`. */
+  /** Seconds the entry is served (more than 0; fractions allowed); default `cache.defaultTtlSec`. */
   ttlSec?: number;
   /** `invalidateTags` with any of these drops the entry (on every instance). */
   tags?: string[];
@@ -187,6 +187,8 @@ class BentoModuleCache implements ClosableCache {
   }
 
   #entryOptions(options: CacheEntryOptions | undefined): { ttl: number; tags?: string[] } {
+    // bentocache reads a TTL of 0 as "forever".
+    if (options?.ttlSec !== undefined && !(options.ttlSec > 0)) throw new TypeError('cache: ttlSec must be positive');
     const ttl = options?.ttlSec === undefined ? this.#defaultTtlMs : options.ttlSec * 1000;
     return options?.tags?.length ? { ttl, tags: [...options.tags] } : { ttl };
   }
