@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { outsideRequest } from '../http/request-context.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 
 /** How a try ended: `failed` will be retried, `dead` was the last. */
@@ -32,8 +33,9 @@ export class JobMetrics {
       registers,
       async collect() {
         this.reset();
-        // A store that cannot answer (Redis away) leaves the gauge empty rather than fail the whole scrape.
-        const counts = await waiting().catch(() => ({}));
+        // A store that cannot answer (Redis away) leaves the gauge empty rather than fail the whole
+        // scrape. The count is the scrape's own background work, not a statement of the request.
+        const counts = await outsideRequest(waiting).catch(() => ({}));
         for (const [queue, count] of Object.entries(counts)) this.set({ queue }, count);
       },
     });
