@@ -34,6 +34,8 @@ export const REFERENCE_ONLY: Readonly<Record<string, string>> = {
   'src/blog.federation.test.ts': 'blog’s suites are split by topic; the template’s test is hand-written',
   'src/post/identity-events.test.ts': 'blog’s suites are split by topic; the template’s test is hand-written',
   'src/post/post.changes.test.ts': 'blog’s suites are split by topic; the template’s test is hand-written',
+  'src/post/post.counts.test.ts': 'blog’s suites are split by topic; the template’s test is hand-written',
+  'src/post/post.retention.test.ts': 'blog’s suites are split by topic; the template’s test is hand-written',
   'src/post/post.validation.test.ts': 'blog’s suites are split by topic; the template’s test is hand-written',
   'src/demo.ts': 'demo posts for development (`demoData`)',
   'src/migrations/Migration20261121000000_posts.ts':

@@ -39,6 +39,7 @@ describe('platformctl jobs', () => {
     const probed = {
       ...blog,
       jobs: {
+        ...blog.jobs,
         probe: {
           attempts: 1,
           async handler() {
@@ -89,7 +90,7 @@ describe('platformctl jobs', () => {
     const text = await platformctl(['jobs', 'list', 'blog'], env);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(
-      /^blog \((database|bullmq)\)\n {2}queue +waiting +delayed +active +completed +dead\n {2}blog\.probe +0 +0 +0 +1 +0/,
+      /^blog \((database|bullmq)\)\n {2}queue +waiting +delayed +active +completed +dead\n(?: {2}blog\.[a-z-]+ .*\n)*? {2}blog\.probe +0 +0 +0 +1 +0/m,
     );
   });
 });

@@ -47,6 +47,7 @@ describe('modules new', () => {
         'module.yaml',
         'package.json',
         'tsconfig.json',
+        'src/config.ts',
         'src/context.ts',
         'src/events.ts',
         'src/main.ts',
@@ -83,7 +84,7 @@ describe('modules new', () => {
     // Each edit is said, with what it did, after the count of files written.
     const printed = log.mock.calls.map((call) => String(call[0])).join('\n');
     expect(printed).toContain('Created module notes (resource note, port ');
-    expect(printed).toContain(': 22 files in subgraphs/notes/');
+    expect(printed).toContain(': 23 files in subgraphs/notes/');
     expect(printed).toContain('Edited 4 files outside it (nothing else was touched):');
     for (const file of outside) expect(printed).toMatch(new RegExp(`^  ${file.replace(/\./g, '\\.')} +\\S`, 'm'));
     expect(printed).toMatch(/^ {2}config\/default\.yaml +services\.notes: port \d+$/m);

@@ -13,3 +13,9 @@ permissions:
 events:
   publishes: [__name__.__resource__.created, __name__.__resource__.updated, __name__.__resource__.deleted]
   consumes: [identity.user.deleted]
+schedules:
+  # Each runs once per deployment per tick, whichever instance takes it (platformctl jobs list).
+  - name: retention
+    cron: '30 3 * * *'
+    handler: delete-expired-__resources__
+    description: Deletes __resources__ created more than modules.__name__.retentionDays ago (none while it is null), each with its __name__.__resource__.deleted event

@@ -146,11 +146,14 @@ describe('blog through federation', () => {
   });
 
   describe('statements per request', () => {
-    it('a page of 50 posts with their authors costs 2 (the page and its count)', async () => {
+    it('a page of 50 posts with their authors costs 2 (the page and its count), then 1 (the count cached)', async () => {
       const { result, statements } = await countStatements(handle, () => handle.query(POSTS_WITH_AUTHORS));
       expect(result.body.errors).toBeUndefined();
       expect((result.body.data as { posts: PostsPage }).posts.edges).toHaveLength(50);
       expect(statements).toBe(2);
+      const again = await countStatements(handle, () => handle.query(POSTS_WITH_AUTHORS));
+      expect(again.result.body).toEqual(result.body);
+      expect(again.statements).toBe(1);
     });
 
     it('50 post references cost 1', async () => {

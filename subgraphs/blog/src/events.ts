@@ -8,6 +8,9 @@ export interface BlogEvents {
   'blog.post.created': { postId: string; authorId: string };
   /** `changed`: the fields whose value changed. */
   'blog.post.updated': { postId: string; authorId: string; changed: PostField[] };
-  /** `reason`: `requested` through the API; `author_deleted` when identity deleted the author. */
-  'blog.post.deleted': { postId: string; authorId: string; reason: 'requested' | 'author_deleted' };
+  /**
+   * `reason`: `requested` through the API; `author_deleted` when identity deleted the author;
+   * `expired` when the retention schedule deleted it (`modules.blog.retentionDays`).
+   */
+  'blog.post.deleted': { postId: string; authorId: string; reason: 'requested' | 'author_deleted' | 'expired' };
 }

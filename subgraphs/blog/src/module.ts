@@ -1,4 +1,5 @@
 import { defineModule, permission } from '@platform/kernel';
+import { blogConfigSchema } from './config.js';
 import { migrations } from './migrations/index.js';
 import { Permission } from './permissions.generated.js';
 import { userDeletedConsumer } from './post/identity-events.js';
@@ -15,6 +16,7 @@ import { UserPostsResolver } from './user/user.resolver.js'; // reference-only: 
 
 export default defineModule({
   manifest: new URL('../module.yaml', import.meta.url),
+  config: blogConfigSchema,
   entities: [Post],
   migrations,
   resolvers: [
@@ -33,6 +35,20 @@ export default defineModule({
     userDeletedConsumer,
     postFeedConsumer, // reference-only: postCreated
   ],
+  // Queues; the schedules of module.yaml name them as handlers and run once per deployment per tick.
+  jobs: {
+    'delete-expired-posts': {
+      attempts: 3,
+      timeoutMs: 10 * 60_000,
+      async handler(_payload, runtime, services, job) {
+        const days = runtime.config.retentionDays;
+        if (days === null) return; // posts are kept forever
+        const cutoff = new Date(Date.now() - days * 86_400_000);
+        const deleted = await services.posts.deleteCreatedBefore(runtime.em(), cutoff, { signal: job.signal });
+        job.logger.info({ deleted, cutoff }, 'expired posts deleted');
+      },
+    },
+  },
   // reference-only:start (demo posts in development)
   hooks: {
     async onStart(runtime) {

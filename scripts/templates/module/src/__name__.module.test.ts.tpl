@@ -54,6 +54,9 @@ describe('__name__ module', () => {
 
   beforeAll(async () => {
     handle = await startTestSubgraph(__name__Module, {
+      // Posts older than 30 days expire; a long count TTL, so a count that comes right after a
+      // change can only come from the change's invalidation.
+      overrides: { modules: { __name__: { retentionDays: 30, countCacheTtlSec: 600 } } },
       authenticate: (req) => {
         const id = req.headers['x-test-user'];
         return typeof id === 'string' ? { id } : undefined;
@@ -291,6 +294,58 @@ describe('__name__ module', () => {
       const { body } = await handle.query(ENTITIES, { representations }, as(nobody!));
       expect(codeOf(body.errors)).toBe('FORBIDDEN');
       expect(deniedPermission(body.errors)).toBe(Permission.__Resource__Read);
+    });
+  });
+
+  describe('the cached totalCount', () => {
+    const totalOf = async (authorId: string): Promise<number> => {
+      const { body } = await handle.query<{ __resources__: __Resources__Page }>(LIST, { authorId }, as(reader!));
+      return body.data!.__resources__.totalCount;
+    };
+
+    it('is counted once, and shows every creation and deletion through the API at once', async () => {
+      const writer = author!;
+      const before = await totalOf(writer);
+      // Written behind the cache's back (no invalidation): the cached count does not see it yet.
+      const em = handle.runtime.em();
+      em.create(__Resource__, { title: 'Behind', content: 'Behind.', authorId: writer });
+      await em.flush();
+      expect(await totalOf(writer)).toBe(before);
+      const created = await create(writer);
+      expect(await totalOf(writer)).toBe(before + 2);
+      expect((await handle.query(DELETE, { id: created.id }, as(writer))).body.errors).toBeUndefined();
+      expect(await totalOf(writer)).toBe(before + 1);
+    });
+  });
+
+  describe('the retention schedule', () => {
+    /** A __resource__ by `authorId` created `days` ago, written directly. */
+    const createdDaysAgo = async (authorId: string, days: number): Promise<string> => {
+      const at = new Date(Date.now() - days * 86_400_000);
+      const em = handle.runtime.em();
+      const row = em.create(__Resource__, { title: 'Old', content: 'Old.', authorId, createdAt: at, updatedAt: at });
+      await em.flush();
+      return row.id;
+    };
+
+    it('runs delete-expired-__resources__, which deletes what is older than retentionDays with its event', async () => {
+      expect(handle.runtime.manifest.schedules).toContainEqual(
+        expect.objectContaining({ name: 'retention', handler: 'delete-expired-__resources__' }),
+      );
+      const writer = randomUUID();
+      const expired = await createdDaysAgo(writer, 31);
+      const kept = await createdDaysAgo(writer, 29);
+      // Schedules do not tick in tests (jobs.runSchedules: false): the job is enqueued as a tick would.
+      await handle.runtime.jobs.enqueue('delete-expired-__resources__', {});
+      await waitFor(async () => (await stored(expired)) === null, 'the expired __resource__ to be deleted');
+      expect(await stored(kept)).not.toBeNull();
+      expect(await events(expired)).toEqual([
+        {
+          topic: '__name__.__resource__.deleted',
+          payload: { __resource__Id: expired, authorId: writer, reason: 'expired' },
+          meta: expect.any(Object),
+        },
+      ]);
     });
   });
 

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { StaticPermissions, startTestSubgraph, type TestSubgraph } from '@platform/kernel/testing';
+import { StaticPermissions, startTestSubgraph, type PlatformConfig, type TestSubgraph } from '@platform/kernel/testing';
+import type { BlogConfig } from '../config.js';
 import blog from '../module.js';
 import { Post } from '../post/post.entity.js';
 import { Permission } from '../permissions.generated.js';
 import type { BlogServices } from '../services.js';
 
-export type BlogTestHandle = TestSubgraph<unknown, BlogServices>;
+export type BlogTestHandle = TestSubgraph<BlogConfig, BlogServices>;
 export type Errors = Array<{ message: string; extensions?: Record<string, unknown> }> | undefined;
 
 const WRITER = [Permission.PostRead, Permission.PostCreate, Permission.PostUpdate, Permission.PostDelete];
@@ -35,9 +36,17 @@ export const newCallers = (): Callers => ({
 /** The `x-test-user` header names the caller; no header is a guest. */
 export const as = (userId: string): Record<string, string> => ({ 'x-test-user': userId });
 
-/** Boots blog on a real database with fixed permissions: guests read, users write, moderators moderate. */
-export function startBlog(callers: Callers): Promise<BlogTestHandle> {
+/**
+ * Boots blog on a real database with fixed permissions: guests read, users write, moderators
+ * moderate. `blog` is blog's config section (`modules.blog`); `config` a whole prepared config
+ * (`testConfig`), for instances sharing one database and Redis.
+ */
+export function startBlog(
+  callers: Callers,
+  options: { blog?: Partial<BlogConfig>; config?: PlatformConfig } = {},
+): Promise<BlogTestHandle> {
   return startTestSubgraph(blog, {
+    ...(options.config ? { config: options.config } : { overrides: { modules: { blog: options.blog ?? {} } } }),
     authenticate: (req) => {
       const id = req.headers['x-test-user'];
       return typeof id === 'string' ? { id } : undefined;
@@ -124,12 +133,16 @@ export async function requestStatements(handle: BlogTestHandle): Promise<number>
   return total;
 }
 
-/** Runs `operation` and says how many statements it cost (requests must not overlap meanwhile). */
+/**
+ * Runs `operation` and says how many statements it cost (requests must not overlap meanwhile),
+ * less those of reading /metrics itself (the `jobs_waiting` gauge asks the job store).
+ */
 export async function countStatements<T>(
   handle: BlogTestHandle,
   operation: () => Promise<T>,
 ): Promise<{ result: T; statements: number }> {
+  const scrape = -(await requestStatements(handle)) + (await requestStatements(handle));
   const before = await requestStatements(handle);
   const result = await operation();
-  return { result, statements: (await requestStatements(handle)) - before };
+  return { result, statements: (await requestStatements(handle)) - before - scrape };
 }

@@ -31,6 +31,9 @@ export const userDeletedConsumer: ModuleConsumer<unknown, { posts: PostService }
     await handleOnce(runtime.db, 'blog.post.on-user-deleted', event, async (em) => {
       removed = await services.posts.deleteByAuthor(em, userId.toLowerCase(), causedBy(event));
     });
+    // Committed: the lists are counted afresh (also when a redelivery deleted nothing: the first
+    // delivery may have committed and stopped before it said so).
+    await services.posts.changed();
     if (removed > 0) logger.info({ userId, removed, eventId: event.id }, 'posts of a deleted user removed');
   },
 };

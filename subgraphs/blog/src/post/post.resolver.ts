@@ -23,7 +23,8 @@ export class PostResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('authorId', () => ID, { nullable: true }) authorId?: string,
   ): Promise<Connection<Post>> {
-    return listPosts(ctx.em, pageOf({ first, after }), authorId ? requireUuid(authorId, 'authorId') : undefined);
+    const author = authorId ? requireUuid(authorId, 'authorId') : undefined;
+    return listPosts(ctx.em, ctx.services.counts, pageOf({ first, after }), author);
   }
 
   @Mutation(() => Post, { description: 'Publishes a post written by the caller' })

@@ -2,30 +2,35 @@ import { LockMode } from '@mikro-orm/core';
 import { NotFoundError, type Emit, type EventMeta, type EntityManager } from '@platform/kernel';
 import type { BlogEvents } from '../events.js';
 import { Post } from './post.entity.js';
-import { postTable } from './post.queries.js';
+import { postTable, type PostCounts } from './post.queries.js';
 import { validateNewPost, validatePostChanges, type PostField, type PostText } from './post.validation.js';
 
 /**
  * Writing posts. Input is checked before anything is written, and every change records its
  * event in the same transaction, only when something changed: a retried call publishes nothing.
+ * A change that adds or removes posts drops the cached list counts once it has committed.
  * Who may call what is the rules' business (see rules.ts), not this class's.
  */
 export class PostService {
   readonly #emit: Emit<BlogEvents>;
+  readonly #counts: PostCounts;
 
-  constructor(deps: { emit: Emit<BlogEvents> }) {
+  constructor(deps: { emit: Emit<BlogEvents>; counts: PostCounts }) {
     this.#emit = deps.emit;
+    this.#counts = deps.counts;
   }
 
   async create(em: EntityManager, authorId: string, input: PostText): Promise<Post> {
     const text = validateNewPost(input);
-    return em.transactional(async (tx) => {
+    const written = await em.transactional(async (tx) => {
       const now = new Date(); // one instant: a new post was last updated when it was created
       const created = tx.create(Post, { ...text, authorId, createdAt: now, updatedAt: now });
       await tx.flush();
       await this.#emit(tx, 'blog.post.created', { postId: created.id, authorId });
       return created;
     });
+    await this.#counts.changed();
+    return written;
   }
 
   /** Changes the title, the content or both; `updatedAt` moves only when one of them did. */
@@ -47,18 +52,20 @@ export class PostService {
   }
 
   async delete(em: EntityManager, id: string): Promise<boolean> {
-    return em.transactional(async (tx) => {
+    await em.transactional(async (tx) => {
       const found = await this.#lock(tx, id);
       tx.remove(found);
       await tx.flush();
       await this.#emit(tx, 'blog.post.deleted', { postId: found.id, authorId: found.authorId, reason: 'requested' });
-      return true;
     });
+    await this.#counts.changed();
+    return true;
   }
 
   /**
    * Deletes every post of an author identity deleted, recording `blog.post.deleted` for each;
-   * `meta` names what caused it. Safe to repeat: a second call finds nothing to delete.
+   * `meta` names what caused it. Safe to repeat: a second call finds nothing to delete. `em` may
+   * be in the caller's transaction (`handleOnce`): the caller calls {@link changed} once it commits.
    *
    * @returns how many posts were deleted.
    */
@@ -75,6 +82,46 @@ export class PostService {
       }
       return removed.length;
     });
+  }
+
+  /** Drops the cached list counts: after a transaction that added or removed posts has committed. */
+  changed(): Promise<void> {
+    return this.#counts.changed();
+  }
+
+  /**
+   * Deletes the posts created before `cutoff` (data retention), oldest first, `batchSize` per
+   * transaction, each with its `blog.post.deleted` event (reason `expired`) in that transaction,
+   * so audit and every consumer see each one. Stops before the next batch once `signal` is
+   * aborted (the job timed out or the instance is stopping): the next run goes on from there.
+   *
+   * @returns how many posts were deleted.
+   */
+  async deleteCreatedBefore(
+    em: EntityManager,
+    cutoff: Date,
+    options: { batchSize?: number; signal?: AbortSignal } = {},
+  ): Promise<number> {
+    const batchSize = options.batchSize ?? 500;
+    let deleted = 0;
+    while (!options.signal?.aborted) {
+      const removed = await em.fork().transactional(async (tx) => {
+        // Rows another transaction holds (an edit, a delete) are skipped: the next batch or run takes them.
+        const rows = await tx.execute<Array<{ id: string; author_id: string }>>(
+          `delete from ${postTable(tx)} where id in (select id from ${postTable(tx)} where created_at < ?` +
+            ` order by created_at, id limit ? for update skip locked) returning id, author_id`,
+          [cutoff, batchSize],
+        );
+        for (const row of rows) {
+          await this.#emit(tx, 'blog.post.deleted', { postId: row.id, authorId: row.author_id, reason: 'expired' });
+        }
+        return rows.length;
+      });
+      if (removed > 0) await this.#counts.changed();
+      deleted += removed;
+      if (removed < batchSize) break;
+    }
+    return deleted;
   }
 
   /**

@@ -25,11 +25,8 @@ export class __Resource__Resolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('authorId', () => ID, { nullable: true }) authorId?: string,
   ): Promise<Connection<__Resource__>> {
-    return list__Resources__(
-      ctx.em,
-      pageOf({ first, after }),
-      authorId ? requireUuid(authorId, 'authorId') : undefined,
-    );
+    const author = authorId ? requireUuid(authorId, 'authorId') : undefined;
+    return list__Resources__(ctx.em, ctx.services.counts, pageOf({ first, after }), author);
   }
 
   @Mutation(() => __Resource__, { description: 'Publishes a __resource__ written by the caller' })

@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import { NotFoundError, type Emit, type EventMeta, type EntityManager } from '@platform/kernel';
 import type { __Name__Events } from '../events.js';
 import { __Resource__ } from './__resource__.entity.js';
-import { __resource__Table } from './__resource__.queries.js';
+import { __resource__Table, type __Resource__Counts } from './__resource__.queries.js';
 import {
   validateNew__Resource__,
   validate__Resource__Changes,
@@ -13,24 +13,29 @@ import {
 /**
  * Writing __resources__. Input is checked before anything is written, and every change records its
  * event in the same transaction, only when something changed: a retried call publishes nothing.
+ * A change that adds or removes __resources__ drops the cached list counts once it has committed.
  * Who may call what is the rules' business (see rules.ts), not this class's.
  */
 export class __Resource__Service {
   readonly #emit: Emit<__Name__Events>;
+  readonly #counts: __Resource__Counts;
 
-  constructor(deps: { emit: Emit<__Name__Events> }) {
+  constructor(deps: { emit: Emit<__Name__Events>; counts: __Resource__Counts }) {
     this.#emit = deps.emit;
+    this.#counts = deps.counts;
   }
 
   async create(em: EntityManager, authorId: string, input: __Resource__Text): Promise<__Resource__> {
     const text = validateNew__Resource__(input);
-    return em.transactional(async (tx) => {
+    const written = await em.transactional(async (tx) => {
       const now = new Date(); // one instant: a new __resource__ was last updated when it was created
       const created = tx.create(__Resource__, { ...text, authorId, createdAt: now, updatedAt: now });
       await tx.flush();
       await this.#emit(tx, '__name__.__resource__.created', { __resource__Id: created.id, authorId });
       return created;
     });
+    await this.#counts.changed();
+    return written;
   }
 
   /** Changes the title, the content or both; `updatedAt` moves only when one of them did. */
@@ -56,7 +61,7 @@ export class __Resource__Service {
   }
 
   async delete(em: EntityManager, id: string): Promise<boolean> {
-    return em.transactional(async (tx) => {
+    await em.transactional(async (tx) => {
       const found = await this.#lock(tx, id);
       tx.remove(found);
       await tx.flush();
@@ -65,13 +70,15 @@ export class __Resource__Service {
         authorId: found.authorId,
         reason: 'requested',
       });
-      return true;
     });
+    await this.#counts.changed();
+    return true;
   }
 
   /**
    * Deletes every __resource__ of an author identity deleted, recording `__name__.__resource__.deleted` for each;
-   * `meta` names what caused it. Safe to repeat: a second call finds nothing to delete.
+   * `meta` names what caused it. Safe to repeat: a second call finds nothing to delete. `em` may
+   * be in the caller's transaction (`handleOnce`): the caller calls {@link changed} once it commits.
    *
    * @returns how many __resources__ were deleted.
    */
@@ -93,6 +100,50 @@ export class __Resource__Service {
       }
       return removed.length;
     });
+  }
+
+  /** Drops the cached list counts: after a transaction that added or removed __resources__ has committed. */
+  changed(): Promise<void> {
+    return this.#counts.changed();
+  }
+
+  /**
+   * Deletes the __resources__ created before `cutoff` (data retention), oldest first, `batchSize` per
+   * transaction, each with its `__name__.__resource__.deleted` event (reason `expired`) in that transaction,
+   * so audit and every consumer see each one. Stops before the next batch once `signal` is
+   * aborted (the job timed out or the instance is stopping): the next run goes on from there.
+   *
+   * @returns how many __resources__ were deleted.
+   */
+  async deleteCreatedBefore(
+    em: EntityManager,
+    cutoff: Date,
+    options: { batchSize?: number; signal?: AbortSignal } = {},
+  ): Promise<number> {
+    const batchSize = options.batchSize ?? 500;
+    let deleted = 0;
+    while (!options.signal?.aborted) {
+      const removed = await em.fork().transactional(async (tx) => {
+        // Rows another transaction holds (an edit, a delete) are skipped: the next batch or run takes them.
+        const rows = await tx.execute<Array<{ id: string; author_id: string }>>(
+          `delete from ${__resource__Table(tx)} where id in (select id from ${__resource__Table(tx)} where created_at < ?` +
+            ` order by created_at, id limit ? for update skip locked) returning id, author_id`,
+          [cutoff, batchSize],
+        );
+        for (const row of rows) {
+          await this.#emit(tx, '__name__.__resource__.deleted', {
+            __resource__Id: row.id,
+            authorId: row.author_id,
+            reason: 'expired',
+          });
+        }
+        return rows.length;
+      });
+      if (removed > 0) await this.#counts.changed();
+      deleted += removed;
+      if (removed < batchSize) break;
+    }
+    return deleted;
   }
 
   /**

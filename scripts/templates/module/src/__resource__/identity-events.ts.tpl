@@ -31,6 +31,9 @@ export const userDeletedConsumer: ModuleConsumer<unknown, { __resources__: __Res
     await handleOnce(runtime.db, '__name__.__resource__.on-user-deleted', event, async (em) => {
       removed = await services.__resources__.deleteByAuthor(em, userId.toLowerCase(), causedBy(event));
     });
+    // Committed: the lists are counted afresh (also when a redelivery deleted nothing: the first
+    // delivery may have committed and stopped before it said so).
+    await services.__resources__.changed();
     if (removed > 0) logger.info({ userId, removed, eventId: event.id }, '__resources__ of a deleted user removed');
   },
 };
