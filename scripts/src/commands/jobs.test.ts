@@ -1,30 +1,8 @@
-import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import blog from '@platform/blog';
 import { StaticPermissions, startTestSubgraph, testConfig, waitFor, type TestSubgraph } from '@platform/kernel/testing';
 import { jobsReport, type JobsReport } from '@platform/kernel/tools';
-
-const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
-const CLI = join(REPO, 'scripts', 'src', 'platformctl.ts');
-const REGISTER = join(REPO, 'scripts', 'register.mjs');
-
-/** Runs the real CLI in a child process on Node 22. */
-function platformctl(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-    execFile(
-      'node',
-      ['--import', REGISTER, CLI, ...args],
-      {
-        env: { ...process.env, ...env, PATH: `${join(REPO, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` },
-        cwd: REPO,
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) => done({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
+import { platformctl } from './__tests__/platformctl-cli.js';
 
 describe('platformctl jobs', () => {
   let handle: TestSubgraph | undefined;

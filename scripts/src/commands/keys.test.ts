@@ -1,30 +1,9 @@
-import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair } from 'jose';
 import identity from '@platform/identity';
 import { startTestSubgraph, testConfig, type TestSubgraph } from '@platform/kernel/testing';
-
-const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
-const CLI = join(REPO, 'scripts', 'src', 'platformctl.ts');
-const REGISTER = join(REPO, 'scripts', 'register.mjs');
-
-/** Runs the real CLI in a child process on Node 22. */
-function platformctl(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-    execFile(
-      'node',
-      ['--import', REGISTER, CLI, ...args],
-      {
-        env: { ...process.env, ...env, PATH: `${join(REPO, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` },
-        cwd: REPO,
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) => done({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
+import { platformctl } from './__tests__/platformctl-cli.js';
 
 /** `keys list` rows: kid and state. */
 const listed = (stdout: string): Array<[string, string]> =>
