@@ -5,7 +5,6 @@ import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { createFileStorage } from './create.js';
 import { LocalFileStorage } from './local.js';
-import { S3FileStorage } from './s3.js';
 
 const S3 = {
   PLATFORM_FILES__DRIVER: 's3',
@@ -43,7 +42,7 @@ describe('files config', () => {
       const storage = createFileStorage(config, 'shelf', () => {
         throw new Error('S3 storage needs no service secret');
       });
-      expect(storage).toBeInstanceOf(S3FileStorage);
+      expect(storage.driver).toBe('s3');
       storage.close?.();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import type { PlatformConfig } from '../config/schema.js';
 import type { ModuleDatabase } from '../database/database.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { JobsBackend, RetryOutcome } from './backend.js';
-import { BullJobs } from './bullmq-backend.js';
+import type { BullJobsOptions } from './bullmq-backend.js';
 import { DatabaseJobs } from './database-backend.js';
 import { JobMetrics } from './metrics.js';
 import { QUEUE_NAME, queueOptions, type QueueDefinition, type QueueHandler, type ScheduleDefinition } from './queue.js';
@@ -48,7 +48,7 @@ export class JobsService implements ModuleJobs {
     });
     const context = { module, logger: jobsLogger, metrics };
     this.#backend = platform.redis.url
-      ? new BullJobs({ ...context, ...platform.jobs, url: platform.redis.url, keyPrefix: platform.redis.keyPrefix })
+      ? lazyBullJobs({ ...context, ...platform.jobs, url: platform.redis.url, keyPrefix: platform.redis.keyPrefix })
       : new DatabaseJobs({ ...context, ...platform.jobs, db: options.db });
   }
 
@@ -123,4 +123,24 @@ export class JobsService implements ModuleJobs {
 export function kernelJobs(jobs: ModuleJobs): JobsService {
   if (!(jobs instanceof JobsService)) throw new Error('not the kernel jobs service');
   return jobs;
+}
+
+/**
+ * BullMQ, loaded and connected on first use: an instance on the database backend never loads it, and
+ * a command-line run that never touches a queue neither loads it nor opens its Redis connections.
+ */
+function lazyBullJobs(options: BullJobsOptions): JobsBackend {
+  let opened: Promise<JobsBackend> | undefined;
+  const backend = (): Promise<JobsBackend> =>
+    (opened ??= import('./bullmq-backend.js').then(({ BullJobs }) => new BullJobs(options)));
+  return {
+    kind: 'bullmq',
+    enqueue: async (queue, payload, enqueueOptions) => (await backend()).enqueue(queue, payload, enqueueOptions),
+    start: async (queues, schedules, tick) => (await backend()).start(queues, schedules, tick),
+    stop: async (timeoutMs) => (opened ? (await opened).stop(timeoutMs) : undefined),
+    report: async (queues) => (await backend()).report(queues),
+    retry: async (id) => (await backend()).retry(id),
+    waiting: async (queues) => (await backend()).waiting(queues),
+    close: async () => (opened ? (await opened).close() : undefined),
+  };
 }

@@ -100,5 +100,5 @@ describe('platformctl seed', () => {
         await inAuthz(`drop schema if exists "${schemas.authz}" cascade`);
       }
     }
-  }, 180_000); // seven CLI runs with password hashing: slow when the machine is busy
+  }, 300_000); // seven CLI runs with password hashing and ~25 embedded-database opens: slow when the machine is busy
 });
