@@ -46,8 +46,8 @@ describe('npm run bench -- smoke', () => {
       expect(summary.rps).toBeGreaterThan(0);
     }
     expect(record.ratios.filter((ratio) => ratio.value === null)).toEqual([]);
-    // identity answers the 20 authors of a page in one batch.
-    expect(record.checks.identityStatementsPerJoin).toBe(1);
+    // identity answers the 20 authors of a page in one batch, or from its user cache (none).
+    expect(record.checks.identityStatementsPerJoin).toBeLessThanOrEqual(1);
   }, 180_000);
 
   it('runs the user-cache benchmark (identity _entities with and without the cache) and writes its JSON', async () => {

@@ -14,7 +14,7 @@ describe('renderAuditTopics', () => {
       { name: 'notes', events: events(['notes.note.created', 'blog.post.created']) },
     ]);
     expect(text).toContain(
-      "[\n  'blog.post.created',\n  'blog.post.deleted',\n  'kernel.credential.refused',\n  'notes.note.created',\n]",
+      "[\n  'blog.post.created',\n  'blog.post.deleted',\n  'kernel.credential.refused',\n  'kernel.mail.dead',\n  'kernel.mail.failed',\n  'kernel.mail.sent',\n  'notes.note.created',\n]",
     );
   });
 

@@ -12,7 +12,7 @@ import type { FileStorage } from './storage.js';
 export function createFileStorage(
   platform: Pick<PlatformConfig, 'files' | 'dataDir'>,
   module: string,
-  /** The deployment's service secret (read only for local storage, whose URLs it signs). */
+  /** The deployment's service secret (read only for local storage, when it first signs or checks a URL). */
   serviceSecret: () => string,
 ): FileStorage & { close?(): void } {
   const { files } = platform;
@@ -53,7 +53,7 @@ export function createFileStorage(
   return new LocalFileStorage({
     ...common,
     root: join(platform.dataDir, 'files'),
-    secret: serviceSecret(),
+    secret: serviceSecret,
     publicUrl: files.publicUrl,
   });
 }

@@ -17,8 +17,8 @@ export interface LocalFileStorageOptions {
   module: string;
   /** `dataDir/files`: each module's objects live in its own directory below. */
   root: string;
-  /** The deployment's service secret (signs the URLs). */
-  secret: string;
+  /** The deployment's service secret (signs the URLs), or how to read it when the first URL is signed. */
+  secret: string | (() => string);
   /** Absolute URLs on this origin (the gateway's public one); unset: paths on the origin the client called. */
   publicUrl?: string | null;
   maxUploadBytes: number;

@@ -13,11 +13,20 @@ export interface FileGrant {
 
 /** Signs and checks the grants of local signed URLs with a key derived from the deployment's service secret. */
 export class FileSigner {
-  readonly #key: Buffer;
+  readonly #secret: () => string;
+  #derived: Buffer | undefined;
 
-  constructor(serviceSecret: string) {
+  /**
+   * `serviceSecret` may be a function: it is read at the first signature or check, so a runtime that
+   * never signs (a command-line job in production without the secret) does not need it.
+   */
+  constructor(serviceSecret: string | (() => string)) {
+    this.#secret = typeof serviceSecret === 'string' ? () => serviceSecret : serviceSecret;
+  }
+
+  get #key(): Buffer {
     // A key of its own: a file signature is never valid as anything else the secret signs.
-    this.#key = createHmac('sha256', serviceSecret).update('platform.files.v1').digest();
+    return (this.#derived ??= createHmac('sha256', this.#secret()).update('platform.files.v1').digest());
   }
 
   sign(grant: FileGrant): string {

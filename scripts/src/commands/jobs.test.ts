@@ -70,5 +70,5 @@ describe('platformctl jobs', () => {
     expect(text.stdout).toMatch(
       /^blog \((database|bullmq)\)\n {2}queue +waiting +delayed +active +completed +dead\n(?: {2}blog\.[a-z-]+ .*\n)*? {2}blog\.probe +0 +0 +0 +1 +0/m,
     );
-  });
+  }, 120_000); // three CLI runs: seconds each on a loaded machine
 });
