@@ -1,18 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseMail } from './mime.js';
+import { parseMail, type ParsedMail } from './mime.js';
 
 /** A message read back from the outbox directory. */
-export interface OutboxMessage {
+export interface OutboxMessage extends ParsedMail {
   /** Absolute path of the `.eml` file. */
   file: string;
-  to: string;
-  from: string;
-  subject: string;
-  messageId: string;
-  date: Date | null;
-  text: string;
-  html: string;
 }
 
 /**
