@@ -72,9 +72,9 @@ describe('attachWebSocketServer keep-alive', () => {
     firstPings.sort((a, b) => a - b);
     // Pings more than 3 ms apart belong to different wake-ups.
     const bursts = firstPings.filter((at, i) => i === 0 || at - firstPings[i - 1]! > 3).length;
-    // A timer per socket spread 40 pings over 200 ms: ~22 separate moments. Here one per turn, 4
-    // (and a little room for a pause that splits one).
-    expect(bursts).toBeLessThanOrEqual(6);
+    // A timer per socket spread 40 pings over 200 ms: ~22 separate moments. Here one per turn, 4,
+    // with room for pauses that split a turn on a loaded machine (7 seen in a CI run).
+    expect(bursts).toBeLessThanOrEqual(9);
     expect(bursts).toBeGreaterThanOrEqual(2);
   });
 
