@@ -25,7 +25,8 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   roots: ['<rootDir>/kernel', '<rootDir>/gateway', '<rootDir>/subgraphs', '<rootDir>/scripts', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/', ...(servers ? [] : SERVER_ONLY)],
+  // test/system/ needs Chromium and Prometheus: `npm run test:system` (jest.system.config.mjs).
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/test/system/', ...(servers ? [] : SERVER_ONLY)],
   setupFiles: ['<rootDir>/test/setup-env.mjs'],
   testTimeout: 30000,
   maxWorkers: 2,
