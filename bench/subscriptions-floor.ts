@@ -17,6 +17,7 @@ import { latencyStats, round, type LatencyStats } from './lib/load.js';
 import { processTimes } from './lib/observe.js';
 import { newRunId } from './lib/run-id.js';
 import { commandLine } from './lib/cli.js';
+import { clockBase } from './subscriptions/clock.js';
 import type { FromFloorServer, ToFloorServer } from './subscriptions/floor-server.js';
 import { QUERIES, RUN_ARGS } from './subscriptions/options.js';
 import { measuredSockets, type ClientKind, type MeasuredSockets } from './subscriptions/subscribers.js';
@@ -72,7 +73,7 @@ class FloorServer {
   readonly port: Promise<number>;
 
   constructor(keepAliveMs: number) {
-    this.#child = fork(join(ROOT, 'bench/subscriptions/floor-server.ts'), [String(keepAliveMs)], {
+    this.#child = fork(join(ROOT, 'bench/subscriptions/floor-server.ts'), [String(keepAliveMs), String(clockBase())], {
       cwd: ROOT,
       execArgv: ['--import', './scripts/register.mjs'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -1,7 +1,8 @@
 // A worker thread holding a share of the benchmark's measured sockets (`--client-workers N`), so
 // receiving N frames per event is spread over more than one event loop. Talks to the main thread
-// with the messages below; arrival times are epoch ms (comparable across threads).
+// with the messages below; arrival times are epoch ms on the main thread's clock (clock.ts).
 import { parentPort, workerData } from 'node:worker_threads';
+import { shareClock } from './clock.js';
 import { RawSubscriberPool, type RawPoolOptions } from './raw-client.js';
 
 export type ToWorker = { type: 'collect'; postId: string; timeoutMs: number } | { type: 'close' };
@@ -12,6 +13,7 @@ export type FromWorker =
   | { type: 'closed' };
 
 const port = parentPort!;
+shareClock((workerData as { clockBase: number }).clockBase);
 const pool = new RawSubscriberPool(workerData as RawPoolOptions);
 const send = (message: FromWorker): void => port.postMessage(message);
 

@@ -10,13 +10,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
 import { attachWebSocketServer } from '@platform/kernel/tools';
+import { now, shareClock } from './clock.js';
 
 export type ToFloorServer = { type: 'send'; id: string } | { type: 'stop' };
 export type FromFloorServer =
   { type: 'listening'; port: number } | { type: 'sent'; id: string; at: number; writeMs: number; sockets: number };
 
-/** Epoch ms, comparable with the benchmark process's `now()`. */
-const now = (): number => performance.timeOrigin + performance.now();
+// The benchmark's clock (clock.ts): its base comes as the second argument.
+shareClock(Number(process.argv[3]));
 
 const send = (message: FromFloorServer): void => void process.send!(message);
 const subscribers: Array<{ socket: WebSocket; prefix: string }> = [];

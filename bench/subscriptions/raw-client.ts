@@ -9,13 +9,13 @@
 // see docs/performance.md "Subscriptions"). The benchmark still runs one real graphql-ws client
 // beside these as a protocol check.
 import WebSocket from 'ws';
+import { now } from './clock.js';
 import { WireSocket } from './wire-socket.js';
 
 /** How a `next` frame of this client's subscription (operation id 1, `postCreated { id …`) starts. */
 const NEXT_POST_PREFIX = '{"id":"1","type":"next","payload":{"data":{"postCreated":{"id":"';
 
-/** Epoch milliseconds with sub-millisecond precision, comparable across worker threads. */
-export const now = (): number => performance.timeOrigin + performance.now();
+export { now } from './clock.js';
 
 /** The `connection_init` message of socket `index`: signed in with one of `tokens`, or a guest. */
 export function connectionInit(tokens: readonly string[] | undefined, index: number): string {

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { FromWorker, ToWorker } from './client-worker.js';
+import { clockBase } from './clock.js';
 import { now, RawSubscriberPool, type RawPoolOptions } from './raw-client.js';
 
 export interface Collected {
@@ -74,7 +75,9 @@ class WorkerSockets implements MeasuredSockets {
       this.#slices.map(
         (slice) =>
           new Promise<void>((resolve, reject) => {
-            const worker = new Worker(new URL('./client-worker.ts', import.meta.url), { workerData: slice });
+            const worker = new Worker(new URL('./client-worker.ts', import.meta.url), {
+              workerData: { ...slice, clockBase: clockBase() },
+            });
             this.#workers.push(worker);
             worker.on('error', reject);
             worker.on('message', (message: FromWorker) => {
