@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ServiceMetrics } from './metrics.js';
+import { MISNAMED_DEFAULT_METRICS, ServiceMetrics } from './metrics.js';
 
 describe('ServiceMetrics.operationLabel', () => {
   it.each([
@@ -98,5 +98,36 @@ describe('ServiceMetrics.registry', () => {
     const b = new ServiceMetrics('b');
     a.httpDuration.observe({ method: 'GET', route: '/x', status: '200' }, 0.1);
     expect(await b.registry.metrics()).not.toContain('route="/x"');
+  });
+});
+
+describe('ServiceMetrics names', () => {
+  /** Each metric of an exposition as `[name, type]`, from its `# TYPE` lines. */
+  const types = (text: string): Array<[string, string]> =>
+    [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!] as [string, string]);
+
+  it('leaves out the default gauges named like counters, keeping the labelled gauges they summed', async () => {
+    const metrics = new ServiceMetrics('identity');
+    metrics.claimProcessMetrics();
+    const text = await metrics.exposition();
+    metrics.releaseProcessMetrics();
+    const names = types(text).map(([name]) => name);
+    for (const name of MISNAMED_DEFAULT_METRICS) expect(names).not.toContain(name);
+    expect(names).toEqual(expect.arrayContaining(['nodejs_active_handles', 'nodejs_active_requests']));
+    expect(text).toMatch(/^nodejs_active_handles\{type="\w+",service="identity"\} \d+$/m);
+  });
+
+  it('names counters *_total and nothing else so, in snake_case with a HELP each (what promtool checks)', async () => {
+    const metrics = new ServiceMetrics('blog');
+    metrics.claimProcessMetrics();
+    const text = await metrics.exposition();
+    metrics.releaseProcessMetrics();
+    const all = types(text);
+    expect(all.length).toBeGreaterThan(20);
+    for (const [name, type] of all) {
+      expect({ name, ok: /^[a-z][a-z0-9_]*$/.test(name) }).toEqual({ name, ok: true });
+      expect({ name, type, total: name.endsWith('_total') }).toEqual({ name, type, total: type === 'counter' });
+      expect(text).toMatch(new RegExp(`^# HELP ${name} \\S`, 'm'));
+    }
   });
 });

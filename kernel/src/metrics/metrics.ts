@@ -1,6 +1,18 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const MAX_OPERATION_NAMES = 200;
+
+/**
+ * prom-client's default gauges that carry a counter's `_total` suffix, which `promtool check
+ * metrics` flags (a gauge named like a counter makes `rate()` on it look right and be wrong).
+ * Each is the sum of the labelled gauge of the same stem (`nodejs_active_handles{type}`, …), which
+ * stays: `sum without (type) (nodejs_active_handles)` answers what they did.
+ */
+export const MISNAMED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** The process's own metrics (`process_*`, `nodejs_*`), collected once however many services it runs. */
@@ -109,6 +121,7 @@ export class ServiceMetrics {
     if (!processRegistry) {
       processRegistry = new Registry();
       collectDefaultMetrics({ register: processRegistry });
+      for (const name of MISNAMED_DEFAULT_METRICS) processRegistry.removeSingleMetric(name);
     }
     processRegistry.setDefaultLabels({ service: this.service });
   }
