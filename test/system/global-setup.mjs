@@ -35,7 +35,7 @@ export default async function globalSetup() {
   delete env.REDIS_URL;
   delete env.NODE_ENV;
   env.PLATFORM_GATEWAY__PORT = String(ports.gateway);
-  for (const name of MODULES) env[`PLATFORM_MODULES__${name.toUpperCase()}__PORT`] = String(ports[name]);
+  for (const name of MODULES) env[`PLATFORM_SERVICES__${name.toUpperCase()}__PORT`] = String(ports[name]);
 
   const child = spawn(process.execPath, ['--import', './scripts/register.mjs', 'scripts/src/start.ts'], {
     cwd: ROOT,
