@@ -9,6 +9,7 @@ import type { PermissionResolver } from '../graphql/permissions.js';
 import { Readiness } from '../health/health.js';
 import { currentRequest } from '../http/request-context.js';
 import { createLogger, type Logger } from '../logging/logger.js';
+import { EventMetrics } from '../metrics/events.js';
 import { ServiceMetrics } from '../metrics/metrics.js';
 import { kernelJobs } from '../jobs/service.js';
 import { startConsumers } from '../module/consumers.js';
@@ -120,7 +121,8 @@ async function startSubgraphAsService<Config, Services = unknown>(
       bus,
       serving: true,
     });
-    const relay = new OutboxRelay({ db: runtime.db, bus, logger });
+    const events = new EventMetrics(metrics, runtime.db, module.manifest.events.publishes);
+    const relay = new OutboxRelay({ db: runtime.db, bus: events.counting(bus), logger });
     if (!options.holdEvents) relay.start();
     teardown.add(() => relay.stop());
     registerReadiness(readiness, module, runtime);
