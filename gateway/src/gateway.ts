@@ -12,6 +12,7 @@ import {
   platformApolloOptions,
   Readiness,
   ServiceMetrics,
+  SubgraphFetchMetrics,
   startTracing,
   type ServiceHandle,
   bytesOf,
@@ -71,7 +72,7 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
     // Proves to subgraphs that the gateway is one of the deployment's services (`_service` for
     // composition, the token and permission services' internal routes).
     const credential = serviceCredential(secret);
-    const federation = federate(config, logger, secret, credential);
+    const federation = federate(config, logger, secret, credential, metrics);
     const edge = await guardEdge(config, { logger, metrics, readiness, teardown, credential });
     const apollo = await serveApollo(config, federation, edge, { logger, metrics, teardown });
     registerSubgraphChecks(readiness, federation.urls);
@@ -135,7 +136,13 @@ interface Federation {
   planner: SubscriptionPlanner;
 }
 
-function federate(config: PlatformConfig, logger: Logger, secret: string, credential: string): Federation {
+function federate(
+  config: PlatformConfig,
+  logger: Logger,
+  secret: string,
+  credential: string,
+  metrics: ServiceMetrics,
+): Federation {
   const urls = Object.fromEntries(Object.entries(config.services).map(([name, service]) => [name, service.url!]));
   // One keep-alive pool for every subgraph call (see keepAliveFetcher).
   const fetcher = keepAliveFetcher({
@@ -143,8 +150,14 @@ function federate(config: PlatformConfig, logger: Logger, secret: string, creden
     dedupeQueries: config.gateway.dedupeInflightQueries,
     maxResponseBytes: bytesOf(config.gateway.limits.maxResponseBytes),
   });
+  const fetches = new SubgraphFetchMetrics(metrics, Object.keys(urls));
   const dataSource = (name: string, url?: string): ForwardingDataSource =>
-    new ForwardingDataSource({ url: urls[name] ?? url ?? '', fetcher, clientAddressSecret: secret, credential });
+    new ForwardingDataSource({
+      url: urls[name] ?? url ?? '',
+      fetcher: fetches.timed(name, fetcher),
+      clientAddressSecret: secret,
+      credential,
+    });
   const gateway = new ApolloGateway({
     supergraphSdl: config.gateway.introspectAndCompose
       ? new IntrospectAndCompose({

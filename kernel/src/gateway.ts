@@ -35,6 +35,7 @@ export { loadConfig } from './config/load.js';
 export type { PlatformConfig } from './config/schema.js';
 export { createLogger, type Logger } from './logging/logger.js';
 export { ServiceMetrics } from './metrics/metrics.js';
+export { SubgraphFetchMetrics } from './metrics/subgraph-fetches.js';
 export { Readiness } from './health/health.js';
 export { HttpService, errorBody } from './http/server.js';
 export { currentRequest, runWithRequest } from './http/request-context.js';
