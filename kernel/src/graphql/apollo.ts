@@ -36,6 +36,7 @@ export function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<BaseC
             operation_type: type,
             outcome,
           });
+          metrics.countErrors(operationName, errorCodes(response.body));
           metrics.graphqlDuration.observe(
             { operation_type: type, outcome },
             Number(process.hrtime.bigint() - started) / 1e9,
@@ -44,6 +45,12 @@ export function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<BaseC
       };
     },
   };
+}
+
+/** The `extensions.code` of each error of a single (not incremental) response, as the client receives it. */
+function errorCodes(body: unknown): unknown[] {
+  const single = (body as { singleResult?: { errors?: Array<{ extensions?: { code?: unknown } }> } }).singleResult;
+  return (single?.errors ?? []).map((error) => error.extensions?.code);
 }
 
 function hasErrors(body: unknown): boolean {

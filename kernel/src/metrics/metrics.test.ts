@@ -131,3 +131,34 @@ describe('ServiceMetrics names', () => {
     }
   });
 });
+
+describe('ServiceMetrics.countErrors', () => {
+  const counts = async (metrics: ServiceMetrics): Promise<Record<string, number>> =>
+    Object.fromEntries(
+      (await metrics.graphqlErrors.get()).values.map((v) => [`${v.labels.operation_name}/${v.labels.code}`, v.value]),
+    );
+
+  it('counts each error of a response by operation name and code', async () => {
+    const metrics = new ServiceMetrics('gateway');
+    metrics.countErrors('Login', ['UNAUTHENTICATED']);
+    metrics.countErrors('Login', ['UNAUTHENTICATED', 'BAD_USER_INPUT']);
+    metrics.countErrors(null, [undefined, 'not a code', 42]);
+    metrics.countErrors('Posts', []);
+    expect(await counts(metrics)).toEqual({
+      'Login/UNAUTHENTICATED': 2,
+      'Login/BAD_USER_INPUT': 1,
+      'anonymous/none': 1,
+      'anonymous/invalid': 2,
+    });
+  });
+
+  it('keeps at most 50 distinct codes, then reports "other"', async () => {
+    const metrics = new ServiceMetrics('gateway');
+    for (let i = 0; i < 50; i++) metrics.countErrors('Op', [`CODE_${i}`]);
+    metrics.countErrors('Op', ['CODE_50', 'CODE_7']);
+    const all = await counts(metrics);
+    expect(all['Op/other']).toBe(1);
+    expect(all['Op/CODE_7']).toBe(2);
+    expect(all['Op/CODE_50']).toBeUndefined();
+  });
+});

@@ -14,6 +14,8 @@ export const MISNAMED_DEFAULT_METRICS = [
   'nodejs_active_resources_total',
 ] as const;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const MAX_ERROR_CODES = 50;
+const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /** The process's own metrics (`process_*`, `nodejs_*`), collected once however many services it runs. */
 let processRegistry: Registry | undefined;
@@ -40,7 +42,10 @@ export class ServiceMetrics {
   readonly dependencyErrors: Counter<'dependency'>;
   /** Reads of `runtime.cache` by module and result: hit, miss (loaded or absent), error (Redis failed; answered without it). */
   readonly cacheRequests: Counter<'namespace' | 'result'>;
+  /** Errors of GraphQL responses, by the `extensions.code` the client saw and the operation's name. */
+  readonly graphqlErrors: Counter<'operation_name' | 'code'>;
   readonly #operationNames = new Set<string>();
+  readonly #errorCodes = new Set<string>();
 
   constructor(readonly service: string) {
     this.registry.setDefaultLabels({ service });
@@ -62,6 +67,12 @@ export class ServiceMetrics {
       help: 'GraphQL operation duration by type and outcome',
       labelNames: ['operation_type', 'outcome'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.graphqlErrors = new Counter({
+      name: 'graphql_errors_total',
+      help: 'Errors in GraphQL responses by operation name and error code (extensions.code as the client saw it)',
+      labelNames: ['operation_name', 'code'],
       registers: [this.registry],
     });
     this.refusals = new Counter({
@@ -108,6 +119,26 @@ export class ServiceMetrics {
     if (this.#operationNames.size >= MAX_OPERATION_NAMES) return 'other';
     this.#operationNames.add(name);
     return name;
+  }
+
+  /**
+   * Counts the errors of one response by code. Codes are meant to be a small set of constants,
+   * but a subgraph's answer passes through the gateway: anything not shaped like one is `invalid`,
+   * past MAX_ERROR_CODES distinct ones `other`, and an error without one `none`.
+   */
+  countErrors(operationName: string | null | undefined, codes: ReadonlyArray<unknown>): void {
+    if (codes.length === 0) return;
+    const operation_name = this.operationLabel(operationName);
+    for (const code of codes) {
+      let label: string;
+      if (code === undefined || code === null) label = 'none';
+      else if (typeof code !== 'string' || !ERROR_CODE.test(code)) label = 'invalid';
+      else if (this.#errorCodes.has(code) || this.#errorCodes.size < MAX_ERROR_CODES) {
+        this.#errorCodes.add(code);
+        label = code;
+      } else label = 'other';
+      this.graphqlErrors.inc({ operation_name, code: label });
+    }
   }
 
   /**
