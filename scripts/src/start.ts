@@ -1,10 +1,21 @@
 // `npm start`: the whole supergraph in one process on the embedded defaults.
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '@platform/kernel/boot';
+import { loadConfig, type PlatformConfig } from '@platform/kernel/boot';
 import { prepareEmbeddedDatabases } from './prepare.js';
 import { findRoot } from './root.js';
 
-const config = loadConfig();
+/** The configuration, or the lines naming each bad setting and who set it, and exit 1 (no stack). */
+function configOrExit(): Readonly<PlatformConfig> {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if ((error as Error).name !== 'ConfigError') throw error;
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+const config = configOrExit();
 const root = findRoot(undefined);
 // First start: initdb runs on a worker thread while the kernel and the modules load. A failure
 // here surfaces again, with its module named, when that module opens its database.

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -268,5 +268,79 @@ describe('environment variables a module declares (`environment` in the config f
     writeFileSync(join(dir, 'test.yaml'), 'environment:\n  notes_lower: { path: modules.notes.x }\n');
     const error = configError(() => loadHere({ PLATFORM_ENV: 'test' }));
     expect(error.issues.map((issue) => issue.path)).toContain('environment.notes_lower');
+  });
+});
+
+describe('a bad value is reported with whoever set it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'platform-sources-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'default.yaml'), readDefault());
+  const loadHere = (env: Record<string, string>) =>
+    configError(() => loadConfig({ env: { PLATFORM_CONFIG_DIR: dir, ...env } }));
+
+  it.each([
+    // [variables, the one line expected]
+    [
+      { PLATFORM_HTTP__BODY_LIMIT: 'banana' },
+      'config: http.bodyLimit from PLATFORM_HTTP__BODY_LIMIT = "banana": expected a number of bytes, or with a unit: 512kb, 4mb',
+    ],
+    [{ LOG_LEVEL: 'loud' }, 'config: log.level from LOG_LEVEL = "loud": '],
+    [{ PLATFORM_GATEWAY__PROT: '1' }, 'config: gateway from PLATFORM_GATEWAY__PROT = "1": Unrecognized key: "prot"'],
+    [{ PLATFORM_ENV: 'staging' }, 'config: env from PLATFORM_ENV = "staging": '],
+  ])('%j gives %j', (env, line) => {
+    const error = loadHere({ PLATFORM_ENV: 'test', ...env });
+    expect(error.message.split('\n')).toEqual([expect.stringContaining(line)]);
+    expect(error.message).not.toContain('Error');
+    expect(error.issues[0]!.source).toBeDefined();
+  });
+
+  it('names the file that set a value from YAML, relative to the repository root', () => {
+    const repo = mkdtempSync(join(tmpdir(), 'platform-repo-'));
+    try {
+      mkdirSync(join(repo, 'config'));
+      writeFileSync(join(repo, 'config', 'default.yaml'), readDefault());
+      writeFileSync(join(repo, 'config', 'test.yaml'), 'gateway:\n  port: lots\n');
+      const error = configError(() => loadConfig({ env: { PLATFORM_ENV: 'test' }, cwd: repo }));
+      expect(error.message).toBe(
+        'config: gateway.port from config/test.yaml = "lots": Invalid input: expected number, received string',
+      );
+      // Outside the repository (PLATFORM_CONFIG_DIR elsewhere), the file's own path.
+      writeFileSync(join(dir, 'test.yaml'), 'gateway:\n  port: lots\n');
+      expect(loadHere({ PLATFORM_ENV: 'test' }).issues[0]!.source).toEqual({
+        from: join(dir, 'test.yaml'),
+        value: '"lots"',
+      });
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+      rmSync(join(dir, 'test.yaml'), { force: true });
+    }
+  });
+
+  it('never echoes a secret or a URL carrying a password, but names the variable', () => {
+    const error = loadHere({
+      PLATFORM_ENV: 'production',
+      SERVICE_SECRET: 'dev-only-service-secret-not-for-production-0000000000',
+      DATABASE_URL: 'postgres://platform:dev-only-pw@db:5432/platform',
+      SEED_ADMIN_PASSWORD: 'An operator-chosen passphrase 9',
+      SIGNING_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
+    const lines = error.message.split('\n');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^config: auth\.serviceSecret from SERVICE_SECRET: is a development default/),
+        expect.stringMatching(/^config: database\.url \(its password\) from DATABASE_URL: is a development default/),
+      ]),
+    );
+    expect(error.message).not.toContain('dev-only');
+  });
+
+  it('names the variable behind a problem in a module section', () => {
+    const config = loadConfig({
+      env: { PLATFORM_CONFIG_DIR: dir, PLATFORM_ENV: 'test', PLATFORM_MODULES__NOTES__LIMIT: 'x' },
+    });
+    const error = configError(() => moduleConfig(config, 'notes', z.object({ limit: z.number().int() }).strict()));
+    expect(error.message).toBe(
+      'config: modules.notes.limit from PLATFORM_MODULES__NOTES__LIMIT = "x": Invalid input: expected number, received string',
+    );
   });
 });

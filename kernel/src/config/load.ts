@@ -1,14 +1,28 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from './config-error.js';
+import { ConfigError, type ConfigIssue, type ConfigSource } from './config-error.js';
 import { developmentSecretIssues } from './production.js';
 import { platformConfigSchema, type EnvVariable, type PlatformConfig } from './schema.js';
 
-export { ConfigError, type ConfigIssue } from './config-error.js';
+export { ConfigError, renderConfigIssue, type ConfigIssue, type ConfigSource } from './config-error.js';
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * Where each value of the merged tree was set, by dotted key path (a later layer replaces an
+ * earlier one's entry), so a bad value is reported with the file or variable to correct.
+ */
+export type ConfigSources = Map<string, { from: string; value: unknown; secret: boolean }>;
+
+/** Each loaded config's sources, for problems found later in a module's own section (`moduleConfig`). */
+const sourcesOf = new WeakMap<object, ConfigSources>();
+
+/** Key names that hold secrets wherever they appear: their values are never echoed. */
+const SECRET_KEY = /(secret|password|token|encryptionkey|signingkey|checkpointkey)s?$/i;
+/** A URL with a password in it (`postgres://user:pw@host`): shown by name only. */
+const URL_WITH_PASSWORD = /\/\/[^/@\s]*:[^/@\s]*@/;
 
 /**
  * The kernel's plain variables operators expect, mapped to config paths (modules add theirs under
@@ -90,20 +104,83 @@ function plainValue(env: Env, name: string, path: string): string | undefined {
  * The overrides the environment asks for, as a partial config tree: the kernel's plain variables,
  * those `declared` (the config files' `environment`), and `PLATFORM_*`.
  */
-export function envOverrides(env: Env, declared: Readonly<Record<string, EnvVariable>> = {}): Record<string, unknown> {
+export function envOverrides(
+  env: Env,
+  declared: Readonly<Record<string, EnvVariable>> = {},
+  sources?: ConfigSources,
+): Record<string, unknown> {
   const tree: Record<string, unknown> = {};
   for (const [name, { path, secret }] of Object.entries({ ...declared, ...PLAIN_ENV_VARS })) {
     const raw = plainValue(env, name, path);
-    if (raw !== undefined) setPath(tree, path.split('.'), secret ? raw : parseEnvValue(raw));
+    if (raw === undefined) continue;
+    setPath(tree, path.split('.'), secret ? raw : parseEnvValue(raw));
+    const from = env[name] !== undefined ? name : `${name}_FILE (${env[`${name}_FILE`]})`;
+    sources?.set(path, { from, value: raw, secret });
   }
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || raw === undefined || NOT_SETTINGS.has(name)) {
       continue;
     }
     const path = name.slice(ENV_PREFIX.length).split('__').filter(Boolean).map(camel);
-    if (path.length > 0) setPath(tree, path, parseEnvValue(raw));
+    if (path.length === 0) continue;
+    setPath(tree, path, parseEnvValue(raw));
+    sources?.set(path.join('.'), { from: name, value: raw, secret: false });
   }
   return tree;
+}
+
+/** Records every leaf (scalars and whole lists) of a config file's tree as set by that file. */
+function recordFile(tree: Record<string, unknown>, from: string, sources: ConfigSources, prefix = ''): void {
+  for (const [key, value] of Object.entries(tree)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (isPlainObject(value)) recordFile(value, from, sources, path);
+    else sources.set(path, { from, value, secret: false });
+  }
+}
+
+/**
+ * The source of the value at `path` (or of the nearest enclosing value a layer set whole); for an
+ * unknown key, the source of that key. Values of secrets and of URLs with passwords are left out.
+ */
+function sourceOf(
+  sources: ConfigSources,
+  path: string,
+  secretPaths: ReadonlySet<string>,
+  unknownKeys: readonly string[] = [],
+): ConfigSource | undefined {
+  const base = path.replace(/ \(its password\)$/, '');
+  const candidates = unknownKeys.map((key) => (base ? `${base}.${key}` : key));
+  for (let segments = base.split('.'); segments.length > 0 && segments[0] !== ''; segments = segments.slice(0, -1)) {
+    candidates.push(segments.join('.'));
+  }
+  for (const candidate of candidates) {
+    const found = sources.get(candidate);
+    if (!found) continue;
+    const hidden =
+      found.secret ||
+      secretPaths.has(candidate) ||
+      SECRET_KEY.test(candidate.split('.').pop()!) ||
+      base !== path ||
+      (typeof found.value === 'string' && URL_WITH_PASSWORD.test(found.value));
+    if (hidden) return { from: found.from };
+    const shown = JSON.stringify(found.value) ?? String(found.value);
+    return { from: found.from, value: shown.length > 80 ? `${shown.slice(0, 77)}...` : shown };
+  }
+  return undefined;
+}
+
+/** Adds each issue's source (see {@link sourceOf}). */
+function withSources(
+  issues: ConfigIssue[],
+  sources: ConfigSources,
+  secretPaths: ReadonlySet<string>,
+  unknownKeys: ReadonlyMap<ConfigIssue, string[]> = new Map(),
+): ConfigIssue[] {
+  return issues.map((issue) => {
+    if (issue.source) return issue;
+    const source = sourceOf(sources, issue.path, secretPaths, unknownKeys.get(issue));
+    return source ? { ...issue, source } : issue;
+  });
 }
 
 /** The config files' `environment` (validated again with the whole config; what is malformed is reported then). */
@@ -127,7 +204,7 @@ export function findConfigDir(start: string, env: Env): string {
   }
 }
 
-function readYaml(file: string, issues: ConfigIssue[]): Record<string, unknown> {
+function readYaml(file: string, issues: ConfigIssue[], sources: ConfigSources, cwd: string): Record<string, unknown> {
   if (!existsSync(file)) return {};
   try {
     const parsed = parseYaml(readFileSync(file, 'utf8')) as unknown;
@@ -136,6 +213,9 @@ function readYaml(file: string, issues: ConfigIssue[]): Record<string, unknown> 
       issues.push({ path: '', message: `${file} must contain a mapping` });
       return {};
     }
+    // Relative to where the process runs (the repository root, usually); elsewhere, in full.
+    const shown = relative(cwd, file);
+    recordFile(parsed, shown.startsWith('..') || isAbsolute(shown) ? file : shown, sources);
     return parsed;
   } catch (error) {
     issues.push({ path: '', message: `${file}: ${(error as Error).message}` });
@@ -145,10 +225,33 @@ function readYaml(file: string, issues: ConfigIssue[]): Record<string, unknown> 
 
 /** Formats zod issues as `a.b.c: message`, one per problem. */
 export function zodIssues(error: z.ZodError, prefix = ''): ConfigIssue[] {
-  return error.issues.map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
-    message: issue.message,
-  }));
+  return zodIssuesWithKeys(error, prefix).issues;
+}
+
+/** {@link zodIssues}, with the unknown keys each "unrecognized keys" issue names (to find who set them). */
+function zodIssuesWithKeys(
+  error: z.ZodError,
+  prefix = '',
+): { issues: ConfigIssue[]; unknownKeys: Map<ConfigIssue, string[]> } {
+  const unknownKeys = new Map<ConfigIssue, string[]>();
+  const issues = error.issues.map((zodIssue) => {
+    const issue: ConfigIssue = {
+      path: [prefix, ...zodIssue.path.map(String)].filter(Boolean).join('.'),
+      message: zodIssue.message,
+    };
+    if (zodIssue.code === 'unrecognized_keys') unknownKeys.set(issue, zodIssue.keys);
+    return issue;
+  });
+  return { issues, unknownKeys };
+}
+
+/** Paths whose values are secrets: the kernel's secret variables and those the config files declare. */
+function secretPathsOf(declared: Readonly<Record<string, EnvVariable>>): Set<string> {
+  return new Set(
+    Object.values({ ...declared, ...PLAIN_ENV_VARS })
+      .filter((variable) => variable.secret)
+      .map((variable) => variable.path),
+  );
 }
 
 export interface LoadConfigOptions {
@@ -166,22 +269,31 @@ export interface LoadConfigOptions {
 export function loadConfig(options: LoadConfigOptions = {}): Readonly<PlatformConfig> {
   const env = options.env ?? process.env;
   const envName = env.PLATFORM_ENV ?? env.NODE_ENV ?? 'development';
-  const dir = findConfigDir(options.cwd ?? process.cwd(), env);
+  const cwd = options.cwd ?? process.cwd();
+  const dir = findConfigDir(cwd, env);
+  const root = dirname(dir);
   const issues: ConfigIssue[] = [];
-  let tree = readYaml(join(dir, 'default.yaml'), issues);
-  tree = deepMerge(tree, readYaml(join(dir, `${envName}.yaml`), issues));
-  tree = deepMerge(tree, envOverrides(env, declaredVariables(tree.environment, issues)));
+  const sources: ConfigSources = new Map();
+  let tree = readYaml(join(dir, 'default.yaml'), issues, sources, cwd);
+  tree = deepMerge(tree, readYaml(join(dir, `${envName}.yaml`), issues, sources, cwd));
+  const declared = declaredVariables(tree.environment, issues);
+  tree = deepMerge(tree, envOverrides(env, declared, sources));
+  const envFrom = env.PLATFORM_ENV !== undefined ? 'PLATFORM_ENV' : env.NODE_ENV !== undefined ? 'NODE_ENV' : '';
   tree = deepMerge(tree, { env: envName });
+  if (envFrom) sources.set('env', { from: envFrom, value: envName, secret: false });
   if (options.overrides) tree = deepMerge(tree, options.overrides);
+  const secretPaths = secretPathsOf(declared);
 
   const parsed = platformConfigSchema.safeParse(tree);
-  if (!parsed.success) issues.push(...zodIssues(parsed.error));
+  if (!parsed.success) {
+    const found = zodIssuesWithKeys(parsed.error);
+    issues.push(...withSources(found.issues, sources, secretPaths, found.unknownKeys));
+  }
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
 
   const config = parsed.data;
   const secrets = developmentSecretIssues(config);
-  if (secrets.length > 0) throw new ConfigError(secrets);
-  const root = dirname(dir);
+  if (secrets.length > 0) throw new ConfigError(withSources(secrets, sources, secretPaths));
   if (!isAbsolute(config.dataDir)) config.dataDir = resolve(root, config.dataDir);
   if (!isAbsolute(config.gateway.supergraphPath)) {
     config.gateway.supergraphPath = resolve(root, config.gateway.supergraphPath);
@@ -190,6 +302,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<PlatformCo
     service.dbSchema ??= name.replace(/-/g, '_');
     service.url ??= `http://localhost:${service.port}/graphql`;
   }
+  sourcesOf.set(config, sources);
   return deepFreeze(config);
 }
 
@@ -207,6 +320,12 @@ function deepFreeze<T>(value: T): T {
  */
 export function moduleConfig<S extends z.ZodType>(config: PlatformConfig, name: string, schema: S): z.infer<S> {
   const parsed = schema.safeParse(config.modules[name] ?? {});
-  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, `modules.${name}`));
+  if (!parsed.success) {
+    const found = zodIssuesWithKeys(parsed.error, `modules.${name}`);
+    const sources = sourcesOf.get(config);
+    throw new ConfigError(
+      sources ? withSources(found.issues, sources, secretPathsOf(config.environment), found.unknownKeys) : found.issues,
+    );
+  }
   return parsed.data;
 }

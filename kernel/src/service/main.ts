@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { ConfigError } from '../config/config-error.js';
 
 /**
  * Runs a service (or several) as a process: stops gracefully on SIGTERM/SIGINT, exits 1 if
@@ -13,6 +14,11 @@ export async function runMain(
   try {
     handle = await start();
   } catch (error) {
+    // A bad setting is the operator's to correct: the lines naming it (and who set it), no stack.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
     if (log) log.error({ err: error }, 'failed to start');
     else process.stderr.write(`failed to start: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
