@@ -26,6 +26,7 @@ import {
 } from '@platform/kernel/gateway';
 import { forwardFiles } from './files-proxy.js';
 import { GatewayRateLimits } from './limits/rate-limits.js';
+import { explorerRoutes } from './explorer.js';
 import { SocketRegistry } from './subscriptions/connections.js';
 import { startGatewayAuth, type GatewayAuth } from './subscriptions/revocations.js';
 import { ForwardingDataSource, keepAliveFetcher, type GatewayContext } from './data-source.js';
@@ -236,7 +237,8 @@ async function serveApollo(
       logger: options.logger,
       metrics: options.metrics,
       introspection: config.gateway.introspection,
-      sandbox: config.gateway.sandbox,
+      // Apollo's landing page is Sandbox's; GraphiQL is served before Apollo (serveHttp).
+      sandbox: config.gateway.explorer === 'sandbox',
       limits: config.gateway.limits,
       plugins: [edge.rateLimits.plugin() as never],
     }),
@@ -267,7 +269,8 @@ function registerSubgraphChecks(readiness: Readiness, urls: Record<string, strin
 
 /**
  * `/graphql` behind the rate limits and the body and token limits, with health and metrics beside
- * it, and local file storage's signed URLs (`/files/<module>/…`) forwarded to their subgraphs.
+ * it, GraphiQL on `/graphiql` (and on `/graphql` for browsers when it is the explorer), and local
+ * file storage's signed URLs (`/files/<module>/…`) forwarded to their subgraphs.
  */
 function serveHttp(
   config: PlatformConfig,
@@ -283,7 +286,7 @@ function serveHttp(
     metrics,
     readiness,
     compression: true,
-    sandbox: config.gateway.sandbox,
+    sandbox: config.gateway.explorer === 'sandbox',
     metricsCredential: config.metrics.requireCredential ? credential : undefined,
     onCredentialRefused: (path, presented) => {
       metrics.credentialRefusals.inc({ route: path });
@@ -302,6 +305,12 @@ function serveHttp(
         authorization: req.headers.authorization,
         clientIp: currentRequest()?.ip,
         userAgent: req.get('user-agent'),
+  const explorer = explorerRoutes({ mode: config.gateway.explorer, logger: logger.child({ component: 'explorer' }) });
+  if (explorer) {
+    http.registerRoute('/graphiql');
+    http.app.use('/graphiql', explorer.page);
+    http.app.get('/graphql', explorer.landing);
+  }
         trace: otelContext.active(),
       }),
     }),

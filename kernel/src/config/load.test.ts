@@ -39,6 +39,8 @@ describe('loadConfig', () => {
     [{ PLATFORM_ENV: 'test' }, 'http.shutdownTimeoutMs', 1000],
     [{ PLATFORM_ENV: 'production' }, 'host', '0.0.0.0'],
     [{ PLATFORM_ENV: 'production' }, 'gateway.introspection', false],
+    [{ PLATFORM_ENV: 'production' }, 'gateway.explorer', 'off'],
+    [{}, 'gateway.explorer', 'sandbox'],
     [{ PLATFORM_ENV: 'production' }, 'http.cors.origins', []],
     [{ NODE_ENV: 'production' }, 'env', 'production'],
     [{}, 'env', 'development'],
@@ -60,7 +62,8 @@ describe('loadConfig', () => {
     ],
     ['PLATFORM_SERVICES__BLOG__PORT', '5004', 'services.blog.port', 5004],
     ['PLATFORM_SERVICES__BLOG__PORT', '5004', 'services.blog.url', 'http://localhost:5004/graphql'],
-    ['PLATFORM_GATEWAY__SANDBOX', 'false', 'gateway.sandbox', false],
+    ['PLATFORM_GATEWAY__EXPLORER', 'graphiql', 'gateway.explorer', 'graphiql'],
+    ['PLATFORM_GATEWAY__EXPLORER', 'off', 'gateway.explorer', 'off'],
     ['PLATFORM_TRACING__SAMPLE_RATIO', '0.25', 'tracing.sampleRatio', 0.25],
     ['PLATFORM_MODULES__BLOG__MAX_TITLE', '80', 'modules.blog.maxTitle', 80],
     ['DATABASE_URL', 'postgres://u:p@db:5432/platform', 'database.url', 'postgres://u:p@db:5432/platform'],
@@ -133,6 +136,15 @@ describe('loadConfig', () => {
     const error = configError(() => load({ PLATFORM_ENV: 'test', [name]: value }));
     expect(error.issues).toHaveLength(1);
     expect(error.issues[0]!.path).toBe(path);
+  });
+
+  it('says what replaced gateway.sandbox when an old config still sets it', () => {
+    const error = configError(() => load({ PLATFORM_ENV: 'test', PLATFORM_GATEWAY__SANDBOX: 'true' }));
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]).toMatchObject({
+      path: 'gateway.sandbox',
+      message: expect.stringContaining('gateway.sandbox was replaced by gateway.explorer: sandbox | graphiql | off'),
+    });
   });
 
   it('returns a deeply frozen object', () => {

@@ -220,8 +220,15 @@ export const platformConfigSchema = z
         /** Compose from the running subgraphs instead of the file (development only). */
         introspectAndCompose: z.boolean(),
         pollIntervalMs: z.number().int().positive(),
-        /** Apollo Sandbox on GET /graphql. */
-        sandbox: z.boolean(),
+        /**
+         * What a browser's GET /graphql shows: Apollo Sandbox (loaded from Apollo's CDN), GraphiQL
+         * (bundled, works offline), or nothing. Unless `off`, GraphiQL is also on `/graphiql`.
+         */
+        explorer: z.enum(['sandbox', 'graphiql', 'off']),
+        /** Replaced by `explorer`; named here so an old config says what to write instead. */
+        sandbox: z
+          .never({ error: 'gateway.sandbox was replaced by gateway.explorer: sandbox | graphiql | off' })
+          .optional(),
         introspection: z.boolean(),
         /** Time allowed for one subgraph fetch. */
         subgraphTimeoutMs: z.number().int().positive(),

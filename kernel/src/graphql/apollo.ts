@@ -71,7 +71,11 @@ export function formatErrorWith(logger: Logger, options: { hideSchemaDetails?: b
   };
 }
 
-/** Apollo Sandbox where wanted (the gateway in development), nothing elsewhere. */
+/**
+ * Apollo Sandbox where wanted (the gateway with `gateway.explorer: sandbox`, subgraphs in
+ * development), nothing elsewhere: the gateway serves its own GraphiQL before Apollo sees the
+ * request (gateway/src/explorer.ts).
+ */
 export function landingPagePlugin(sandbox: boolean): ApolloServerPlugin<BaseContext> {
   return sandbox
     ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })

@@ -31,7 +31,10 @@ export interface HttpServiceOptions {
   readiness: Readiness;
   /** gzip/brotli responses (the gateway, facing browsers); subgraphs leave it off. */
   compression?: boolean;
-  /** Relaxes the content security policy so Apollo Sandbox can load on GET /graphql. */
+  /**
+   * Relaxes the content security policy so Apollo Sandbox (scripts from Apollo's CDN) can load on
+   * GET /graphql. The gateway's GraphiQL sets its own strict policy on its responses instead.
+   */
   sandbox?: boolean;
   /**
    * The deployment's service secret, on services behind the gateway: a client address the
