@@ -113,7 +113,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const started = Date.now();
   const manifest = await buildExplorer();
   const where = relative(process.cwd(), DIST) || '.';
-  console.log(
-    `explorer built in ${where} (${(manifest.bytes / 1024 / 1024).toFixed(1)} MiB, ${Date.now() - started} ms)`,
-  );
+  const size = `${(manifest.bytes / 1024 / 1024).toFixed(1)} MiB`;
+  process.stdout.write(`explorer built in ${where} (${size}, ${Date.now() - started} ms)\n`);
 }
