@@ -10,7 +10,10 @@ import {
   CLIENT_ADDRESS_HEADER,
   DEADLINE_HEADER,
   SERVICE_CREDENTIAL_HEADER,
+  settleError,
   signClientAddress,
+  type ErrorReporter,
+  type Logger,
 } from '@platform/kernel/gateway';
 import { GraphQLError } from 'graphql';
 
@@ -52,11 +55,56 @@ export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
   /** The deployment's service credential: subgraphs answer `_service` (composition) only with it. */
   readonly credential: string;
 
-  constructor(config: { url: string; fetcher: Fetcher; clientAddressSecret: string; credential: string }) {
+  /** Where failed calls are told apart (see didEncounterError); none: they are only rethrown. */
+  readonly #failures: SubgraphFailures | undefined;
+
+  constructor(config: {
+    url: string;
+    fetcher: Fetcher;
+    clientAddressSecret: string;
+    credential: string;
+    failures?: SubgraphFailures;
+  }) {
     super(config);
     this.clientAddressSecret = config.clientAddressSecret;
     this.credential = config.credential;
+    this.#failures = config.failures;
     this.fetcher = readingClientErrors(this.fetcher);
+  }
+
+  /**
+   * A failed call: a subgraph that cannot be reached, is overloaded or stopping (no answer, 502,
+   * 503, 504, the caller gone) is an operational state its own metrics, readiness and alerts
+   * cover: logged as a warning here, not published. An answer no healthy subgraph gives (500 or
+   * another status without a GraphQL body, a body that is not JSON) is a bug: published to the
+   * error bus (kind `subgraph`). Either way the error is settled, so the masking that follows does
+   * not publish it again. (A subgraph's own resolver errors arrive as GraphQL errors, already
+   * masked and published by the subgraph.)
+   */
+  override didEncounterError(
+    error: Error,
+    _fetchRequest: unknown,
+    fetchResponse?: FetcherResponse,
+    context?: GatewayContext,
+  ): never {
+    const failures = this.#failures;
+    if (failures) {
+      const status = fetchResponse?.status;
+      const operational = status === undefined || status === 502 || status === 503 || status === 504;
+      if (operational) {
+        failures.logger.warn({ subgraph: failures.subgraph, status, err: error }, 'subgraph call failed');
+        settleError(error);
+      } else {
+        failures.errors.report(error, {
+          kind: 'subgraph',
+          message: 'subgraph answered what no healthy subgraph answers',
+          subgraph: failures.subgraph,
+          ...(context?.requestId ? { requestId: context.requestId } : {}),
+          extra: { status },
+        });
+      }
+    }
+    throw error;
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
@@ -78,6 +126,13 @@ export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
       active && active.traceId === trace.getSpanContext(gateway.trace)?.traceId ? otelContext.active() : gateway.trace;
     for (const [name, value] of Object.entries(injectTraceHeaders({}, parent))) headers.set(name, value);
   }
+}
+
+/** The subgraph a data source calls, and where its failed calls are told (see didEncounterError). */
+export interface SubgraphFailures {
+  subgraph: string;
+  logger: Pick<Logger, 'warn'>;
+  errors: ErrorReporter;
 }
 
 /**

@@ -5,6 +5,7 @@ import { context as otelContext } from '@opentelemetry/api';
 import { currentRequest, type Logger, type PlatformConfig } from '@platform/kernel';
 import {
   closeRedis,
+  createErrorBus,
   createLogger,
   createRedis,
   HttpService,
@@ -14,6 +15,7 @@ import {
   ServiceMetrics,
   SubgraphFetchMetrics,
   startTracing,
+  type ErrorBus,
   type ServiceHandle,
   bytesOf,
   jwksCheck,
@@ -67,17 +69,20 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
   try {
     teardown.add(startTracing(config, 'gateway'));
     const metrics = new ServiceMetrics('gateway');
+    // Closed last (teardown runs in reverse): what the shutdown reports still reaches Sentry.
+    const errors = await createErrorBus({ config, module: 'gateway', logger, metrics });
+    teardown.add(() => errors.close(config.errors.sentry.flushTimeoutMs));
     const readiness = new Readiness();
     // Signs the client address passed on to subgraphs; read (or made) before anything else starts.
     const secret = serviceSecret(config);
     // Proves to subgraphs that the gateway is one of the deployment's services (`_service` for
     // composition, the token and permission services' internal routes).
     const credential = serviceCredential(secret);
-    const federation = federate(config, logger, secret, credential, metrics);
-    const edge = await guardEdge(config, { logger, metrics, readiness, teardown, credential });
-    const apollo = await serveApollo(config, federation, edge, { logger, metrics, teardown });
+    const federation = federate(config, logger, secret, credential, metrics, errors);
+    const edge = await guardEdge(config, { logger, metrics, readiness, teardown, credential, errors });
+    const apollo = await serveApollo(config, federation, edge, { logger, metrics, teardown, errors });
     registerSubgraphChecks(readiness, federation.urls);
-    const http = serveHttp(config, apollo, edge, federation.urls, { logger, metrics, readiness, credential });
+    const http = serveHttp(config, apollo, edge, federation.urls, { logger, metrics, readiness, credential, errors });
 
     const subscriptions = await startGatewaySubscriptions({
       server: http.server,
@@ -118,6 +123,7 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
       baseUrl,
       url: `${baseUrl}/graphql`,
       logger,
+      errors,
       subscriptionStats: () => subscriptions.stats(),
       stop: () => teardown.run(),
     };
@@ -143,6 +149,7 @@ function federate(
   secret: string,
   credential: string,
   metrics: ServiceMetrics,
+  errors: ErrorBus,
 ): Federation {
   const urls = Object.fromEntries(Object.entries(config.services).map(([name, service]) => [name, service.url!]));
   // One keep-alive pool for every subgraph call (see keepAliveFetcher).
@@ -158,6 +165,7 @@ function federate(
       fetcher: fetches.timed(name, fetcher),
       clientAddressSecret: secret,
       credential,
+      failures: { subgraph: name, logger, errors },
     });
   const gateway = new ApolloGateway({
     supergraphSdl: config.gateway.introspectAndCompose
@@ -181,6 +189,7 @@ interface StepOptions {
   readiness: Readiness;
   teardown: Teardown;
   credential: string;
+  errors: ErrorBus;
 }
 
 /** What guards the edge: verified callers, their sockets, and rate limits. */
@@ -229,7 +238,7 @@ async function serveApollo(
   config: PlatformConfig,
   federation: Federation,
   edge: Edge,
-  options: Pick<StepOptions, 'logger' | 'metrics' | 'teardown'>,
+  options: Pick<StepOptions, 'logger' | 'metrics' | 'teardown' | 'errors'>,
 ): Promise<ApolloServer<GatewayContext>> {
   const apollo = new ApolloServer<GatewayContext>({
     gateway: federation.gateway,
@@ -240,6 +249,7 @@ async function serveApollo(
       // Apollo's landing page is Sandbox's; GraphiQL is served before Apollo (serveHttp).
       sandbox: config.gateway.explorer === 'sandbox',
       limits: config.gateway.limits,
+      errors: options.errors,
       plugins: [edge.rateLimits.plugin() as never],
     }),
   });
@@ -279,13 +289,14 @@ function serveHttp(
   urls: Record<string, string>,
   options: Omit<StepOptions, 'teardown'>,
 ): HttpService {
-  const { logger, metrics, readiness, credential } = options;
+  const { logger, metrics, readiness, credential, errors } = options;
   const http = new HttpService({
     config,
     logger,
     metrics,
     readiness,
     compression: true,
+    errors,
     sandbox: config.gateway.explorer === 'sandbox',
     metricsCredential: config.metrics.requireCredential ? credential : undefined,
     onCredentialRefused: (path, presented) => {

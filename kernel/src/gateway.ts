@@ -45,6 +45,9 @@ export { createEventBus } from './events/create.js';
 export type { EventBus } from './events/bus.js';
 export type { ServiceHandle } from './service/subgraph.js';
 export { Teardown } from './service/teardown.js';
+// Its unexpected errors: the same bus (log, errors_total, Sentry) as every service's.
+export { createErrorBus } from './error-bus/create.js';
+export { settleError, type ErrorBus, type ErrorReporter } from './error-bus/error-bus.js';
 export { PlatformError, QueryTooComplexError } from './errors.js';
 export { platformApolloOptions } from './graphql/apollo.js';
 export { validateSafely } from './graphql/client-errors.js';

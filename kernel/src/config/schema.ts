@@ -212,6 +212,26 @@ export const platformConfigSchema = z
         sampleRatio: z.number().min(0).max(1),
       })
       .strict(),
+    /** The error bus (kernel/src/error-bus): every unexpected error is logged and counted, and sent to Sentry when set. */
+    errors: z
+      .object({
+        sentry: z
+          .object({
+            /** SENTRY_DSN: where events go (only there); unset sends nothing and loads no Sentry code. */
+            dsn: url.nullable(),
+            /** SENTRY_ENVIRONMENT; unset: Sentry's default (`production`). */
+            environment: z.string().min(1).nullable(),
+            /** SENTRY_RELEASE: the deployed version, to tell regressions apart. */
+            release: z.string().min(1).nullable(),
+            /** Fraction of errors sent (0..1). */
+            sampleRate: z.number().min(0).max(1),
+            /** At shutdown (and after a process-level failure), how long queued events may take to leave. */
+            flushTimeoutMs: z.number().int().nonnegative(),
+          })
+          .strict(),
+      })
+      .strict()
+      .default({ sentry: { dsn: null, environment: null, release: null, sampleRate: 1, flushTimeoutMs: 2000 } }),
     gateway: z
       .object({
         port,

@@ -8,6 +8,7 @@ import {
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
+import { noteOperation, type ErrorReporter } from '../error-bus/error-bus.js';
 import { maskError } from '../errors.js';
 import {
   clientErrorsPlugin,
@@ -58,14 +59,31 @@ function hasErrors(body: unknown): boolean {
   return Boolean(single?.errors?.length);
 }
 
+/** Names the operation each request runs, for the errors published on its path (see noteOperation). */
+export function operationNamePlugin(): ApolloServerPlugin<BaseContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operationName }) {
+          noteOperation(operationName);
+        },
+      };
+    },
+  };
+}
+
 /**
- * Masks unexpected errors (logged with the request id) and keeps expected ones; with
+ * Masks unexpected errors and keeps expected ones; what is masked goes to the error bus (logged
+ * with the request id, counted, sent to Sentry), or only to the log without one. With
  * `hideSchemaDetails`, no message suggests field, argument or type names ("Did you mean …?").
  */
-export function formatErrorWith(logger: Logger, options: { hideSchemaDetails?: boolean } = {}) {
+export function formatErrorWith(logger: Logger, options: { hideSchemaDetails?: boolean; errors?: ErrorReporter } = {}) {
+  const message = 'unexpected error in GraphQL operation';
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const masked = maskError(withRequestErrorCode(formatted, error), error, currentRequest()?.requestId, (internal) => {
-      logger.error({ err: internal, path: formatted.path }, 'unexpected error in GraphQL operation');
+      const path = formatted.path?.join('.');
+      if (options.errors) options.errors.report(internal, { kind: 'resolver', message, ...(path ? { path } : {}) });
+      else logger.error({ err: internal, path: formatted.path }, message);
     });
     return options.hideSchemaDetails ? withoutSuggestions(masked) : masked;
   };
@@ -102,6 +120,8 @@ export function platformApolloOptions(options: {
   /** `gateway.limits`: what one operation may ask for, and the largest answer sent. */
   limits: OperationLimits;
   plugins?: ApolloServerPlugin<BaseContext>[];
+  /** Where masked (unexpected) errors are published; without it they are only logged. */
+  errors?: ErrorReporter;
 }): Pick<
   ApolloServerOptionsWithStaticSchema<BaseContext>,
   | 'logger'
@@ -127,12 +147,13 @@ export function platformApolloOptions(options: {
     csrfPrevention: true,
     // The kernel owns shutdown (drain, hooks, database); Apollo's own handler re-raises the signal.
     stopOnTerminationSignals: false,
-    formatError: formatErrorWith(options.logger, { hideSchemaDetails }),
+    formatError: formatErrorWith(options.logger, { hideSchemaDetails, errors: options.errors }),
     stringifyResult: boundedStringify(bytesOf(options.limits.maxResponseBytes)),
     plugins: [
       clientErrorsPlugin(),
       operationLimitsPlugin(options.limits, options.metrics),
       metricsPlugin(options.metrics),
+      operationNamePlugin(),
       landingPagePlugin(options.sandbox),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),

@@ -8,6 +8,7 @@ import { context, trace, SpanKind, SpanStatusCode, type Context } from '@opentel
 import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/schema.js';
 import type { Readiness } from '../health/health.js';
+import type { ErrorReporter } from '../error-bus/error-bus.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { extractContext, inService, tracer } from '../tracing/tracing.js';
 import { currentRequest, requestIdFrom, runWithRequest, type RequestContext } from './request-context.js';
@@ -49,6 +50,8 @@ export interface HttpServiceOptions {
   metricsCredential?: string;
   /** Hears each refused credential (the route and whether one was presented at all). */
   onCredentialRefused?: (path: string, presented: boolean) => void;
+  /** Where unhandled route errors (answered 500) are published; without it they are only logged. */
+  errors?: ErrorReporter;
 }
 
 /** A JSON error body in the GraphQL shape, so clients parse every failure the same way. */
@@ -177,7 +180,9 @@ export class HttpService {
             ),
           );
       } else {
-        this.#options.logger.error({ err: error, path: req.path }, 'unhandled error');
+        const { errors, logger } = this.#options;
+        if (errors) errors.report(error, { kind: 'http', message: 'unhandled error', path: req.path });
+        else logger.error({ err: error, path: req.path }, 'unhandled error');
         res.status(500).json(errorBody('Internal server error', ErrorCode.INTERNAL_SERVER_ERROR));
       }
     });

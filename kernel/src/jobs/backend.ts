@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ErrorReporter } from '../error-bus/error-bus.js';
 import type { JobMetrics } from './metrics.js';
 import type { QueueDefinition, ScheduleDefinition } from './queue.js';
 import type { EnqueueOptions, JobsReport } from './types.js';
@@ -12,6 +13,8 @@ export interface BackendContext {
   module: string;
   logger: Logger;
   metrics: JobMetrics;
+  /** Hears each try that failed unexpectedly, and each job that died (the error bus). */
+  errors?: ErrorReporter;
 }
 
 /** One store of jobs: a module's database, or BullMQ on Redis. */

@@ -149,6 +149,7 @@ export class BullJobs implements JobsBackend {
       },
       this.#options.logger,
       this.#options.metrics,
+      this.#options.errors,
     );
     if (result.outcome === 'completed') return;
     if (result.interrupted) {

@@ -140,6 +140,7 @@ export class DatabaseJobs implements JobsBackend, WorkerHost {
       },
       logger,
       metrics,
+      this.#options.errors,
     );
     try {
       if (result.interrupted) await this.#handBack(row.id);

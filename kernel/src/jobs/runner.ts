@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { ErrorReporter } from '../error-bus/error-bus.js';
+import { PlatformError } from '../errors.js';
 import type { JobMetrics, TryOutcome } from './metrics.js';
 import { PermanentJobError, type QueueDefinition } from './queue.js';
 
@@ -41,6 +43,7 @@ export async function runTry(
   input: TryInput,
   logger: Logger,
   metrics: JobMetrics,
+  errors?: ErrorReporter,
 ): Promise<TryResult> {
   const { timeoutMs } = definition.options;
   const controller = new AbortController();
@@ -77,8 +80,24 @@ export async function runTry(
     const outcome: TryOutcome = last ? 'dead' : 'failed';
     metrics.observe(input.queue, outcome, (performance.now() - started) / 1000);
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    if (last) jobLogger.error({ err: error }, 'job failed for the last time: dead');
-    else jobLogger.warn({ err: error }, 'job failed: will be retried');
+    // A dead job is always published; a retried try only when nothing expected it (a typed
+    // business error is the job saying "not now", logged as such).
+    const expected = error instanceof PermanentJobError || error instanceof PlatformError;
+    const published =
+      errors !== undefined &&
+      (last || !expected) &&
+      errors.report(error, {
+        kind: 'job',
+        message: last ? 'job failed for the last time: dead' : 'job failed: will be retried',
+        queue: input.queue,
+        jobId: input.id,
+        attempt: input.attempt,
+        ...(last ? { dead: true } : {}),
+        extra: { maxAttempts: input.maxAttempts },
+      });
+    // Published: the bus logged it, with the job's fields.
+    if (!published && last) jobLogger.error({ err: error }, 'job failed for the last time: dead');
+    else if (!published) jobLogger.warn({ err: error }, 'job failed: will be retried');
     return { outcome, error: message.slice(0, 2000) };
   } finally {
     clearTimeout(timer);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/schema.js';
 import type { ModuleDatabase } from '../database/database.js';
+import type { ErrorReporter } from '../error-bus/error-bus.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { JobsBackend, RetryOutcome } from './backend.js';
 import type { BullJobsOptions } from './bullmq-backend.js';
@@ -15,6 +16,8 @@ export interface JobsServiceOptions {
   db: ModuleDatabase;
   logger: Logger;
   metrics: ServiceMetrics;
+  /** Where unexpected job failures and dead jobs are published (the service's error bus). */
+  errors?: ErrorReporter;
   /** The module's schedules (`module.yaml`), each naming a queue defined before `start`. */
   schedules?: readonly ScheduleDefinition[];
   /** False: `start` leaves the stored schedules alone and ticks none (`jobs.runSchedules`). Default true. */
@@ -46,7 +49,7 @@ export class JobsService implements ModuleJobs {
       const waiting = await this.#backend.waiting([...this.#queues.keys()]);
       return Object.fromEntries(Object.entries(waiting).map(([queue, n]) => [`${module}.${queue}`, n]));
     });
-    const context = { module, logger: jobsLogger, metrics };
+    const context = { module, logger: jobsLogger, metrics, errors: options.errors };
     this.#backend = platform.redis.url
       ? lazyBullJobs({ ...context, ...platform.jobs, url: platform.redis.url, keyPrefix: platform.redis.keyPrefix })
       : new DatabaseJobs({ ...context, ...platform.jobs, db: options.db });

@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import type { AccessTokenProvider } from '../contracts/access-tokens.js';
 import type { ModuleCache } from '../cache/cache.js';
 import type { PlatformConfig } from '../config/schema.js';
+import type { ErrorReporter } from '../error-bus/error-bus.js';
 import type { EventBus, SubscribeOptions } from '../events/bus.js';
 import type { FileStorage } from '../files/storage.js';
 import type { ModuleEvents } from '../events/outbox.js';
@@ -67,6 +68,13 @@ export interface ModuleRuntime<Config = unknown> {
    * served on the gateway's `/files/<module>/…`, or an S3-compatible bucket under `<module>/`.
    */
   readonly files: FileStorage;
+  /**
+   * Reports an error the module handled but did not expect (a fallback taken, a loop given up)
+   * with the kernel's own: one log line, `errors_total{module,kind}`, and Sentry when
+   * `SENTRY_DSN` is set, with the request id, trace id and user id of the path it is called on.
+   * Errors thrown out of resolvers, jobs and consumers are published by the kernel already.
+   */
+  readonly errors: ErrorReporter;
 }
 
 export type { ModuleEvents } from '../events/outbox.js';

@@ -4,6 +4,7 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import { Router } from 'express';
 import type { GraphQLSchema } from 'graphql';
+import type { ErrorReporter } from '../error-bus/error-bus.js';
 import { AuthenticationError, PlatformError } from '../errors.js';
 import { serveAccessTokens } from '../contracts/access-tokens.js';
 import { LocalFileStorage } from '../files/local.js';
@@ -43,6 +44,8 @@ export interface GraphQLServiceOptions {
   /** Hears each refused service credential (route, whether one was presented). */
   credentialRefused: (path: string, presented: boolean) => void;
 }
+  /** Where masked resolver errors and unhandled route errors are published. */
+  errors: ErrorReporter;
 
 /** A module's GraphQL service, built but not yet listening. */
 export interface GraphQLService {
@@ -86,6 +89,7 @@ export async function serveGraphQL<Config, Services>(
     metricsCredential: platform.metrics.requireCredential ? options.credential : undefined,
     onCredentialRefused: options.credentialRefused,
   });
+    errors: options.errors,
   const context = operationContexts(runtime, services, options.auth);
   await serveHttpGraphQL(http, schema, runtime, context, options);
   // Internal routes answer only the deployment's services.
@@ -171,6 +175,7 @@ async function serveHttpGraphQL<Config, Services>(
       plugins: [
         ApolloServerPluginInlineTraceDisabled(),
         rejectBadCredentials(),
+      errors: options.errors,
         sharedAnswerPlugin(),
         serviceFieldsPlugin(options.credential, options.credentialRefused),
       ],

@@ -1,4 +1,5 @@
 import type { PlatformConfig } from '../config/schema.js';
+import { createErrorBus } from '../error-bus/create.js';
 import { MemoryBroker, MemoryEventBus } from '../events/memory-bus.js';
 import { createLogger } from '../logging/logger.js';
 import { ServiceMetrics } from '../metrics/metrics.js';
@@ -24,12 +25,16 @@ export async function withModuleRuntime<Config, Services, T>(
   const bus = new MemoryEventBus({ logger, broker: new MemoryBroker() });
   teardown.add(() => bus.close());
   try {
+    const metrics = new ServiceMetrics(name);
+    const errors = await createErrorBus({ config: platform, module: name, logger, metrics });
+    teardown.add(() => errors.close(platform.errors.sentry.flushTimeoutMs));
     const { runtime, services } = await buildRuntime(module, {
       platform,
       logger,
-      metrics: new ServiceMetrics(name),
+      metrics,
       teardown,
       bus,
+      errors,
       serving: false,
     });
     return await job(runtime, services);

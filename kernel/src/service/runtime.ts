@@ -5,6 +5,7 @@ import { moduleConfig } from '../config/load.js';
 import type { PlatformConfig } from '../config/schema.js';
 import { createModuleCache } from '../cache/cache.js';
 import { openDatabase } from '../database/database.js';
+import type { ErrorBus } from '../error-bus/error-bus.js';
 import type { EventBus } from '../events/bus.js';
 import { outboxRecorder } from '../events/outbox.js';
 import { JobsService } from '../jobs/service.js';
@@ -27,6 +28,8 @@ export interface RuntimeOptions {
   teardown: Teardown;
   /** The bus the module publishes and listens on (its owner closes it). */
   bus: EventBus;
+  /** Where unexpected errors go (its owner closes it). */
+  errors: ErrorBus;
   /**
    * A serving instance: migrations as `database.migrateOnStart` says, Redis commands bounded to a
    * second and counted when they fail, pub/sub shared through Redis. Otherwise (a command-line
@@ -91,6 +94,7 @@ export async function buildRuntime<Config, Services>(
     db,
     logger,
     metrics,
+    errors: options.errors,
     schedules: moduleSchedules(module.manifest, platform),
     runSchedules: platform.jobs.runSchedules,
   });
@@ -134,6 +138,7 @@ export async function buildRuntime<Config, Services>(
     files,
     jobs,
     mail,
+    errors: options.errors,
   };
   const services = (module.services ? await module.services(runtime) : undefined) as Services;
   built.services = services;

@@ -1,5 +1,7 @@
 import type { PlatformConfig } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
+import { createErrorBus } from '../error-bus/create.js';
+import type { ErrorBus } from '../error-bus/error-bus.js';
 import { createEventBus } from '../events/create.js';
 import type { EventBus } from '../events/bus.js';
 import { KernelTopic } from '../events/kernel-topics.js';
@@ -35,6 +37,8 @@ export interface ServiceHandle {
   /** Base URL, e.g. http://127.0.0.1:4004 */
   readonly baseUrl: string;
   readonly logger: Logger;
+  /** Where the service's unexpected errors go (log, `errors_total`, Sentry). */
+  readonly errors: ErrorBus;
   /** Graceful stop: drain requests, run stop hooks, close resources. Idempotent. */
   stop(): Promise<void>;
 }
@@ -105,6 +109,9 @@ async function startSubgraphAsService<Config, Services = unknown>(
   try {
     teardown.add(startTracing(platform, name));
     const metrics = new ServiceMetrics(name);
+    // Closed last (teardown runs in reverse): what the shutdown reports still reaches Sentry.
+    const errors = await createErrorBus({ config: platform, module: name, logger, metrics });
+    teardown.add(() => errors.close(platform.errors.sentry.flushTimeoutMs));
     const readiness = new Readiness();
     // The deployment's service secret: it signs client addresses, and the credential derived
     // from it opens internal routes, `_service` and (in production) `/metrics`.
@@ -119,6 +126,7 @@ async function startSubgraphAsService<Config, Services = unknown>(
       metrics,
       teardown,
       bus,
+      errors,
       serving: true,
     });
     const events = new EventMetrics(metrics, runtime.db, module.manifest.events.publishes);
@@ -145,6 +153,7 @@ async function startSubgraphAsService<Config, Services = unknown>(
       secret,
       credential,
       credentialRefused,
+      errors,
     });
     await runHooks(module, runtime, services, teardown);
 
@@ -164,6 +173,7 @@ async function startSubgraphAsService<Config, Services = unknown>(
       url: `${baseUrl}/graphql`,
       sdl: graphql.sdl,
       logger,
+      errors,
       runtime,
       services,
       releaseEvents: () => relay.start(),
