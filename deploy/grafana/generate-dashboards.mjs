@@ -519,8 +519,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     } else writeFileSync(path, text);
   }
   if (stale.length > 0) {
-    console.error(
-      `deploy/grafana/dashboards is not what generate-dashboards.mjs writes: ${stale.join(', ')}; run node deploy/grafana/generate-dashboards.mjs`,
+    process.stderr.write(
+      `deploy/grafana/dashboards is not what generate-dashboards.mjs writes: ${stale.join(', ')}; run node deploy/grafana/generate-dashboards.mjs\n`,
     );
     process.exit(1);
   }
