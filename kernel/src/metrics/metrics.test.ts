@@ -162,3 +162,15 @@ describe('ServiceMetrics.countErrors', () => {
     expect(all['Op/CODE_50']).toBeUndefined();
   });
 });
+
+describe('ServiceMetrics initial series', () => {
+  it('starts every refusal reason and dependency at 0, so dashboards and alerts see them before the first', async () => {
+    const text = await new ServiceMetrics('gateway').exposition();
+    for (const reason of ['depth', 'aliases', 'rootFields', 'directives', 'tokens', 'cost', 'rate_limited']) {
+      expect(text).toContain(`graphql_requests_refused_total{reason="${reason}",service="gateway"} 0`);
+    }
+    for (const dependency of ['redis', 'identity', 'authz']) {
+      expect(text).toContain(`dependency_errors_total{dependency="${dependency}",service="gateway"} 0`);
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { OperationLimit } from '../errors.js';
 
 const MAX_OPERATION_NAMES = 200;
 
@@ -15,6 +16,18 @@ export const MISNAMED_DEFAULT_METRICS = [
 ] as const;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MAX_ERROR_CODES = 50;
+/** Why a request is refused before any work: each operation limit, or a rate budget used up. */
+const REFUSAL_REASONS: ReadonlyArray<OperationLimit | 'rate_limited'> = [
+  'depth',
+  'aliases',
+  'rootFields',
+  'directives',
+  'tokens',
+  'cost',
+  'rate_limited',
+];
+/** The dependencies whose failed calls `dependency_errors_total` counts. */
+const DEPENDENCIES = ['redis', 'identity', 'authz'] as const;
 const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /** The process's own metrics (`process_*`, `nodejs_*`), collected once however many services it runs. */
@@ -99,6 +112,9 @@ export class ServiceMetrics {
       labelNames: ['namespace', 'result'],
       registers: [this.registry],
     });
+    // Known label sets start at 0: a dashboard or an alert sees the series before the first event.
+    for (const reason of REFUSAL_REASONS) this.refusals.inc({ reason }, 0);
+    for (const dependency of DEPENDENCIES) this.dependencyErrors.inc({ dependency }, 0);
     this.dbQueryDuration = new Histogram({
       name: 'db_query_duration_seconds',
       help: 'Database statement duration by statement kind, for client requests, internal calls between services, or background work (outbox, jobs)',
