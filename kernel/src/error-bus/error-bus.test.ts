@@ -194,7 +194,9 @@ describe('createErrorBus', () => {
     const metrics = new ServiceMetrics('notes');
     const { logger } = capturedLogger();
     const errors = await createErrorBus({
-      config: { errors: { sentry: { dsn: null, environment: null, release: null, sampleRate: 1, flushTimeoutMs: 100 } } },
+      config: {
+        errors: { sentry: { dsn: null, environment: null, release: null, sampleRate: 1, flushTimeoutMs: 100 } },
+      },
       module: 'notes',
       logger,
       metrics,

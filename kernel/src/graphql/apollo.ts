@@ -82,7 +82,9 @@ export function formatErrorWith(logger: Logger, options: { hideSchemaDetails?: b
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const masked = maskError(withRequestErrorCode(formatted, error), error, currentRequest()?.requestId, (internal) => {
       const path = formatted.path?.join('.');
-      if (options.errors) options.errors.report(internal, { kind: 'resolver', message, ...(path ? { path } : {}) });
+      // What the resolver threw (its type and stack), not GraphQL's wrapper around it.
+      const thrown = (internal as { originalError?: unknown }).originalError ?? internal;
+      if (options.errors) options.errors.report(thrown, { kind: 'resolver', message, ...(path ? { path } : {}) });
       else logger.error({ err: internal, path: formatted.path }, message);
     });
     return options.hideSchemaDetails ? withoutSuggestions(masked) : masked;
