@@ -25,6 +25,8 @@ export { withModuleRuntime } from './service/offline.js';
 export { jobsReport, retryJob, JOBS_PATH, type RetryOutcome } from './jobs/operate.js';
 export type { JobInfo, JobState, JobsReport, QueueInfo, ScheduleInfo } from './jobs/types.js';
 export { JWKS_PATH } from './contracts/access-tokens.js';
+// `platformctl doctor`: a module's migrations, outbox and queues, offline or from its running service.
+export { moduleDiagnostics, DIAGNOSTICS_PATH, type ModuleDiagnostics } from './service/diagnostics.js';
 // The benchmarks' peers of the gateway's token and permission checks.
 export { TokenVerifier } from './auth/token-verifier.js';
 export { RemotePermissions } from './auth/remote-permissions.js';

@@ -1,18 +1,22 @@
 /**
- * platformctl: inspect and validate modules, compose the supergraph, run migrations, check,
+ * platformctl: inspect, validate and test modules, compose the supergraph, run migrations, check,
  * prune, export and verify the audit log, list and rotate identity's signing keys, list modules'
- * jobs and retry dead ones.
- * Exit codes: 0 ok, 1 problems found, 2 usage errors.
+ * jobs and retry dead ones, and diagnose a deployment (doctor).
+ * Exit codes: 0 ok, 1 problems found, 2 usage errors. Errors are one or two plain lines; the
+ * stack only with --verbose.
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { ConfigError } from '@platform/kernel';
 import { KERNEL_VERSION } from '@platform/kernel/tools';
 import { generateArtifacts, SUPERGRAPH_FILE } from './artifacts.js';
 import { auditGrantsCommand, auditPrune, auditVerify, type VerifyOptions } from './commands/audit.js';
+import { doctor } from './commands/doctor.js';
+import { reason } from './commands/doctor-report.js';
 import { jobsList, jobsRetry } from './commands/jobs.js';
 import { keysList, keysRotate } from './commands/keys.js';
-import { listModules, moduleInfo, validateModules } from './commands/modules.js';
+import { listModules, moduleInfo, testModule, validateModules } from './commands/modules.js';
 import { migrate } from './commands/migrate.js';
 import { newModule } from './commands/new-module.js';
 import { seed } from './commands/seed.js';
@@ -30,6 +34,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       '--root <dir>',
       'repository root holding subgraphs/ (default: found from the working directory, or PLATFORM_ROOT)',
     )
+    .option('--verbose', 'print the stack of an unexpected error')
     .showHelpAfterError()
     .exitOverride();
   const root = (): string => findRoot(program.opts<{ root?: string }>().root ?? process.env.PLATFORM_ROOT);
@@ -52,6 +57,12 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description("one module's manifest, dependencies and dependents")
     .argument('<name>', 'module name')
     .action((name: string) => run(() => moduleInfo(root(), name))());
+  modules
+    .command('test')
+    .description("run one module's tests (subgraphs/<name>) through npm test; arguments after -- go to jest")
+    .argument('<name>', 'module name')
+    .argument('[jest...]', 'jest arguments, e.g. -- -t "creates a post"')
+    .action((name: string, jestArgs: string[]) => run(() => testModule(root(), name, jestArgs))());
   modules
     .command('new')
     .description('scaffold subgraphs/<name> from the module template, with its port in config/default.yaml')
@@ -144,6 +155,13 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('a dead job of the module waits again, its tries starting over')
     .action((module: string, id: string) => run(() => jobsRetry(root(), process.env, module, id))());
   program
+    .command('doctor')
+    .description(
+      'check config, modules, Redis, every service, migrations, outbox and queues, composition, JWKS and the audit chain; exit 1 on FAIL',
+    )
+    .option('--json', 'the findings as JSON')
+    .action((options: { json?: boolean }) => run(() => doctor(root(), process.env, options))());
+  program
     .command('service-credential')
     .description("print the services' credential (from SERVICE_SECRET): Prometheus' bearer token for /metrics")
     .action(run(() => printServiceCredential(root(), process.env)));
@@ -175,7 +193,14 @@ async function main(argv: string[]): Promise<number> {
       console.error(`platformctl: ${error.message}`);
       return 2;
     }
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    // A bad setting: its lines already name the key and who set it.
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 1;
+    }
+    const verbose = program.opts<{ verbose?: boolean }>().verbose ?? argv.includes('--verbose');
+    if (verbose && error instanceof Error && error.stack) console.error(error.stack);
+    else console.error(`platformctl: ${reason(error)}${verbose ? '' : ' (--verbose shows where)'}`);
     return 1;
   }
 }

@@ -11,6 +11,7 @@ import { LocalFileStorage } from '../files/local.js';
 import { localFileRoutes } from '../files/local-routes.js';
 import { platformApolloOptions } from '../graphql/apollo.js';
 import { jobsRoutes } from '../jobs/operate.js';
+import { diagnosticsRoutes } from './diagnostics.js';
 import { loaderFactory, type AuthenticatedUser, type GraphQLContext } from '../graphql/context.js';
 import { permissionCheck } from '../graphql/permissions.js';
 import { buildModuleSchema } from '../graphql/schema.js';
@@ -43,9 +44,9 @@ export interface GraphQLServiceOptions {
   credential: string;
   /** Hears each refused service credential (route, whether one was presented). */
   credentialRefused: (path: string, presented: boolean) => void;
-}
   /** Where masked resolver errors and unhandled route errors are published. */
   errors: ErrorReporter;
+}
 
 /** A module's GraphQL service, built but not yet listening. */
 export interface GraphQLService {
@@ -88,14 +89,16 @@ export async function serveGraphQL<Config, Services>(
     clientAddressSecret: options.secret,
     metricsCredential: platform.metrics.requireCredential ? options.credential : undefined,
     onCredentialRefused: options.credentialRefused,
-  });
     errors: options.errors,
+  });
   const context = operationContexts(runtime, services, options.auth);
   await serveHttpGraphQL(http, schema, runtime, context, options);
   // Internal routes answer only the deployment's services.
   http.app.use('/internal', requireServiceCredential(options.credential, { onRefused: options.credentialRefused }));
   // Every module's queues, schedules and dead jobs (`platformctl jobs`).
   http.app.use(jobsRoutes(runtime.jobs));
+  // Its migrations, outbox and queues (`platformctl doctor`).
+  http.app.use(diagnosticsRoutes(runtime as ModuleRuntime<unknown>));
   // Local storage's signed URLs (the gateway forwards its own `/files/<module>/…` here).
   if (runtime.files instanceof LocalFileStorage) {
     http.app.use(`/files/${module.manifest.name}`, localFileRoutes(runtime.files, logger));
@@ -172,10 +175,10 @@ async function serveHttpGraphQL<Config, Services>(
       introspection: platform.gateway.introspection,
       sandbox: platform.env === 'development',
       limits: platform.gateway.limits,
+      errors: options.errors,
       plugins: [
         ApolloServerPluginInlineTraceDisabled(),
         rejectBadCredentials(),
-      errors: options.errors,
         sharedAnswerPlugin(),
         serviceFieldsPlugin(options.credential, options.credentialRefused),
       ],

@@ -1,4 +1,5 @@
 import { KERNEL_TOPICS, KERNEL_VERSION, buildModuleSchema, SchemaRulesError } from '@platform/kernel/tools';
+import { spawn } from 'node:child_process';
 import semver from 'semver';
 import { scanModules, loadDefinition, registryOf, type DiscoveredModule, type Discovery } from '../modules.js';
 import { table } from '../table.js';
@@ -54,8 +55,11 @@ async function sourceProblems(module: DiscoveredModule): Promise<string[]> {
   }
 }
 
-/** `modules validate`: every manifest, registry and schema-rule problem at once. */
-export async function validateModules(root: string, options: { sources: boolean }): Promise<number> {
+/**
+ * Every manifest, registry and (with `sources`) schema-rule problem, one line each: what
+ * `modules validate` prints and `doctor` checks ("every field guarded").
+ */
+export async function moduleProblems(root: string, options: { sources: boolean }): Promise<string[]> {
   const discovery = scanModules(root);
   const lines = discovery.problems.map((p) => `${p.module}: ${p.file}${p.path ? ` ${p.path}` : ''}: ${p.message}`);
   for (const problem of registryOf(discovery.modules).problems()) {
@@ -67,6 +71,13 @@ export async function validateModules(root: string, options: { sources: boolean 
       for (const problem of await sourceProblems(module)) lines.push(`${module.manifest.name}: ${problem}`);
     }
   }
+  return lines;
+}
+
+/** `modules validate`: every manifest, registry and schema-rule problem at once. */
+export async function validateModules(root: string, options: { sources: boolean }): Promise<number> {
+  const lines = await moduleProblems(root, options);
+  const discovery = scanModules(root);
   if (lines.length > 0) {
     console.error(`${lines.length} problem(s):`);
     for (const line of lines) console.error(`  - ${line}`);
@@ -133,4 +144,26 @@ export function moduleInfo(root: string, name: string): number {
   }
   console.log(out.join('\n'));
   return 0;
+}
+
+/**
+ * `modules test <name> [jest args...]`: that module's tests (`subgraphs/<dir>/`) through the
+ * project's `npm test` (its jest config: swc, decorator metadata, embedded databases), output
+ * streamed; the exit code is jest's.
+ */
+export async function testModule(root: string, name: string, jestArgs: string[]): Promise<number> {
+  const discovery = scanModules(root);
+  const module = discovery.modules.find((m) => m.manifest.name === name);
+  if (!module) {
+    const known = discovery.modules.map((m) => m.manifest.name).join(', ') || 'none';
+    throw new UsageError(`unknown module "${name}" (known: ${known})`);
+  }
+  const child = spawn('npm', ['test', '--', `subgraphs/${module.dir}/`, ...jestArgs], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  return new Promise((done, fail) => {
+    child.once('error', fail);
+    child.once('exit', (code, signal) => done(code ?? (signal ? 1 : 0)));
+  });
 }

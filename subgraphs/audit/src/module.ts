@@ -20,6 +20,9 @@ export type { ExportSummary } from './chain/chain-export.js';
 export { ExportFormatError, verifyExport, type ExportReport } from './chain/export-verifier.js';
 export { auditGrants } from './chain/grants.js';
 
+/** The chain's verification on a running audit over the embedded database (`platformctl doctor`). */
+export const AUDIT_CHAIN_PATH = '/internal/audit/chain';
+
 export default defineModule({
   manifest: new URL('../module.yaml', import.meta.url),
   config: auditConfigSchema,
@@ -41,6 +44,17 @@ export default defineModule({
         next(error);
       }
     });
+    // `platformctl doctor` checks the chain through the running audit while it holds the embedded
+    // database (internal: the kernel requires the service credential); on PostgreSQL it reads the chain itself.
+    if (runtime.db.kind === 'pglite') {
+      router.get(AUDIT_CHAIN_PATH, async (_req, res, next) => {
+        try {
+          res.set('cache-control', 'no-store').json(await services.verify());
+        } catch (error) {
+          next(error);
+        }
+      });
+    }
   },
   // Run by the schedules of module.yaml, once per deployment per tick.
   jobs: {
