@@ -1,11 +1,14 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { buildModuleSchema, loadConfig, SchemaRulesError } from '@platform/kernel/tools';
 import { scanModules, loadDefinition, registryOf, type DiscoveredModule } from './modules.js';
 import { CATALOGUE_FILE, CATALOGUE_MODULE, renderCatalogue, renderPermissions } from './permissions.js';
 import { AUDIT_MODULE, AUDIT_TOPICS_FILE, renderAuditTopics } from './audit-coverage.js';
+import { API_DOCS_FILE, renderApiDocs, type ModuleApi } from './api-docs.js';
+import { ruleNamesOf } from './api-access.js';
 
 export const SUPERGRAPH_FILE = 'schema/supergraph.graphql';
 const SDL_HEADER = '# Generated from the module sources by npm run generate. Do not edit.';
@@ -28,8 +31,11 @@ export interface SubgraphSdl {
   url: string;
 }
 
-/** Builds one module's federation SDL from its type-graphql classes (no database, no port). */
-async function moduleSdl(module: DiscoveredModule): Promise<string> {
+/**
+ * Builds one module's federation SDL from its type-graphql classes (no database, no port), with
+ * what docs/api.md says of its fields: rules, references, permissions.
+ */
+async function moduleSdl(module: DiscoveredModule): Promise<{ sdl: string; api: Omit<ModuleApi, 'sdl'> }> {
   const definition = await loadDefinition(module);
   const { sdl } = await buildModuleSchema({
     module: module.manifest.name,
@@ -39,7 +45,19 @@ async function moduleSdl(module: DiscoveredModule): Promise<string> {
     rules: definition.rules,
     permissions: definition.manifest.permissions.map((p) => p.name),
   });
-  return sdl;
+  // The rules file's exports name the module's own checks (identity's `isSelf`) in docs/api.md.
+  const rulesFile = join(dirname(module.entryPath), 'rules.ts');
+  const ruleExports = existsSync(rulesFile)
+    ? ((await import(pathToFileURL(rulesFile).href)) as Record<string, unknown>)
+    : {};
+  const api = {
+    name: module.manifest.name,
+    rules: (definition.rules ?? {}) as Record<string, unknown>,
+    references: (definition.references ?? {}) as ModuleApi['references'],
+    ruleNames: ruleNamesOf(ruleExports),
+    permissions: definition.manifest.permissions,
+  };
+  return { sdl, api };
 }
 
 function describe(module: string, error: unknown): string[] {
@@ -140,6 +158,7 @@ export async function generateArtifacts(root: string): Promise<Artifacts> {
     errors.push(`config: ${(error as Error).message}`);
   }
   const subgraphs: SubgraphSdl[] = [];
+  const apis: ModuleApi[] = [];
   for (const module of modules) {
     const name = module.manifest.name;
     if (!module.hasEntry) {
@@ -147,7 +166,8 @@ export async function generateArtifacts(root: string): Promise<Artifacts> {
       continue;
     }
     try {
-      const sdl = await moduleSdl(module);
+      const { sdl, api } = await moduleSdl(module);
+      apis.push({ ...api, sdl });
       const url = urls[name]?.url;
       if (!url) throw new Error(`config/default.yaml has no services.${name} entry (its port and URL)`);
       subgraphs.push({ name, sdl, url });
@@ -159,7 +179,10 @@ export async function generateArtifacts(root: string): Promise<Artifacts> {
   if (errors.length === 0) {
     const composed = composeSupergraph(subgraphs);
     errors.push(...composed.errors);
-    if (composed.supergraph) files.set(SUPERGRAPH_FILE, `${SUPERGRAPH_HEADER}\n\n${composed.supergraph}`);
+    if (composed.supergraph) {
+      files.set(SUPERGRAPH_FILE, `${SUPERGRAPH_HEADER}\n\n${composed.supergraph}`);
+      files.set(API_DOCS_FILE, renderApiDocs(composed.supergraph, apis));
+    }
   }
 
   for (const [file, text] of files) files.set(file, await format(root, file, text));

@@ -1,6 +1,6 @@
 /**
- * `npm run generate`: permission constants, subgraph SDL and the supergraph, all from the
- * modules' manifests and sources; and the module template, from blog (template-from-reference.ts). `--check` regenerates in memory and fails on any
+ * `npm run generate`: permission constants, subgraph SDL, the supergraph and its reference
+ * (docs/api.md: every type and field with the access it needs), all from the modules' manifests and sources; and the module template, from blog (template-from-reference.ts). `--check` regenerates in memory and fails on any
  * difference with what is committed (CI). Opens no database and no port.
  */
 import { compareWithDisk, generateArtifacts, writeArtifacts } from './artifacts.js';
