@@ -159,9 +159,9 @@ beforeAll(async () => {
 
 /** Runs `subscribe` once blog is idle, waits until its subscription is live upstream, then posts `title`. */
 async function postWhileSubscribed<T>(title: string, subscribe: () => Promise<T>): Promise<T> {
-  await eventually(async () => expect(platform.subgraphs.blog!.subscriptionStats().subscriptions).toBe(0));
+  await eventually(async () => expect(platform.subgraphs.blog!.subscriptionStats().subscriptions).toBe(0), 15_000);
   const event = subscribe();
-  await eventually(async () => expect(platform.subgraphs.blog!.subscriptionStats().subscriptions).toBe(1));
+  await eventually(async () => expect(platform.subgraphs.blog!.subscriptionStats().subscriptions).toBe(1), 15_000);
   const created = await requestClient.request<{ createPost: Post }>(CREATE_POST, { input: { title, content: title } });
   expect(created.createPost.title).toBe(title);
   return event;
