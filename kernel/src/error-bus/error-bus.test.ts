@@ -7,7 +7,15 @@ import { runWithRequest } from '../http/request-context.js';
 import { ServiceMetrics } from '../metrics/metrics.js';
 import { startTracing, tracer } from '../tracing/tracing.js';
 import { createErrorBus } from './create.js';
-import { ERROR_KINDS, ErrorBus, noteOperation, processErrorBus, settleError, type ErrorReport } from './error-bus.js';
+import {
+  ERROR_KINDS,
+  ErrorBus,
+  noteOperation,
+  processErrorBus,
+  settleError,
+  type ErrorReport,
+  type ErrorSink,
+} from './error-bus.js';
 import { logSink, metricSink } from './sinks.js';
 
 /** A pino logger writing JSON lines into an array. */
@@ -29,7 +37,7 @@ function recording(): { sink: { name: string; capture(report: ErrorReport): void
 }
 
 const buses: ErrorBus[] = [];
-function bus(...sinks: ConstructorParameters<typeof ErrorBus>[1]): ErrorBus {
+function bus(...sinks: ErrorSink[]): ErrorBus {
   const created = new ErrorBus('notes', sinks);
   buses.push(created);
   return created;

@@ -1,5 +1,5 @@
 // The error bus of a real subgraph against a local HTTP receiver posing as Sentry's ingest: a
-// resolver that throws and a job that dies arrive as Sentry events with the kernel's context.
+// resolver that throws, a job that dies and a consumer that gives up arrive as Sentry events with the kernel's context.
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { Query, Resolver } from 'type-graphql';
 import { StaticPermissions } from '../graphql/permissions.js';
 import { publicAccess } from '../graphql/rules.js';
 import { defineModule } from '../module/define.js';
-import { startTestSubgraph, type TestSubgraph } from '../testing/index.js';
+import { createEvent, startTestSubgraph, type TestSubgraph } from '../testing/index.js';
 import { SentryReceiver } from './__tests__/sentry-receiver.js';
 
 @Resolver()
@@ -44,6 +44,16 @@ describe('the error bus with Sentry (a local ingest)', () => {
       migrations: [],
       resolvers: [FaultsResolver],
       rules: { Query: { explode: publicAccess, fine: publicAccess } },
+      consumers: [
+        {
+          topic: 'ledger.entry.posted',
+          group: 'faults.ledger-entries',
+          maxAttempts: 1,
+          async handler(event) {
+            throw new Error(`cannot book ${String(event.payload.amount)}`);
+          },
+        },
+      ],
       jobs: {
         crunch: {
           attempts: 1,
@@ -121,6 +131,31 @@ describe('the error bus with Sentry (a local ingest)', () => {
     expect(event.exception?.values?.[0]).toMatchObject({ type: 'TypeError', value: 'cannot crunch 3 rows' });
     expect(event.tags).toMatchObject({ module: 'faults', kind: 'job', queue: 'faults.crunch' });
     expect(event.extra).toMatchObject({ jobId: id, attempt: 1, dead: true, maxAttempts: 1 });
+  });
+
+  it('sends a dead-lettered event with kind consumer, its topic and group, and who caused it', async () => {
+    const event = createEvent(
+      'ledger',
+      'ledger.entry.posted',
+      { amount: 12 },
+      {
+        requestId: 'req-ledger-9',
+        actorId: 'user-9',
+        traceId: TRACE_ID,
+      },
+    );
+    await handle.runtime.bus.publish(event);
+    const received = await receiver.waitForEvent((e) => e.tags?.kind === 'consumer');
+    expect(received.exception?.values?.[0]).toMatchObject({ type: 'Error', value: 'cannot book 12' });
+    expect(received.tags).toMatchObject({
+      module: 'faults',
+      kind: 'consumer',
+      topic: 'ledger.entry.posted',
+      requestId: 'req-ledger-9',
+      traceId: TRACE_ID,
+    });
+    expect(received.user).toEqual({ id: 'user-9' });
+    expect(received.extra).toMatchObject({ eventId: event.id, group: 'faults.ledger-entries', attempt: 1, dead: true });
   });
 
   it('sends nothing for an operation that succeeds, and nothing but envelopes to the DSN', async () => {

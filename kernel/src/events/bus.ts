@@ -30,7 +30,19 @@ export interface SubscribeOptions {
    * first (measured: audit's ~6 ms append before `postCreated`'s feed).
    */
   live?: boolean;
+  /**
+   * Hears each failed delivery of this subscription (the kernel publishes a module consumer's to
+   * the error bus). Returns true when it logged the failure itself: the bus then logs no line of
+   * its own for it.
+   */
+  onFailure?: FailureListener;
 }
+
+/** One failed delivery: the event, which try it was, and whether the event is now dead-lettered. */
+export type FailureListener = (
+  error: unknown,
+  failure: { event: PlatformEvent; group: string; attempt: number; dead: boolean },
+) => boolean;
 
 /**
  * How modules tell each other what happened. Two transports share these semantics: in memory

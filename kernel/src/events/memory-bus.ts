@@ -11,6 +11,7 @@ import {
   type DeadLetter,
   type EventBus,
   type EventHandler,
+  type FailureListener,
   type RetryOptions,
   type SubscribeOptions,
   type Subscription,
@@ -26,6 +27,7 @@ interface Member {
   readonly maxAttempts: number;
   readonly work: InFlight;
   readonly live: boolean;
+  readonly onFailure?: FailureListener;
 }
 
 interface Group {
@@ -210,8 +212,10 @@ export class MemoryBroker {
         return 'done';
       } catch (error) {
         const fields = { eventId: event.id, topic: event.topic, group: group.name, attempt, err: error };
-        if (attempt >= member.maxAttempts) {
-          member.bus.logger.error(fields, 'event handler failed for the last time; event dead-lettered');
+        const dead = attempt >= member.maxAttempts;
+        const logged = member.onFailure?.(error, { event, group: group.name, attempt, dead }) ?? false;
+        if (dead) {
+          if (!logged) member.bus.logger.error(fields, 'event handler failed for the last time; event dead-lettered');
           this.#deadLetters.push({
             event,
             group: group.name,
@@ -222,7 +226,7 @@ export class MemoryBroker {
           if (this.#deadLetters.length > DEAD_LETTERS_KEPT) this.#deadLetters.shift();
           return 'done';
         }
-        member.bus.logger.warn(fields, 'event handler failed; will retry');
+        if (!logged) member.bus.logger.warn(fields, 'event handler failed; will retry');
         await sleep(retryDelay(attempt, member.bus.retry), group.wake.signal);
       }
     }
@@ -288,6 +292,7 @@ export class MemoryEventBus implements EventBus {
       maxAttempts,
       work: new InFlight(),
       live: options.live === true,
+      onFailure: options.onFailure,
     };
     const leave = this.broker.join(options.group, member);
     let closing: Promise<void> | undefined;

@@ -142,6 +142,7 @@ export class RedisEventBus implements EventBus {
       matches,
       // Every instance's member of a live group shares what it handled: a redelivery is skipped.
       handler: options.live ? liveOnce(handler, options.group, this.#handled, this.#logger) : handler,
+      onFailure: options.onFailure,
       maxAttempts,
       retry: this.#retry,
       claimIdleMs: this.#claimIdleMs,

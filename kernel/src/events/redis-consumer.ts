@@ -1,7 +1,15 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { disconnectRedis, reconnectDelay } from '../redis.js';
-import { errorMessage, InFlight, retryDelay, sleep, type EventHandler, type RetryOptions } from './bus.js';
+import {
+  errorMessage,
+  InFlight,
+  retryDelay,
+  sleep,
+  type EventHandler,
+  type FailureListener,
+  type RetryOptions,
+} from './bus.js';
 import type { PlatformEvent } from './event.js';
 
 /** One stream entry as Redis returns it: id and flat field/value list. */
@@ -18,6 +26,8 @@ export interface ConsumerOptions {
   consumer: string;
   matches: (topic: string) => boolean;
   handler: EventHandler;
+  /** Hears each failed delivery (see SubscribeOptions.onFailure). */
+  onFailure?: FailureListener;
   maxAttempts: number;
   retry: RetryOptions;
   claimIdleMs: number;
@@ -244,11 +254,13 @@ export class StreamConsumer {
       await this.#work.run(() => handler(event));
     } catch (error) {
       const log = { eventId: event.id, topic: event.topic, group, attempt, err: error };
-      if (attempt >= maxAttempts) {
+      const dead = attempt >= maxAttempts;
+      const logged = this.#o.onFailure?.(error, { event, group, attempt, dead }) ?? false;
+      if (dead) {
         await this.#deadLetter(entry, errorMessage(error), attempt);
         return;
       }
-      logger.warn(log, 'event handler failed; will retry');
+      if (!logged) logger.warn(log, 'event handler failed; will retry');
       const delay = retryDelay(attempt, this.#o.retry);
       this.#retries.set(id, { dueAt: Date.now() + delay, delay });
       return;

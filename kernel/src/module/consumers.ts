@@ -1,4 +1,5 @@
-import type { Subscription } from '../events/bus.js';
+import { PlatformError } from '../errors.js';
+import type { FailureListener, Subscription } from '../events/bus.js';
 import type { ModuleConsumer, ModuleRuntime } from './define.js';
 
 /** Closes what {@link startConsumers} subscribed; handlers in flight finish first. */
@@ -27,7 +28,12 @@ export async function startConsumers<Config, Services>(
   try {
     for (const consumer of consumers ?? []) {
       const { topic, group, maxAttempts, live } = consumer;
-      const options = { group, ...(maxAttempts === undefined ? {} : { maxAttempts }), ...(live ? { live } : {}) };
+      const options = {
+        group,
+        ...(maxAttempts === undefined ? {} : { maxAttempts }),
+        ...(live ? { live } : {}),
+        onFailure: reportFailure(runtime),
+      };
       subscriptions.push(
         await runtime.bus.subscribe(topic, (event) => consumer.handler(event, runtime, services), options),
       );
@@ -37,6 +43,32 @@ export async function startConsumers<Config, Services>(
     throw error;
   }
   return stop;
+}
+
+/**
+ * A consumer's failed delivery goes to the error bus (kind `consumer`) when the event is now
+ * dead-lettered, or when the handler threw something unexpected; a typed error (a PlatformError:
+ * "not yet") on a delivery that will be retried is left to the bus's own warning.
+ */
+function reportFailure<Config>(runtime: ModuleRuntime<Config>): FailureListener {
+  return (error, { event, group, attempt, dead }) => {
+    if (!dead && error instanceof PlatformError) return false;
+    return runtime.errors.report(error, {
+      kind: 'consumer',
+      message: dead
+        ? 'event handler failed for the last time; event dead-lettered'
+        : 'event handler failed; will retry',
+      topic: event.topic,
+      eventId: event.id,
+      group,
+      attempt,
+      ...(dead ? { dead: true } : {}),
+      // Whoever caused the event: a consumer runs outside the request that recorded it.
+      ...(event.meta?.requestId ? { requestId: event.meta.requestId } : {}),
+      ...(event.meta?.traceId ? { traceId: event.meta.traceId } : {}),
+      ...(event.meta?.actorId ? { userId: event.meta.actorId } : {}),
+    });
+  };
 }
 
 /** Closes consumers' subscriptions together; each waits for its handler in flight. */
