@@ -48,7 +48,7 @@ interface ReadyAnswer {
 }
 
 /** `/ready` of one service: OK when ready, WARN when degraded (what is down), FAIL when down or unreachable. */
-export async function readyCheck(endpoint: Endpoint): Promise<{ finding: Finding; up: boolean }> {
+export async function readyCheck(endpoint: Endpoint): Promise<{ finding: Finding; answers: boolean }> {
   const check = `service ${endpoint.name}`;
   const url = `${endpoint.origin}/ready`;
   let response: Response;
@@ -56,7 +56,10 @@ export async function readyCheck(endpoint: Endpoint): Promise<{ finding: Finding
     response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (error) {
     const fix = `start it (npm start runs every service), or point doctor where it runs: ${whereSet(endpoint)}`;
-    return { finding: fail(check, `${endpoint.name} does not answer at ${url}: ${reason(error)}`, fix), up: false };
+    return {
+      finding: fail(check, `${endpoint.name} does not answer at ${url}: ${reason(error)}`, fix),
+      answers: false,
+    };
   }
   const body = (await response.json().catch(() => ({}))) as ReadyAnswer;
   const failing = Object.entries(body.checks ?? {})
@@ -64,13 +67,16 @@ export async function readyCheck(endpoint: Endpoint): Promise<{ finding: Finding
     .map(([name, result]) => `${name}${result.detail ? ` (${result.detail})` : ''}`);
   if (!response.ok || body.ready === false) {
     const detail = `${endpoint.name} at ${endpoint.origin} is ${body.status ?? `HTTP ${response.status}`}${failing.length ? `: ${failing.join(', ')}` : ''}`;
-    return { finding: fail(check, detail, `read its log; ${endpoint.origin}/ready lists each dependency`), up: false };
+    return {
+      finding: fail(check, detail, `read its log; ${endpoint.origin}/ready lists each dependency`),
+      answers: true,
+    };
   }
   if (failing.length > 0) {
     const detail = `${endpoint.name} at ${endpoint.origin} is degraded: ${failing.join(', ')}`;
-    return { finding: warn(check, detail, 'it serves what it can; bring back what is named'), up: true };
+    return { finding: warn(check, detail, 'it serves what it can; bring back what is named'), answers: true };
   }
-  return { finding: ok(check, `${endpoint.name} ready at ${endpoint.origin}`), up: true };
+  return { finding: ok(check, `${endpoint.name} ready at ${endpoint.origin}`), answers: true };
 }
 
 /** Redis: advisory without one (one process holds the bus, caches and limits), required once configured. */
@@ -130,6 +136,7 @@ export async function compositionFinding(
   root: string,
   config: PlatformConfig,
   running: Endpoint[],
+  missing: string[],
   credentialHeaders: Record<string, string>,
   generatedUrls: Record<string, string>,
 ): Promise<Finding> {
@@ -163,19 +170,26 @@ export async function compositionFinding(
     if (!existsSync(file) || normalized(readFileSync(file, 'utf8')) !== normalized(sdl)) stale.push(endpoint.name);
     subgraphs.push({ name: endpoint.name, sdl, url: generatedUrls[endpoint.name] ?? endpoint.graphql });
   }
+  if (stale.length > 0) {
+    return fail(
+      check,
+      `${stale.join(', ')} serve${stale.length === 1 ? 's' : ''} another schema than schema/ holds`,
+      'run npm run generate after changing a module, then restart the services and the gateway',
+    );
+  }
+  if (missing.length > 0) {
+    return warn(
+      check,
+      `${subgraphs.length} running subgraph(s) match schema/; not composed without ${missing.join(', ')}`,
+      `start ${missing.join(', ')}, then run doctor again`,
+    );
+  }
   const composed = composeSupergraph(subgraphs);
   if (!composed.supergraph) {
     return fail(
       check,
       `the running subgraphs do not compose: ${composed.errors[0]}`,
       'npm run platformctl -- compose shows every error',
-    );
-  }
-  if (stale.length > 0) {
-    return fail(
-      check,
-      `${stale.join(', ')} serve${stale.length === 1 ? 's' : ''} another schema than schema/ holds`,
-      'run npm run generate after changing a module, then restart the services and the gateway',
     );
   }
   if (config.gateway.introspectAndCompose)

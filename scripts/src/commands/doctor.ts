@@ -64,7 +64,7 @@ async function dataFindings(
     const origin = endpoints.get(name)?.origin ?? '';
     try {
       const data = await moduleData(config, definition, origin, headers);
-      findings.push(migrationsFinding(data, config), queuesFinding(data));
+      findings.push(migrationsFinding(data, config), queuesFinding(data, config));
       if (name === 'audit') audit = data;
     } catch (error) {
       const embedded = !(config.services[name]?.databaseUrl ?? config.database.url);
@@ -108,10 +108,13 @@ export async function diagnose(root: string, env: Env): Promise<Finding[]> {
 
   const endpoints = new Map(modules.map((m) => [m.manifest.name, subgraphEndpoint(config, m.manifest.name)]));
   const running: Endpoint[] = [];
+  const missing: string[] = [];
   for (const endpoint of [...endpoints.values(), gatewayEndpoint(config)]) {
-    const { finding, up } = await readyCheck(endpoint);
+    const { finding, answers } = await readyCheck(endpoint);
     findings.push(finding);
-    if (up && endpoint.name !== 'gateway') running.push(endpoint);
+    if (endpoint.name === 'gateway') continue;
+    if (answers) running.push(endpoint);
+    else missing.push(endpoint.name);
   }
 
   const headers = { [SERVICE_CREDENTIAL_HEADER]: serviceCredential(serviceSecret(config)) };
@@ -121,7 +124,7 @@ export async function diagnose(root: string, env: Env): Promise<Finding[]> {
   // The committed supergraph routes to the development URLs (npm run generate); the same here.
   const generated = loadConfig({ env: { PLATFORM_ENV: 'development' }, cwd: root }).services;
   const generatedUrls = Object.fromEntries(Object.entries(generated).map(([name, s]) => [name, s.url!]));
-  findings.push(await compositionFinding(root, config, running, headers, generatedUrls));
+  findings.push(await compositionFinding(root, config, running, missing, headers, generatedUrls));
   const identityOrigin = endpoints.get(config.auth.tokenService)?.origin ?? '';
   findings.push(await jwksFinding(config, () => signingKid(config, identityOrigin, headers)));
   return findings;
