@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { ConfigError } from '../config/config-error.js';
 import { processErrorBus } from '../error-bus/error-bus.js';
 
 type ProcessFailure = 'uncaughtException' | 'unhandledRejection';
@@ -62,6 +63,11 @@ export async function runMain(
   try {
     handle = await start();
   } catch (error) {
+    // A bad setting is the operator's to correct: the lines naming it (and who set it), no stack.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
     const log = logger();
     if (log) log.error({ err: error }, 'failed to start');
     else process.stderr.write(`failed to start: ${(error as Error).stack ?? String(error)}\n`);
