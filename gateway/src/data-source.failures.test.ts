@@ -57,7 +57,11 @@ describe('ForwardingDataSource failures', () => {
       fetcher: keepAliveFetcher({ timeoutMs: 2000, maxResponseBytes: 1 << 20 }),
       clientAddressSecret: 'x'.repeat(32),
       credential: 'service-credential',
-      failures: { subgraph: 'blog', logger: { warn: (fields) => warnings.push(fields) }, errors },
+      failures: {
+        subgraph: 'blog',
+        logger: { warn: (fields: Record<string, unknown>) => warnings.push(fields) },
+        errors,
+      },
     });
     const http = { method: 'POST', url, headers: new Headers() };
     return source.process({

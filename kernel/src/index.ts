@@ -42,6 +42,8 @@ export {
   RateLimitError,
   type FieldError,
 } from './errors.js';
+// Unexpected errors a module handled itself: `runtime.errors.report(error, context)`.
+export type { ErrorKind, ErrorReportContext, ErrorReporter } from './error-bus/error-bus.js';
 
 // Resolvers: context, rules, pagination.
 export type { GraphQLContext, AuthenticatedUser } from './graphql/context.js';
