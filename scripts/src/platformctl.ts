@@ -62,7 +62,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description("run one module's tests (subgraphs/<name>) through npm test; arguments after -- go to jest")
     .argument('<name>', 'module name')
     .argument('[jest...]', 'jest arguments, e.g. -- -t "creates a post"')
-    .action((name: string, jestArgs: string[]) => run(() => testModule(root(), name, jestArgs))());
+    .option('--only <text>', "only the module's test files whose path contains this, e.g. post.counts")
+    .action((name: string, jestArgs: string[], options: { only?: string }) =>
+      run(() => testModule(root(), name, jestArgs, options))(),
+    );
   modules
     .command('new')
     .description('scaffold subgraphs/<name> from the module template, with its port in config/default.yaml')

@@ -147,18 +147,26 @@ export function moduleInfo(root: string, name: string): number {
 }
 
 /**
- * `modules test <name> [jest args...]`: that module's tests (`subgraphs/<dir>/`) through the
+ * `modules test <name> [--only <text>] [-- jest args...]`: that module's tests (`subgraphs/<dir>/`,
+ * with `--only` just the files whose path there contains the text) through the
  * project's `npm test` (its jest config: swc, decorator metadata, embedded databases), output
  * streamed; the exit code is jest's.
  */
-export async function testModule(root: string, name: string, jestArgs: string[]): Promise<number> {
+export async function testModule(
+  root: string,
+  name: string,
+  jestArgs: string[],
+  options: { only?: string } = {},
+): Promise<number> {
   const discovery = scanModules(root);
   const module = discovery.modules.find((m) => m.manifest.name === name);
   if (!module) {
     const known = discovery.modules.map((m) => m.manifest.name).join(', ') || 'none';
     throw new UsageError(`unknown module "${name}" (known: ${known})`);
   }
-  const child = spawn('npm', ['test', '--', `subgraphs/${module.dir}/`, ...jestArgs], {
+  // One path pattern (jest ORs several): the module's folder, and within it the files asked for.
+  const only = options.only ? `.*${options.only.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` : '';
+  const child = spawn('npm', ['test', '--', `subgraphs/${module.dir}/${only}`, ...jestArgs], {
     cwd: root,
     stdio: 'inherit',
   });

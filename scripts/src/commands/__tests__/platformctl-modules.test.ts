@@ -177,3 +177,28 @@ describe('platformctl modules list and info', () => {
     expect((await platformctl(['modules', 'list', '--root', join(root, 'missing')])).code).toBe(2);
   });
 });
+
+describe('platformctl modules test', () => {
+  it("runs one module's tests through npm test, streaming jest's output, and passes its exit code on", async () => {
+    const passed = await platformctl(['modules', 'test', 'authz', '--only', 'config.test']);
+    expect(passed.code).toBe(0);
+    expect(passed.stderr).toMatch(/PASS subgraphs\/authz\/src\/config\.test\.ts/);
+    expect(passed.stderr).toMatch(/Tests: +\d+ passed/);
+    expect(passed.stderr).not.toMatch(/subgraphs\/(blog|identity|audit)\//);
+
+    // jest's own failure (here: no test file matches) is platformctl's exit code.
+    const none = await platformctl(['modules', 'test', 'authz', '--only', 'no-such-test-file']);
+    expect(none.code).toBe(1);
+    expect(none.stdout + none.stderr).toMatch(/No tests found/);
+  }, 120_000);
+
+  it('refuses an unknown module in one line naming the known ones (exit 2)', async () => {
+    const result = await platformctl(['modules', 'test', 'nope']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^platformctl: unknown module "nope" \(known: (\w+, )*audit, authz, blog, identity(, \w+)*\)$/,
+      ),
+    ]);
+  });
+});
