@@ -43,9 +43,10 @@ const KERNEL_LAYERS = [
     name: 'infrastructure',
     comment:
       'HTTP server, database (with the kernel event tables\u2019 migrations it runs first: events/migrations/), ' +
-      'Redis, metrics, tracing, health, security, limits',
+      'Redis, metrics, tracing, health, security, limits, the error bus',
     paths: [
       'http/(?!request-context\\.ts$)',
+      'error-bus/',
       'database/',
       'events/migrations/',
       'jobs/migrations/',
