@@ -51,12 +51,14 @@ const DASHBOARDS = [
         'Targets up',
         'Whether Prometheus scrapes each service (1) or not (0).',
         'none',
-        [[`up{${SEL}}`, '{{instance}}']],
+        [[`up{${SEL}}`, '{{service}} {{instance}}']],
         {
           thresholds: [
             ['red', null],
             ['green', 1],
           ],
+          w: 24,
+          h: 4,
         },
       ),
       stat(
@@ -69,6 +71,8 @@ const DASHBOARDS = [
             ['red', null],
             ['green', 1],
           ],
+          w: 24,
+          h: 7,
         },
       ),
       ts('HTTP requests', 'Requests a second, by service.', 'reqps', [
@@ -203,6 +207,7 @@ const DASHBOARDS = [
             ['red', null],
             ['green', 1],
           ],
+          h: 6,
         },
       ),
     ],
@@ -404,9 +409,30 @@ const DASHBOARDS = [
 
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
 
-function panel(spec, index) {
-  const width = 12;
-  const height = spec.type === 'stat' ? 6 : 8;
+/**
+ * Grafana's grid: 24 columns; panels fill rows left to right, half the width unless they say
+ * otherwise (`w`, `h`), and a row is as tall as its tallest panel.
+ */
+function layout(specs) {
+  let x = 0;
+  let y = 0;
+  let rowHeight = 0;
+  return specs.map((spec) => {
+    const w = spec.w ?? 12;
+    const h = spec.h ?? 8;
+    if (x + w > 24) {
+      x = 0;
+      y += rowHeight;
+      rowHeight = 0;
+    }
+    const gridPos = { h, w, x, y };
+    x += w;
+    rowHeight = Math.max(rowHeight, h);
+    return gridPos;
+  });
+}
+
+function panel(spec, index, gridPos) {
   const colors = spec.thresholds ?? [['green', null]];
   return {
     id: index + 1,
@@ -414,7 +440,7 @@ function panel(spec, index) {
     title: spec.title,
     description: spec.description,
     datasource: DATASOURCE,
-    gridPos: { h: height, w: width, x: (index % 2) * width, y: Math.floor(index / 2) * 8 },
+    gridPos,
     fieldConfig: {
       defaults: {
         unit: spec.unit,
@@ -492,7 +518,7 @@ function dashboard(spec) {
         variable('instance', 'Instance', 'label_values(up{job=~"$job"}, instance)'),
       ],
     },
-    panels: spec.panels.map(panel),
+    panels: ((grid) => spec.panels.map((one, i) => panel(one, i, grid[i])))(layout(spec.panels)),
   };
 }
 

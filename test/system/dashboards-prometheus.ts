@@ -119,6 +119,8 @@ interface ApiAnswer<T> {
 /** A Prometheus server started for a test, scraping the given targets every second. */
 export class Prometheus {
   readonly url: string;
+  /** When it started (Unix seconds): its data begins here. */
+  readonly startedAt = Math.floor(Date.now() / 1000);
   readonly #child: ChildProcess;
   readonly #dir: string;
   #log = '';

@@ -49,8 +49,9 @@ export async function renderDashboards(
   mkdirSync(out, { recursive: true });
   const uplot = readFileSync(join(ROOT, 'node_modules/uplot/dist/uPlot.iife.min.js'), 'utf8');
   const uplotCss = readFileSync(join(ROOT, 'node_modules/uplot/dist/uPlot.min.css'), 'utf8');
+  // What Prometheus has: since it started, at most the last 10 minutes, one point a second.
   const end = Math.floor(Date.now() / 1000);
-  const start = end - 180;
+  const start = Math.max(prometheus.startedAt, end - 600);
   const foreign: string[] = [];
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -89,7 +90,7 @@ export async function renderDashboards(
       for (const panel of json.panels) {
         const series: Series[] = [];
         for (const target of panel.targets) {
-          const result = await prometheus.queryRange(runnable(target.expr, '15s'), start, end, 2);
+          const result = await prometheus.queryRange(runnable(target.expr, '15s'), start, end, 1);
           for (const one of result) {
             series.push({
               label: legend(target.legendFormat, one.metric),
@@ -102,7 +103,7 @@ export async function renderDashboards(
           type: panel.type,
           unit: panel.fieldConfig.defaults.unit ?? '',
           gridPos: panel.gridPos,
-          series: series.slice(0, 12),
+          series: series.slice(0, 10),
         });
       }
       const page = await context.newPage();
@@ -142,8 +143,8 @@ h1 { font-size: 18px; font-weight: 500; margin: 0 0 4px; }
 .panel h2 { font-size: 13px; font-weight: 500; margin: 0 0 4px; color: #d8d9da; }
 .empty { color: #8e8e99; padding-top: 30px; text-align: center; }
 .stats { display: flex; flex-wrap: wrap; gap: 4px; }
-.stat { flex: 1 1 140px; padding: 6px; border-radius: 2px; color: #fff; font-size: 12px; }
-.stat b { display: block; font-size: 22px; }
+.stat { flex: 1 1 150px; padding: 4px 6px; border-radius: 2px; color: #fff; font-size: 11px; }
+.stat b { display: block; font-size: 16px; }
 .u-legend { font-size: 11px; color: #ccccdc; text-align: left; }
 .u-legend .u-marker { width: 10px; height: 3px; }
 .u-axis { color: #8e8e99; }
@@ -200,14 +201,16 @@ for (const p of panels) {
     continue;
   }
   const times = [];
-  for (let t = start; t <= end; t += 2) times.push(t);
+  for (let t = start; t <= end; t++) times.push(t);
   const columns = p.series.map((s) => {
     const byTime = new Map(s.values);
     return times.map((t) => (byTime.has(t) ? byTime.get(t) : null));
   });
   new uPlot({
     width: w * COL - 24,
-    height: h * ROW - 40 - Math.ceil(p.series.length / 3) * 16,
+    // The legend wraps: as many lines as its labels need at about 7 px a character.
+    height: h * ROW - 44 - Math.ceil(p.series.reduce((n, s) => n + s.label.length * 7 + 40, 0) / (w * COL - 40)) * 19,
+    scales: { y: { range: (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
     legend: { show: true, live: false },
     cursor: { show: false },
     axes: [

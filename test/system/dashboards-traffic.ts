@@ -136,3 +136,47 @@ async function refusedSocket(stack: SystemStack): Promise<void> {
     client.on('error', () => undefined);
   });
 }
+
+/**
+ * A minute of ordinary use for the pictures of docs/ (UPDATE_SCREENSHOTS=1): reads across
+ * subgraphs twice a second, a post every 10 s, a failed login (of an address without an account)
+ * every 5 s, an operation refused by a limit now and then.
+ */
+export async function steadyTraffic(stack: SystemStack, ms: number): Promise<void> {
+  const login = await graphql<{ login: { accessToken: string } }>(
+    stack,
+    'mutation Login($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }',
+    ADMIN,
+  );
+  const token = login.data?.login.accessToken;
+  if (!token) throw new Error(`the development administrator could not sign in: ${JSON.stringify(login.errors)}`);
+  const aliases = Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ');
+  const end = Date.now() + ms;
+  for (let tick = 0; Date.now() < end; tick++) {
+    await graphql(
+      stack,
+      'query Posts { posts(first: 5) { totalCount edges { node { id title author { displayName } } } } }',
+      {},
+      token,
+    );
+    if (tick % 20 === 0) {
+      await graphql(
+        stack,
+        'mutation CreatePost($input: CreatePostInput!) { createPost(input: $input) { id } }',
+        { input: { title: `steady ${tick}`, content: 'A minute of ordinary use' } },
+        token,
+      );
+    }
+    if (tick % 10 === 5) {
+      await graphql(
+        stack,
+        'mutation Login($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }',
+        { email: 'nobody@example.com', password: 'not-the-password' },
+      );
+    }
+    if (tick % 15 === 7) await graphql(stack, `query TooManyAliases { ${aliases} }`);
+    if (tick % 6 === 3)
+      await graphql(stack, 'query Audit { auditEvents(first: 5) { edges { node { id action } } } }', {}, token);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

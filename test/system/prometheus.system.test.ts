@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ALERTS, dashboards, metricNames, Prometheus, program, ROOT, runnable } from './dashboards-prometheus.js';
 import { renderDashboards } from './dashboards-render.js';
-import { makeTraffic } from './dashboards-traffic.js';
+import { makeTraffic, steadyTraffic } from './dashboards-traffic.js';
 import { systemStack } from './stack.js';
 
 /**
@@ -117,10 +117,12 @@ describe('the dashboards against a real Prometheus scraping the running services
   });
 
   it('draws every dashboard from Prometheus into a picture (docs/images/dashboards with UPDATE_SCREENSHOTS=1)', async () => {
-    const out =
-      process.env.UPDATE_SCREENSHOTS === '1'
-        ? join(ROOT, 'docs/images/dashboards')
-        : (renderDir = mkdtempSync(join(tmpdir(), 'dashboards-')));
+    const update = process.env.UPDATE_SCREENSHOTS === '1';
+    const out = update
+      ? join(ROOT, 'docs/images/dashboards')
+      : (renderDir = mkdtempSync(join(tmpdir(), 'dashboards-')));
+    // For the pictures of docs/, curves over a minute of use rather than a few seconds.
+    if (update) await steadyTraffic(stack, 75_000);
     const pictures = await renderDashboards(prometheus, dashboards(), out);
     expect(pictures.map((picture) => picture.uid).sort()).toEqual(
       dashboards()
