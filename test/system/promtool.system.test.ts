@@ -97,6 +97,35 @@ describe('promtool', () => {
     }
   });
 
+  it('every alert has a summary, a description and a runbook_url that is a section of docs/operations.md', () => {
+    const rules = parseYaml(readFileSync(ALERTS, 'utf8')) as {
+      groups: Array<{ rules: Array<{ alert: string; annotations: Record<string, string> }> }>;
+    };
+    // GitHub's anchors: the heading in lower case, spaces as hyphens, punctuation dropped.
+    const anchors = new Set(
+      [...readFileSync(join(ROOT, 'docs/operations.md'), 'utf8').matchAll(/^#+ (.+)$/gm)].map((m) =>
+        m[1]!
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-'),
+      ),
+    );
+    for (const rule of rules.groups.flatMap((group) => group.rules)) {
+      const { summary, description, runbook_url: runbook } = rule.annotations;
+      expect({ alert: rule.alert, summary: Boolean(summary), description: Boolean(description) }).toEqual({
+        alert: rule.alert,
+        summary: true,
+        description: true,
+      });
+      const [path, anchor] = (runbook ?? '').split('#');
+      expect({ alert: rule.alert, path, anchor: anchors.has(anchor ?? '') }).toEqual({
+        alert: rule.alert,
+        path: 'docs/operations.md',
+        anchor: true,
+      });
+    }
+  });
+
   it('the dashboards are what deploy/grafana/generate-dashboards.mjs writes', () => {
     const run = spawnSync(process.execPath, ['deploy/grafana/generate-dashboards.mjs', '--check'], {
       cwd: ROOT,
