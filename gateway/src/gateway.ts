@@ -26,9 +26,9 @@ import {
   tokenLimit,
   Teardown,
 } from '@platform/kernel/gateway';
+import { explorerRoutes } from './explorer.js';
 import { forwardFiles } from './files-proxy.js';
 import { GatewayRateLimits } from './limits/rate-limits.js';
-import { explorerRoutes } from './explorer.js';
 import { SocketRegistry } from './subscriptions/connections.js';
 import { startGatewayAuth, type GatewayAuth } from './subscriptions/revocations.js';
 import { ForwardingDataSource, keepAliveFetcher, type GatewayContext } from './data-source.js';
@@ -88,6 +88,7 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
       server: http.server,
       config,
       logger,
+      errors,
       metrics,
       planner: federation.planner,
       urls: federation.urls,
@@ -305,6 +306,12 @@ function serveHttp(
     },
   });
   http.registerRoute('/graphql');
+  const explorer = explorerRoutes({ mode: config.gateway.explorer, logger: logger.child({ component: 'explorer' }) });
+  if (explorer) {
+    http.registerRoute('/graphiql');
+    http.app.use('/graphiql', explorer.page);
+    http.app.get('/graphql', explorer.landing);
+  }
   http.app.use(
     '/graphql',
     edge.rateLimits.middleware(),
@@ -316,12 +323,6 @@ function serveHttp(
         authorization: req.headers.authorization,
         clientIp: currentRequest()?.ip,
         userAgent: req.get('user-agent'),
-  const explorer = explorerRoutes({ mode: config.gateway.explorer, logger: logger.child({ component: 'explorer' }) });
-  if (explorer) {
-    http.registerRoute('/graphiql');
-    http.app.use('/graphiql', explorer.page);
-    http.app.get('/graphql', explorer.landing);
-  }
         trace: otelContext.active(),
       }),
     }),

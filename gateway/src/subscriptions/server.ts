@@ -4,7 +4,7 @@ import type { ServerOptions } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { WebSocket } from 'ws';
 import type { ServiceMap } from '@apollo/gateway';
-import { type Logger, type PlatformConfig } from '@platform/kernel';
+import { type ErrorReporter, type Logger, type PlatformConfig } from '@platform/kernel';
 import {
   ipBucket,
   attachWebSocketServer,
@@ -48,6 +48,8 @@ export interface GatewaySubscriptionsOptions {
   server: Server;
   config: PlatformConfig;
   logger: Logger;
+  /** Where unexpected errors of subscription events are published; without it they are only logged. */
+  errors?: ErrorReporter;
   metrics: ServiceMetrics;
   planner: SubscriptionPlanner;
   /** Subgraph name → GraphQL URL. */
@@ -162,7 +164,7 @@ async function startDelivery(
     keepAliveMs: config.gateway.subscriptions.keepAliveMs,
     run: (session, args) => federatedSubscribe({ planner, services: options.services, logger }, session, args),
     // Masked like every other result the socket sends (onNext), then serialized once per event.
-    serialize: (result) => JSON.stringify(maskResult(result, logger)),
+    serialize: (result) => JSON.stringify(maskResult(result, logger, undefined, options.errors)),
     delivered: (delivery, sockets, writeSeconds) => metrics.recordDelivery(delivery, sockets, writeSeconds),
   };
   if (!config.gateway.subscriptions.sharing) return new CallerSubscriptions(deliveryOptions);
@@ -245,6 +247,7 @@ function socketServerOptions(
         },
         (args.contextValue as OperationContext).state.gatewayContext(),
       ) as Promise<ExecutionResult>,
-    onNext: (_ctx, _id, _payload, _args, result): FormattedExecutionResult => maskResult(result, log),
+    onNext: (_ctx, _id, _payload, _args, result): FormattedExecutionResult =>
+      maskResult(result, log, undefined, options.errors),
   };
 }

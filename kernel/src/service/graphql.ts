@@ -118,6 +118,7 @@ export async function serveGraphQL<Config, Services>(
     server: http.server,
     schema,
     logger,
+    errors: options.errors,
     verifier: options.auth.verifier,
     revocations: options.auth.revocations.list,
     keepAliveMs: platform.gateway.subscriptions.keepAliveMs,

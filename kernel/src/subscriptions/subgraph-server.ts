@@ -14,6 +14,7 @@ import type { RevocationList } from '../auth/revocation-list.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { AuthenticatedUser } from '../graphql/context.js';
 import { socketAsksSharedAnswer, withSharedAnswerExtensions } from '../graphql/shared-answer.js';
+import type { ErrorReporter } from '../error-bus/error-bus.js';
 import { validateSafely } from '../graphql/client-errors.js';
 import {
   admitSocket,
@@ -32,6 +33,8 @@ export interface SubgraphSubscriptionsOptions {
   server: Server;
   schema: GraphQLSchema;
   logger: Logger;
+  /** Where unexpected errors of subscription events are published; without it they are only logged. */
+  errors?: ErrorReporter;
   verifier: TokenVerifier;
   revocations: RevocationList;
   /**
@@ -152,7 +155,8 @@ export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions
       },
       execute: (args) => run(stateOf(args), args),
       subscribe,
-      onNext: (_ctx, _id, _payload, _args, result): FormattedExecutionResult => maskResult(result, log),
+      onNext: (_ctx, _id, _payload, _args, result): FormattedExecutionResult =>
+        maskResult(result, log, undefined, options.errors),
     },
     sockets.wss,
     0, // the socket server pings (jittered), not graphql-ws
