@@ -31,7 +31,10 @@ const gateway = (mode: Mode): GatewayHandle => gateways.get(mode)!;
 
 /** The page's script, stylesheet and worker URLs, as the page and its manifest name them. */
 function pageAssets(html: string): string[] {
-  return [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
+  // data: URLs (the empty favicon) are not requests.
+  return [...html.matchAll(/(?:src|href)="([^"]+)"/g)]
+    .map((match) => match[1]!)
+    .filter((url) => !url.startsWith('data:'));
 }
 
 beforeAll(async () => {

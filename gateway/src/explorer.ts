@@ -106,17 +106,16 @@ export function explorerRoutes(options: ExplorerOptions): ExplorerRoutes | undef
       },
     );
   }
-  let html: Promise<string> | undefined;
-
   async function sendPage(req: Request, res: Response): Promise<void> {
     res.setHeader('Content-Security-Policy', explorerContentSecurityPolicy(req.headers.host));
     if (!(await ready)) {
       res.status(503).type('text/plain').send(UNAVAILABLE);
       return;
     }
-    html ??= readFile(indexFile, 'utf8');
+    // Read each time (a few hundred bytes): a rebuild while the gateway runs renames every asset.
+    const html = await readFile(indexFile, 'utf8');
     res.setHeader('Cache-Control', 'no-cache');
-    res.type('html').send(await html);
+    res.type('html').send(html);
   }
 
   async function sendAsset(req: Request, res: Response, next: () => void): Promise<void> {

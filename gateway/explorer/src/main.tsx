@@ -6,10 +6,10 @@
  */
 import 'graphiql/style.css';
 import './explorer.css';
-import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { gatewayFetcher } from './fetcher.js';
 import { EXAMPLE_OPERATIONS } from './operations.js';
 import { SessionHeaders, signInPlugin } from './sign-in.js';
 
@@ -24,15 +24,7 @@ declare const __EXPLORER_WORKERS__: Record<string, string>;
 
 const container = document.getElementById('graphiql')!;
 const endpoint = new URL(container.dataset.endpoint ?? '/graphql', location.href);
-const socket = new URL(endpoint);
-socket.protocol = endpoint.protocol === 'https:' ? 'wss:' : 'ws:';
-
-const fetcher = createGraphiQLFetcher({
-  url: endpoint.href,
-  subscriptionUrl: socket.href,
-  // The gateway answers with one JSON result (no @defer/@stream).
-  enableIncrementalDelivery: false,
-});
+const fetcher = gatewayFetcher(endpoint);
 const plugins = [signInPlugin(endpoint.href)];
 
 container.textContent = '';
