@@ -1,10 +1,10 @@
 import { Counter, Gauge } from 'prom-client';
 import type { ModuleDatabase } from '../database/database.js';
-import type { EventBus } from '../events/bus.js';
-import { quoteIdent } from '../events/handle-once.js';
-import { KERNEL_TOPICS } from '../events/kernel-topics.js';
+import type { EventBus } from './bus.js';
+import { quoteIdent } from './handle-once.js';
+import { KERNEL_TOPICS } from './kernel-topics.js';
 import { outsideRequest } from '../http/request-context.js';
-import type { ServiceMetrics } from './metrics.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
 
 /**
  * A module service's event metrics, on its registry: what its outbox relay published, by topic,

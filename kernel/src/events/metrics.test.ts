@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { ModuleDatabase } from '../database/database.js';
-import { createEvent } from '../events/event.js';
-import { OutboxRelay, recordEvents } from '../events/outbox.js';
-import { openEventsDatabase, RecordingBus } from '../events/__tests__/database.js';
-import { silent, waitFor } from '../events/__tests__/harness.js';
-import { EventMetrics } from './events.js';
-import { ServiceMetrics } from './metrics.js';
+import { createEvent } from './event.js';
+import { OutboxRelay, recordEvents } from './outbox.js';
+import { openEventsDatabase, RecordingBus } from './__tests__/database.js';
+import { silent, waitFor } from './__tests__/harness.js';
+import { EventMetrics } from './metrics.js';
+import { ServiceMetrics } from '../metrics/metrics.js';
 
 let db: ModuleDatabase;
 let closeDb: () => Promise<void>;
