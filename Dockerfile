@@ -65,7 +65,8 @@ RUN npm ci --omit=dev --ignore-scripts --workspace "$(cat /service-dir)"
 
 # What the service reads at run time besides its dependencies: the kernel's and the service's
 # compiled output (migrations included), its module.yaml, config/ and the committed schemas
-# (the gateway's supergraph).
+# (the gateway's supergraph). The gateway also gets GraphiQL's bundle, which `npm run build`
+# made (gateway/explorer/dist): esbuild is a build tool, absent at run time.
 FROM build AS service-files
 COPY --from=service-dir /service-dir /service-dir
 RUN set -eu; \
@@ -73,6 +74,7 @@ RUN set -eu; \
     mkdir /out; \
     cp -a --parents config schema kernel/dist "$dir/dist" /out/; \
     if [ -f "$dir/module.yaml" ]; then cp --parents "$dir/module.yaml" /out/; fi; \
+    if [ "$dir" = gateway ]; then cp -a --parents gateway/explorer/dist /out/; fi; \
     find /out -name '*.tsbuildinfo' -delete; \
     ln -s "$dir/dist/main.js" /out/main.js
 

@@ -347,6 +347,11 @@ describe('the Dockerfile', () => {
     // What a service reads at run time: config, schemas, the kernel's and its own compiled output, its manifest.
     expect(text('service-files')).toMatch(/cp -a --parents config schema kernel\/dist "\$dir\/dist" \/out\//);
     expect(text('service-files')).toContain('"$dir/module.yaml"');
+    // The gateway's GraphiQL bundle, built by `npm run build` in the build stage.
+    expect(text('build')).toMatch(/RUN npm run build/);
+    expect(text('service-files')).toContain(
+      'if [ "$dir" = gateway ]; then cp -a --parents gateway/explorer/dist /out/; fi',
+    );
     expect(imageRuntime('platformctl').entrypoint).toEqual(['platformctl']);
     expect(text('platformctl')).toContain('ln -s /app/scripts/bin/platformctl.mjs /usr/local/bin/platformctl');
   });
