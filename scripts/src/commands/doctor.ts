@@ -31,11 +31,15 @@ import { moduleProblems } from './modules.js';
 
 type Env = Record<string, string | undefined>;
 
-/** identity's signing key: from its internal route while it holds the embedded database, else its table. */
+/**
+ * identity's signing key: from its internal route while it holds the embedded database, else its
+ * table on PostgreSQL (only when identity's migrations are current: an offline runtime would apply them).
+ */
 async function signingKid(
   config: PlatformConfig,
   origin: string,
   headers: Record<string, string>,
+  migrationsCurrent: boolean,
 ): Promise<string | undefined> {
   type Key = { kid: string; state: string };
   const response = await fetch(`${origin}/internal/signing-keys`, { headers, signal: AbortSignal.timeout(3000) }).catch(
@@ -43,7 +47,7 @@ async function signingKid(
   );
   let keys: Key[];
   if (response?.ok) keys = ((await response.json()) as { keys: Key[] }).keys;
-  else if (config.database.url || config.services.identity?.databaseUrl) {
+  else if (migrationsCurrent && (config.database.url || config.services.identity?.databaseUrl)) {
     const quiet = { ...config, log: { ...config.log, level: 'error' as const } };
     keys = await withModuleRuntime(identity, quiet, async (_runtime, services) => services.keys.list());
   } else return undefined;
@@ -56,8 +60,10 @@ async function dataFindings(
   definitions: ModuleDefinition[],
   endpoints: Map<string, Endpoint>,
   headers: Record<string, string>,
-): Promise<Finding[]> {
+): Promise<{ findings: Finding[]; current: Set<string> }> {
   const findings: Finding[] = [];
+  /** Modules whose migrations were read, none pending. */
+  const current = new Set<string>();
   let audit: ModuleData | undefined;
   for (const definition of definitions) {
     const name = definition.manifest.name;
@@ -65,6 +71,7 @@ async function dataFindings(
     try {
       const data = await moduleData(config, definition, origin, headers);
       findings.push(migrationsFinding(data, config), queuesFinding(data, config));
+      if (data.migrations.pending.length === 0) current.add(name);
       if (name === 'audit') audit = data;
     } catch (error) {
       const embedded = !(config.services[name]?.databaseUrl ?? config.database.url);
@@ -77,7 +84,7 @@ async function dataFindings(
     }
   }
   if (audit) findings.push(chainFinding(audit));
-  return findings;
+  return { findings, current };
 }
 
 /** Runs every check; the findings in report order. */
@@ -119,14 +126,16 @@ export async function diagnose(root: string, env: Env): Promise<Finding[]> {
 
   const headers = { [SERVICE_CREDENTIAL_HEADER]: serviceCredential(serviceSecret(config)) };
   const definitions = await Promise.all(modules.map((module) => loadDefinition(module)));
-  findings.push(...(await dataFindings(config, definitions, endpoints, headers)));
+  const data = await dataFindings(config, definitions, endpoints, headers);
+  findings.push(...data.findings);
 
   // The committed supergraph routes to the development URLs (npm run generate); the same here.
   const generated = loadConfig({ env: { PLATFORM_ENV: 'development' }, cwd: root }).services;
   const generatedUrls = Object.fromEntries(Object.entries(generated).map(([name, s]) => [name, s.url!]));
   findings.push(await compositionFinding(root, config, running, missing, headers, generatedUrls));
   const identityOrigin = endpoints.get(config.auth.tokenService)?.origin ?? '';
-  findings.push(await jwksFinding(config, () => signingKid(config, identityOrigin, headers)));
+  const identityCurrent = data.current.has(config.auth.tokenService);
+  findings.push(await jwksFinding(config, () => signingKid(config, identityOrigin, headers, identityCurrent)));
   return findings;
 }
 
