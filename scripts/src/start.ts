@@ -37,7 +37,8 @@ await runMain(
     const lines = [
       '',
       `  Supergraph ready in ${seconds}s (${config.database.url ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`})`,
-      `  GraphQL + Apollo Sandbox  ${platform.gateway.url}`,
+      `  GraphQL                  ${platform.gateway.url}${config.gateway.explorer === 'sandbox' ? ' (Apollo Sandbox in a browser)' : ''}`,
+      ...(config.gateway.explorer === 'off' ? [] : [`  GraphiQL (offline)       ${platform.gateway.baseUrl}/graphiql`]),
       ...Object.values(platform.subgraphs).map((s) => `  ${s.name.padEnd(24)} ${s.url}`),
       `  health / readiness / metrics on every service: /healthz /ready /metrics`,
       '  Ctrl-C to stop',
