@@ -5,7 +5,7 @@ import { ErrorBus } from './error-bus.js';
 import { logSink, metricSink } from './sinks.js';
 
 export interface CreateErrorBusOptions {
-  config: Pick<PlatformConfig, 'errors'>;
+  config: Pick<PlatformConfig, 'errors' | 'env'>;
   /** The service: a module's name, or `gateway`. */
   module: string;
   logger: Logger;
@@ -27,7 +27,10 @@ export async function createErrorBus(options: CreateErrorBusOptions): Promise<Er
   const { sentry } = config.errors;
   if (sentry.dsn) {
     const { sentrySink } = await import('./sentry.js');
-    bus.addSink(await sentrySink({ ...sentry, dsn: sentry.dsn }, logger));
+    // Unset, the environment is the platform's (development, production…), not Sentry's default.
+    bus.addSink(
+      await sentrySink({ ...sentry, dsn: sentry.dsn, environment: sentry.environment ?? config.env }, logger),
+    );
   }
   return bus;
 }

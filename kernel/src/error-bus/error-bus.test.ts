@@ -203,6 +203,7 @@ describe('createErrorBus', () => {
     const { logger } = capturedLogger();
     const errors = await createErrorBus({
       config: {
+        env: 'test',
         errors: { sentry: { dsn: null, environment: null, release: null, sampleRate: 1, flushTimeoutMs: 100 } },
       },
       module: 'notes',
