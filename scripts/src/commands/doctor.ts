@@ -4,7 +4,7 @@
  * outbox and queues, the composition against the running subgraphs, identity's keys and the audit
  * chain. One line per check (OK, WARN, FAIL), a fix under each that is not OK; exit 1 on any FAIL.
  */
-import type { PlatformConfig } from '@platform/kernel';
+import { ConfigError, type PlatformConfig } from '@platform/kernel';
 import { loadConfig, withModuleRuntime, type ModuleDefinition } from '@platform/kernel/tools';
 import { serviceCredential, SERVICE_CREDENTIAL_HEADER, serviceSecret } from '@platform/kernel/gateway';
 import identity from '@platform/identity';
@@ -93,7 +93,11 @@ export async function diagnose(root: string, env: Env): Promise<Finding[]> {
   try {
     config = loadConfig({ env, cwd: root });
   } catch (error) {
-    return [fail('config', reason(error).replace(/^config: /, ''), 'correct the value in the file or variable named')];
+    // One line per bad setting (a ConfigError lists them all), each naming who set it.
+    const lines = error instanceof ConfigError ? error.message.split('\n') : [reason(error)];
+    return lines.map((line) =>
+      fail('config', line.replace(/^config: /, ''), 'correct the value in the file or variable named'),
+    );
   }
   const database = config.database.url ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
   const findings: Finding[] = [ok('config', `${config.env}, ${database}`)];
