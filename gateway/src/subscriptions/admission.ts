@@ -53,6 +53,16 @@ const tooManyFromAddress = (max: number): GraphQLError =>
     extensions: { code: 'RATE_LIMITED', limit: max },
   });
 
+/** Whether `origin` names the host the request was sent to. */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  try {
+    return new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Refuses an upgrade from a foreign page (its `Origin` must be allowed, as for CORS: a foreign
  * page may not open a socket in its visitor's name) or from an address over its rate budget (an
@@ -67,8 +77,11 @@ export function upgradeAdmission(
   const allowed = new Set(config.http.cors.origins);
   return async (request) => {
     const origin = request.headers.origin;
-    // Non-browser clients send no Origin; a browser always does, and cannot forge it.
-    if (!any && origin !== undefined && !allowed.has(origin)) {
+    // Non-browser clients send no Origin; a browser always does, and cannot forge it. A page of
+    // the gateway's own origin (its GraphiQL on /graphiql) is not a foreign page. Even a page on a
+    // rebound domain passing that test gains nothing a script without a browser lacks: tokens
+    // travel in `connection_init`, never in cookies, so it can only open a guest's socket.
+    if (!any && origin !== undefined && !allowed.has(origin) && !sameOrigin(origin, request.headers.host)) {
       return { status: 403, reason: `Origin ${origin} is not allowed` };
     }
     const standing = await rateLimits.countCaller({ ip: addressOf(request) });
