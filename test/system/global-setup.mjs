@@ -25,8 +25,8 @@ function freePort() {
   });
 }
 
-export default async function globalSetup() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'platform-system-'));
+/** One try at `npm start` on fresh free ports: resolves with the running child and its ports. */
+async function startStack(dataDir) {
   const ports = { gateway: await freePort() };
   for (const name of MODULES) ports[name] = await freePort();
   const env = { ...process.env, DATA_DIR: dataDir, PLATFORM_ENV: 'development', APOLLO_TELEMETRY_DISABLED: 'true' };
@@ -44,8 +44,11 @@ export default async function globalSetup() {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the supergraph did not start in 180 s:\n${output}`)), 180_000);
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      process.kill(-child.pid, 'SIGKILL');
+      reject(new Error(`the supergraph did not start in 180 s:\n${output}`));
+    }, 180_000);
     const onData = (chunk) => {
       output += chunk.toString();
       if (output.includes('Supergraph ready')) {
@@ -57,13 +60,29 @@ export default async function globalSetup() {
     child.stderr.on('data', (chunk) => (output += chunk.toString()));
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`npm start exited with ${code} before it was ready:\n${output}`));
+      const error = new Error(`npm start exited with ${code} before it was ready:\n${output}`);
+      error.portTaken = output.includes('EADDRINUSE');
+      reject(error);
     });
   });
-  await ready;
   // Keep draining its output so the pipe never fills and stalls the stack.
   child.stdout.resume();
   child.stderr.resume();
+  return { child, ports };
+}
+
+export default async function globalSetup() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'platform-system-'));
+  let started;
+  // A port found free can be taken by another program before the stack binds it: try new ones.
+  for (let attempt = 1; !started; attempt++) {
+    try {
+      started = await startStack(dataDir);
+    } catch (error) {
+      if (!error.portTaken || attempt === 3) throw error;
+    }
+  }
+  const { child, ports } = started;
   globalThis.__SYSTEM_STACK__ = child;
   const subgraphs = Object.fromEntries(MODULES.map((name) => [name, `http://127.0.0.1:${ports[name]}`]));
   process.env.SYSTEM_STACK = JSON.stringify({
