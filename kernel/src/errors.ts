@@ -8,6 +8,7 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
   RATE_LIMITED: 'RATE_LIMITED',
+  MFA_REQUIRED: 'MFA_REQUIRED',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
   REQUEST_ABORTED: 'REQUEST_ABORTED',
@@ -98,6 +99,19 @@ export class RateLimitError extends PlatformError {
   readonly httpStatus = 429;
   constructor(retryAfterSeconds: number, message = 'Too many attempts, try again later') {
     super(message, { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)) });
+    this.finish(this.code);
+  }
+}
+
+/**
+ * MFA_REQUIRED: the password was right, and the account also asks for a second factor (a TOTP
+ * or a recovery code) that the request did not carry. Says nothing else about the account.
+ */
+export class MfaRequiredError extends PlatformError {
+  readonly code = ErrorCode.MFA_REQUIRED;
+  readonly httpStatus = 401;
+  constructor(message = 'A second factor is required: send the code from your authenticator app') {
+    super(message);
     this.finish(this.code);
   }
 }

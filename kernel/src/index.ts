@@ -40,6 +40,7 @@ export {
   NotFoundError,
   ConflictError,
   RateLimitError,
+  MfaRequiredError,
   type FieldError,
 } from './errors.js';
 // Unexpected errors a module handled itself: `runtime.errors.report(error, context)`.
