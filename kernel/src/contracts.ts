@@ -12,6 +12,14 @@ export {
 } from './contracts/access-tokens.js';
 export type { RevocationSnapshot } from './auth/revocation-list.js';
 export { PERMISSIONS_PATH } from './contracts/permissions.js';
+export {
+  API_KEY_EXCHANGE_PATH,
+  API_KEY_PREFIX,
+  displayPrefix,
+  isWellFormedApiKey,
+  looksLikeApiKey,
+  newApiKey,
+} from './auth/api-key-format.js';
 export type { EffectivePermissions, PermissionResolver } from './graphql/permissions.js';
 export { PERMISSION_NAME } from './module/manifest.js';
 export { accountKey, ipBucket, ipKey } from './security/throttle-keys.js';

@@ -149,7 +149,13 @@ export class TokenVerifier {
     } catch (error) {
       throw asRejection(error);
     }
-    const { sub, sid, iat, exp } = payload as JWTPayload & { sid?: unknown; iat: number; exp: number };
+    const { sub, sid, iat, exp, perm, akid } = payload as JWTPayload & {
+      sid?: unknown;
+      iat: number;
+      exp: number;
+      perm?: unknown;
+      akid?: unknown;
+    };
     if (!isUuid(sub)) throw new InvalidTokenError('invalid-claims', 'sub is not a uuid');
     if (!isUuid(sid)) throw new InvalidTokenError('invalid-claims', 'sid is not a uuid');
     // jose checks `iat` in the future only with maxTokenAge; a future `iat` would also dodge
@@ -157,7 +163,7 @@ export class TokenVerifier {
     if (iat > Date.now() / 1000 + this.#clockToleranceSec) {
       throw new InvalidTokenError('invalid-claims', 'iat in the future');
     }
-    const user = { id: sub.toLowerCase(), sessionId: sid.toLowerCase() };
+    const user = { id: sub.toLowerCase(), sessionId: sid.toLowerCase(), ...apiKeyClaims(perm, akid) };
     if (this.#revocations?.isRevoked({ sub: user.id, sid: user.sessionId, iat })) {
       throw new InvalidTokenError('revoked');
     }
@@ -176,9 +182,22 @@ export class TokenVerifier {
     const value = Array.isArray(header) ? (header.length === 1 ? header[0] : undefined) : header;
     const token = value === undefined ? undefined : BEARER.exec(value)?.[1];
     if (token === undefined) throw new InvalidTokenError('bad-scheme');
-    const { id, sessionId } = await this.verify(token);
-    return { id, sessionId, token };
+    const { id, sessionId, restriction, apiKeyId } = await this.verify(token);
+    return { id, sessionId, token, ...(restriction ? { restriction, apiKeyId } : {}) };
   }
+}
+
+/**
+ * An API key's token (identity's key exchange) names the key (`akid`) and the only permissions
+ * it may use (`perm`); both or neither. A token restricting to something unreadable is refused
+ * rather than read as unrestricted.
+ */
+function apiKeyClaims(perm: unknown, akid: unknown): { restriction?: string[]; apiKeyId?: string } {
+  if (perm === undefined && akid === undefined) return {};
+  if (!Array.isArray(perm) || !perm.every((name) => typeof name === 'string') || !isUuid(akid)) {
+    throw new InvalidTokenError('invalid-claims', 'perm must be a list of permissions and akid a uuid');
+  }
+  return { restriction: Object.freeze([...perm]) as string[], apiKeyId: akid.toLowerCase() };
 }
 
 const JOSE_REASONS: Record<string, TokenRejectionReason> = {

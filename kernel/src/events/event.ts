@@ -7,6 +7,8 @@ export interface EventMeta {
   requestId?: string;
   traceId?: string;
   actorId?: string;
+  /** The API key `actorId` acted through, when one did. */
+  actorKeyId?: string;
   ip?: string;
   userAgent?: string;
 }
@@ -126,11 +128,12 @@ export function createEvent<P>(
     requestId: request?.requestId,
     traceId: activeTraceId(),
     actorId: request?.userId,
+    actorKeyId: request?.apiKeyId,
     ip: request?.ip,
     userAgent: request?.userAgent,
   };
   const merged: EventMeta = {};
-  for (const key of ['requestId', 'traceId', 'actorId', 'ip', 'userAgent'] as const) {
+  for (const key of ['requestId', 'traceId', 'actorId', 'actorKeyId', 'ip', 'userAgent'] as const) {
     const value = key in meta ? meta[key] : inferred[key];
     if (value !== undefined) merged[key] = value;
   }
@@ -143,5 +146,5 @@ export function createEvent<P>(
  * is traced back to the action that started it.
  */
 export function causedBy({ meta }: PlatformEvent): Partial<EventMeta> {
-  return { requestId: meta.requestId, traceId: meta.traceId, actorId: meta.actorId };
+  return { requestId: meta.requestId, traceId: meta.traceId, actorId: meta.actorId, actorKeyId: meta.actorKeyId };
 }

@@ -13,6 +13,13 @@ export interface AuthenticatedUser {
    * not the user object.
    */
   token?: string;
+  /**
+   * Set when an API key acts (its access token says so): the only permissions the caller may use,
+   * whatever their owner holds. Every check answers `owner's permissions ∩ restriction`.
+   */
+  restriction?: readonly string[];
+  /** The API key acting for the user, when one is: audit records name it beside the owner. */
+  apiKeyId?: string;
 }
 
 /**

@@ -27,6 +27,20 @@ export function holds(effective: EffectivePermissions, permission: string): bool
 }
 
 /**
+ * What `user` may do given what their account holds: `effective` itself, or, for a caller
+ * restricted to some permissions (an API key), only those of them the account still holds, so
+ * a key loses a permission the moment its owner does.
+ */
+export function restrictTo(effective: EffectivePermissions, user: AuthenticatedUser | undefined): EffectivePermissions {
+  const restriction = user?.restriction;
+  if (!restriction) return effective;
+  return Object.freeze({
+    all: false,
+    permissions: new Set(restriction.filter((permission) => holds(effective, permission))),
+  });
+}
+
+/**
  * A short name for a permission set, the same in every process: `'*'` for `all`, otherwise the
  * first 22 characters of the base64url SHA-256 of the sorted names, one per line. Callers with
  * equal fingerprints hold the same permissions, so an answer that depends on the caller only
@@ -80,7 +94,7 @@ export function permissionCheck(
   let effective: Promise<EffectivePermissions> | undefined;
   let report = onLookup;
   return async (permission) => {
-    effective ??= resolver.permissionsOf(user);
+    effective ??= resolver.permissionsOf(user).then((answer) => restrictTo(answer, user));
     const answer = await effective;
     if (report) {
       const first = report;

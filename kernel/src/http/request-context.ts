@@ -6,6 +6,8 @@ export interface RequestContext {
   requestId: string;
   /** Set once the caller is authenticated. */
   userId?: string;
+  /** The API key acting for `userId`, when one is. */
+  apiKeyId?: string;
   /** The client's address: the peer, a trusted proxy's `X-Forwarded-For`, or the gateway's signed word. */
   ip?: string;
   userAgent?: string;

@@ -207,6 +207,7 @@ async function serveHttpGraphQL<Config, Services>(
           logger.info({ reason: (error as { reason?: string }).reason }, 'access token rejected');
         }
         if (request && user) request.userId = user.id;
+        if (request && user?.apiKeyId) request.apiKeyId = user.apiKeyId;
         const operation = context(
           request?.requestId ?? 'unknown',
           user,
