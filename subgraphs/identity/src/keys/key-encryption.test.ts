@@ -171,7 +171,10 @@ describe('the KEK settings', () => {
   it('refuses a KEK that is not 32 random bytes when the config is loaded, without quoting it', () => {
     const attempt = () => identityKeys({ SIGNING_KEY_ENCRYPTION_KEY: 'my-secret-passphrase' });
     expect(attempt).toThrow(ConfigError);
-    expect(attempt).toThrow(/modules\.identity\.keys\.encryptionKey: must be 32 random bytes/);
+    // Named with the variable that set it (the operator's word for it), never quoted.
+    expect(attempt).toThrow(
+      /modules\.identity\.keys\.encryptionKey from SIGNING_KEY_ENCRYPTION_KEY: must be 32 random bytes/,
+    );
     expect(attempt).not.toThrow(/my-secret-passphrase/);
   });
 });
