@@ -48,6 +48,16 @@ export interface IdentityEvents {
    * was answered as if one had been, and the owner was mailed.
    */
   'identity.registration.duplicate': { userId: string };
+  /** Two-factor sign-in (docs/identity.md): `enrollTotp` made a new, pending authenticator secret. */
+  'identity.totp.enrollment_started': { userId: string };
+  /** A first code confirmed the authenticator: login asks for codes from now on. */
+  'identity.totp.enabled': { userId: string };
+  /** Two-factor sign-in was turned off (with a code or a recovery code). */
+  'identity.totp.disabled': { userId: string };
+  /** A recovery code was used (to sign in, disable or regenerate); `remaining` unused ones are left. */
+  'identity.totp.recovery_code_used': { userId: string; remaining: number };
+  /** Ten new recovery codes replaced the user's old ones. */
+  'identity.totp.recovery_codes_regenerated': { userId: string };
 }
 
 /** Which limit locked: the account or the client address. */

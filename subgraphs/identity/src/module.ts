@@ -13,6 +13,8 @@ import { signingKeyRoutes } from './keys/signing-keys.routes.js';
 import { recentRevocations } from './session/revocations.js';
 import { RefreshToken, Session } from './session/session.entity.js';
 import { SessionResolver } from './session/session.resolver.js';
+import { RecoveryCode, TotpCredential } from './totp/totp.entity.js';
+import { TotpResolver } from './totp/totp.resolver.js';
 import { revocationFeedConsumer } from './session/session-revocation.feed.js';
 import { deleteExpiredCredentials } from './session/cleanup.js';
 import { SessionRevocationSubscriptionResolver } from './session/session-revocation.subscription.js';
@@ -27,9 +29,16 @@ import { UserResolver } from './user/user.resolver.js';
 export default defineModule<typeof identityConfigSchema, IdentityServices>({
   manifest: new URL('../module.yaml', import.meta.url),
   config: identityConfigSchema,
-  entities: [User, Session, RefreshToken, EmailToken, Upload],
+  entities: [TotpCredential, RecoveryCode, User, Session, RefreshToken, EmailToken, Upload],
   migrations,
-  resolvers: [UserResolver, AccountResolver, SessionResolver, SessionRevocationSubscriptionResolver, UploadResolver],
+  resolvers: [
+    TotpResolver,
+    UserResolver,
+    AccountResolver,
+    SessionResolver,
+    SessionRevocationSubscriptionResolver,
+    UploadResolver,
+  ],
   orphanedTypes: [AuthPayload],
   // Profiles are public; `email` and `emailVerified` keep their own field rules.
   references: { User: { rule: publicAccess, resolve: resolveUserReference } },

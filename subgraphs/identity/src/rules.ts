@@ -75,6 +75,11 @@ export const rules: IRules = {
     login: publicAccess,
     refreshToken: publicAccess,
     logout: perCaller(publicAccess),
+    // Two-factor sign-in: the caller's own (the resolvers act on the signed-in user only).
+    enrollTotp: perCaller(authenticated),
+    confirmTotp: perCaller(authenticated),
+    disableTotp: perCaller(authenticated),
+    regenerateRecoveryCodes: perCaller(authenticated),
     revokeSession: perCaller(authenticated),
     updateProfile: perCaller(authenticated),
     createUpload: perCaller(authenticated),
@@ -88,11 +93,15 @@ export const rules: IRules = {
     updatedAt: publicAccess,
     email: or(isSelf, permission(Permission.UserRead)),
     emailVerified: or(isSelf, permission(Permission.UserRead)),
+    totpEnabled: or(isSelf, permission(Permission.UserRead)),
     // Public like the name beside it; a signed URL, short-lived.
     avatarUrl: publicAccess,
   },
   // Only ever the caller's own: returned by `createUpload`.
   UploadTicket: authenticated,
+  // Only ever the caller's own: returned by the TOTP mutations.
+  TotpEnrollment: authenticated,
+  RecoveryCodes: authenticated,
   HttpHeader: authenticated,
   // Only ever the caller's own: returned by login/refresh and the `sessions` query.
   AuthPayload: publicAccess,

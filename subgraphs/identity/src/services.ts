@@ -11,6 +11,8 @@ import { SessionRevocationFeed } from './session/session-revocation.feed.js';
 import { SessionService } from './session/session.service.js';
 import { UserCache } from './user/user.cache.js';
 import { UploadService } from './avatar/upload.service.js';
+import { TotpSecrets } from './totp/secret.js';
+import { TotpService } from './totp/totp.service.js';
 
 /** Everything identity's resolvers and routes use, built once the database is up. */
 export interface IdentityServices {
@@ -24,6 +26,8 @@ export interface IdentityServices {
   users: UserCache;
   /** Uploads and avatars (`createUpload`, `updateProfile(avatarUploadId:)`, `User.avatarUrl`). */
   uploads: UploadService;
+  /** Two-factor sign-in (`enrollTotp`, `confirmTotp`, `disableTotp`, login's second factor). */
+  totp: TotpService;
   close(): Promise<void>;
 }
 
@@ -39,11 +43,19 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
     perIp: config.throttle.perIp,
     refusalReportWindowSec: config.throttle.refusalReportWindowSec,
   });
+  const totp = new TotpService({
+    // Encrypted as the signing keys are, under the same key-encryption key (opened on first use).
+    secrets: new TotpSecrets(async () => (await keyEncryptionFromConfig(config.keys, platform)).encryption),
+    throttle,
+    emit,
+    productName: config.productName,
+  });
   const sessions = new SessionService({
     hasher,
     keys,
     throttle,
     emit,
+    secondFactor: totp,
     tokens: {
       issuer: platform.auth.issuer,
       audience: platform.auth.audience,
@@ -79,6 +91,7 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
     hasher,
     revocationFeed,
     users,
+    totp,
     uploads: new UploadService({ files: runtime.files, emit, logger, avatarMaxBytes: config.avatars.maxBytes }),
     async close() {
       clearInterval(maintenance);

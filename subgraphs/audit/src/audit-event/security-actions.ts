@@ -16,6 +16,11 @@ export const SECURITY_ACTIONS = [
   'identity.registration.duplicate',
   'identity.password.reset_requested',
   'identity.password.changed',
+  // Second factors added, removed, or stood in for
+  'identity.totp.enabled',
+  'identity.totp.disabled',
+  'identity.totp.recovery_code_used',
+  'identity.totp.recovery_codes_regenerated',
   // Who may do what
   'authz.role.created',
   'authz.role.updated',

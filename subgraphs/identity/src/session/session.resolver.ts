@@ -13,12 +13,20 @@ export class SessionResolver {
     @Arg('email') email: string,
     @Arg('password') password: string,
     @Ctx() ctx: IdentityContext,
+    @Arg('totp', () => String, {
+      nullable: true,
+      description: 'With two-factor sign-in: a code from the authenticator app, or a recovery code',
+    })
+    totp?: string | null,
   ): Promise<AuthPayload> {
     const request = currentRequest();
-    const result = await ctx.services.sessions.login(ctx.em, email, password, {
-      ip: request?.ip,
-      userAgent: request?.userAgent,
-    });
+    const result = await ctx.services.sessions.login(
+      ctx.em,
+      email,
+      password,
+      { ip: request?.ip, userAgent: request?.userAgent },
+      { secondFactor: totp },
+    );
     actAs(ctx, result.user.id);
     return result;
   }

@@ -1,4 +1,11 @@
-import { AuthenticationError, NotFoundError, RateLimitError, type Emit, type EntityManager } from '@platform/kernel';
+import {
+  AuthenticationError,
+  MfaRequiredError,
+  NotFoundError,
+  RateLimitError,
+  type Emit,
+  type EntityManager,
+} from '@platform/kernel';
 import type { LoginThrottle, ThrottleVerdict } from '../throttle/login-throttle.js';
 import type { PasswordHasher } from '../password/hasher.js';
 import { signAccessToken, type SigningKeys } from '../keys/signing-keys.js';
@@ -8,6 +15,7 @@ import { findUserByEmail, normaliseEmail } from '../user/user.service.js';
 import { RefreshToken, Session } from './session.entity.js';
 import type { IdentityEvents } from '../events.js';
 import { LoginEvents, type Attempt } from './login-events.js';
+import type { SecondFactorOutcome } from '../totp/verify.js';
 
 export interface TokenSettings {
   issuer: string;
@@ -32,6 +40,15 @@ export interface AuthResult {
 
 /** One generic answer for unknown emails and wrong passwords: no account enumeration. */
 const BAD_CREDENTIALS = 'Invalid email or password';
+
+/**
+ * The second-factor check login makes after a right password (`TotpService`): it consumes the
+ * code it accepts, and records a recovery code's use in the login's transaction.
+ */
+export interface SecondFactorCheck {
+  verify(em: EntityManager, userId: string, code: string | null | undefined): Promise<SecondFactorOutcome>;
+  recordRecoveryUse(tx: EntityManager, userId: string, outcome: SecondFactorOutcome): Promise<void>;
+}
 
 /** Why a session ended; recorded on the row and in the `identity.session.revoked` event. */
 export type RevocationReason =
@@ -60,6 +77,8 @@ export class SessionService {
       tokens: TokenSettings;
       /** Records an event in the outbox of the current transaction (relayed after commit). */
       emit: Emit<IdentityEvents>;
+      /** Two-factor sign-in; without it, a password is enough. */
+      secondFactor?: SecondFactorCheck;
     },
   ) {
     this.#loginEvents = new LoginEvents({
@@ -73,8 +92,20 @@ export class SessionService {
    * aggregated per account and address), a failure (`identity.login.failed`, and
    * `identity.lockout.started` when it locks the account or the address), a success; and the
    * first attempt after a lockout lapsed records `identity.lockout.ended`.
+   *
+   * For an account with two-factor sign-in, a right password is not enough: without
+   * `options.secondFactor` (a TOTP or a recovery code) it fails with MFA_REQUIRED, counting
+   * nothing; a wrong code fails like a wrong password (`reason: wrong_second_factor`). Only a
+   * right code clears the account's failures, so the password alone cannot reset the lockout
+   * between guesses of the code.
    */
-  async login(em: EntityManager, email: string, password: string, client: ClientInfo): Promise<AuthResult> {
+  async login(
+    em: EntityManager,
+    email: string,
+    password: string,
+    client: ClientInfo,
+    options: { secondFactor?: string | null } = {},
+  ): Promise<AuthResult> {
     const account = normaliseEmail(email);
     const { hasher, throttle, emit } = this.deps;
     const verdict = await throttle.attempt(account, client.ip);
@@ -88,22 +119,34 @@ export class SessionService {
       ? await hasher.verify(user.passwordHash, password)
       : await hasher.dummyVerify(password);
     const attempt: Attempt = { userId: user?.id ?? null, ip: client.ip };
-    if (!user || !user.passwordHash || !valid) {
+    const fail = async (reason: string): Promise<void> => {
       const started = await throttle.recordFailure(account, client.ip);
       await em.transactional(async (tx) => {
         await this.#loginEvents.ended(tx, verdict.ended, attempt);
-        await emit(tx, 'identity.login.failed', {
-          userId: user?.id ?? null,
-          reason: user ? (user.passwordHash ? 'wrong_password' : 'no_password') : 'unknown_email',
-        });
+        await emit(tx, 'identity.login.failed', { userId: user?.id ?? null, reason });
         await this.#loginEvents.started(tx, started, attempt);
       });
+    };
+    if (!user || !user.passwordHash || !valid) {
+      await fail(user ? (user.passwordHash ? 'wrong_password' : 'no_password') : 'unknown_email');
       throw new AuthenticationError(BAD_CREDENTIALS);
+    }
+    const second = this.deps.secondFactor
+      ? await this.deps.secondFactor.verify(em, user.id, options.secondFactor)
+      : ({ status: 'not_enrolled' } as const);
+    if (second.status === 'missing') {
+      if (verdict.ended.length > 0) await em.transactional((tx) => this.#loginEvents.ended(tx, verdict.ended, attempt));
+      throw new MfaRequiredError();
+    }
+    if (second.status === 'invalid') {
+      await fail('wrong_second_factor');
+      throw new AuthenticationError('Invalid or already used two-factor code');
     }
     await throttle.recordSuccess(account, client.ip);
 
     return em.transactional(async (tx) => {
       await this.#loginEvents.ended(tx, verdict.ended, attempt);
+      await this.deps.secondFactor?.recordRecoveryUse(tx, user.id, second);
       if (hasher.needsRehash(user.passwordHash!)) {
         // Parameters were raised since this hash was made: upgrade it while we know the password.
         await tx.nativeUpdate(User, { id: user.id }, { passwordHash: await hasher.hash(password) });
