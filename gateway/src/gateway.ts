@@ -31,6 +31,7 @@ import { forwardFiles } from './files-proxy.js';
 import { GatewayRateLimits } from './limits/rate-limits.js';
 import { SocketRegistry } from './subscriptions/connections.js';
 import { startGatewayAuth, type GatewayAuth } from './subscriptions/revocations.js';
+import { apiKeyEdge } from './api-keys.js';
 import { ForwardingDataSource, keepAliveFetcher, type GatewayContext } from './data-source.js';
 import { supergraphFromFile } from './supergraph.js';
 import { SubscriptionPlanner } from './subscriptions/planner.js';
@@ -315,6 +316,8 @@ function serveHttp(
   http.app.use(
     '/graphql',
     edge.rateLimits.middleware(),
+    // After the limits, so guessing keys costs the guesser's address its budget.
+    apiKeyEdge({ config, verifier: edge.auth.verifier, credential, logger: logger.child({ component: 'api-keys' }) }),
     ...http.jsonBody(),
     tokenLimit(config.gateway.limits, metrics),
     expressMiddleware(apollo, {

@@ -31,7 +31,10 @@ describe('API key format', () => {
 
 describe('restricted callers (API keys)', () => {
   const owner = randomUUID();
-  const resolver = new StaticPermissions({ byUser: { [owner]: ['blog.post.create', 'blog.post.delete'] }, all: [] });
+  const resolver = new StaticPermissions({
+    guest: ['blog.post.read'],
+    byUser: { [owner]: ['blog.post.create', 'blog.post.delete'] },
+  });
 
   it('hold only what both the key and its owner hold', async () => {
     const can = permissionCheck(resolver, {
@@ -42,6 +45,8 @@ describe('restricted callers (API keys)', () => {
     await expect(can('blog.post.create')).resolves.toBe(true);
     await expect(can('blog.post.delete')).resolves.toBe(false);
     await expect(can('identity.user.read')).resolves.toBe(false);
+    // Whatever an anonymous caller may do, a key may too.
+    await expect(can('blog.post.read')).resolves.toBe(true);
   });
 
   it("never inherit an administrator's `all`", () => {

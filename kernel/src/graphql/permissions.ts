@@ -28,16 +28,20 @@ export function holds(effective: EffectivePermissions, permission: string): bool
 
 /**
  * What `user` may do given what their account holds: `effective` itself, or, for a caller
- * restricted to some permissions (an API key), only those of them the account still holds, so
- * a key loses a permission the moment its owner does.
+ * restricted to some permissions (an API key), only those of them the account still holds, so a
+ * key loses a permission the moment its owner does; plus what anyone may do (`guest`, the guest
+ * role's), since a key never makes its caller less able than an anonymous one.
  */
-export function restrictTo(effective: EffectivePermissions, user: AuthenticatedUser | undefined): EffectivePermissions {
+export function restrictTo(
+  effective: EffectivePermissions,
+  user: AuthenticatedUser | undefined,
+  guest?: EffectivePermissions,
+): EffectivePermissions {
   const restriction = user?.restriction;
   if (!restriction) return effective;
-  return Object.freeze({
-    all: false,
-    permissions: new Set(restriction.filter((permission) => holds(effective, permission))),
-  });
+  const permissions = new Set(restriction.filter((permission) => holds(effective, permission)));
+  for (const permission of guest?.permissions ?? []) permissions.add(permission);
+  return Object.freeze({ all: false, permissions });
 }
 
 /**
@@ -94,7 +98,11 @@ export function permissionCheck(
   let effective: Promise<EffectivePermissions> | undefined;
   let report = onLookup;
   return async (permission) => {
-    effective ??= resolver.permissionsOf(user).then((answer) => restrictTo(answer, user));
+    effective ??= user?.restriction
+      ? Promise.all([resolver.permissionsOf(user), resolver.permissionsOf(undefined)]).then(([answer, guest]) =>
+          restrictTo(answer, user, guest),
+        )
+      : resolver.permissionsOf(user);
     const answer = await effective;
     if (report) {
       const first = report;

@@ -5,7 +5,7 @@ export interface IdentityEvents {
     userId: string;
     email: string;
     displayName: string | null;
-    via: 'registration' | 'seed';
+    via: 'registration' | 'seed' | 'service_account';
   };
   'identity.user.updated': { userId: string; changed: string[] };
   'identity.user.deleted': { userId: string };
@@ -58,6 +58,18 @@ export interface IdentityEvents {
   'identity.totp.recovery_code_used': { userId: string; remaining: number };
   /** Ten new recovery codes replaced the user's old ones. */
   'identity.totp.recovery_codes_regenerated': { userId: string };
+  /** An API key was made for `ownerId` (the actor made it); the key itself never travels. */
+  'identity.apikey.created': {
+    keyId: string;
+    ownerId: string;
+    name: string;
+    permissions: string[];
+    expiresAt: string | null;
+  };
+  /** `reason`: `revoked` (by its owner or an administrator of keys). */
+  'identity.apikey.revoked': { keyId: string; ownerId: string; reason: string };
+  /** A service account (a user without a password that only API keys act for) was made. */
+  'identity.serviceaccount.created': { userId: string; name: string };
 }
 
 /** Which limit locked: the account or the client address. */

@@ -1,6 +1,9 @@
 import { defineModule, publicAccess } from '@platform/kernel';
 import { revocationHoldMs } from '@platform/kernel/contracts';
 import { AccountResolver } from './account/account.resolver.js';
+import { ApiKey } from './apikey/api-key.entity.js';
+import { ApiKeyResolver } from './apikey/api-key.resolver.js';
+import { apiKeyRoutes } from './apikey/api-key.routes.js';
 import { EmailToken } from './account/email-token.entity.js';
 import { identityConfigSchema } from './config.js';
 import { seedDemoUsers } from './demo.js';
@@ -29,7 +32,7 @@ import { UserResolver } from './user/user.resolver.js';
 export default defineModule<typeof identityConfigSchema, IdentityServices>({
   manifest: new URL('../module.yaml', import.meta.url),
   config: identityConfigSchema,
-  entities: [TotpCredential, RecoveryCode, User, Session, RefreshToken, EmailToken, Upload],
+  entities: [TotpCredential, RecoveryCode, User, Session, RefreshToken, EmailToken, Upload, ApiKey],
   migrations,
   resolvers: [
     TotpResolver,
@@ -38,6 +41,7 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
     SessionResolver,
     SessionRevocationSubscriptionResolver,
     UploadResolver,
+    ApiKeyResolver,
   ],
   orphanedTypes: [AuthPayload],
   // Profiles are public; `email` and `emailVerified` keep their own field rules.
@@ -78,6 +82,7 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
   },
   routes(router, runtime, services) {
     signingKeyRoutes(router, runtime, services.keys);
+    apiKeyRoutes(router, runtime, services.apiKeys);
   },
   hooks: {
     async onStart(runtime) {

@@ -8,6 +8,14 @@ export const Permission = {
   UserUpdate: 'identity.user.update',
   /** Delete any user's account */
   UserDelete: 'identity.user.delete',
+  /** List anyone's API keys (everyone lists their own) */
+  ApikeyRead: 'identity.apikey.read',
+  /** Create API keys for service accounts (with permissions the creator holds) */
+  ApikeyCreate: 'identity.apikey.create',
+  /** Revoke anyone's API key (everyone revokes their own) */
+  ApikeyRevoke: 'identity.apikey.revoke',
+  /** Create service accounts: users without a password that only API keys act for */
+  ServiceaccountCreate: 'identity.serviceaccount.create',
 } as const;
 
 export type Permission = (typeof Permission)[keyof typeof Permission];

@@ -1,6 +1,8 @@
 import {
   authenticated,
+  and,
   ForbiddenError,
+  isUuid,
   or,
   perCaller,
   permission,
@@ -10,6 +12,7 @@ import {
   type IRules,
   type ShieldRule,
 } from '@platform/kernel';
+import type { IdentityContext } from './context.js';
 import { Permission } from './permissions.generated.js';
 
 /** Users a request has just proven to be (registered, verified, signed in as): the caller is them. */
@@ -50,6 +53,41 @@ export async function canSeeAccount(
   return user.emailVerified || callerIs(ctx, user.id) || ctx.can(Permission.UserRead);
 }
 
+/** `apiKeys` without `ownerId`/`all`, or naming the caller: their own keys. */
+const ownApiKeys: ShieldRule = rule({ cache: 'no_cache' })(
+  (_parent, args: { ownerId?: string | null; all?: boolean }, ctx: GraphQLContext) =>
+    !!ctx.user && !args.all && (!args.ownerId || callerIs(ctx, args.ownerId)),
+);
+
+/** `createApiKey` for the caller themself (no `ownerId`, or theirs). */
+const apiKeyForSelf: ShieldRule = rule({ cache: 'no_cache' })(
+  (_parent, args: { input?: { ownerId?: string | null } }, ctx: GraphQLContext) =>
+    !!ctx.user && (!args.input?.ownerId || callerIs(ctx, args.input.ownerId)),
+);
+
+/** `revokeApiKey` of a key the caller owns or made. */
+const ownsApiKey: ShieldRule = rule({ cache: 'no_cache' })(async (
+  _parent,
+  args: { id?: string },
+  ctx: IdentityContext,
+) => {
+  if (!ctx.user || typeof args.id !== 'string' || !isUuid(args.id)) return false;
+  const key = await ctx.services.apiKeys.findById(ctx.em, args.id.toLowerCase());
+  return !!key && (callerIs(ctx, key.ownerId) || callerIs(ctx, key.createdBy));
+});
+
+/**
+ * The caller acting as themself, not through an API key: managing the account (password, second
+ * factor, sessions, profile, keys) is for the person, never for a key, which acts only within
+ * its permissions.
+ */
+export const personal: ShieldRule = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) =>
+  ctx.user?.apiKeyId ? new ForbiddenError('API keys cannot manage the account they act for') : true,
+);
+
+/** Signed in as themself (see `personal`). */
+const account = and(authenticated, personal);
+
 /**
  * Profiles are public (a blog shows its authors), those of unverified accounts only to
  * themselves and readers of accounts (`canSeeAccount`); contact details are the user's own or
@@ -63,7 +101,9 @@ export const rules: IRules = {
     user: perCaller(publicAccess),
     me: perCaller(publicAccess),
     users: permission(Permission.UserRead),
-    sessions: perCaller(authenticated),
+    sessions: perCaller(account),
+    // The caller's own, or others' with identity.apikey.read (checked by the resolver too).
+    apiKeys: perCaller(and(personal, or(ownApiKeys, permission(Permission.ApikeyRead)))),
   },
   Mutation: {
     register: publicAccess,
@@ -71,20 +111,25 @@ export const rules: IRules = {
     resendVerificationEmail: publicAccess,
     requestPasswordReset: publicAccess,
     resetPassword: publicAccess,
-    changePassword: perCaller(authenticated),
+    changePassword: perCaller(account),
     login: publicAccess,
     refreshToken: publicAccess,
     logout: perCaller(publicAccess),
     // Two-factor sign-in: the caller's own (the resolvers act on the signed-in user only).
-    enrollTotp: perCaller(authenticated),
-    confirmTotp: perCaller(authenticated),
-    disableTotp: perCaller(authenticated),
-    regenerateRecoveryCodes: perCaller(authenticated),
-    revokeSession: perCaller(authenticated),
-    updateProfile: perCaller(authenticated),
-    createUpload: perCaller(authenticated),
+    enrollTotp: perCaller(account),
+    confirmTotp: perCaller(account),
+    disableTotp: perCaller(account),
+    regenerateRecoveryCodes: perCaller(account),
+    revokeSession: perCaller(account),
+    updateProfile: perCaller(account),
+    createUpload: perCaller(account),
     updateUser: permission(Permission.UserUpdate),
     deleteUser: permission(Permission.UserDelete),
+    // Keys for the caller, or for a service account by holders of identity.apikey.create; the
+    // delegation rule (each permission held by the creator) is the resolver's.
+    createApiKey: perCaller(and(personal, or(apiKeyForSelf, permission(Permission.ApikeyCreate)))),
+    revokeApiKey: perCaller(or(ownsApiKey, permission(Permission.ApikeyRevoke))),
+    createServiceAccount: and(personal, permission(Permission.ServiceaccountCreate)),
   },
   User: {
     id: publicAccess,
@@ -96,6 +141,7 @@ export const rules: IRules = {
     totpEnabled: or(isSelf, permission(Permission.UserRead)),
     // Public like the name beside it; a signed URL, short-lived.
     avatarUrl: publicAccess,
+    serviceAccount: publicAccess,
   },
   // Only ever the caller's own: returned by `createUpload`.
   UploadTicket: authenticated,
@@ -106,6 +152,9 @@ export const rules: IRules = {
   // Only ever the caller's own: returned by login/refresh and the `sessions` query.
   AuthPayload: publicAccess,
   Session: authenticated,
+  // Only ever the caller's own, or read by holders of identity.apikey.read (the resolvers).
+  ApiKey: authenticated,
+  CreatedApiKey: authenticated,
   // Only the caller's own sessions reach them (the feed filters by user).
   Subscription: { mySessionRevoked: perCaller(authenticated) },
   SessionRevocation: authenticated,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { emitter, type ModuleRuntime } from '@platform/kernel';
 import { LoginThrottle } from './throttle/login-throttle.js';
 import { AccountService } from './account/account.service.js';
+import { ApiKeyService } from './apikey/api-key.service.js';
 import type { IdentityConfig } from './config.js';
 import type { IdentityEvents } from './events.js';
 import { PasswordHasher } from './password/hasher.js';
@@ -28,6 +29,8 @@ export interface IdentityServices {
   uploads: UploadService;
   /** Two-factor sign-in (`enrollTotp`, `confirmTotp`, `disableTotp`, login's second factor). */
   totp: TotpService;
+  /** API keys and service accounts (`createApiKey`, the gateway's key exchange). */
+  apiKeys: ApiKeyService;
   close(): Promise<void>;
 }
 
@@ -93,6 +96,15 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
     users,
     totp,
     uploads: new UploadService({ files: runtime.files, emit, logger, avatarMaxBytes: config.avatars.maxBytes }),
+    apiKeys: new ApiKeyService({
+      keys,
+      emit,
+      tokens: {
+        issuer: platform.auth.issuer,
+        audience: platform.auth.audience,
+        accessTokenTtlSec: platform.auth.accessTokenTtlSec,
+      },
+    }),
     async close() {
       clearInterval(maintenance);
     },

@@ -103,6 +103,12 @@ export function mapEvent(event: PlatformEvent, now: () => Date = () => new Date(
   if (isUuid(meta.actorId)) actorId = meta.actorId.toLowerCase();
   else if (meta.actorId !== undefined && meta.actorId !== null) notes.push('actorId is not a uuid; dropped');
 
+  // An API key acting for the actor: named beside them, in the record's metadata.
+  let metadata = scrubbed.value;
+  if (actorId && isUuid(meta.actorKeyId)) {
+    metadata = { ...metadata, actorApiKeyId: meta.actorKeyId.toLowerCase() };
+  }
+
   let occurredAt = typeof event.occurredAt === 'string' ? new Date(event.occurredAt) : new Date(NaN);
   if (Number.isNaN(occurredAt.getTime()) || occurredAt.getUTCFullYear() > 9999 || occurredAt.getUTCFullYear() < 1) {
     notes.push('occurredAt is not a valid time; the time of recording is used');
@@ -117,7 +123,7 @@ export function mapEvent(event: PlatformEvent, now: () => Date = () => new Date(
       actorId,
       targetType: text('targetType', target?.type),
       targetId: text('targetId', target?.id),
-      metadata: scrubbed.value,
+      metadata,
       requestId: text('requestId', meta.requestId),
       traceId: text('traceId', meta.traceId),
       ip: text('ip', meta.ip),

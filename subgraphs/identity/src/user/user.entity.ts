@@ -47,6 +47,11 @@ export class User {
   @Property({ type: 'varchar', length: 600, nullable: true })
   avatarKey?: string | null;
 
+  /** A service account: no password, no email of its own; only API keys act for it. */
+  @Field(() => Boolean, { description: 'Whether only API keys act for this account (it has no password)' })
+  @Property({ type: 'boolean' })
+  serviceAccount: boolean & Opt = false;
+
   /** Set when the account is deleted: the row stays as a tombstone so references still resolve. */
   @Property({ columnType: 'timestamptz', type: 'datetime', nullable: true })
   deletedAt?: Date | null;
