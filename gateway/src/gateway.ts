@@ -28,6 +28,7 @@ import {
 } from '@platform/kernel/gateway';
 import { explorerRoutes } from './explorer.js';
 import { forwardFiles } from './files-proxy.js';
+import { forwardOidc, OIDC_PATHS } from './oidc-proxy.js';
 import { GatewayRateLimits } from './limits/rate-limits.js';
 import { SocketRegistry } from './subscriptions/connections.js';
 import { startGatewayAuth, type GatewayAuth } from './subscriptions/revocations.js';
@@ -83,7 +84,13 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
     const edge = await guardEdge(config, { logger, metrics, readiness, teardown, credential, errors });
     const apollo = await serveApollo(config, federation, edge, { logger, metrics, teardown, errors });
     registerSubgraphChecks(readiness, federation.urls);
-    const http = serveHttp(config, apollo, edge, federation.urls, { logger, metrics, readiness, credential, errors });
+    const http = serveHttp(config, apollo, edge, federation.urls, secret, {
+      logger,
+      metrics,
+      readiness,
+      credential,
+      errors,
+    });
 
     const subscriptions = await startGatewaySubscriptions({
       server: http.server,
@@ -282,13 +289,15 @@ function registerSubgraphChecks(readiness: Readiness, urls: Record<string, strin
 /**
  * `/graphql` behind the rate limits and the body and token limits, with health and metrics beside
  * it, GraphiQL on `/graphiql` (and on `/graphql` for browsers when it is the explorer), and local
- * file storage's signed URLs (`/files/<module>/…`) forwarded to their subgraphs.
+ * file storage's signed URLs (`/files/<module>/…`) forwarded to their subgraphs, and the OpenID
+ * Connect provider's paths (gateway/src/oidc-proxy.ts) forwarded to identity.
  */
 function serveHttp(
   config: PlatformConfig,
   apollo: ApolloServer<GatewayContext>,
   edge: Edge,
   urls: Record<string, string>,
+  secret: string,
   options: Omit<StepOptions, 'teardown'>,
 ): HttpService {
   const { logger, metrics, readiness, credential, errors } = options;
@@ -332,6 +341,12 @@ function serveHttp(
   );
   if (config.files.driver === 'local') {
     http.app.use('/files', forwardFiles(urls, logger));
+  }
+  // The OpenID Connect provider (identity) on this origin, the issuer; within the address's budget.
+  const identityUrl = urls[config.auth.tokenService];
+  if (identityUrl) {
+    const oidc = forwardOidc(identityUrl, secret, logger.child({ component: 'oidc-proxy' }));
+    for (const path of OIDC_PATHS) http.app.use(path, edge.rateLimits.middleware(), oidc);
   }
   http.finish();
   return http;

@@ -48,6 +48,13 @@ export interface IdentityEvents {
    * was answered as if one had been, and the owner was mailed.
    */
   'identity.registration.duplicate': { userId: string };
+  /** A client of the OpenID Connect provider was registered (its secret never travels). */
+  'identity.client.created': { clientId: string; name: string; public: boolean; grantTypes: string[] };
+  /** `changed`: the fields that changed (name, redirectUris, grantTypes, scopes). */
+  'identity.client.updated': { clientId: string; changed: string[] };
+  /** A confidential client's secret was replaced; the old one no longer works. */
+  'identity.client.secret_rotated': { clientId: string };
+  'identity.client.deleted': { clientId: string };
   /** Two-factor sign-in (docs/identity.md): `enrollTotp` made a new, pending authenticator secret. */
   'identity.totp.enrollment_started': { userId: string };
   /** A first code confirmed the authenticator: login asks for codes from now on. */

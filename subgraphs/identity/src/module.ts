@@ -28,11 +28,15 @@ import { UploadResolver } from './avatar/upload.resolver.js';
 import { userFilesCleanup } from './avatar/user-files.consumer.js';
 import { resolveUserReference } from './user/user.reference.js';
 import { UserResolver } from './user/user.resolver.js';
+import { deleteExpiredOidcPayloads } from './oidc/adapter.js';
+import { OAuthClient } from './oidc/client.entity.js';
+import { OAuthClientResolver } from './oidc/client.resolver.js';
+import { oidcRoutes } from './oidc/oidc.routes.js';
 
 export default defineModule<typeof identityConfigSchema, IdentityServices>({
   manifest: new URL('../module.yaml', import.meta.url),
   config: identityConfigSchema,
-  entities: [TotpCredential, RecoveryCode, User, Session, RefreshToken, EmailToken, Upload, ApiKey],
+  entities: [TotpCredential, RecoveryCode, User, Session, RefreshToken, EmailToken, Upload, ApiKey, OAuthClient],
   migrations,
   resolvers: [
     TotpResolver,
@@ -42,6 +46,7 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
     SessionRevocationSubscriptionResolver,
     UploadResolver,
     ApiKeyResolver,
+    OAuthClientResolver,
   ],
   orphanedTypes: [AuthPayload],
   // Profiles are public; `email` and `emailVerified` keep their own field rules.
@@ -64,7 +69,8 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
         const retainSec = Math.max(runtime.config.credentialRetentionDays * 86_400, holdSec);
         const deleted = await deleteExpiredCredentials(runtime.em(), runtime.db.schema, retainSec);
         const uploads = await services.uploads.pruneExpired(runtime.em());
-        job.logger.info({ ...deleted, uploads }, 'expired credentials and uploads deleted');
+        const oidc = await deleteExpiredOidcPayloads(runtime.em(), runtime.db.schema);
+        job.logger.info({ ...deleted, uploads, oidc }, 'expired credentials and uploads deleted');
       },
     },
   },
@@ -80,9 +86,11 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
       },
     }),
   },
-  routes(router, runtime, services) {
+  routes(router, runtime, services, kernel) {
     signingKeyRoutes(router, runtime, services.keys);
     apiKeyRoutes(router, runtime, services.apiKeys);
+    // The OpenID Connect provider; the gateway forwards its paths here (last: it answers its own 404s).
+    oidcRoutes(router, runtime, services, kernel);
   },
   hooks: {
     async onStart(runtime) {

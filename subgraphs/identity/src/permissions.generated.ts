@@ -16,6 +16,14 @@ export const Permission = {
   ApikeyRevoke: 'identity.apikey.revoke',
   /** Create service accounts: users without a password that only API keys act for */
   ServiceaccountCreate: 'identity.serviceaccount.create',
+  /** List the clients of the OpenID Connect provider */
+  ClientRead: 'identity.client.read',
+  /** Register clients of the OpenID Connect provider */
+  ClientCreate: 'identity.client.create',
+  /** Change clients of the OpenID Connect provider and rotate their secrets */
+  ClientUpdate: 'identity.client.update',
+  /** Delete clients of the OpenID Connect provider */
+  ClientDelete: 'identity.client.delete',
 } as const;
 
 export type Permission = (typeof Permission)[keyof typeof Permission];

@@ -97,6 +97,7 @@ const account = and(authenticated, personal);
  */
 export const rules: IRules = {
   Query: {
+    oauthClients: permission(Permission.ClientRead),
     // Per caller: an unverified account shows to itself (see `canSeeAccount`).
     user: perCaller(publicAccess),
     me: perCaller(publicAccess),
@@ -106,6 +107,10 @@ export const rules: IRules = {
     apiKeys: perCaller(and(personal, or(ownApiKeys, permission(Permission.ApikeyRead)))),
   },
   Mutation: {
+    createOAuthClient: permission(Permission.ClientCreate),
+    updateOAuthClient: permission(Permission.ClientUpdate),
+    rotateOAuthClientSecret: permission(Permission.ClientUpdate),
+    deleteOAuthClient: permission(Permission.ClientDelete),
     register: publicAccess,
     verifyEmail: publicAccess,
     resendVerificationEmail: publicAccess,
@@ -152,6 +157,9 @@ export const rules: IRules = {
   // Only ever the caller's own: returned by login/refresh and the `sessions` query.
   AuthPayload: publicAccess,
   Session: authenticated,
+  // Reached only through the client operations above, each behind its permission.
+  OAuthClient: authenticated,
+  CreatedOAuthClient: authenticated,
   // Only ever the caller's own, or read by holders of identity.apikey.read (the resolvers).
   ApiKey: authenticated,
   CreatedApiKey: authenticated,

@@ -12,6 +12,7 @@ import { SessionRevocationFeed } from './session/session-revocation.feed.js';
 import { SessionService } from './session/session.service.js';
 import { UserCache } from './user/user.cache.js';
 import { UploadService } from './avatar/upload.service.js';
+import { OAuthClientService } from './oidc/client.service.js';
 import { TotpSecrets } from './totp/secret.js';
 import { TotpService } from './totp/totp.service.js';
 
@@ -31,6 +32,8 @@ export interface IdentityServices {
   totp: TotpService;
   /** API keys and service accounts (`createApiKey`, the gateway's key exchange). */
   apiKeys: ApiKeyService;
+  /** Clients of the OpenID Connect provider (`createOAuthClient`, …; the provider itself: oidc/oidc.routes.ts). */
+  oauthClients: OAuthClientService;
   close(): Promise<void>;
 }
 
@@ -96,6 +99,7 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
     users,
     totp,
     uploads: new UploadService({ files: runtime.files, emit, logger, avatarMaxBytes: config.avatars.maxBytes }),
+    oauthClients: new OAuthClientService(emit),
     apiKeys: new ApiKeyService({
       keys,
       emit,

@@ -5,8 +5,9 @@ import { Migration20261122000000_revocation_indexes } from './Migration202611220
 import { Migration20261207000000_seeded_at } from './Migration20261207000000_seeded_at.js';
 import { Migration20261212000000_signing_keys } from './Migration20261212000000_signing_keys.js';
 import { Migration20261207130000_uploads } from './Migration20261207130000_uploads.js';
-import { Migration20261208100000_api_keys } from './Migration20261208100000_api_keys.js';
+import { Migration20261208300000_oidc } from './Migration20261208300000_oidc.js';
 import { Migration20261208200000_totp } from './Migration20261208200000_totp.js';
+import { Migration20261208100000_api_keys } from './Migration20261208100000_api_keys.js';
 
 /** Every migration of this module, oldest first. Add new ones at the end. */
 export const migrations: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207130000_uploads', class: Migration20261207130000_uploads },
   { name: 'Migration20261208100000_api_keys', class: Migration20261208100000_api_keys },
   { name: 'Migration20261208200000_totp', class: Migration20261208200000_totp },
+  { name: 'Migration20261208300000_oidc', class: Migration20261208300000_oidc },
 ];

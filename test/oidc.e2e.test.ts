@@ -1,0 +1,404 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:net';
+import * as oidc from 'openid-client';
+import identity from '@platform/identity';
+import { eventually } from '@platform/kernel/testing';
+import { errorCode, graphqlAt, register, signIn, startTestPlatform, type TestPlatform } from './helpers.js';
+
+/**
+ * The OpenID Connect provider as a relying party meets it: openid-client against the gateway's
+ * origin (the issuer), a browser played with fetch and a cookie jar through the server-rendered
+ * sign-in page, the tokens it gets used at userinfo and at every subgraph through the gateway.
+ */
+const ADMIN = { email: 'root@example.com', password: 'root passphrase for tests' };
+const ALICE = { email: 'alice@example.com', password: 'alice passphrase for tests', displayName: 'Alice' };
+const REDIRECT = 'http://127.0.0.1:9/callback';
+
+let platform: TestPlatform;
+let issuer: string;
+let adminToken: string;
+let aliceId: string;
+
+const CREATE = `mutation ($input: CreateOAuthClientInput!) { createOAuthClient(input: $input) { clientId clientSecret } }`;
+const ME = `{ me { id email } }`;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function createClient(
+  input: Record<string, unknown>,
+): Promise<{ clientId: string; clientSecret: string | null }> {
+  const body = await graphqlAt<{ createOAuthClient: { clientId: string; clientSecret: string | null } }>(
+    platform.gateway.url,
+    CREATE,
+    { input },
+    adminToken,
+  );
+  expect(body.errors).toBeUndefined();
+  return body.data!.createOAuthClient;
+}
+
+/** A browser: follows redirects by hand within the issuer, keeping cookies, until one leaves for the client. */
+class Browser {
+  readonly cookies = new Map<string, string>();
+
+  async request(url: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    headers.set('accept-language', 'en');
+    const response = await fetch(url, { ...init, headers, redirect: 'manual' });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const at = pair!.indexOf('=');
+      const name = pair!.slice(0, at);
+      const value = pair!.slice(at + 1);
+      if (/expires=Thu, 01 Jan 1970/i.test(cookie) || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return response;
+  }
+
+  /** GETs `url`, following redirects on the issuer; the page it stops at, or the client's URL it was sent to. */
+  async follow(
+    url: string,
+    init?: RequestInit,
+  ): Promise<{ page?: { url: string; html: string; status: number }; to?: string }> {
+    let response = await this.request(url, init);
+    let current = url;
+    for (let hops = 0; hops < 10; hops++) {
+      const location = response.headers.get('location');
+      if (!location || response.status < 300 || response.status >= 400) {
+        return { page: { url: current, html: await response.text(), status: response.status } };
+      }
+      const next = new URL(location, current).href;
+      if (!next.startsWith(issuer)) return { to: next };
+      current = next;
+      response = await this.request(next);
+    }
+    throw new Error('too many redirects');
+  }
+
+  /** Submits the first form on `page` whose action ends with `suffix`, with `fields` added. */
+  submit(page: { url: string; html: string }, suffix: string, fields: Record<string, string> = {}) {
+    const forms = [...page.html.matchAll(/<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/g)];
+    const form = forms.find(([, action]) => action!.endsWith(suffix));
+    if (!form) throw new Error(`no form ending ${suffix} in ${page.html}`);
+    const body = new URLSearchParams();
+    for (const [, name, value] of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+      body.set(name!, value!.replace(/&amp;/g, '&'));
+    }
+    for (const [name, value] of Object.entries(fields)) body.set(name, value);
+    return this.follow(new URL(form[1]!.replace(/&amp;/g, '&'), page.url).href, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+  }
+}
+
+async function rp(clientId: string, secret: string | null): Promise<oidc.Configuration> {
+  return oidc.discovery(new URL(issuer), clientId, {}, secret ? oidc.ClientSecretBasic(secret) : oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
+}
+
+/** Runs the authorization code flow with PKCE through the sign-in page; the tokens. */
+async function authorize(
+  config: oidc.Configuration,
+  browser: Browser,
+  credentials?: typeof ALICE,
+  scope = 'openid email profile offline_access',
+) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    prompt: 'consent',
+    state,
+  });
+  const first = await browser.follow(url.href);
+  expect(first.to).toBeUndefined();
+  expect(first.page?.status).toBe(200);
+  const done = credentials
+    ? await browser.submit(first.page!, '/login', { email: credentials.email, password: credentials.password })
+    : await browser.submit(first.page!, '/confirm');
+  expect(done.to).toMatch(/^http:\/\/127\.0\.0\.1:9\/callback\?/);
+  return oidc.authorizationCodeGrant(config, new URL(done.to!), { pkceCodeVerifier: verifier, expectedState: state });
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  issuer = `http://127.0.0.1:${port}`;
+  platform = await startTestPlatform({
+    gateway: { port },
+    auth: { issuer },
+    modules: { identity: { seedAdmin: ADMIN } },
+  });
+  const handle = platform.subgraphs.identity!;
+  await identity.hooks!.seed!(handle.runtime as never, handle.services as never);
+  // authz learns of the administrator from identity's events: the role arrives just after.
+  await eventually(async () => {
+    adminToken = (await signIn(platform, ADMIN.email, ADMIN.password)).accessToken;
+    const clients = await graphqlAt(platform.gateway.url, `{ oauthClients { clientId } }`, {}, adminToken);
+    expect(clients.errors).toBeUndefined();
+  }, 15_000);
+  await register(platform, ALICE);
+  aliceId = (await signIn(platform, ALICE.email, ALICE.password)).id;
+}, 120_000);
+
+afterAll(async () => {
+  await platform?.stop();
+});
+
+describe('OpenID Connect provider', () => {
+  it('publishes a discovery document on the issuer that openid-client accepts', async () => {
+    const { clientId, clientSecret } = await createClient({
+      name: 'Discovery check',
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code'],
+      scopes: ['email'],
+      public: false,
+    });
+    const config = await rp(clientId, clientSecret);
+    const metadata = config.serverMetadata();
+    expect(metadata.issuer).toBe(issuer);
+    expect(metadata.authorization_endpoint).toBe(`${issuer}/oidc/auth`);
+    expect(metadata.token_endpoint).toBe(`${issuer}/oidc/token`);
+    expect(metadata.userinfo_endpoint).toBe(`${issuer}/oidc/me`);
+    expect(metadata.jwks_uri).toBe(`${issuer}/.well-known/jwks.json`);
+    expect(metadata.revocation_endpoint).toBe(`${issuer}/oidc/token/revocation`);
+    expect(metadata.introspection_endpoint).toBe(`${issuer}/oidc/token/introspection`);
+    expect(metadata.end_session_endpoint).toBe(`${issuer}/oidc/session/end`);
+    expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
+    expect(metadata.id_token_signing_alg_values_supported).toEqual(['EdDSA']);
+    expect(metadata.grant_types_supported).toEqual(
+      expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials']),
+    );
+    // The JWKS it names is the platform's, on the same origin.
+    const jwks = (await (await fetch(metadata.jwks_uri!)).json()) as { keys: Array<{ kid: string }> };
+    expect(jwks.keys.length).toBeGreaterThan(0);
+  });
+
+  it('signs a user in with code + PKCE; tokens work at userinfo, at every subgraph, refresh with rotation, and a reused refresh token ends the grant', async () => {
+    const { clientId, clientSecret } = await createClient({
+      name: 'Alice’s app',
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scopes: ['email', 'profile', 'offline_access'],
+      public: false,
+    });
+    expect(clientSecret).toEqual(expect.any(String));
+    const config = await rp(clientId, clientSecret);
+    const browser = new Browser();
+    const tokens = await authorize(config, browser, ALICE);
+
+    expect(tokens.claims()?.sub).toBe(aliceId);
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+    const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, aliceId);
+    expect(userinfo).toMatchObject({ sub: aliceId, email: ALICE.email, email_verified: false, name: 'Alice' });
+
+    // The access token is the platform's: the gateway and its subgraphs accept it.
+    const me = await graphqlAt<{ me: { id: string } }>(platform.gateway.url, ME, {}, tokens.access_token);
+    expect(me.data?.me.id).toBe(aliceId);
+
+    // Refresh rotates the refresh token; the new access token works too.
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(refreshed.refresh_token).toEqual(expect.any(String));
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+    const again = await graphqlAt<{ me: { id: string } }>(platform.gateway.url, ME, {}, refreshed.access_token);
+    expect(again.data?.me.id).toBe(aliceId);
+
+    // Presenting the replaced refresh token again: someone has a copy. The grant and its session end.
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await eventually(async () => {
+      const refused = await graphqlAt(platform.gateway.url, ME, {}, refreshed.access_token);
+      expect(errorCode(refused)).toBe('UNAUTHENTICATED');
+    });
+  }, 60_000);
+
+  it('revokes: introspection sees the refresh token, revocation ends it and the access tokens of its grant', async () => {
+    const { clientId, clientSecret } = await createClient({
+      name: 'Revocation check',
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scopes: ['email', 'offline_access'],
+      public: false,
+    });
+    const config = await rp(clientId, clientSecret);
+    const browser = new Browser();
+    const tokens = await authorize(config, browser, ALICE, 'openid email offline_access');
+
+    const live = await oidc.tokenIntrospection(config, tokens.refresh_token!);
+    expect(live).toMatchObject({ active: true, sub: aliceId, client_id: clientId });
+
+    await oidc.tokenRevocation(config, tokens.refresh_token!);
+    expect(await oidc.tokenIntrospection(config, tokens.refresh_token!)).toMatchObject({ active: false });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await eventually(async () => {
+      const refused = await graphqlAt(platform.gateway.url, ME, {}, tokens.access_token);
+      expect(errorCode(refused)).toBe('UNAUTHENTICATED');
+    });
+
+    // Still signed in at the provider: the next authorization asks only for consent.
+    const next = await authorize(config, browser, undefined, 'openid email offline_access');
+    expect(next.claims()?.sub).toBe(aliceId);
+    const me = await graphqlAt<{ me: { id: string } }>(platform.gateway.url, ME, {}, next.access_token);
+    expect(me.data?.me.id).toBe(aliceId);
+  }, 60_000);
+
+  it('refuses a wrong password on the sign-in page without saying which part was wrong', async () => {
+    const { clientId, clientSecret } = await createClient({
+      name: 'Wrong password',
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code'],
+      scopes: [],
+      public: false,
+    });
+    const config = await rp(clientId, clientSecret);
+    const browser = new Browser();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      state: oidc.randomState(),
+    });
+    const first = await browser.follow(url.href);
+    expect(first.page?.html).toContain('<label for="password">Password</label>');
+    expect(first.page?.html).toContain('Wrong password');
+    const refused = await browser.submit(first.page!, '/login', { email: ALICE.email, password: 'not the password' });
+    expect(refused.page?.status).toBe(401);
+    expect(refused.page?.html).toContain('role="alert"');
+    expect(refused.page?.html).toContain('The email or password is wrong.');
+    // A form without its CSRF token is refused.
+    const forged = await browser.follow(new URL(first.page!.url.replace(/\/?$/, '/login')).href, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ email: ALICE.email, password: ALICE.password }),
+    });
+    expect(forged.page?.status).toBe(403);
+  }, 60_000);
+
+  it('requires PKCE (S256) of public clients', async () => {
+    const { clientId, clientSecret } = await createClient({
+      name: 'Single-page app',
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scopes: ['email'],
+      public: true,
+    });
+    expect(clientSecret).toBeNull();
+    const config = await rp(clientId, null);
+    const without = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 's' });
+    const refused = await new Browser().follow(without.href);
+    expect(refused.to).toContain('error=invalid_request');
+    const tokens = await authorize(config, new Browser(), ALICE, 'openid email');
+    expect(tokens.claims()?.sub).toBe(aliceId);
+  }, 60_000);
+
+  it('issues client_credentials tokens; rotating the secret retires the old one; deleting the client ends it', async () => {
+    const { clientId, clientSecret } = await createClient({
+      name: 'Batch job',
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+      scopes: [],
+      public: false,
+    });
+    const config = await rp(clientId, clientSecret);
+    const token = await oidc.clientCredentialsGrant(config);
+    expect(token.access_token).toEqual(expect.any(String));
+
+    const rotated = await graphqlAt<{ rotateOAuthClientSecret: { clientSecret: string } }>(
+      platform.gateway.url,
+      `mutation ($id: String!) { rotateOAuthClientSecret(clientId: $id) { clientSecret } }`,
+      { id: clientId },
+      adminToken,
+    );
+    expect(rotated.errors).toBeUndefined();
+    const invalidClient = {
+      status: 401,
+      cause: [expect.objectContaining({ parameters: expect.objectContaining({ error: 'invalid_client' }) })],
+    };
+    await expect(oidc.clientCredentialsGrant(config)).rejects.toMatchObject(invalidClient);
+    const fresh = await rp(clientId, rotated.data!.rotateOAuthClientSecret.clientSecret);
+    expect((await oidc.clientCredentialsGrant(fresh)).access_token).toEqual(expect.any(String));
+
+    const deleted = await graphqlAt(
+      platform.gateway.url,
+      `mutation ($id: String!) { deleteOAuthClient(clientId: $id) }`,
+      { id: clientId },
+      adminToken,
+    );
+    expect(deleted.data).toEqual({ deleteOAuthClient: true });
+    await expect(oidc.clientCredentialsGrant(fresh)).rejects.toMatchObject(invalidClient);
+  }, 60_000);
+
+  it('manages clients only with the identity.client.* permissions, never showing a secret again', async () => {
+    const alice = await signIn(platform, ALICE.email, ALICE.password);
+    const refused = await graphqlAt(
+      platform.gateway.url,
+      CREATE,
+      { input: { name: 'x', redirectUris: [REDIRECT], grantTypes: ['authorization_code'], scopes: [], public: true } },
+      alice.accessToken,
+    );
+    expect(errorCode(refused)).toBe('FORBIDDEN');
+    const listRefused = await graphqlAt(platform.gateway.url, `{ oauthClients { clientId } }`, {}, alice.accessToken);
+    expect(errorCode(listRefused)).toBe('FORBIDDEN');
+
+    const { clientId } = await createClient({
+      name: 'Listed',
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code'],
+      scopes: ['profile'],
+      public: false,
+    });
+    const updated = await graphqlAt<{ updateOAuthClient: { name: string; scopes: string[] } }>(
+      platform.gateway.url,
+      `mutation ($id: String!) { updateOAuthClient(clientId: $id, input: { name: "Renamed", scopes: ["email"] }) { name scopes } }`,
+      { id: clientId },
+      adminToken,
+    );
+    expect(updated.data?.updateOAuthClient).toEqual({ name: 'Renamed', scopes: ['email'] });
+    const list = await graphqlAt<{ oauthClients: Array<{ clientId: string; name: string; public: boolean }> }>(
+      platform.gateway.url,
+      `{ oauthClients { clientId name public redirectUris grantTypes } }`,
+      {},
+      adminToken,
+    );
+    expect(list.data?.oauthClients).toContainEqual(
+      expect.objectContaining({ clientId, name: 'Renamed', public: false }),
+    );
+
+    const invalid = await graphqlAt(
+      platform.gateway.url,
+      CREATE,
+      {
+        input: {
+          name: 'Bad',
+          redirectUris: ['http://attacker.example/cb'],
+          grantTypes: ['authorization_code'],
+          scopes: [],
+          public: false,
+        },
+      },
+      adminToken,
+    );
+    expect(errorCode(invalid)).toBe('BAD_USER_INPUT');
+  }, 60_000);
+});
