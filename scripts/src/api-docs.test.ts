@@ -6,6 +6,7 @@ import {
   ConflictError,
   ForbiddenError,
   InputError,
+  MfaRequiredError,
   NotFoundError,
   not,
   or,
@@ -196,6 +197,7 @@ describe('the error catalogue', () => {
   it.each([
     [new InputError('x'), '400'],
     [new AuthenticationError(), '200'],
+    [new MfaRequiredError(), '200'],
     [new ForbiddenError(), '200'],
     [new NotFoundError('Post'), '200'],
     [new ConflictError('x'), '200'],

@@ -29,6 +29,13 @@ export const ERROR_CODES: readonly ErrorCodeDoc[] = [
       'The field needs a signed-in caller, or the bearer token is invalid, expired or revoked ("Invalid or expired token", `data` null). Refresh the token once (`refreshToken`), else sign in again.',
   },
   {
+    code: 'MFA_REQUIRED',
+    http: '200',
+    scope: 'field',
+    meaning:
+      '`login` only: the password was right and the account also asks for a second factor. Ask the user for the code from their authenticator app (or a recovery code) and call `login` again with `totp` ([identity.md](identity.md#two-factor-sign-in-totp)).',
+  },
+  {
     code: 'FORBIDDEN',
     http: '200',
     scope: 'field',
