@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:net';
 import * as oidc from 'openid-client';
+import { generate } from 'otplib';
 import identity from '@platform/identity';
 import { eventually } from '@platform/kernel/testing';
 import { errorCode, graphqlAt, register, signIn, startTestPlatform, type TestPlatform } from './helpers.js';
@@ -293,6 +294,62 @@ describe('OpenID Connect provider', () => {
       body: new URLSearchParams({ email: ALICE.email, password: ALICE.password }),
     });
     expect(forged.page?.status).toBe(403);
+  }, 60_000);
+
+  it('asks for the authentication code of a user with two-factor sign-in', async () => {
+    const user = { email: 'second-factor@example.com', password: 'a passphrase and a code', displayName: 'Bo' };
+    await register(platform, user);
+    const { accessToken, id } = await signIn(platform, user.email, user.password);
+    const enrolled = await graphqlAt<{ enrollTotp: { secret: string } }>(
+      platform.gateway.url,
+      `mutation { enrollTotp { secret } }`,
+      {},
+      accessToken,
+    );
+    const { secret } = enrolled.data!.enrollTotp;
+    const step = Math.floor(Date.now() / 30_000);
+    const confirmed = await graphqlAt(
+      platform.gateway.url,
+      `mutation ($code: String!) { confirmTotp(code: $code) { recoveryCodes } }`,
+      { code: await generate({ secret, epoch: step * 30 }) },
+      accessToken,
+    );
+    expect(confirmed.errors).toBeUndefined();
+
+    const { clientId, clientSecret } = await createClient({
+      name: 'Two factors',
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code'],
+      scopes: ['email'],
+      public: false,
+    });
+    const config = await rp(clientId, clientSecret);
+    const browser = new Browser();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid email',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state: 'two-factor',
+    });
+    const first = await browser.follow(url.href);
+    expect(first.page?.html).toContain('<label for="totp">Authentication code</label>');
+    const asked = await browser.submit(first.page!, '/login', { email: user.email, password: user.password });
+    expect(asked.page?.status).toBe(401);
+    expect(asked.page?.html).toContain('Enter the authentication code to continue.');
+    expect(asked.page?.html).toMatch(/name="totp"[^>]*required/);
+    const done = await browser.submit(asked.page!, '/login', {
+      email: user.email,
+      password: user.password,
+      totp: await generate({ secret, epoch: (step + 1) * 30 }),
+    });
+    expect(done.to).toMatch(/^http:\/\/127\.0\.0\.1:9\/callback\?code=/);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.to!), {
+      pkceCodeVerifier: verifier,
+      expectedState: 'two-factor',
+    });
+    expect(tokens.claims()?.sub).toBe(id);
   }, 60_000);
 
   it('requires PKCE (S256) of public clients', async () => {

@@ -258,9 +258,7 @@ function login(
   client: ClientInfo,
   code: string | null,
 ): Promise<AuthResult> {
-  // The options argument carries the second factor (two-factor sign-in, subgraphs/identity/src/totp).
-  const signIn = sessions.login.bind(sessions) as (...args: unknown[]) => Promise<AuthResult>;
-  return signIn(em, email, password, client, { secondFactor: code });
+  return sessions.login(em, email, password, client, { secondFactor: code });
 }
 
 /** What the page says about a refused sign-in; null for an unexpected error. */
