@@ -247,3 +247,30 @@ describe('two-factor sign-in through the gateway', () => {
     }
   });
 });
+
+describe('the gateway budgets of the TOTP mutations', () => {
+  let limited: TestPlatform;
+
+  beforeAll(async () => {
+    // The budgets of config/default.yaml, which config/test.yaml turns off for the other suites.
+    limited = await startTestPlatform({ gateway: { port: 0, rateLimits: { enabled: true } } });
+  }, 90_000);
+
+  afterAll(async () => {
+    await limited?.stop();
+  });
+
+  it('enrollTotp: 10 per 10 minutes per address, then RATE_LIMITED with retryAfter', async () => {
+    const email = 'budgeted@example.com';
+    const password = 'one enrolment too many';
+    await register(limited, { email, password });
+    const token = (await graphqlAt<{ login: Login }>(limited.gateway.url, LOGIN, { email, password })).data!.login
+      .accessToken;
+    for (let i = 0; i < 10; i++) {
+      expect((await graphqlAt(limited.gateway.url, ENROLL, {}, token)).errors).toBeUndefined();
+    }
+    const refused = await graphqlAt(limited.gateway.url, ENROLL, {}, token);
+    expect(errorCode(refused)).toBe('RATE_LIMITED');
+    expect(refused.errors![0]!.extensions!.retryAfter).toEqual(expect.any(Number));
+  });
+});
