@@ -28,6 +28,10 @@ export const SECURITY_ACTIONS = [
   'authz.grant.changed',
   'authz.assignment.created',
   'authz.assignment.deleted',
+  // Credentials made for programs (docs/identity.md#api-keys-and-service-accounts)
+  'identity.apikey.created',
+  'identity.apikey.revoked',
+  'identity.serviceaccount.created',
   // Callers posing as services
   'kernel.credential.refused',
 ] as const;

@@ -14,6 +14,10 @@ export const TARGETS: Readonly<Record<string, { type: string; key: string }>> = 
   'identity.password.changed': { type: 'user', key: 'userId' },
   'identity.password.reset_requested': { type: 'user', key: 'userId' },
   'identity.refresh.reused': { type: 'session', key: 'sessionId' },
+  // API keys (docs/identity.md); a service account is a user.
+  'identity.apikey.created': { type: 'apikey', key: 'keyId' },
+  'identity.apikey.revoked': { type: 'apikey', key: 'keyId' },
+  'identity.serviceaccount.created': { type: 'user', key: 'userId' },
   // A grant changes a role; an assignment changes what a user may do.
   'authz.grant.changed': { type: 'role', key: 'roleId' },
   'authz.assignment.created': { type: 'user', key: 'userId' },
