@@ -193,6 +193,19 @@ describe('API keys through the gateway', () => {
       const [record] = records.data!.auditEvents.edges;
       expect(record!.node.actor.id).toBe(memberId);
       expect(record!.node.metadata.actorApiKeyId).toBe(created.id);
+      // Its creation is a security event about the key, by the member, without the key itself.
+      const made = await gql<{
+        auditEvents: { edges: Array<{ node: { actor: { id: string }; targetType: string; targetId: string } }> };
+      }>(
+        `{ auditEvents(filter: { action: "identity.apikey.created" }, first: 5) {
+          edges { node { actor { id } targetType targetId metadata } } } }`,
+        {},
+        adminToken,
+      );
+      expect(made.data!.auditEvents.edges.map(({ node }) => node)).toContainEqual(
+        expect.objectContaining({ actor: { id: memberId }, targetType: 'apikey', targetId: created.id }),
+      );
+      expect(JSON.stringify(made)).not.toContain(created.key);
     }, 15_000);
     const listed = await gql<{ apiKeys: Array<{ lastUsedAt: string | null; lastUsedIp: string | null }> }>(
       `{ apiKeys { lastUsedAt lastUsedIp } }`,
