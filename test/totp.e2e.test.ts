@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generate } from 'otplib';
+import identity from '@platform/identity';
+import { eventually } from '@platform/kernel/testing';
 import { errorCode, graphqlAt, register, type GraphQLBody, type TestPlatform, startTestPlatform } from './helpers.js';
 
 /**
@@ -8,10 +10,14 @@ import { errorCode, graphqlAt, register, type GraphQLBody, type TestPlatform, st
  * login asking for the second factor, replays refused, recovery codes, the lockout, disabling.
  */
 let platform: TestPlatform;
+/** Reads the audit trail. */
+const ADMIN = { email: 'auditor@example.com', password: 'the administrator of this suite' };
 
 beforeAll(async () => {
   // Tests run without the gateway's budgets (config/test.yaml): the account lockout is tested here.
-  platform = await startTestPlatform();
+  platform = await startTestPlatform({ modules: { identity: { seedAdmin: ADMIN } } });
+  const handle = platform.subgraphs.identity!;
+  await identity.hooks!.seed!(handle.runtime as never, handle.services as never);
 }, 90_000);
 
 afterAll(async () => {
@@ -195,6 +201,36 @@ describe('two-factor sign-in through the gateway', () => {
       'identity.totp.disabled',
     ]);
     expect(topics.filter((topic) => topic === 'identity.login.failed').length).toBeGreaterThanOrEqual(4);
+
+    // Audit records them about the user, with the user as actor; the security events among them
+    // are those securityEvents delivers.
+    const userId = signedIn.data!.login.user.id;
+    let admin = '';
+    await eventually(async () => {
+      const body = await login(ADMIN.email, ADMIN.password);
+      expect(body.errors).toBeUndefined();
+      admin = body.data!.login.accessToken;
+    });
+    await eventually(async () => {
+      const body = await gql<{
+        auditEvents: {
+          edges: Array<{
+            node: { action: string; targetType: string; targetId: string; actor: { id: string } | null };
+          }>;
+        };
+      }>(
+        `query ($filter: AuditEventFilter) { auditEvents(filter: $filter, first: 50) {
+           edges { node { action targetType targetId actor { id } } } } }`,
+        { filter: { actionPrefix: 'identity.totp' } },
+        admin,
+      );
+      expect(body.errors).toBeUndefined();
+      const records = body.data!.auditEvents.edges.map((edge) => edge.node).filter((node) => node.targetId === userId);
+      expect(records).toHaveLength(7);
+      for (const record of records) {
+        expect(record).toMatchObject({ targetType: 'user', targetId: userId, actor: { id: userId } });
+      }
+    }, 15_000);
   }, 60_000);
 
   it('wrong codes count towards the account lockout; a right code then waits like a right password', async () => {
