@@ -15,9 +15,25 @@ describe('TotpSecrets', () => {
     const sealed = await secrets.seal(ADA, bytes);
     expect(sealed.kekId).toBe(encryption.currentId);
     expect(sealed.jwe).not.toContain(Buffer.from(bytes).toString('base64url'));
-    expect(await secrets.unseal(ADA, sealed.jwe)).toEqual(bytes);
+    expect(await secrets.unseal(ADA, sealed.jwe)).toEqual({ secret: bytes });
     // A ciphertext copied onto another user's row does not open there.
     await expect(secrets.unseal(BOB, sealed.jwe)).rejects.toBeInstanceOf(KeyDecryptionError);
+  });
+
+  it('re-encrypts under the current key-encryption key a secret written under a previous one', async () => {
+    const previous = randomBytes(32);
+    const { bytes } = newTotpSecret();
+    const old = await new TotpSecrets(async () => new KeyEncryption(previous)).seal(ADA, bytes);
+    const rotated = new KeyEncryption(randomBytes(32), [previous]);
+    const opened = await new TotpSecrets(async () => rotated).unseal(ADA, old.jwe);
+    expect(opened.secret).toEqual(bytes);
+    expect(opened.resealed!.kekId).toBe(rotated.currentId);
+    expect(
+      await new TotpSecrets(async () => new KeyEncryption(randomBytes(32), [previous])).unseal(ADA, old.jwe),
+    ).toEqual(expect.objectContaining({ secret: bytes }));
+    // The new ciphertext needs only the current key.
+    const current = new TotpSecrets(async () => rotated);
+    expect(await current.unseal(ADA, opened.resealed!.jwe)).toEqual({ secret: bytes });
   });
 
   it('opens the encryption once, and again after it failed', async () => {

@@ -36,8 +36,18 @@ export class TotpSecrets {
     return (await this.encryption()).encrypt(bindingOf(userId), jwk);
   }
 
-  async unseal(userId: string, jwe: string): Promise<Uint8Array> {
-    const { jwk } = await (await this.encryption()).decrypt(bindingOf(userId), jwe);
-    return new Uint8Array(Buffer.from(String(jwk.k), 'base64url'));
+  /**
+   * The secret, and its ciphertext under the current key-encryption key when it was written under
+   * a previous one (store it: rotated keys can be dropped once nothing is written under them).
+   */
+  async unseal(
+    userId: string,
+    jwe: string,
+  ): Promise<{ secret: Uint8Array; resealed?: { jwe: string; kekId: string } }> {
+    const encryption = await this.encryption();
+    const { jwk, kekId } = await encryption.decrypt(bindingOf(userId), jwe);
+    const secret = new Uint8Array(Buffer.from(String(jwk.k), 'base64url'));
+    if (kekId === encryption.currentId) return { secret };
+    return { secret, resealed: await this.seal(userId, secret) };
   }
 }

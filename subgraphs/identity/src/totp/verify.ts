@@ -66,9 +66,11 @@ export async function useTotp(
   credential: TotpCredential,
   code: string,
 ): Promise<boolean> {
-  const secret = await secrets.unseal(credential.userId, credential.secretJwe);
+  const { secret, resealed } = await secrets.unseal(credential.userId, credential.secretJwe);
   const step = await checkTotp(secret, code, credential.lastTimeStep);
   if (step === null) return false;
+  // A secret under a previous key-encryption key moves to the current one with the step.
+  const update = { lastTimeStep: step, ...(resealed ? { secretJwe: resealed.jwe, kekId: resealed.kekId } : {}) };
   const claimed = await em.nativeUpdate(
     TotpCredential,
     {
@@ -76,9 +78,9 @@ export async function useTotp(
       secretJwe: credential.secretJwe, // not re-enrolled meanwhile
       $or: [{ lastTimeStep: null }, { lastTimeStep: { $lt: step } }],
     },
-    { lastTimeStep: step },
+    update,
   );
   if (claimed === 0) return false;
-  credential.lastTimeStep = step;
+  Object.assign(credential, update);
   return true;
 }
