@@ -369,17 +369,28 @@ describe('OpenID Connect provider', () => {
     expect(tokens.claims()?.sub).toBe(aliceId);
   }, 60_000);
 
-  it('issues client_credentials tokens; rotating the secret retires the old one; deleting the client ends it', async () => {
+  it('issues client_credentials tokens acting as the client’s service account; rotating the secret or deleting the client ends them', async () => {
+    const account = await graphqlAt<{ createServiceAccount: { id: string } }>(
+      platform.gateway.url,
+      `mutation { createServiceAccount(input: { name: "Batch job" }) { id } }`,
+      {},
+      adminToken,
+    );
+    expect(account.errors).toBeUndefined();
+    const serviceAccountId = account.data!.createServiceAccount.id;
     const { clientId, clientSecret } = await createClient({
       name: 'Batch job',
       redirectUris: [],
       grantTypes: ['client_credentials'],
       scopes: [],
       public: false,
+      serviceAccountId,
     });
     const config = await rp(clientId, clientSecret);
     const token = await oidc.clientCredentialsGrant(config);
-    expect(token.access_token).toEqual(expect.any(String));
+    // The service account calls the API: the subgraphs accept the token as its own.
+    const me = await graphqlAt<{ me: { id: string } }>(platform.gateway.url, `{ me { id } }`, {}, token.access_token);
+    expect(me.data?.me.id).toBe(serviceAccountId);
 
     const rotated = await graphqlAt<{ rotateOAuthClientSecret: { clientSecret: string } }>(
       platform.gateway.url,
@@ -393,8 +404,16 @@ describe('OpenID Connect provider', () => {
       cause: [expect.objectContaining({ parameters: expect.objectContaining({ error: 'invalid_client' }) })],
     };
     await expect(oidc.clientCredentialsGrant(config)).rejects.toMatchObject(invalidClient);
+    // Tokens issued before the rotation stop too.
+    await eventually(async () => {
+      expect(errorCode(await graphqlAt(platform.gateway.url, `{ me { id } }`, {}, token.access_token))).toBe(
+        'UNAUTHENTICATED',
+      );
+    });
     const fresh = await rp(clientId, rotated.data!.rotateOAuthClientSecret.clientSecret);
-    expect((await oidc.clientCredentialsGrant(fresh)).access_token).toEqual(expect.any(String));
+    const next = await oidc.clientCredentialsGrant(fresh);
+    const again = await graphqlAt<{ me: { id: string } }>(platform.gateway.url, `{ me { id } }`, {}, next.access_token);
+    expect(again.data?.me.id).toBe(serviceAccountId);
 
     const deleted = await graphqlAt(
       platform.gateway.url,
@@ -404,6 +423,30 @@ describe('OpenID Connect provider', () => {
     );
     expect(deleted.data).toEqual({ deleteOAuthClient: true });
     await expect(oidc.clientCredentialsGrant(fresh)).rejects.toMatchObject(invalidClient);
+    await eventually(async () => {
+      expect(errorCode(await graphqlAt(platform.gateway.url, `{ me { id } }`, {}, next.access_token))).toBe(
+        'UNAUTHENTICATED',
+      );
+    });
+  }, 60_000);
+
+  it('signs with the current key after a rotation', async () => {
+    const { clientId, clientSecret } = await createClient({
+      name: 'Rotation check',
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+      scopes: [],
+      public: false,
+    });
+    const config = await rp(clientId, clientSecret);
+    const kidOf = (jwt: string) =>
+      (JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+    const before = kidOf((await oidc.clientCredentialsGrant(config)).access_token);
+    const keys = (platform.subgraphs.identity!.services as { keys: { rotate(o: object): Promise<{ kid: string }> } })
+      .keys;
+    const { kid } = await keys.rotate({ activateAfterSec: 0 });
+    expect(kid).not.toBe(before);
+    expect(kidOf((await oidc.clientCredentialsGrant(config)).access_token)).toBe(kid);
   }, 60_000);
 
   it('manages clients only with the identity.client.* permissions, never showing a secret again', async () => {

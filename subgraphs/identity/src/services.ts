@@ -99,7 +99,11 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
     users,
     totp,
     uploads: new UploadService({ files: runtime.files, emit, logger, avatarMaxBytes: config.avatars.maxBytes }),
-    oauthClients: new OAuthClientService(emit),
+    oauthClients: new OAuthClientService({
+      emit,
+      sessions,
+      db: { fork: () => runtime.em(), schema: runtime.db.schema },
+    }),
     apiKeys: new ApiKeyService({
       keys,
       emit,

@@ -6,7 +6,8 @@ import { Migration } from '@mikro-orm/migrations';
  * authorization codes, refresh tokens, and this module's own records (the platform session of a
  * grant, the cookie keys), each a JSON payload under (model, id) with the indexes the adapter
  * looks rows up by. `oauth_client` holds the clients managed through GraphQL; a confidential
- * client's secret is stored only as its SHA-256 (secrets are 256 random bits).
+ * client's secret is stored only as its SHA-256 (secrets are 256 random bits); one with a service
+ * account acts as it with `client_credentials`.
  */
 export class Migration20261208300000_oidc extends Migration {
   override up(): void {
@@ -35,6 +36,7 @@ export class Migration20261208300000_oidc extends Migration {
         "redirect_uris" jsonb not null,
         "grant_types" jsonb not null,
         "scopes" jsonb not null,
+        "service_account_id" uuid null,
         "created_by" uuid null,
         "created_at" timestamptz not null default now(),
         "updated_at" timestamptz not null default now(),

@@ -41,6 +41,13 @@ export class OAuthClient {
   @Property({ type: 'json' })
   scopes!: string[];
 
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The service account its client_credentials tokens act as (with its permissions)',
+  })
+  @Property({ type: 'uuid', nullable: true })
+  serviceAccountId?: string | null;
+
   @Property({ type: 'uuid', nullable: true })
   createdBy?: string | null;
 

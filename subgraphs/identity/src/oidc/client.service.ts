@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { InputError, NotFoundError, type Emit, type EntityManager } from '@platform/kernel';
+import { InputError, isUuid, NotFoundError, type Emit, type EntityManager } from '@platform/kernel';
+import type { SessionService } from '../session/session.service.js';
+import { User } from '../user/user.entity.js';
+import type { AdapterDatabase } from './adapter.js';
+import { ClientActors } from './client-actors.js';
 import type { IdentityEvents } from '../events.js';
 import { hashSecret, newSecret } from '../tokens.js';
 import { OAUTH_GRANT_TYPES, OAuthClient, type OAuthGrantType } from './client.entity.js';
@@ -11,13 +15,20 @@ export interface OAuthClientFields {
   grantTypes: string[];
   scopes: string[];
   public: boolean;
+  serviceAccountId?: string | null;
 }
 
 const MAX_REDIRECT_URIS = 20;
 
 /** Clients of the OpenID Connect provider: made, changed and deleted through GraphQL, each change an event. */
 export class OAuthClientService {
-  constructor(private readonly emit: Emit<IdentityEvents>) {}
+  private readonly emit: Emit<IdentityEvents>;
+  readonly actors: ClientActors;
+
+  constructor(deps: { emit: Emit<IdentityEvents>; sessions: SessionService; db: AdapterDatabase }) {
+    this.emit = deps.emit;
+    this.actors = new ClientActors(deps.db, deps.sessions);
+  }
 
   list(em: EntityManager): Promise<OAuthClient[]> {
     return em.find(OAuthClient, {}, { orderBy: { createdAt: 'desc', clientId: 'asc' }, limit: 1000 });
@@ -29,12 +40,14 @@ export class OAuthClientService {
     actorId: string,
   ): Promise<{ client: OAuthClient; secret: string | null }> {
     const fields = validated(input);
+    const serviceAccountId = await this.serviceAccount(em, input, fields.grantTypes);
     const secret = input.public ? null : newSecret();
     const client = em.create(OAuthClient, {
       clientId: randomBytes(16).toString('base64url'),
       ...fields,
       public: input.public,
       secretHash: secret ? hashSecret(secret) : null,
+      serviceAccountId,
       createdBy: actorId,
     });
     await em.transactional(async (tx) => {
@@ -89,6 +102,7 @@ export class OAuthClientService {
       await tx.flush();
       await this.emit(tx, 'identity.client.secret_rotated', { clientId }, { actorId });
     });
+    await this.actors.end(clientId);
     return secret;
   }
 
@@ -99,7 +113,24 @@ export class OAuthClientService {
       await tx.nativeDelete(OAuthClient, { clientId: client.clientId });
       await this.emit(tx, 'identity.client.deleted', { clientId }, { actorId });
     });
+    await this.actors.end(clientId);
     return true;
+  }
+
+  /** The service account a client_credentials client acts as, checked: a live service account. */
+  private async serviceAccount(
+    em: EntityManager,
+    input: OAuthClientFields,
+    grantTypes: OAuthGrantType[],
+  ): Promise<string | null> {
+    if (!input.serviceAccountId) return null;
+    if (!grantTypes.includes('client_credentials')) {
+      throw InputError.field('serviceAccountId', 'a service account acts only through client_credentials');
+    }
+    const id = isUuid(input.serviceAccountId) ? input.serviceAccountId.toLowerCase() : null;
+    const account = id ? await em.findOne(User, { id, deletedAt: null }) : null;
+    if (!account?.serviceAccount) throw new NotFoundError('Service account', input.serviceAccountId);
+    return account.id;
   }
 
   private async find(em: EntityManager, clientId: string): Promise<OAuthClient> {

@@ -1,4 +1,4 @@
-import { Field, InputType, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, ObjectType } from 'type-graphql';
 
 @InputType()
 export class CreateOAuthClientInput {
@@ -20,6 +20,12 @@ export class CreateOAuthClientInput {
 
   @Field({ description: 'No secret (a browser or native app): PKCE with S256 required; no client_credentials' })
   public!: boolean;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'A service account its client_credentials tokens act as; without one they reach no subgraph',
+  })
+  serviceAccountId?: string | null;
 }
 
 @InputType()

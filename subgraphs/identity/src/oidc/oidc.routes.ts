@@ -6,6 +6,7 @@ import type { IdentityConfig } from '../config.js';
 import type { AuthResult, ClientInfo, SessionService } from '../session/session.service.js';
 import { User } from '../user/user.entity.js';
 import { OidcService } from './oidc.service.js';
+import type { OAuthClientService } from './client.service.js';
 import type { IdentityEvents } from '../events.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
 import { consentPage, messagePage, signInPage } from './pages.js';
@@ -28,7 +29,7 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 export function oidcRoutes(
   router: Router,
   runtime: ModuleRuntime<IdentityConfig>,
-  services: { sessions: SessionService; keys: SigningKeys },
+  services: { sessions: SessionService; keys: SigningKeys; oauthClients: OAuthClientService },
   kernel: RouteContext,
 ): OidcService {
   const logger = runtime.logger.child({ component: 'oidc' });
@@ -42,6 +43,7 @@ export function oidcRoutes(
     sessions: services.sessions,
     emit: emitter<IdentityEvents>(runtime.events),
     logger,
+    clientActor: (clientId) => services.oauthClients.actors.actor(clientId),
   });
 
   router.get(INTERACTION, async (req, res) => {

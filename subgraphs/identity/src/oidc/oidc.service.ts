@@ -20,6 +20,8 @@ export interface OidcServiceOptions {
   sessions: SessionService;
   emit: Emit<IdentityEvents>;
   logger: Logger;
+  /** Who a client_credentials token acts as (OAuthClientService.actors). */
+  clientActor(clientId: string): Promise<{ sub: string; sid: string } | null>;
 }
 
 /**
@@ -45,6 +47,7 @@ export class OidcService {
       logger: options.logger.child({ component: 'oidc' }),
       platformSession: (grantId) => this.platformSession(grantId),
       grantRevoked: (grantId, route) => this.grantRevoked(grantId, route),
+      clientActor: (clientId) => options.clientActor(clientId),
     });
   }
 

@@ -23,6 +23,8 @@ export interface OidcProviderOptions {
   logger: Logger;
   /** The platform session a grant's access tokens name as `sid` (null when there is none, or it ended). */
   platformSession(grantId: string): Promise<string | null>;
+  /** Who a client_credentials token of a client acts as (its service account and session), or null. */
+  clientActor(clientId: string): Promise<{ sub: string; sid: string } | null>;
   /** Called when the provider revoked a grant: a reused refresh token, a revocation, a logout. */
   grantRevoked(grantId: string, route: string): Promise<void>;
 }
@@ -194,6 +196,16 @@ export class OidcProvider {
         const sid = await this.options.platformSession(token.grantId);
         if (!sid) throw new errors.InvalidGrant('the session of this grant has ended');
         return { sid };
+      },
+      formats: {
+        customizers: {
+          // client_credentials: the token acts as the client's service account (sub), in its session (sid).
+          jwt: async (_ctx, token, jwt) => {
+            if (token.kind !== 'ClientCredentials' || !token.clientId) return;
+            const actor = await this.options.clientActor(token.clientId);
+            if (actor) Object.assign(jwt.payload, actor);
+          },
+        },
       },
       renderError: (ctx, out) => {
         ctx.type = 'html';

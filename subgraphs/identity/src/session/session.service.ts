@@ -59,7 +59,9 @@ export type RevocationReason =
   | 'refresh_reuse'
   | 'user_deleted'
   /** `platformctl seed --adopt-existing` took the account over as the administrator. */
-  | 'seed_adopted';
+  | 'seed_adopted'
+  /** An OAuth client's secret was rotated or the client deleted: its client_credentials tokens end. */
+  | 'oauth_client_changed';
 
 /**
  * Sessions and tokens: login issues a short-lived access JWT and an opaque refresh token;
