@@ -284,6 +284,53 @@ describe('two-factor sign-in through the gateway', () => {
   });
 });
 
+describe("an administrator's reset", () => {
+  const RESET = `mutation ($id: ID!) { disableUserTotp(id: $id) }`;
+
+  it('turns off the second factor of a user who lost it; only holders of identity.user.update may', async () => {
+    const email = 'lost-phone@example.com';
+    const password = 'my phone fell in the sea';
+    const token = await signedUp(email, password);
+    await enable(token, currentStep());
+    expect(errorCode(await login(email, password))).toBe('MFA_REQUIRED');
+    const userId = (await gql<{ me: { id: string } }>(`{ me { id } }`, {}, token)).data!.me.id;
+
+    // Not by the user (nor anyone without the permission): their own way out needs a code.
+    const refused = await gql(RESET, { id: userId }, token);
+    expect(errorCode(refused)).toBe('FORBIDDEN');
+    expect(refused.errors![0]!.extensions!.permission).toBe('identity.user.update');
+
+    let admin: Login = { accessToken: '', user: { id: '', totpEnabled: false } };
+    await eventually(async () => {
+      const body = await login(ADMIN.email, ADMIN.password);
+      expect(body.errors).toBeUndefined();
+      admin = body.data!.login;
+    });
+    // The administrator reads whether it is on, as support would.
+    const seen = await gql<{ user: { totpEnabled: boolean } }>(
+      `query ($id: ID!) { user(id: $id) { totpEnabled } }`,
+      { id: userId },
+      admin.accessToken,
+    );
+    expect(seen).toEqual({ data: { user: { totpEnabled: true } } });
+
+    expect(await gql(RESET, { id: userId }, admin.accessToken)).toEqual({ data: { disableUserTotp: true } });
+    const plain = await login(email, password);
+    expect(plain.errors).toBeUndefined();
+    expect(plain.data!.login.user.totpEnabled).toBe(false);
+    expect(errorCode(await gql(RESET, { id: userId }, admin.accessToken))).toBe('NOT_FOUND');
+
+    // Recorded with the administrator as actor.
+    const db = platform.subgraphs.identity!.runtime.db;
+    const rows = await db.fork().execute<Array<{ actor: string | null }>>(
+      `select meta->>'actorId' as actor from "${db.schema}".outbox
+         where topic = 'identity.totp.disabled' and payload->>'userId' = ?`,
+      [userId],
+    );
+    expect(rows).toEqual([{ actor: admin.user.id }]);
+  });
+});
+
 describe('the gateway budgets of the TOTP mutations', () => {
   let limited: TestPlatform;
 

@@ -130,6 +130,8 @@ export const rules: IRules = {
     createUpload: perCaller(account),
     updateUser: permission(Permission.UserUpdate),
     deleteUser: permission(Permission.UserDelete),
+    // A user who lost their authenticator and recovery codes, by an administrator of accounts.
+    disableUserTotp: permission(Permission.UserUpdate),
     // Keys for the caller, or for a service account by holders of identity.apikey.create; the
     // delegation rule (each permission held by the creator) is the resolver's.
     createApiKey: perCaller(and(personal, or(apiKeyForSelf, permission(Permission.ApikeyCreate)))),

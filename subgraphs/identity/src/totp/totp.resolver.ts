@@ -1,5 +1,5 @@
-import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
-import { AuthenticationError, currentRequest } from '@platform/kernel';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { AuthenticationError, currentRequest, requireUuid } from '@platform/kernel';
 import type { IdentityContext } from '../context.js';
 import { User } from '../user/user.entity.js';
 import type { TotpUser } from './totp.service.js';
@@ -45,6 +45,15 @@ export class TotpResolver {
     return {
       recoveryCodes: await ctx.services.totp.regenerateRecoveryCodes(ctx.em, await caller(ctx), code, client()),
     };
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      "Turns a user's two-factor sign-in off when they lost their authenticator and recovery codes (administrators)",
+  })
+  disableUserTotp(@Arg('id', () => ID) id: string, @Ctx() ctx: IdentityContext): Promise<boolean> {
+    if (!ctx.user) throw new AuthenticationError();
+    return ctx.services.totp.disableFor(ctx.em, requireUuid(id), ctx.user.id);
   }
 
   @FieldResolver(() => Boolean, { description: 'Signing in asks for a second factor (visible to the user themself)' })

@@ -116,6 +116,20 @@ export class TotpService {
     return true;
   }
 
+  /**
+   * An administrator turns a user's two-factor sign-in off (a lost phone and lost recovery codes):
+   * the user signs in with the password alone until they enrol again. NOT_FOUND when it is off.
+   */
+  async disableFor(em: EntityManager, userId: string, actorId: string): Promise<boolean> {
+    await em.transactional(async (tx) => {
+      const deleted = await tx.nativeDelete(TotpCredential, { userId });
+      if (deleted === 0) throw new NotFoundError('Two-factor sign-in of user', userId);
+      await tx.nativeDelete(RecoveryCode, { userId });
+      await this.deps.emit(tx, 'identity.totp.disabled', { userId }, { actorId });
+    });
+    return true;
+  }
+
   /** Ten new recovery codes in place of the old ones (used or not), proven as {@link disable} is. */
   async regenerateRecoveryCodes(
     em: EntityManager,
