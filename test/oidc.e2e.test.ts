@@ -265,6 +265,49 @@ describe('OpenID Connect provider', () => {
     expect(me.data?.me.id).toBe(aliceId);
   }, 60_000);
 
+  it('ends the session at end-session: the grant and its access tokens end', async () => {
+    const { clientId, clientSecret } = await createClient({
+      name: 'Sign-out check',
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code'],
+      scopes: ['email'],
+      public: false,
+    });
+    const config = await rp(clientId, clientSecret);
+    const browser = new Browser();
+    const tokens = await authorize(config, browser, ALICE, 'openid email');
+    expect((await graphqlAt(platform.gateway.url, ME, {}, tokens.access_token)).errors).toBeUndefined();
+
+    const end = oidc.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: REDIRECT,
+      state: 'bye',
+    });
+    const confirm = await browser.follow(end.href);
+    expect(confirm.page?.html).toContain('Yes, sign me out');
+    const form = /<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/.exec(confirm.page!.html)!;
+    const body = new URLSearchParams({ logout: 'yes' });
+    for (const [, name, value] of form[2]!.matchAll(/name="([^"]+)" value="([^"]*)"/g)) body.set(name!, value!);
+    const done = await browser.follow(new URL(form[1]!, confirm.page!.url).href, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    expect(done.to).toBe(`${REDIRECT}?state=bye`);
+    await eventually(async () => {
+      expect(errorCode(await graphqlAt(platform.gateway.url, ME, {}, tokens.access_token))).toBe('UNAUTHENTICATED');
+    });
+    // Signed out at the provider: the next authorization asks for the password again.
+    const again = await browser.follow(
+      oidc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        state: 'again',
+      }).href,
+    );
+    expect(again.page?.html).toContain('<label for="password">');
+  }, 60_000);
+
   it('refuses a wrong password on the sign-in page without saying which part was wrong', async () => {
     const { clientId, clientSecret } = await createClient({
       name: 'Wrong password',
@@ -500,5 +543,16 @@ describe('OpenID Connect provider', () => {
       adminToken,
     );
     expect(errorCode(invalid)).toBe('BAD_USER_INPUT');
+
+    // Each change is an event audit records; the secret never travels in one.
+    const db = platform.subgraphs.identity!.runtime.db;
+    const events = await db
+      .fork()
+      .execute<Array<{ topic: string; payload: unknown }>>(
+        `select topic, payload from "${db.schema}".outbox where payload->>'clientId' = ? order by seq`,
+        [clientId],
+      );
+    expect(events.map((event) => event.topic)).toEqual(['identity.client.created', 'identity.client.updated']);
+    expect(JSON.stringify(events)).not.toMatch(/secret/i);
   }, 60_000);
 });
