@@ -32,6 +32,10 @@ export const SECURITY_ACTIONS = [
   'identity.apikey.created',
   'identity.apikey.revoked',
   'identity.serviceaccount.created',
+  // OpenID Connect clients: credentials too (docs/identity.md#openid-connect-provider)
+  'identity.client.created',
+  'identity.client.secret_rotated',
+  'identity.client.deleted',
   // Callers posing as services
   'kernel.credential.refused',
 ] as const;
