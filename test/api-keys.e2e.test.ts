@@ -285,6 +285,22 @@ describe('API keys through the gateway', () => {
   });
 });
 
+describe('API keys and delegation', () => {
+  it('hand out only what the key itself holds, not all its owner does', async () => {
+    // The administrator holds everything; the key only role assignment.
+    const { key } = await createKey(adminToken, {
+      name: 'role robot',
+      permissions: ['authz.role.assign', 'authz.role.read'],
+    });
+    const ASSIGN = `mutation ($userId: ID!, $roleId: ID!) { assignRole(userId: $userId, roleId: $roleId) { id } }`;
+    const refused = await withHeaders(viaHeader(key), ASSIGN, { userId: memberId, roleId: auditorRoleId });
+    expect(errorCode(refused.body)).toBe('FORBIDDEN');
+    expect(refused.body.errors![0]!.extensions).toEqual(expect.objectContaining({ reason: 'delegation' }));
+    // The administrator themself may.
+    expect((await gql(ASSIGN, { userId: memberId, roleId: auditorRoleId }, adminToken)).errors).toBeUndefined();
+  });
+});
+
 describe('service accounts', () => {
   it('are made by holders of identity.serviceaccount.create, have keys, and cannot sign in', async () => {
     const refused = await gql(`mutation { createServiceAccount(input: { name: "Not mine" }) { id } }`, {}, memberToken);

@@ -34,15 +34,15 @@ async function through(
 ): Promise<{ passed: boolean; headers: Record<string, unknown>; status?: number; body?: unknown }> {
   const req = { headers: { ...headers } } as unknown as Request;
   return new Promise((resolve) => {
+    let statusCode = 200;
     const res = {
-      statusCode: 200,
-      status(code: number) {
-        this.statusCode = code;
-        return this;
+      status(status: number) {
+        statusCode = status;
+        return res;
       },
       json(body: unknown) {
-        resolve({ passed: false, headers: req.headers, status: this.statusCode, body });
-        return this;
+        resolve({ passed: false, headers: req.headers, status: statusCode, body });
+        return res;
       },
     } as unknown as Response;
     edge(req, res, () => resolve({ passed: true, headers: req.headers }));
@@ -78,7 +78,12 @@ describe('apiKeyEdge', () => {
   it('refuses a key whose checksum fails without asking identity', async () => {
     const key = newApiKey();
     const typo = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
-    for (const headers of [{ 'x-api-key': typo }, { authorization: `Bearer ${typo}` }, { 'x-api-key': 'plk_short' }]) {
+    const cases: Array<Record<string, string>> = [
+      { 'x-api-key': typo },
+      { authorization: `Bearer ${typo}` },
+      { 'x-api-key': 'plk_short' },
+    ];
+    for (const headers of cases) {
       const result = await through(edgeWith(), headers);
       expect(result).toMatchObject({ passed: false, status: 401 });
       expect(code(result.body)).toBe('UNAUTHENTICATED');

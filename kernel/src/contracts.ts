@@ -21,5 +21,6 @@ export {
   newApiKey,
 } from './auth/api-key-format.js';
 export type { EffectivePermissions, PermissionResolver } from './graphql/permissions.js';
+export { restrictTo } from './graphql/permissions.js';
 export { PERMISSION_NAME } from './module/manifest.js';
 export { accountKey, ipBucket, ipKey } from './security/throttle-keys.js';

@@ -6,4 +6,8 @@ import type { AuthzServices } from './services.js';
 export type AuthzContext = GraphQLContext<AuthzServices>;
 
 /** The caller of a change to roles or assignments, whose authority bounds it. */
-export const delegatorOf = (ctx: AuthzContext): Delegator => ({ userId: ctx.user?.id, logger: ctx.logger });
+export const delegatorOf = (ctx: AuthzContext): Delegator => ({
+  userId: ctx.user?.id,
+  logger: ctx.logger,
+  ...(ctx.user?.restriction ? { restriction: ctx.user.restriction } : {}),
+});

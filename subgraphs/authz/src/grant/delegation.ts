@@ -1,5 +1,5 @@
 import { ForbiddenError, type Logger, type EntityManager } from '@platform/kernel';
-import { type EffectivePermissions } from '@platform/kernel/contracts';
+import { restrictTo, type EffectivePermissions } from '@platform/kernel/contracts';
 import type { Role } from '../role/role.entity.js';
 import type { PermissionCatalogue } from './catalogue.js';
 import type { EffectivePermissionQuery } from './effective.js';
@@ -13,6 +13,11 @@ export const isGuestRole = (role: Pick<Role, 'name' | 'builtIn'>): boolean => ro
 export interface Delegator {
   userId: string | undefined;
   logger: Logger;
+  /**
+   * An API key's permissions, when a key acts: its authority is what both it and its owner hold,
+   * so a key cannot hand out (to roles, to other users) what it may not use itself.
+   */
+  restriction?: readonly string[];
 }
 
 /** The platform itself (identity's events, start-up): not bound by delegation, only by the guest allow-list. */
@@ -122,7 +127,10 @@ export class DelegationPolicy {
    */
   async requireHeld(em: EntityManager, actor: Actor, needed: Authority, subject: DelegationSubject): Promise<void> {
     if (actor === PLATFORM) return;
-    const missing = lacking(await this.#effective.of(em, actor.userId), needed);
+    const held = await this.#effective.of(em, actor.userId);
+    const authority =
+      actor.restriction && actor.userId ? restrictTo(held, { id: actor.userId, restriction: actor.restriction }) : held;
+    const missing = lacking(authority, needed);
     if (missing.length === 0) return;
     throw this.#refuse(actor, subject, missing, 'delegation', this.#delegationMessage(subject, missing));
   }
