@@ -140,8 +140,8 @@ export class OAuthClientService {
   }
 }
 
-/** The fields as stored, or an InputError naming what is wrong. */
-function validated(
+/** The fields as stored, or an InputError naming what is wrong (exported for its unit test). */
+export function validated(
   input: OAuthClientFields,
 ): Omit<OAuthClientFields, 'public' | 'grantTypes'> & { grantTypes: OAuthGrantType[] } {
   const name = input.name.trim();
