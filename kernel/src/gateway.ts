@@ -60,7 +60,7 @@ export { permissionServiceOrigin } from './contracts/permissions.js';
 export { RemotePermissions } from './auth/remote-permissions.js';
 export { API_KEY_EXCHANGE_PATH, isWellFormedApiKey, looksLikeApiKey } from './auth/api-key-format.js';
 export { tokenServiceOrigin } from './contracts/access-tokens.js';
-export { permissionFingerprint, type EffectivePermissions } from './graphql/permissions.js';
+export { permissionFingerprint, restrictTo, type EffectivePermissions } from './graphql/permissions.js';
 export type { AuthenticatedUser } from './graphql/context.js';
 export { accountKey, ipBucket, ipKey } from './security/throttle-keys.js';
 // Shared answers: one subgraph answer for every caller whose permissions allow it.

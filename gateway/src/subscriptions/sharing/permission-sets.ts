@@ -3,6 +3,7 @@ import {
   type EffectivePermissions,
   permissionFingerprint,
   RemotePermissions,
+  restrictTo,
   type EventBus,
 } from '@platform/kernel/gateway';
 
@@ -47,7 +48,9 @@ export class PermissionSets {
 
   /** `user`'s permission set (the guest role's for a guest) and its fingerprint. */
   async of(user: AuthenticatedUser | undefined): Promise<{ fingerprint: string; permissions: EffectivePermissions }> {
-    const permissions = await this.#remote.permissionsOf(user);
+    const held = await this.#remote.permissionsOf(user);
+    // A caller restricted to some permissions (an API key's token) holds only those, as in every subgraph.
+    const permissions = user?.restriction ? restrictTo(held, user, await this.#remote.permissionsOf(undefined)) : held;
     return { fingerprint: permissionFingerprint(permissions), permissions };
   }
 
