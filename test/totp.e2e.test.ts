@@ -313,6 +313,14 @@ describe("an administrator's reset", () => {
       admin.accessToken,
     );
     expect(seen).toEqual({ data: { user: { totpEnabled: true } } });
+    // And across the accounts list (one query for all of them).
+    const listed = await gql<{ users: { edges: Array<{ node: { email: string; totpEnabled: boolean } }> } }>(
+      `{ users(first: 50) { edges { node { email totpEnabled } } } }`,
+      {},
+      admin.accessToken,
+    );
+    const flags = Object.fromEntries(listed.data!.users.edges.map(({ node }) => [node.email, node.totpEnabled]));
+    expect(flags).toMatchObject({ [email]: true, [ADMIN.email]: false, 'single-factor@example.com': false });
 
     expect(await gql(RESET, { id: userId }, admin.accessToken)).toEqual({ data: { disableUserTotp: true } });
     const plain = await login(email, password);
