@@ -71,13 +71,15 @@ class Browser {
   async follow(
     url: string,
     init?: RequestInit,
-  ): Promise<{ page?: { url: string; html: string; status: number }; to?: string }> {
+  ): Promise<{ page?: { url: string; html: string; status: number; headers: Headers }; to?: string }> {
     let response = await this.request(url, init);
     let current = url;
     for (let hops = 0; hops < 10; hops++) {
       const location = response.headers.get('location');
       if (!location || response.status < 300 || response.status >= 400) {
-        return { page: { url: current, html: await response.text(), status: response.status } };
+        return {
+          page: { url: current, html: await response.text(), status: response.status, headers: response.headers },
+        };
       }
       const next = new URL(location, current).href;
       if (!next.startsWith(issuer)) return { to: next };
@@ -325,6 +327,11 @@ describe('OpenID Connect provider', () => {
     });
     const first = await browser.follow(url.href);
     expect(first.page?.html).toContain('<label for="password">Password</label>');
+    // No script may run; the form posts here, and the browser then goes to the client.
+    expect(first.page?.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http://127.0.0.1:9; frame-ancestors 'none'; base-uri 'none'",
+    );
+    expect(first.page?.headers.get('cache-control')).toBe('no-store');
     expect(first.page?.html).toContain('Wrong password');
     const refused = await browser.submit(first.page!, '/login', { email: ALICE.email, password: 'not the password' });
     expect(refused.page?.status).toBe(401);

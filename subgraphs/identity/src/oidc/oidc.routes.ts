@@ -9,7 +9,7 @@ import { OidcService } from './oidc.service.js';
 import type { OAuthClientService } from './client.service.js';
 import type { IdentityEvents } from '../events.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
-import { consentPage, messagePage, signInPage } from './pages.js';
+import { consentPage, messagePage, pageCsp, signInPage } from './pages.js';
 import { isProviderPath, OIDC_PREFIX, OIDC_ROUTES } from './paths.js';
 import { OIDC_SCOPES } from './provider.js';
 import { fill, stringsFor } from './strings.js';
@@ -202,12 +202,8 @@ export function oidcRoutes(
     const base = `${OIDC_PREFIX}/interaction/${encodeURIComponent(details.uid)}`;
     const language = req.get('accept-language');
     // The form posts here, then the browser is redirected to the client: allow both.
-    const origins = new Set((client?.redirectUris ?? []).map((uri) => new URL(uri).origin));
     res.set('cache-control', 'no-store');
-    res.set(
-      'content-security-policy',
-      `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${[...origins].join(' ')}; frame-ancestors 'none'; base-uri 'none'`,
-    );
+    res.set('content-security-policy', pageCsp(client?.redirectUris ?? []));
     res.type('html');
     const signedIn = details.prompt.name !== 'login' && details.session?.accountId;
     res.send(

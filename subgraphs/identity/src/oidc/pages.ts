@@ -6,6 +6,24 @@ import { fill, stringsFor, type OidcStrings } from './strings.js';
  * input with its label, errors announced (`role="alert"`), strings from strings.ts. Nothing the
  * user or the client supplied is written unescaped.
  */
+/**
+ * The Content-Security-Policy of these pages: no scripts, inline styles only, forms posting to
+ * this origin and to where the provider then redirects the browser (`origins`: the client's
+ * redirect URIs' origins), which browsers check for the redirects after a form post too.
+ */
+export function pageCsp(uris: readonly string[] = []): string {
+  const origins = new Set<string>();
+  for (const uri of uris) {
+    try {
+      origins.add(new URL(uri).origin);
+    } catch {
+      // not a URL: not an origin to allow
+    }
+  }
+  const formAction = ["'self'", ...origins].join(' ');
+  return `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+}
+
 function layout(t: OidcStrings, title: string, body: string): string {
   return `<!doctype html>
 <html lang="${escapeHtml(t.lang)}">

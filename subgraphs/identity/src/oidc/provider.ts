@@ -8,7 +8,7 @@ import { hashSecret } from '../tokens.js';
 import { User } from '../user/user.entity.js';
 import { oidcAdapter, type AdapterDatabase } from './adapter.js';
 import { OIDC_PREFIX, OIDC_ROUTES } from './paths.js';
-import { errorPage, logoutPage, logoutDonePage } from './pages.js';
+import { errorPage, logoutPage, logoutDonePage, pageCsp } from './pages.js';
 
 /** What the provider is built from; `keys` decides which key signs, and so when it is rebuilt. */
 export interface OidcProviderOptions {
@@ -153,10 +153,12 @@ export class OidcProvider {
         rpInitiatedLogout: {
           enabled: true,
           logoutSource: (ctx, form) => {
+            ctx.set('content-security-policy', pageCsp(ctx.oidc.client?.postLogoutRedirectUris ?? []));
             ctx.type = 'html';
             ctx.body = logoutPage(form, ctx.get('accept-language'));
           },
           postLogoutSuccessSource: (ctx) => {
+            ctx.set('content-security-policy', pageCsp());
             ctx.type = 'html';
             ctx.body = logoutDonePage(ctx.get('accept-language'));
           },
@@ -208,6 +210,7 @@ export class OidcProvider {
         },
       },
       renderError: (ctx, out) => {
+        ctx.set('content-security-policy', pageCsp());
         ctx.type = 'html';
         ctx.body = errorPage(out, ctx.get('accept-language'));
       },
