@@ -14,6 +14,8 @@ export const INVALID_API_KEY = 'Invalid API key';
 export const LAST_USED_INTERVAL_MS = 60_000;
 /** Longest an exchanged token lives; revocations are honoured sooner (see docs/identity.md). */
 export const API_KEY_TOKEN_MAX_TTL_SEC = 300;
+/** Every permission travels in each of the key's tokens: a key needing more is a role's job. */
+export const MAX_API_KEY_PERMISSIONS = 100;
 const PERMISSION = /^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*$/;
 
 export interface ApiKeyServiceOptions {
@@ -51,6 +53,9 @@ export class ApiKeyService {
     const name = input.name.trim();
     if (name.length < 1 || name.length > 100) throw InputError.field('name', 'must be 1 to 100 characters');
     const permissions = [...new Set(input.permissions)].sort();
+    if (permissions.length > MAX_API_KEY_PERMISSIONS) {
+      throw InputError.field('permissions', `at most ${MAX_API_KEY_PERMISSIONS}`);
+    }
     const malformed = permissions.filter((permission) => !PERMISSION.test(permission));
     if (malformed.length > 0) {
       throw InputError.field('permissions', `not permission names: ${malformed.slice(0, 5).join(', ')}`);
