@@ -64,7 +64,7 @@ describe('tracing with every service in one process', () => {
     await platform.stop();
     platform = undefined;
     traceOf = (spanName) => spans.find((span) => span.name === spanName)?.traceId;
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await platform?.stop();
