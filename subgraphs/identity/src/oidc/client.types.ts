@@ -14,7 +14,7 @@ export class CreateOAuthClientInput {
   grantTypes!: string[];
 
   @Field(() => [String], {
-    description: 'Scopes it may ask for: email, profile, offline_access, roles (openid always)',
+    description: 'Scopes it may ask for: email, profile, offline_access (openid always)',
   })
   scopes!: string[];
 

@@ -31,7 +31,6 @@ const en = {
   scope_email: 'Your email address',
   scope_profile: 'Your name',
   scope_offline_access: 'Access while you are away (it stays signed in)',
-  scope_roles: 'Your roles and permissions',
 };
 
 export type OidcStrings = typeof en;
