@@ -121,6 +121,8 @@ describe('provider pages', () => {
     expect(html).toContain('<p role="alert">Wrong</p>');
     expect(html).toContain('<html lang="en">');
     expect(html).toContain('Your email address');
+    // Whatever the scopes, the client's access token acts as the user: the page says so.
+    expect(html).toContain('To act as you in the API, with your permissions');
   });
 
   it('fall back to English for languages without strings', () => {

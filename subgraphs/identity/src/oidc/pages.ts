@@ -50,9 +50,9 @@ ${body}
 </html>`;
 }
 
+/** What the client will get: the scopes' claims, and always the API as the user (its access token is theirs). */
 function scopeList(t: OidcStrings, scopes: string[]): string {
-  const items = scopes
-    .map((scope) => (t as Record<string, string>)[`scope_${scope}`] ?? scope)
+  const items = [...scopes.map((scope) => (t as Record<string, string>)[`scope_${scope}`] ?? scope), t.apiAccess]
     .map((text) => `<li>${escapeHtml(text)}</li>`)
     .join('');
   return `<ul>${items}</ul>`;

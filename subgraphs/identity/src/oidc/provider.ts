@@ -58,6 +58,13 @@ export class OidcProvider {
 
   constructor(private readonly options: OidcProviderOptions) {
     this.resource = new URL('/graphql', options.issuer).href;
+    if (new URL(options.issuer).pathname !== '/') {
+      // Discovery lives at <issuer>/.well-known/openid-configuration; the gateway serves it at its root.
+      options.logger.warn(
+        { issuer: options.issuer },
+        'auth.issuer has a path: relying parties will not find discovery; set it to the gateway origin',
+      );
+    }
   }
 
   /** The keys that sign the provider's cookies (and its forms' CSRF tokens). */
