@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import * as oidc from 'openid-client';
 import { generate } from 'otplib';
 import identity from '@platform/identity';
+import { emitter, type ModuleRuntime } from '@platform/kernel';
 import { eventually } from '@platform/kernel/testing';
+import type { IdentityConfig } from '../subgraphs/identity/src/config.js';
+import type { IdentityEvents } from '../subgraphs/identity/src/events.js';
+import { OidcService } from '../subgraphs/identity/src/oidc/oidc.service.js';
+import type { IdentityServices } from '../subgraphs/identity/src/services.js';
 import { errorCode, graphqlAt, register, signIn, startTestPlatform, type TestPlatform } from './helpers.js';
 
 /**
@@ -308,6 +314,88 @@ describe('OpenID Connect provider', () => {
       }).href,
     );
     expect(again.page?.html).toContain('<label for="password">');
+  }, 60_000);
+
+  it('keeps its state in the database: a second provider instance redeems codes and detects reuse', async () => {
+    // Another identity instance's provider, on its own port, over the same database.
+    const identityHandle = platform.subgraphs.identity!;
+    const runtime = identityHandle.runtime as ModuleRuntime<IdentityConfig>;
+    const services = identityHandle.services as IdentityServices;
+    const second = new OidcService({
+      issuer,
+      audience: runtime.platform.auth.audience,
+      accessTokenTtlSec: runtime.platform.auth.accessTokenTtlSec,
+      refreshTokenTtlSec: runtime.config.refreshTokenTtlSec,
+      keys: services.keys,
+      db: { fork: () => runtime.em(), schema: runtime.db.schema },
+      sessions: services.sessions,
+      emit: emitter<IdentityEvents>(runtime.events),
+      logger: runtime.logger,
+      clientActor: (clientId) => services.oauthClients.actors.actor(clientId),
+    });
+    const server = createHttpServer((req, res) => void second.provider.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const secondUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const { clientId, clientSecret } = await createClient({
+        name: 'Two instances',
+        redirectUris: [REDIRECT],
+        grantTypes: ['authorization_code', 'refresh_token'],
+        scopes: ['email', 'offline_access'],
+        public: false,
+      });
+      const first = await rp(clientId, clientSecret);
+      const atSecond = new oidc.Configuration(
+        {
+          ...(JSON.parse(JSON.stringify(first.serverMetadata())) as oidc.ServerMetadata),
+          token_endpoint: `${secondUrl}/oidc/token`,
+        },
+        clientId,
+        {},
+        oidc.ClientSecretBasic(clientSecret!),
+      );
+      oidc.allowInsecureRequests(atSecond);
+      const browser = new Browser();
+      const verifier = oidc.randomPKCECodeVerifier();
+      const url = oidc.buildAuthorizationUrl(first, {
+        redirect_uri: REDIRECT,
+        scope: 'openid email offline_access',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        prompt: 'consent',
+        state: 'two',
+      });
+      const page = await browser.follow(url.href);
+      const done = await browser.submit(page.page!, '/login', { email: ALICE.email, password: ALICE.password });
+      // The code the first instance issued, redeemed at the second.
+      const tokens = await oidc.authorizationCodeGrant(atSecond, new URL(done.to!), {
+        pkceCodeVerifier: verifier,
+        expectedState: 'two',
+      });
+      expect(tokens.claims()?.sub).toBe(aliceId);
+      // What both instances read: the grant and its refresh token are rows of identity's database.
+      const stored = () =>
+        runtime.db
+          .fork()
+          .execute<Array<{ model: string }>>(
+            `select "model" from "${runtime.db.schema}"."oidc_payload" where "payload"->>'clientId' = ? order by "model"`,
+            [clientId],
+          );
+      expect((await stored()).map((row) => row.model)).toEqual(
+        expect.arrayContaining(['AuthorizationCode', 'Grant', 'RefreshToken']),
+      );
+      // Refreshed at the first; the replaced token presented at the second is a reuse.
+      const refreshed = await oidc.refreshTokenGrant(first, tokens.refresh_token!);
+      await expect(oidc.refreshTokenGrant(atSecond, tokens.refresh_token!)).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
+      await expect(oidc.refreshTokenGrant(first, refreshed.refresh_token!)).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
+      expect((await stored()).map((row) => row.model)).not.toContain('RefreshToken');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   }, 60_000);
 
   it('refuses a wrong password on the sign-in page without saying which part was wrong', async () => {
