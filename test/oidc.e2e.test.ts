@@ -8,6 +8,7 @@ import { emitter, type ModuleRuntime } from '@platform/kernel';
 import { eventually } from '@platform/kernel/testing';
 import type { IdentityConfig } from '../subgraphs/identity/src/config.js';
 import type { IdentityEvents } from '../subgraphs/identity/src/events.js';
+import { deleteExpiredOidcPayloads } from '../subgraphs/identity/src/oidc/adapter.js';
 import { OidcService } from '../subgraphs/identity/src/oidc/oidc.service.js';
 import type { IdentityServices } from '../subgraphs/identity/src/services.js';
 import { errorCode, graphqlAt, register, signIn, startTestPlatform, type TestPlatform } from './helpers.js';
@@ -397,6 +398,29 @@ describe('OpenID Connect provider', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   }, 60_000);
+
+  it('deletes expired provider rows on the credentials schedule, and only those', async () => {
+    const runtime = platform.subgraphs.identity!.runtime;
+    const table = `"${runtime.db.schema}"."oidc_payload"`;
+    const em = runtime.em();
+    await em.execute(
+      `insert into ${table} ("model", "id", "payload", "expires_at") values
+         ('Session', 'expired-one', '{}'::jsonb, now() - interval '1 minute'),
+         ('Session', 'live-one', '{}'::jsonb, now() + interval '1 hour')`,
+      [],
+      'run',
+    );
+    expect(await deleteExpiredOidcPayloads(runtime.em(), runtime.db.schema)).toBeGreaterThanOrEqual(1);
+    const left = await runtime
+      .em()
+      .execute<Array<{ id: string }>>(`select "id" from ${table} where "id" in ('expired-one', 'live-one')`);
+    expect(left.map((row) => row.id)).toEqual(['live-one']);
+    // The cookie keys never expire.
+    const keys = await runtime
+      .em()
+      .execute<Array<{ id: string }>>(`select "id" from ${table} where "model" = 'CookieKeys'`);
+    expect(keys).toHaveLength(1);
+  });
 
   it('refuses a wrong password on the sign-in page without saying which part was wrong', async () => {
     const { clientId, clientSecret } = await createClient({
