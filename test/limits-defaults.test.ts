@@ -23,7 +23,8 @@ function graphqlBlocks(file: string): string[] {
 }
 
 const documents = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((name) => join('docs', name))]
-  .filter((file) => file.endsWith('.md'))
+  // docs/api.md is the generated reference: its graphql blocks are field signatures, not operations.
+  .filter((file) => file.endsWith('.md') && file !== join('docs', 'api.md'))
   .flatMap((file) => graphqlBlocks(join(ROOT, file)).map((block, i) => [`${file} #${i + 1}`, block] as const));
 
 describe('default operation limits', () => {
