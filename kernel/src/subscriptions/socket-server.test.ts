@@ -45,7 +45,9 @@ describe('attachWebSocketServer keep-alive', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(pings.length).toBeGreaterThanOrEqual(2);
     expect(pings[0]).toBeGreaterThanOrEqual(140);
-    expect(pings[0]).toBeLessThan(450);
+    // Scheduled in [150, 300) ms; a loaded machine fires timers late (a CI run saw 461 ms), so the
+    // bound is the scheduled window plus 300 ms of slack — still well short of a second interval.
+    expect(pings[0]).toBeLessThan(600);
     expect(pings[1]! - pings[0]!).toBeGreaterThanOrEqual(280);
     expect(client.readyState).toBe(WebSocket.OPEN);
   });
