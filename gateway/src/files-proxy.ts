@@ -1,7 +1,8 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { RequestHandler } from 'express';
 import type { Logger } from '@platform/kernel';
+import { pickHeaders } from './proxy-headers.js';
 
 /** Request headers a file upload or download needs upstream; nothing else (no cookies, no tokens). */
 const REQUEST_HEADERS = ['content-type', 'content-length', 'transfer-encoding', 'if-none-match', 'if-modified-since'];
@@ -18,15 +19,6 @@ const RESPONSE_HEADERS = [
   'last-modified',
   'allow',
 ];
-
-function pick(headers: IncomingHttpHeaders, names: string[]): Record<string, string | string[]> {
-  const picked: Record<string, string | string[]> = {};
-  for (const name of names) {
-    const value = headers[name];
-    if (value !== undefined) picked[name] = value;
-  }
-  return picked;
-}
 
 /**
  * Local file storage's signed URLs on the gateway's origin: `/files/<module>/…` is streamed to
@@ -45,14 +37,19 @@ export function forwardFiles(urls: Record<string, string>, logger: Logger): Requ
     const target = new URL(`/files${req.url}`, base);
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     let answered = false;
-    const upstream = send(target, { method: req.method, headers: pick(req.headers, REQUEST_HEADERS) }, (response) => {
-      answered = true;
-      res.status(response.statusCode ?? 502);
-      for (const [name, value] of Object.entries(pick(response.headers, RESPONSE_HEADERS))) res.setHeader(name, value);
-      response.pipe(res);
-      // The client went away: stop reading from the subgraph.
-      res.once('close', () => response.destroy());
-    });
+    const upstream = send(
+      target,
+      { method: req.method, headers: pickHeaders(req.headers, REQUEST_HEADERS) },
+      (response) => {
+        answered = true;
+        res.status(response.statusCode ?? 502);
+        for (const [name, value] of Object.entries(pickHeaders(response.headers, RESPONSE_HEADERS)))
+          res.setHeader(name, value);
+        response.pipe(res);
+        // The client went away: stop reading from the subgraph.
+        res.once('close', () => response.destroy());
+      },
+    );
     upstream.on('error', (error) => {
       // After an answer (e.g. 413 while the body was still being sent), a reset is expected.
       if (answered) return;

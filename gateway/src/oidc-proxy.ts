@@ -1,8 +1,9 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { RequestHandler } from 'express';
 import { currentRequest, type Logger } from '@platform/kernel';
 import { CLIENT_ADDRESS_HEADER, signClientAddress } from '@platform/kernel/gateway';
+import { pickHeaders } from './proxy-headers.js';
 
 /** The paths of the OpenID Connect provider (identity) on the gateway's origin, the issuer. */
 export const OIDC_PATHS = ['/.well-known/openid-configuration', '/.well-known/jwks.json', '/oidc'];
@@ -40,15 +41,6 @@ const DROPPED_RESPONSE_HEADERS = new Set([
   'x-request-id',
 ]);
 
-function pick(headers: IncomingHttpHeaders, names: string[]): Record<string, string | string[]> {
-  const picked: Record<string, string | string[]> = {};
-  for (const name of names) {
-    const value = headers[name];
-    if (value !== undefined) picked[name] = value;
-  }
-  return picked;
-}
-
 /**
  * The OpenID Connect provider on the gateway's origin: discovery, the JWKS, and `/oidc/*` (the
  * authorization, token, userinfo, revocation, introspection and end-session endpoints, and the
@@ -60,7 +52,7 @@ export function forwardOidc(identityUrl: string, secret: string, logger: Logger)
   return (req, res) => {
     const target = new URL(req.originalUrl, identityUrl);
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const headers: Record<string, string | string[]> = pick(req.headers, REQUEST_HEADERS);
+    const headers: Record<string, string | string[]> = pickHeaders(req.headers, REQUEST_HEADERS);
     const ip = currentRequest()?.ip ?? req.ip;
     if (ip) headers[CLIENT_ADDRESS_HEADER] = signClientAddress(secret, ip);
     let answered = false;
