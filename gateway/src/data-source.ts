@@ -228,10 +228,11 @@ const NOT_IN_DEDUPE_KEY = new Set([
  * share response objects. The subgraph then logs and traces the first request only.
  */
 export function keepAliveFetcher(options: KeepAliveFetcherOptions): Fetcher {
-  const agents = {
-    'http:': new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
-    'https:': new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 }),
-  };
+  // FIFO, not Node's default LIFO: the pooled sockets take turns. Behind a Service that balances
+  // connections (kube-proxy, a TCP balancer), LIFO keeps a quiet gateway on its most recent socket,
+  // and so on one subgraph instance, while the others' connections idle.
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: 'fifo' as const };
+  const agents = { 'http:': new HttpAgent(agentOptions), 'https:': new HttpsAgent(agentOptions) };
   const inflight = new Map<string, SharedCall>();
 
   const send = (url: string, init: FetcherRequestInit, signal: AbortSignal): Promise<BufferedResponse> =>
