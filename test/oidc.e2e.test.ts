@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import * as oidc from 'openid-client';
 import { generate } from 'otplib';
 import identity from '@platform/identity';
 import { emitter, type ModuleRuntime } from '@platform/kernel';
-import { eventually } from '@platform/kernel/testing';
+import { eventually, freePort } from '@platform/kernel/testing';
 import type { IdentityConfig } from '../subgraphs/identity/src/config.js';
 import type { IdentityEvents } from '../subgraphs/identity/src/events.js';
 import { deleteExpiredOidcPayloads } from '../subgraphs/identity/src/oidc/adapter.js';
 import { OidcService } from '../subgraphs/identity/src/oidc/oidc.service.js';
 import type { IdentityServices } from '../subgraphs/identity/src/services.js';
+import { HttpBrowser } from './fixtures/http-browser.js';
 import { errorCode, graphqlAt, register, signIn, startTestPlatform, type TestPlatform } from './helpers.js';
 
 /**
@@ -30,17 +30,6 @@ let aliceId: string;
 const CREATE = `mutation ($input: CreateOAuthClientInput!) { createOAuthClient(input: $input) { clientId clientSecret } }`;
 const ME = `{ me { id email } }`;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function createClient(
   input: Record<string, unknown>,
 ): Promise<{ clientId: string; clientSecret: string | null }> {
@@ -54,63 +43,10 @@ async function createClient(
   return body.data!.createOAuthClient;
 }
 
-/** A browser: follows redirects by hand within the issuer, keeping cookies, until one leaves for the client. */
-class Browser {
-  readonly cookies = new Map<string, string>();
-
-  async request(url: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    headers.set('accept-language', 'en');
-    const response = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const at = pair!.indexOf('=');
-      const name = pair!.slice(0, at);
-      const value = pair!.slice(at + 1);
-      if (/expires=Thu, 01 Jan 1970/i.test(cookie) || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return response;
-  }
-
-  /** GETs `url`, following redirects on the issuer; the page it stops at, or the client's URL it was sent to. */
-  async follow(
-    url: string,
-    init?: RequestInit,
-  ): Promise<{ page?: { url: string; html: string; status: number; headers: Headers }; to?: string }> {
-    let response = await this.request(url, init);
-    let current = url;
-    for (let hops = 0; hops < 10; hops++) {
-      const location = response.headers.get('location');
-      if (!location || response.status < 300 || response.status >= 400) {
-        return {
-          page: { url: current, html: await response.text(), status: response.status, headers: response.headers },
-        };
-      }
-      const next = new URL(location, current).href;
-      if (!next.startsWith(issuer)) return { to: next };
-      current = next;
-      response = await this.request(next);
-    }
-    throw new Error('too many redirects');
-  }
-
-  /** Submits the first form on `page` whose action ends with `suffix`, with `fields` added. */
-  submit(page: { url: string; html: string }, suffix: string, fields: Record<string, string> = {}) {
-    const forms = [...page.html.matchAll(/<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/g)];
-    const form = forms.find(([, action]) => action!.endsWith(suffix));
-    if (!form) throw new Error(`no form ending ${suffix} in ${page.html}`);
-    const body = new URLSearchParams();
-    for (const [, name, value] of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-      body.set(name!, value!.replace(/&amp;/g, '&'));
-    }
-    for (const [name, value] of Object.entries(fields)) body.set(name, value);
-    return this.follow(new URL(form[1]!.replace(/&amp;/g, '&'), page.url).href, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body,
-    });
+/** A browser that follows redirects within the issuer and stops at the one that leaves for the client. */
+class Browser extends HttpBrowser {
+  constructor() {
+    super((url) => url.startsWith(issuer));
   }
 }
 

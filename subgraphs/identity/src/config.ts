@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { decodeKek, KEK_FORMAT } from './keys/key-encryption.js';
+import { signInProvidersSchema } from './provider/provider-config.js';
 
 /** A key-encryption key; the message never quotes the value. */
 const kek = z.string().refine((value) => decodeKek(value) !== null, `must be ${KEK_FORMAT}`);
@@ -106,6 +107,23 @@ export const identityConfigSchema = z
       .object({ maxBytes: z.number().int().min(1).max(52_428_800).default(2_097_152) })
       .strict()
       .default({ maxBytes: 2_097_152 }),
+    /**
+     * External OpenID Connect providers users may sign in with (`signInWithProvider`), by id;
+     * docs/identity.md#sign-in-with-an-external-provider.
+     */
+    signInProviders: signInProvidersSchema,
+    /**
+     * Origins a sign-in with a provider may return to (`signInWithProvider(returnTo:)`), beside
+     * `appUrl`'s, which always may. Anything else is refused: the answer carries a sign-in code.
+     */
+    providerReturnOrigins: z
+      .array(
+        z
+          .string()
+          .url()
+          .refine((value) => new URL(value).origin === value.replace(/\/$/, ''), 'an origin (scheme, host, port)'),
+      )
+      .default([]),
     /** First administrator (`SEED_ADMIN_EMAIL` / `SEED_ADMIN_PASSWORD`), created idempotently. */
     seedAdmin: z.object({ email: z.string().email().optional(), password: z.string().optional() }).strict().default({}),
   })

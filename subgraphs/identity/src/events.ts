@@ -5,13 +5,25 @@ export interface IdentityEvents {
     userId: string;
     email: string;
     displayName: string | null;
-    via: 'registration' | 'seed' | 'service_account';
+    via: 'registration' | 'seed' | 'service_account' | 'provider';
   };
   'identity.user.updated': { userId: string; changed: string[] };
   'identity.user.deleted': { userId: string };
   'identity.user.email_verified': { userId: string };
   'identity.session.revoked': { userId: string; sessionId: string; reason: string };
-  'identity.login.succeeded': { userId: string; sessionId: string };
+  /** `provider`: signed in through that external provider (`signInWithProvider`), not with a password. */
+  'identity.login.succeeded': { userId: string; sessionId: string; provider?: string };
+  /**
+   * An external provider's user (`subject`) was linked to `userId`'s account, at their first
+   * sign-in with it. `adopted`: the account's email was unverified, so whoever had registered it
+   * lost its password, sessions, second factor and API keys (docs/identity.md).
+   */
+  'identity.provider.linked': { userId: string; provider: string; created: boolean; adopted: boolean };
+  /**
+   * At each sign-in with a provider that maps claims to roles: the roles its claims give now
+   * (authz makes the user hold exactly these among those the provider gave before).
+   */
+  'identity.user.provider_roles': { userId: string; provider: string; roles: string[] };
   'identity.login.failed': { userId: string | null; reason: string };
   /** `seed`: `platformctl seed --adopt-existing` set the administrator's password. */
   'identity.password.changed': { userId: string; reason: 'changed' | 'reset' | 'seed' };

@@ -32,11 +32,26 @@ import { deleteExpiredOidcPayloads } from './oidc/adapter.js';
 import { OAuthClient } from './oidc/client.entity.js';
 import { OAuthClientResolver } from './oidc/client.resolver.js';
 import { oidcRoutes } from './oidc/oidc.routes.js';
+import { ExternalIdentity, ProviderSignIn } from './provider/provider.entity.js';
+import { ProviderSignInResolver } from './provider/provider.resolver.js';
+import { providerRoutes } from './provider/provider.routes.js';
 
 export default defineModule<typeof identityConfigSchema, IdentityServices>({
   manifest: new URL('../module.yaml', import.meta.url),
   config: identityConfigSchema,
-  entities: [TotpCredential, RecoveryCode, User, Session, RefreshToken, EmailToken, Upload, ApiKey, OAuthClient],
+  entities: [
+    TotpCredential,
+    RecoveryCode,
+    User,
+    Session,
+    RefreshToken,
+    EmailToken,
+    Upload,
+    ApiKey,
+    OAuthClient,
+    ExternalIdentity,
+    ProviderSignIn,
+  ],
   migrations,
   resolvers: [
     TotpResolver,
@@ -47,6 +62,7 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
     UploadResolver,
     ApiKeyResolver,
     OAuthClientResolver,
+    ProviderSignInResolver,
   ],
   orphanedTypes: [AuthPayload],
   // Profiles are public; `email` and `emailVerified` keep their own field rules.
@@ -70,7 +86,8 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
         const deleted = await deleteExpiredCredentials(runtime.em(), runtime.db.schema, retainSec);
         const uploads = await services.uploads.pruneExpired(runtime.em());
         const oidc = await deleteExpiredOidcPayloads(runtime.em(), runtime.db.schema);
-        job.logger.info({ ...deleted, uploads, oidc }, 'expired credentials and uploads deleted');
+        const providerSignIns = await services.providerSignIns.pruneExpired(runtime.em());
+        job.logger.info({ ...deleted, uploads, oidc, providerSignIns }, 'expired credentials and uploads deleted');
       },
     },
   },
@@ -89,6 +106,8 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
   routes(router, runtime, services, kernel) {
     signingKeyRoutes(router, runtime, services.keys);
     apiKeyRoutes(router, runtime, services.apiKeys);
+    // Where external sign-in providers send users back (under /oidc: before the provider's routes).
+    providerRoutes(router, runtime, services.providerSignIns);
     // The OpenID Connect provider; the gateway forwards its paths here (last: it answers its own 404s).
     oidcRoutes(router, runtime, services, kernel);
   },

@@ -98,6 +98,8 @@ const account = and(authenticated, personal);
 export const rules: IRules = {
   Query: {
     oauthClients: permission(Permission.ClientRead),
+    // Configuration anyone may see: which "Sign in with …" buttons to show.
+    signInProviders: publicAccess,
     // Per caller: an unverified account shows to itself (see `canSeeAccount`).
     user: perCaller(publicAccess),
     me: perCaller(publicAccess),
@@ -118,6 +120,10 @@ export const rules: IRules = {
     resetPassword: publicAccess,
     changePassword: perCaller(account),
     login: publicAccess,
+    // Sign-in with an external provider, open like login; completing it needs the starting
+    // client's binding and the code the provider's callback handed back.
+    signInWithProvider: publicAccess,
+    completeProviderSignIn: publicAccess,
     refreshToken: publicAccess,
     logout: perCaller(publicAccess),
     // Two-factor sign-in: the caller's own (the resolvers act on the signed-in user only).
@@ -156,6 +162,9 @@ export const rules: IRules = {
   TotpEnrollment: authenticated,
   RecoveryCodes: authenticated,
   HttpHeader: authenticated,
+  SignInProvider: publicAccess,
+  // Only ever the caller's own: returned by `signInWithProvider`.
+  ProviderSignInStart: publicAccess,
   // Only ever the caller's own: returned by login/refresh and the `sessions` query.
   AuthPayload: publicAccess,
   Session: authenticated,

@@ -15,6 +15,8 @@ import { UploadService } from './avatar/upload.service.js';
 import { OAuthClientService } from './oidc/client.service.js';
 import { TotpSecrets } from './totp/secret.js';
 import { TotpService } from './totp/totp.service.js';
+import { ProviderSignInService } from './provider/provider-sign-in.service.js';
+import { ExternalProviders } from './provider/providers.js';
 
 /** Everything identity's resolvers and routes use, built once the database is up. */
 export interface IdentityServices {
@@ -34,6 +36,8 @@ export interface IdentityServices {
   apiKeys: ApiKeyService;
   /** Clients of the OpenID Connect provider (`createOAuthClient`, …; the provider itself: oidc/oidc.routes.ts). */
   oauthClients: OAuthClientService;
+  /** Sign-in with external OpenID Connect providers (`signInWithProvider`, its callback, `completeProviderSignIn`). */
+  providerSignIns: ProviderSignInService;
   close(): Promise<void>;
 }
 
@@ -90,6 +94,15 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
   maintenance.unref();
   const revocationFeed = new SessionRevocationFeed(runtime as ModuleRuntime);
   const users = await UserCache.attach(runtime as ModuleRuntime, config.userCacheTtlSec);
+  const apiKeys = new ApiKeyService({
+    keys,
+    emit,
+    tokens: {
+      issuer: platform.auth.issuer,
+      audience: platform.auth.audience,
+      accessTokenTtlSec: platform.auth.accessTokenTtlSec,
+    },
+  });
   return {
     accounts,
     sessions,
@@ -104,14 +117,17 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
       sessions,
       db: { fork: () => runtime.em(), schema: runtime.db.schema },
     }),
-    apiKeys: new ApiKeyService({
-      keys,
+    apiKeys,
+    providerSignIns: new ProviderSignInService({
+      providers: new ExternalProviders(config.signInProviders, platform.auth.issuer, logger),
+      sessions,
+      apiKeys,
       emit,
-      tokens: {
-        issuer: platform.auth.issuer,
-        audience: platform.auth.audience,
-        accessTokenTtlSec: platform.auth.accessTokenTtlSec,
-      },
+      logger: logger.child({ component: 'sign-in-providers' }),
+      returnOrigins: new Set([
+        new URL(config.appUrl).origin,
+        ...config.providerReturnOrigins.map((o) => new URL(o).origin),
+      ]),
     }),
     async close() {
       clearInterval(maintenance);

@@ -21,6 +21,8 @@ export const SECURITY_ACTIONS = [
   'identity.totp.disabled',
   'identity.totp.recovery_code_used',
   'identity.totp.recovery_codes_regenerated',
+  // A provider's user now signs in to the account (docs/identity.md#sign-in-with-an-external-provider)
+  'identity.provider.linked',
   // Who may do what
   'authz.role.created',
   'authz.role.updated',

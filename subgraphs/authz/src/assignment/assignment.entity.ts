@@ -19,4 +19,8 @@ export class RoleAssignment {
 
   @Property({ columnType: 'timestamptz', type: 'datetime' })
   assignedAt: Date & Opt = new Date();
+
+  /** `provider:<id>` when a sign-in provider's claims gave it (and may take it back); null otherwise. */
+  @Property({ type: 'varchar', length: 60, nullable: true })
+  source?: (string & Opt) | null = null;
 }

@@ -100,6 +100,55 @@ export class AssignmentService {
   }
 
   /**
+   * Makes `userId` hold exactly the roles named in `roles` among the assignments `source` made
+   * (`provider:<id>`: a sign-in provider's claims): the missing ones are assigned, tagged with
+   * `source` (a role the user holds already stays as it was, and is never taken back by it), and
+   * those `source` made that are no longer named are removed. Names of no role are skipped.
+   */
+  async syncSourced(
+    em: EntityManager,
+    userId: string,
+    source: string,
+    roles: readonly string[],
+    meta?: Partial<EventMeta>,
+  ): Promise<{ assigned: string[]; removed: string[]; unknown: string[] }> {
+    return em.transactional(async (tx) => {
+      const wanted = roles.length > 0 ? await tx.find(Role, { name: { $in: [...roles] } }) : [];
+      const unknown = roles.filter((name) => !wanted.some((role) => role.name === name));
+      const assigned: string[] = [];
+      for (const role of wanted) {
+        const inserted = await tx
+          .createQueryBuilder(RoleAssignment)
+          .insert({ userId, role: role.id, assignedAt: new Date(), source })
+          .onConflict(['userId', 'role'])
+          .ignore()
+          .returning(['userId'])
+          .execute('all');
+        if (inserted.length === 0) continue;
+        assigned.push(role.name);
+        await this.#emit(tx, 'authz.assignment.created', { userId, roleId: role.id, roleName: role.name }, meta);
+      }
+      const stale = await tx.find(
+        RoleAssignment,
+        { userId, source, ...(wanted.length > 0 ? { role: { $nin: wanted.map((role) => role.id) } } : {}) },
+        { populate: ['role'] },
+      );
+      const removed: string[] = [];
+      for (const row of stale) {
+        await tx.nativeDelete(RoleAssignment, { userId, role: row.role.id, source });
+        removed.push(row.role.name);
+        await this.#emit(
+          tx,
+          'authz.assignment.deleted',
+          { userId, roleId: row.role.id, roleName: row.role.name },
+          meta,
+        );
+      }
+      return { assigned, removed, unknown };
+    });
+  }
+
+  /**
    * The role, after checking that `by` holds every permission it grants. A grant racing with
    * this is no escalation: whatever the role grants once both commit, its administrator gave
    * to every holder.

@@ -57,6 +57,43 @@ export class IdentityEventConsumer {
   async handle(event: PlatformEvent): Promise<void> {
     if (event.topic === 'identity.user.created') await this.userCreated(event);
     else if (event.topic === 'identity.user.deleted') await this.userDeleted(event);
+    else if (event.topic === 'identity.user.provider_roles') await this.providerRoles(event);
+  }
+
+  /**
+   * A sign-in with an external provider whose claims map to roles (identity's
+   * `signInProviders.<id>.roles`): the user holds exactly those among the roles that provider gave.
+   */
+  async providerRoles(event: PlatformEvent): Promise<void> {
+    const { userId, provider, roles } = event.payload;
+    const valid =
+      isUuid(userId) &&
+      typeof provider === 'string' &&
+      /^[a-z0-9][a-z0-9-]{0,39}$/.test(provider) &&
+      Array.isArray(roles) &&
+      roles.every((role) => typeof role === 'string');
+    if (!valid) return this.#skipMalformed(event);
+    let outcome = { assigned: [] as string[], removed: [] as string[], unknown: [] as string[] };
+    await handleOnce(this.#runtime.db, 'authz.assignment.on-provider-roles', event, async (em) => {
+      // identity tells of users before their roles: a user authz has not heard of yet is one it should.
+      await this.#assignments.rememberUser(em, userId);
+      outcome = await this.#assignments.syncSourced(
+        em,
+        userId,
+        `provider:${provider}`,
+        roles as string[],
+        causedBy(event),
+      );
+    });
+    if (outcome.unknown.length > 0) {
+      this.#logger.warn(
+        { provider, roles: outcome.unknown },
+        "a sign-in provider's role mapping names roles that do not exist",
+      );
+    }
+    if (outcome.assigned.length + outcome.removed.length > 0) {
+      this.#logger.info({ userId, provider, ...outcome, eventId: event.id }, 'roles synced from a sign-in provider');
+    }
   }
 
   async userCreated(event: PlatformEvent): Promise<void> {

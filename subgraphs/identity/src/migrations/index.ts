@@ -8,6 +8,7 @@ import { Migration20261207130000_uploads } from './Migration20261207130000_uploa
 import { Migration20261208300000_oidc } from './Migration20261208300000_oidc.js';
 import { Migration20261208200000_totp } from './Migration20261208200000_totp.js';
 import { Migration20261208100000_api_keys } from './Migration20261208100000_api_keys.js';
+import { Migration20261213000000_sign_in_providers } from './Migration20261213000000_sign_in_providers.js';
 
 /** Every migration of this module, oldest first. Add new ones at the end. */
 export const migrations: MigrationObject[] = [
@@ -20,4 +21,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261208100000_api_keys', class: Migration20261208100000_api_keys },
   { name: 'Migration20261208200000_totp', class: Migration20261208200000_totp },
   { name: 'Migration20261208300000_oidc', class: Migration20261208300000_oidc },
+  { name: 'Migration20261213000000_sign_in_providers', class: Migration20261213000000_sign_in_providers },
 ];

@@ -60,6 +60,8 @@ export type RevocationReason =
   | 'user_deleted'
   /** `platformctl seed --adopt-existing` took the account over as the administrator. */
   | 'seed_adopted'
+  /** A first sign-in with a provider joined the account, whose email nobody had verified. */
+  | 'provider_adopted'
   /** An OAuth client's secret was rotated or the client deleted: its client_credentials tokens end. */
   | 'oauth_client_changed';
 
@@ -153,18 +155,68 @@ export class SessionService {
         // Parameters were raised since this hash was made: upgrade it while we know the password.
         await tx.nativeUpdate(User, { id: user.id }, { passwordHash: await hasher.hash(password) });
       }
-      const session = tx.create(Session, {
-        userId: user.id,
-        expiresAt: new Date(Date.now() + this.deps.tokens.refreshTokenTtlSec * 1000),
-        lastUsedAt: new Date(),
-        ip: client.ip?.slice(0, 64) ?? null,
-        userAgent: client.userAgent?.slice(0, 512) ?? null,
-      });
-      await tx.flush(); // before its refresh token: the rows are related only by the foreign key
-      const result = await this.issue(tx, user, session);
-      await emit(tx, 'identity.login.succeeded', { userId: user.id, sessionId: session.id }, { actorId: user.id });
-      return result;
+      return this.#openSession(tx, user, client);
     });
+  }
+
+  /**
+   * Signs in someone another party vouched for (an external provider, `provider`): no password,
+   * but the account's lockout and second factor apply as to `login`. A missing code fails with
+   * MFA_REQUIRED counting nothing; a wrong one counts towards the account's lockout.
+   */
+  async signInVouched(
+    em: EntityManager,
+    user: User,
+    client: ClientInfo,
+    options: { provider: string; secondFactor?: string | null },
+  ): Promise<AuthResult> {
+    const { throttle, emit } = this.deps;
+    const account = normaliseEmail(user.email);
+    const verdict = await throttle.attempt(account, client.ip);
+    if (verdict.refused) {
+      await this.recordRefusal(em, account, verdict, client);
+      throw new RateLimitError(verdict.refused.retryAfterSec);
+    }
+    const attempt: Attempt = { userId: user.id, ip: client.ip };
+    const second = this.deps.secondFactor
+      ? await this.deps.secondFactor.verify(em, user.id, options.secondFactor)
+      : ({ status: 'not_enrolled' } as const);
+    if (second.status === 'missing') throw new MfaRequiredError();
+    if (second.status === 'invalid') {
+      const started = await throttle.recordFailure(account, client.ip);
+      await em.transactional(async (tx) => {
+        await this.#loginEvents.ended(tx, verdict.ended, attempt);
+        await emit(tx, 'identity.login.failed', { userId: user.id, reason: 'wrong_second_factor' });
+        await this.#loginEvents.started(tx, started, attempt);
+      });
+      throw new AuthenticationError('Invalid or already used two-factor code');
+    }
+    await throttle.recordSuccess(account, client.ip);
+    return em.transactional(async (tx) => {
+      await this.#loginEvents.ended(tx, verdict.ended, attempt);
+      await this.deps.secondFactor?.recordRecoveryUse(tx, user.id, second);
+      return this.#openSession(tx, user, client, options.provider);
+    });
+  }
+
+  /** A new session for `user`, its tokens and `identity.login.succeeded`; inside the caller's transaction. */
+  async #openSession(tx: EntityManager, user: User, client: ClientInfo, provider?: string): Promise<AuthResult> {
+    const session = tx.create(Session, {
+      userId: user.id,
+      expiresAt: new Date(Date.now() + this.deps.tokens.refreshTokenTtlSec * 1000),
+      lastUsedAt: new Date(),
+      ip: client.ip?.slice(0, 64) ?? null,
+      userAgent: client.userAgent?.slice(0, 512) ?? null,
+    });
+    await tx.flush(); // before its refresh token: the rows are related only by the foreign key
+    const result = await this.issue(tx, user, session);
+    await this.deps.emit(
+      tx,
+      'identity.login.succeeded',
+      { userId: user.id, sessionId: session.id, ...(provider ? { provider } : {}) },
+      { actorId: user.id },
+    );
+    return result;
   }
 
   /**
