@@ -34,7 +34,7 @@ export async function seedAdmin(
   const said = {
     created: 'created',
     present: 'already present (password unchanged)',
-    adopted: 'adopted: password set from SEED_ADMIN_PASSWORD, sessions ended',
+    adopted: 'adopted: password set from SEED_ADMIN_PASSWORD, sessions ended, second factor and API keys removed',
   }[action];
   return { report: [`administrator ${user.email} (${user.id}): ${said}`], provides: { administrator } };
 }

@@ -73,7 +73,17 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
       refreshTokenTtlSec: config.refreshTokenTtlSec,
     },
   });
+  const apiKeys = new ApiKeyService({
+    keys,
+    emit,
+    tokens: {
+      issuer: platform.auth.issuer,
+      audience: platform.auth.audience,
+      accessTokenTtlSec: platform.auth.accessTokenTtlSec,
+    },
+  });
   const accounts = new AccountService({
+    apiKeys,
     hasher,
     mail: runtime.mail,
     sessions,
@@ -94,15 +104,6 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
   maintenance.unref();
   const revocationFeed = new SessionRevocationFeed(runtime as ModuleRuntime);
   const users = await UserCache.attach(runtime as ModuleRuntime, config.userCacheTtlSec);
-  const apiKeys = new ApiKeyService({
-    keys,
-    emit,
-    tokens: {
-      issuer: platform.auth.issuer,
-      audience: platform.auth.audience,
-      accessTokenTtlSec: platform.auth.accessTokenTtlSec,
-    },
-  });
   return {
     accounts,
     sessions,

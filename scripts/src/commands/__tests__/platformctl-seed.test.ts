@@ -63,10 +63,22 @@ describe('platformctl seed', () => {
       expect(again.stdout).toContain('roles user, admin already held');
 
       // Someone registered the configured address before the seed: not made administrator...
+      // The squatter had set up a second factor and an API key: neither may outlive the adoption.
+      const squatterId = randomUUID();
       await inIdentity(
         `insert into "${schemas.identity}"."user" (id, email, display_name, email_verified, created_at, updated_at, password_hash)
          values (?, 'taken@example.com', 'Squatter', false, now(), now(), null)`,
-        [randomUUID()],
+        [squatterId],
+      );
+      await inIdentity(
+        `insert into "${schemas.identity}"."totp_credential" (user_id, secret_jwe, kek_id, created_at, confirmed_at)
+         values (?, 'sealed', 'kek', now(), now())`,
+        [squatterId],
+      );
+      await inIdentity(
+        `insert into "${schemas.identity}"."api_key" (id, owner_id, created_by, name, prefix, secret_hash, permissions, created_at)
+         values (?, ?, ?, 'squatter key', 'plk_squatter', ?, '[]', now())`,
+        [randomUUID(), squatterId, squatterId, 'f'.repeat(64)],
       );
       const taken = { ...env, SEED_ADMIN_EMAIL: 'taken@example.com' };
       const refused = await platformctl(['seed'], taken);
@@ -86,6 +98,15 @@ describe('platformctl seed', () => {
           `select email_verified, seeded_at is not null as seeded from "${schemas.identity}"."user" where email = 'taken@example.com'`,
         ),
       ).toEqual([{ email_verified: true, seeded: true }]);
+      expect(
+        await inIdentity(`select 1 from "${schemas.identity}"."totp_credential" where user_id = ?`, [squatterId]),
+      ).toEqual([]);
+      expect(
+        await inIdentity(
+          `select revoked_at is not null as revoked from "${schemas.identity}"."api_key" where owner_id = ?`,
+          [squatterId],
+        ),
+      ).toEqual([{ revoked: true }]);
 
       const weak = await platformctl(['seed'], {
         ...env,

@@ -12,6 +12,8 @@ import {
 } from '@platform/kernel';
 import { checkPasswordPolicy } from '../password/policy.js';
 import type { PasswordHasher } from '../password/hasher.js';
+import type { ApiKeyService } from '../apikey/api-key.service.js';
+import { endPreviousHolder } from './take-over.js';
 import type { SessionService } from '../session/session.service.js';
 import { User } from '../user/user.entity.js';
 import { cleanDisplayName, emailProblems, findUserByEmail, normaliseEmail } from '../user/user.service.js';
@@ -57,6 +59,8 @@ export class AccountService {
       hasher: PasswordHasher;
       mail: ModuleMail;
       sessions: SessionService;
+      /** Revoked when the seed adopts an account (see `endPreviousHolder`). */
+      apiKeys: ApiKeyService;
       settings: AccountSettings;
       emit: Emit<IdentityEvents>;
       logger: Logger;
@@ -310,7 +314,8 @@ export class AccountService {
         const user = tx.merge(existing);
         Object.assign(user, { passwordHash, passwordChangedAt: new Date(), emailVerified: true, seededAt: new Date() });
         await tx.flush();
-        await this.deps.sessions.revokeAllIn(tx, user.id, 'seed_adopted');
+        // Whoever registered the address first keeps nothing: sessions, second factor, keys, links.
+        await endPreviousHolder(tx, user.id, this.deps, 'seed_adopted');
         await this.deps.emit(tx, 'identity.password.changed', { userId: user.id, reason: 'seed' });
         return { user, action: 'adopted' as const };
       }

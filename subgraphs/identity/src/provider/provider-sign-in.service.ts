@@ -8,11 +8,10 @@ import {
 } from '@platform/kernel';
 import * as client from 'openid-client';
 import type { ApiKeyService } from '../apikey/api-key.service.js';
-import { ApiKey } from '../apikey/api-key.entity.js';
+import { endPreviousHolder } from '../account/take-over.js';
 import type { IdentityEvents } from '../events.js';
 import type { AuthResult, ClientInfo, SessionService } from '../session/session.service.js';
 import { hashSecret, newSecret } from '../tokens.js';
-import { RecoveryCode, TotpCredential } from '../totp/totp.entity.js';
 import { User } from '../user/user.entity.js';
 import { findUserByEmail, normaliseEmail } from '../user/user.service.js';
 import type { SignInProviderConfig } from './provider-config.js';
@@ -291,12 +290,7 @@ export class ProviderSignInService {
   async #takeOver(tx: EntityManager, user: User): Promise<void> {
     Object.assign(user, { passwordHash: null, passwordChangedAt: new Date(), emailVerified: true });
     await tx.flush();
-    await this.#deps.sessions.revokeAllIn(tx, user.id, 'provider_adopted');
-    await tx.nativeDelete(RecoveryCode, { userId: user.id });
-    await tx.nativeDelete(TotpCredential, { userId: user.id });
-    for (const key of await tx.find(ApiKey, { ownerId: user.id, revokedAt: null })) {
-      await this.#deps.apiKeys.revoke(tx, key, 'provider_adopted');
-    }
+    await endPreviousHolder(tx, user.id, this.#deps, 'provider_adopted');
     await this.#deps.emit(tx, 'identity.user.email_verified', { userId: user.id });
   }
 }
