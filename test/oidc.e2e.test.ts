@@ -178,6 +178,30 @@ describe('OpenID Connect provider', () => {
     });
   }, 60_000);
 
+  it("puts the user's permissions in userinfo under the permissions scope, as every subgraph sees them", async () => {
+    const { clientId, clientSecret } = await createClient({
+      name: 'Permission-aware app',
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code'],
+      scopes: ['permissions'],
+      public: false,
+    });
+    const config = await rp(clientId, clientSecret);
+    expect(config.serverMetadata().scopes_supported).toContain('permissions');
+    const tokens = await authorize(config, new Browser(), ALICE, 'openid permissions');
+    const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, aliceId);
+    const own = await graphqlAt<{ me: { permissions: string[] } }>(
+      platform.gateway.url,
+      `{ me { permissions } }`,
+      {},
+      tokens.access_token,
+    );
+    expect(own.data?.me.permissions.length).toBeGreaterThan(0);
+    expect(userinfo.permissions).toEqual([...own.data!.me.permissions].sort());
+    // Nothing the scope did not ask for.
+    expect(userinfo.email).toBeUndefined();
+  }, 60_000);
+
   it('revokes: introspection sees the refresh token, revocation ends it and the access tokens of its grant', async () => {
     const { clientId, clientSecret } = await createClient({
       name: 'Revocation check',

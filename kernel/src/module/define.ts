@@ -18,6 +18,7 @@ import type { CheckResult } from '../health/health.js';
 import type { ModuleDatabase } from '../database/database.js';
 import type { JobContext, ModuleJobs, QueueOptions } from '../jobs/types.js';
 import type { AuthenticatedUser } from '../graphql/context.js';
+import type { EffectivePermissions } from '../graphql/permissions.js';
 import type { ModuleMail } from '../mail/mail.js';
 import type { MailTemplates } from '../mail/templates.js';
 import type { PermissionResolver } from '../graphql/permissions.js';
@@ -162,6 +163,11 @@ export interface RouteContext {
    * bearer token; throws an UNAUTHENTICATED PlatformError for a refused token.
    */
   authenticate(req: Request): Promise<AuthenticatedUser | undefined>;
+  /**
+   * What `user` (from `authenticate`, with their token) may do, as `ctx.can` sees it: from authz,
+   * cached; the guest role's for undefined. Not narrowed by an API key's restriction.
+   */
+  permissionsOf(user: AuthenticatedUser | undefined): Promise<EffectivePermissions>;
 }
 
 /** What a module implements of the kernel's contracts (see {@link ModuleOptions.contracts}). */

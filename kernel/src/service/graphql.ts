@@ -109,6 +109,7 @@ export async function serveGraphQL<Config, Services>(
     if (tokens) serveAccessTokens(router, tokens);
     module.routes?.(router, runtime, services, {
       authenticate: async (req) => (await options.auth.authenticate(req)) ?? undefined,
+      permissionsOf: (user) => options.auth.permissions.permissionsOf(user),
     });
     http.app.use(router);
   }

@@ -146,10 +146,13 @@ export function oidcRoutes(
       refuse(401, 'invalid_token');
       return;
     }
+    // `permissions`: what the user may do, as every subgraph sees it (`*` for the admin role's everything).
+    const effective = scopes.has('permissions') ? await kernel.permissionsOf(caller) : undefined;
     res.json({
       sub: user.id,
       ...(scopes.has('email') ? { email: user.email, email_verified: user.emailVerified } : {}),
       ...(scopes.has('profile') && user.displayName ? { name: user.displayName } : {}),
+      ...(effective ? { permissions: effective.all ? ['*'] : [...effective.permissions].sort() } : {}),
     });
   });
 

@@ -33,13 +33,15 @@ export interface OidcProviderOptions {
  * The scopes a client may be given. A `roles` scope (the caller's roles and permissions) waits for
  * a way to ask authz from identity's routes (docs/identity.md, "Not yet"): not advertised till then.
  */
-export const OIDC_SCOPES = ['openid', 'offline_access', 'email', 'profile'] as const;
+export const OIDC_SCOPES = ['openid', 'offline_access', 'email', 'profile', 'permissions'] as const;
 
 /** Claims per scope (docs/identity.md, "Tokens and claims"). */
 const CLAIMS = {
   openid: ['sub'],
   email: ['email', 'email_verified'],
   profile: ['name'],
+  // In userinfo only: they are asked of authz with the caller's access token (oidc.routes.ts).
+  permissions: ['permissions'],
 };
 
 /**

@@ -31,6 +31,7 @@ const en = {
   scope_email: 'Your email address',
   scope_profile: 'Your name',
   scope_offline_access: 'Access while you are away (it stays signed in)',
+  scope_permissions: 'What you may do here (your permissions)',
   apiAccess: 'To act as you in the API, with your permissions',
 };
 
