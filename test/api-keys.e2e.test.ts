@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eventually } from '@platform/kernel/testing';
+import { collect, openSocketWith } from './fixtures/subscriptions-client.js';
 import identity from '@platform/identity';
 import {
   errorCode,
@@ -247,6 +248,40 @@ describe('API keys through the gateway', () => {
       }
     }, 10_000);
   });
+
+  it('follows subscriptions with its key in connection_init, within its permissions', async () => {
+    const { key } = await createKey(memberToken, { name: 'feed reader', permissions: ['blog.post.read'] });
+    const typo = `${key.slice(0, -1)}${key.at(-1) === 'A' ? 'B' : 'A'}`;
+    for (const params of [viaHeader(key), viaBearer(key)]) {
+      const socket = openSocketWith(platform.gateway.url, params);
+      try {
+        await socket.connected;
+        const feed = collect<{ postCreated: { id: string } }>(socket.client, `subscription { postCreated { id } }`);
+        // Posts until one arrives: the subscription is in place upstream a moment after it starts.
+        const posted = new Set<string>();
+        await eventually(async () => {
+          const post = await gql<{ createPost: { id: string } }>(
+            CREATE_POST,
+            { input: { title: 'For the key’s feed', content: 'Sent to a socket an API key opened' } },
+            memberToken,
+          );
+          posted.add(post.data!.createPost.id);
+          await feed.next(1, 1_000);
+          expect(posted.has(feed.results[0]!.data!.postCreated.id)).toBe(true);
+        }, 15_000);
+        // Beyond the key's permissions: refused as for any caller without it.
+        const write = collect(socket.client, `mutation { createPost(input: { title: "x", content: "y" }) { id } }`);
+        await write.done;
+        expect(write.results[0]?.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      } finally {
+        await socket.dispose();
+      }
+    }
+    const refused = openSocketWith(platform.gateway.url, viaHeader(typo));
+    expect(await refused.closed).toEqual({ code: 4401, reason: 'Invalid API key' });
+    const both = openSocketWith(platform.gateway.url, { ...viaHeader(key), authorization: `Bearer ${memberToken}` });
+    expect((await both.closed).code).toBe(4401);
+  }, 60_000);
 
   it('refuses a key whose checksum does not hold, with UNAUTHENTICATED', async () => {
     const { key } = await createKey(memberToken, { name: 'typo', permissions: ['blog.post.create'] });

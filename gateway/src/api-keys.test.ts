@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import pino from 'pino';
 import type { PlatformConfig, TokenVerifier } from '@platform/kernel/gateway';
 import { newApiKey } from '@platform/kernel/contracts';
-import { apiKeyEdge } from './api-keys.js';
+import { apiKeyEdge, apiKeyExchanger } from './api-keys.js';
 
 /** identity's exchange route, as a real loopback server: what it was asked, and what it answers. */
 let identity: Server;
@@ -53,12 +53,10 @@ function edgeWith(verify: () => Promise<unknown> = async () => ({})): ReturnType
   const config = {
     auth: { jwksUrl: `${origin}/.well-known/jwks.json`, tokenService: 'identity' },
   } as unknown as PlatformConfig;
-  return apiKeyEdge({
-    config,
-    verifier: { verify } as unknown as TokenVerifier,
-    credential: 'service-credential',
-    logger: pino({ level: 'silent' }),
-  });
+  return apiKeyEdge(
+    apiKeyExchanger({ config, verifier: { verify } as unknown as TokenVerifier, credential: 'service-credential' }),
+    pino({ level: 'silent' }),
+  );
 }
 
 const code = (body: unknown): unknown =>

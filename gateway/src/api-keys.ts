@@ -18,12 +18,35 @@ export interface ApiKeyEdgeOptions {
   /** The gateway's verifier: a cached exchange is re-checked against revocations before reuse. */
   verifier: TokenVerifier;
   credential: string;
-  logger: Logger;
   /** Longest an exchange is reused; default 60 s (also how often a key's last use is recorded). */
   reuseMs?: number;
   /** Keys whose exchanges are remembered; default 10 000. */
   maxEntries?: number;
   fetch?: typeof fetch;
+}
+
+/** Trades an API key for an access token restricted to it; undefined for a key that is not valid. */
+export interface ApiKeyExchanger {
+  exchange(key: string, clientIp?: string): Promise<string | undefined>;
+}
+
+/**
+ * The API key request headers carry, or a socket's `connection_init` payload (the same names):
+ * `x-api-key: <key>` or `authorization: Bearer <key>`; `conflict` when a key comes with another
+ * credential (or twice).
+ */
+export function apiKeyOf(params: Readonly<Record<string, unknown>> | undefined): {
+  key?: string;
+  conflict?: boolean;
+} {
+  const header = params?.['x-api-key'];
+  const authorization = params?.authorization;
+  const bearer = typeof authorization === 'string' ? BEARER_KEY.exec(authorization)?.[1] : undefined;
+  const fromBearer = bearer !== undefined && looksLikeApiKey(bearer) ? bearer : undefined;
+  if (header === undefined && fromBearer === undefined) return {};
+  if (typeof header !== 'string' && header !== undefined) return { conflict: true };
+  if (header !== undefined && authorization !== undefined) return { conflict: true };
+  return { key: (header ?? fromBearer)!.trim() };
 }
 
 interface Exchange {
@@ -48,8 +71,8 @@ const INVALID = 'Invalid API key';
  * revocation list), so a revoked key stops working as soon as its revocation reaches the gateway
  * (its event, or the periodic read within `auth.revocationBoundSec`).
  */
-export function apiKeyEdge(options: ApiKeyEdgeOptions): RequestHandler {
-  const { config, verifier, credential, logger } = options;
+export function apiKeyExchanger(options: ApiKeyEdgeOptions): ApiKeyExchanger {
+  const { config, verifier, credential } = options;
   const reuseMs = options.reuseMs ?? 60_000;
   const maxEntries = options.maxEntries ?? 10_000;
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
@@ -62,7 +85,7 @@ export function apiKeyEdge(options: ApiKeyEdgeOptions): RequestHandler {
     while (exchanges.size > maxEntries) exchanges.delete(exchanges.keys().next().value!);
   };
 
-  const exchange = async (key: string): Promise<string | undefined> => {
+  const exchange = async (key: string, clientIp?: string): Promise<string | undefined> => {
     const id = createHash('sha256').update(key).digest('base64url');
     const cached = exchanges.get(id);
     if (cached && cached.until > Date.now()) {
@@ -76,7 +99,7 @@ export function apiKeyEdge(options: ApiKeyEdgeOptions): RequestHandler {
     const origin = tokenServiceOrigin(config);
     if (!origin) throw new Error(`the token service (${config.auth.tokenService})'s address is not known`);
     const url = `${origin}${API_KEY_EXCHANGE_PATH}`;
-    const ip = currentRequest()?.ip;
+    const ip = clientIp ?? currentRequest()?.ip;
     const response = await doFetch(url, {
       method: 'POST',
       headers: {
@@ -104,23 +127,22 @@ export function apiKeyEdge(options: ApiKeyEdgeOptions): RequestHandler {
     remember(id, { accessToken: body.accessToken, until: Math.min(Date.now() + reuseMs, body.expiresAt - 10_000) });
     return body.accessToken;
   };
+  return { exchange };
+}
 
+/** The `/graphql` middleware: a key in `X-API-Key` or `Authorization: Bearer` is traded for its token. */
+export function apiKeyEdge(exchanger: ApiKeyExchanger, logger: Logger): RequestHandler {
   const refuse = (res: Response, message = INVALID): void => {
     res.status(401).json(errorBody(message, 'UNAUTHENTICATED'));
   };
 
   return (req: Request, res: Response, next: NextFunction) => {
-    const header = req.headers['x-api-key'];
-    const authorization = req.headers.authorization;
-    const bearer = authorization ? BEARER_KEY.exec(authorization)?.[1] : undefined;
-    const fromBearer = bearer !== undefined && looksLikeApiKey(bearer) ? bearer : undefined;
-    if (header === undefined && fromBearer === undefined) return next();
-    if (Array.isArray(header) || (header !== undefined && authorization !== undefined)) {
-      return refuse(res, 'Send one credential: an API key or an access token');
-    }
-    const key = (header ?? fromBearer)!.trim();
+    const { key, conflict } = apiKeyOf(req.headers);
+    if (conflict) return refuse(res, 'Send one credential: an API key or an access token');
+    if (key === undefined) return next();
     if (!isWellFormedApiKey(key)) return refuse(res);
-    exchange(key)
+    exchanger
+      .exchange(key)
       .then((accessToken) => {
         if (!accessToken) return refuse(res);
         req.headers.authorization = `Bearer ${accessToken}`;

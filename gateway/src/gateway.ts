@@ -32,7 +32,7 @@ import { forwardOidc, OIDC_PATHS } from './oidc-proxy.js';
 import { GatewayRateLimits } from './limits/rate-limits.js';
 import { SocketRegistry } from './subscriptions/connections.js';
 import { startGatewayAuth, type GatewayAuth } from './subscriptions/revocations.js';
-import { apiKeyEdge } from './api-keys.js';
+import { apiKeyEdge, apiKeyExchanger, type ApiKeyExchanger } from './api-keys.js';
 import { ForwardingDataSource, keepAliveFetcher, type GatewayContext } from './data-source.js';
 import { supergraphFromFile } from './supergraph.js';
 import { SubscriptionPlanner } from './subscriptions/planner.js';
@@ -103,6 +103,7 @@ async function startGatewayAsService(options: StartGatewayOptions): Promise<Gate
       auth: edge.auth,
       registry: edge.sockets,
       rateLimits: edge.rateLimits,
+      apiKeys: edge.apiKeys,
       credential,
       // The same pool (and in-flight dedupe) as queries: subscribers of one event who fetch the
       // same entities with the same credentials share one call.
@@ -206,6 +207,8 @@ interface Edge {
   auth: GatewayAuth;
   sockets: SocketRegistry;
   rateLimits: GatewayRateLimits;
+  /** API keys traded for restricted tokens, on `/graphql` and at `connection_init`. */
+  apiKeys: ApiKeyExchanger;
 }
 
 /**
@@ -240,7 +243,8 @@ async function guardEdge(config: PlatformConfig, options: StepOptions): Promise<
     readiness.register('redis', () => redisCheck(redis), { critical: false });
   }
   const rateLimits = new GatewayRateLimits({ config, redis, verifier: auth.verifier, logger, metrics });
-  return { auth, sockets, rateLimits };
+  const apiKeys = apiKeyExchanger({ config, verifier: auth.verifier, credential: options.credential });
+  return { auth, sockets, rateLimits, apiKeys };
 }
 
 async function serveApollo(
@@ -326,7 +330,7 @@ function serveHttp(
     '/graphql',
     edge.rateLimits.middleware(),
     // After the limits, so guessing keys costs the guesser's address its budget.
-    apiKeyEdge({ config, verifier: edge.auth.verifier, credential, logger: logger.child({ component: 'api-keys' }) }),
+    apiKeyEdge(edge.apiKeys, logger.child({ component: 'api-keys' })),
     ...http.jsonBody(),
     tokenLimit(config.gateway.limits, metrics),
     expressMiddleware(apollo, {

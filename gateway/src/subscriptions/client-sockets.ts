@@ -7,11 +7,14 @@ import { type Logger } from '@platform/kernel';
 import {
   ipBucket,
   admitSocket,
+  CloseCode,
   expiryTimer,
+  isWellFormedApiKey,
   TOKEN_EXPIRED,
   type CloseReason,
   type SocketUser,
 } from '@platform/kernel/gateway';
+import { apiKeyOf, type ApiKeyExchanger } from '../api-keys.js';
 import type { GatewayContext } from '../data-source.js';
 import { TOO_MANY_CONNECTIONS, type RegisteredSocket, type SocketRegistry } from './connections.js';
 import type { SubscriptionMetrics } from './metrics.js';
@@ -34,9 +37,21 @@ export interface SocketState extends RegisteredSocket {
 
 export type SocketContext = Context<Record<string, unknown>, Extra & { state?: SocketState }>;
 
+/** A socket whose `connection_init` carried an API key that is not valid, or a key and another credential. */
+const API_KEY_REFUSED: CloseReason = { code: CloseCode.Unauthorized, reason: 'Invalid API key' };
+const API_KEYS_UNAVAILABLE: CloseReason = {
+  code: CloseCode.TryAgainLater,
+  reason: 'API keys cannot be checked right now',
+};
+
 export interface ClientSocketsOptions {
   /** Token verification and revocations. */
   auth: GatewayAuth;
+  /**
+   * Trades an API key in `connection_init` for its restricted token, as `/graphql` does; the
+   * socket then lives as long as that token (minutes) and the client connects again with its key.
+   */
+  apiKeys?: ApiKeyExchanger;
   /** Open client sockets by user (the per-user limit; revoked sessions' sockets are closed through it). */
   registry: SocketRegistry;
   maxConnectionsPerUser: number;
@@ -77,7 +92,12 @@ export class ClientSockets {
       metrics.closed.inc({ code: String(reason.code) });
       socket.close(reason.code, reason.reason);
     };
-    const admission = await admitSocket(auth.verifier, ctx.connectionParams, auth.revocations, logger);
+    const params = await this.#withApiKey(ctx);
+    if ('refused' in params) {
+      if (socket.readyState === socket.OPEN) close(params.refused);
+      return false;
+    }
+    const admission = await admitSocket(auth.verifier, params.params, auth.revocations, logger);
     // The client may have left while its token was checked: nothing to register then (onClose ran already).
     if (socket.readyState !== socket.OPEN) return false;
     if ('refused' in admission) {
@@ -99,6 +119,27 @@ export class ClientSockets {
     );
     ctx.extra.state = state;
     return true;
+  }
+
+  /** `connection_init`'s payload, with an API key it carries traded for the key's access token. */
+  async #withApiKey(
+    ctx: SocketContext,
+  ): Promise<{ params: Readonly<Record<string, unknown>> | undefined } | { refused: CloseReason }> {
+    const params = ctx.connectionParams;
+    const { key, conflict } = apiKeyOf(params);
+    if (conflict) return { refused: API_KEY_REFUSED };
+    if (key === undefined) return { params };
+    const { apiKeys, logger, addressOf } = this.#options;
+    if (!apiKeys || !isWellFormedApiKey(key)) return { refused: API_KEY_REFUSED };
+    try {
+      const token = await apiKeys.exchange(key, addressOf(ctx.extra.request));
+      if (!token) return { refused: API_KEY_REFUSED };
+      const { ['x-api-key']: _key, ...rest } = params ?? {};
+      return { params: { ...rest, authorization: `Bearer ${token}` } };
+    } catch (error) {
+      logger.error({ err: error }, 'API key exchange failed');
+      return { refused: API_KEYS_UNAVAILABLE };
+    }
   }
 
   /** The socket closed: it is forgotten (its subscriptions, and so its share of upstream groups, end with it). */

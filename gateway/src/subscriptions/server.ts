@@ -25,6 +25,7 @@ import { frameSink } from './frames.js';
 import { SubscriptionMetrics } from './metrics.js';
 import { CallerSubscriptions } from './per-caller.js';
 import type { SubscriptionPlanner } from './planner.js';
+import type { ApiKeyExchanger } from '../api-keys.js';
 import type { GatewayAuth } from './revocations.js';
 import { startSubscriptionSharing } from './sharing/index.js';
 
@@ -64,6 +65,8 @@ export interface GatewaySubscriptionsOptions {
   rateLimits: GatewayRateLimits;
   /** The deployment's service credential (the permission service's internal route). */
   credential: string;
+  /** API keys in `connection_init` (`x-api-key`, or `authorization: Bearer <key>`) are traded for their tokens. */
+  apiKeys?: ApiKeyExchanger;
   /** Runs a query or mutation through the gateway's own executor, as over HTTP. */
   executeOperation(
     request: { query: string; variables?: Record<string, unknown>; operationName?: string },
@@ -110,6 +113,7 @@ export async function startGatewaySubscriptions(options: GatewaySubscriptionsOpt
   });
   const clients = new ClientSockets({
     auth: options.auth,
+    apiKeys: options.apiKeys,
     registry: options.registry,
     maxConnectionsPerUser: limits.maxConnectionsPerUser,
     metrics,
