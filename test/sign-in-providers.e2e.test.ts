@@ -232,6 +232,20 @@ describe('sign-in with an external OpenID Connect provider', () => {
     });
     expect(done.errors).toBeUndefined();
     expect(done.data!.completeProviderSignIn.user.email).toBe('ada@example.com');
+
+    // Deleting the account ends its credentials: the second factor and the link to Acme go too.
+    const adaId = done.data!.completeProviderSignIn.user.id;
+    const admin = await signIn(platform, ADMIN.email, ADMIN.password);
+    const deleted = await gql(`mutation ($id: ID!) { deleteUser(id: $id) }`, { id: adaId }, admin.accessToken);
+    expect(deleted.errors).toBeUndefined();
+    const db = platform.subgraphs.identity!.runtime.db;
+    const left = await db.fork().execute<Array<{ rows: string }>>(
+      `select (select count(*) from "${db.schema}".totp_credential where user_id = ?)
+            + (select count(*) from "${db.schema}".recovery_code where user_id = ?)
+            + (select count(*) from "${db.schema}".external_identity where user_id = ?) as rows`,
+      [adaId, adaId, adaId],
+    );
+    expect(Number(left[0]!.rows)).toBe(0);
   }, 60_000);
 
   it('sends the browser back with the reason when no account can be had, and refuses what it cannot start', async () => {

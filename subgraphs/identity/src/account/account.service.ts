@@ -13,7 +13,7 @@ import {
 import { checkPasswordPolicy } from '../password/policy.js';
 import type { PasswordHasher } from '../password/hasher.js';
 import type { ApiKeyService } from '../apikey/api-key.service.js';
-import { endPreviousHolder } from './take-over.js';
+import { endCredentials } from './take-over.js';
 import type { SessionService } from '../session/session.service.js';
 import { User } from '../user/user.entity.js';
 import { cleanDisplayName, emailProblems, findUserByEmail, normaliseEmail } from '../user/user.service.js';
@@ -59,7 +59,7 @@ export class AccountService {
       hasher: PasswordHasher;
       mail: ModuleMail;
       sessions: SessionService;
-      /** Revoked when the seed adopts an account (see `endPreviousHolder`). */
+      /** Revoked when the seed adopts an account (see `endCredentials`). */
       apiKeys: ApiKeyService;
       settings: AccountSettings;
       emit: Emit<IdentityEvents>;
@@ -261,7 +261,8 @@ export class AccountService {
 
   /**
    * Deletes an account: the row stays as a tombstone without personal data (other modules keep
-   * referring to the id), every session is revoked and `identity.user.deleted` is published.
+   * referring to the id), every credential ends (sessions, second factor, API keys, provider
+   * links: `endCredentials`) and `identity.user.deleted` is published.
    */
   async deleteUser(em: EntityManager, userId: string): Promise<boolean> {
     await em.transactional(async (tx) => {
@@ -274,7 +275,8 @@ export class AccountService {
       user.emailVerified = false;
       await tx.flush();
       await tx.nativeDelete(EmailToken, { userId });
-      await this.deps.sessions.revokeAllIn(tx, userId, 'user_deleted');
+      // Sessions, second factor, API keys and provider links go with the account.
+      await endCredentials(tx, userId, this.deps, 'user_deleted');
       await this.deps.emit(tx, 'identity.user.deleted', { userId });
     });
     return true;
@@ -315,7 +317,7 @@ export class AccountService {
         Object.assign(user, { passwordHash, passwordChangedAt: new Date(), emailVerified: true, seededAt: new Date() });
         await tx.flush();
         // Whoever registered the address first keeps nothing: sessions, second factor, keys, links.
-        await endPreviousHolder(tx, user.id, this.deps, 'seed_adopted');
+        await endCredentials(tx, user.id, this.deps, 'seed_adopted');
         await this.deps.emit(tx, 'identity.password.changed', { userId: user.id, reason: 'seed' });
         return { user, action: 'adopted' as const };
       }

@@ -13,17 +13,17 @@ export interface TakeOverDeps {
 }
 
 /**
- * Ends everything whoever held an account before could still use, when someone else takes it
- * over (`platformctl seed --adopt-existing`, a provider's user joining an unverified account):
- * its sessions, its second factor and recovery codes, its API keys, its links to providers. The
+ * Ends every credential of an account: when someone else takes it over (`platformctl seed
+ * --adopt-existing`, a provider's user joining an unverified account) or it is deleted. Its
+ * sessions, its second factor and recovery codes, its API keys, its links to providers. The
  * password is the caller's to replace or clear. Inside the caller's transaction; each step
  * records its event.
  */
-export async function endPreviousHolder(
+export async function endCredentials(
   tx: EntityManager,
   userId: string,
   deps: TakeOverDeps,
-  reason: Extract<RevocationReason, 'seed_adopted' | 'provider_adopted'>,
+  reason: Extract<RevocationReason, 'seed_adopted' | 'provider_adopted' | 'user_deleted'>,
 ): Promise<void> {
   await deps.sessions.revokeAllIn(tx, userId, reason);
   await tx.nativeDelete(RecoveryCode, { userId });

@@ -8,7 +8,7 @@ import {
 } from '@platform/kernel';
 import * as client from 'openid-client';
 import type { ApiKeyService } from '../apikey/api-key.service.js';
-import { endPreviousHolder } from '../account/take-over.js';
+import { endCredentials } from '../account/take-over.js';
 import type { IdentityEvents } from '../events.js';
 import type { AuthResult, ClientInfo, SessionService } from '../session/session.service.js';
 import { hashSecret, newSecret } from '../tokens.js';
@@ -290,7 +290,7 @@ export class ProviderSignInService {
   async #takeOver(tx: EntityManager, user: User): Promise<void> {
     Object.assign(user, { passwordHash: null, passwordChangedAt: new Date(), emailVerified: true });
     await tx.flush();
-    await endPreviousHolder(tx, user.id, this.#deps, 'provider_adopted');
+    await endCredentials(tx, user.id, this.#deps, 'provider_adopted');
     await this.#deps.emit(tx, 'identity.user.email_verified', { userId: user.id });
   }
 }
