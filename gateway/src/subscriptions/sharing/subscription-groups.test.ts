@@ -246,6 +246,26 @@ describe('a member whose permissions are looked up again', () => {
     expect(b!.sent).toEqual(a!.sent);
   });
 
+  it('ends at its terminal answer: a member joining while the refusing upstream completes gets its own group and answer', async () => {
+    setUp();
+    const refusal: FormattedExecutionResult = {
+      data: null,
+      errors: [{ message: 'Forbidden', extensions: { code: 'FORBIDDEN', permission: 'blog.post.read' } }],
+      extensions: { permissions: 'nobody' },
+    };
+    const a = member('nobody', NOBODY, 'a');
+    const [first] = live();
+    // The subgraph refuses; its upstream subscription has not completed yet (the source stays open).
+    await first!.event(refusal);
+    expect(a.sent).toEqual([JSON.stringify(refusal)]);
+    const before = carriers.length;
+    // b's set changed the same way a moment later: it must not join the group that already answered.
+    const b = member('nobody', NOBODY, 'b');
+    expect(carriers.length).toBeGreaterThan(before);
+    await carriers.at(-1)!.event(refusal);
+    expect(b.sent).toEqual([JSON.stringify(refusal)]);
+  });
+
   it('is bridged back into a group that lingers without carriers, until that group has new ones', async () => {
     // Only the clock moves (no timer fires): 'g' is older than a bridge lasts when everyone moves back.
     jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask', 'performance'] });

@@ -210,8 +210,13 @@ export class SubscriptionGroups {
         if (carrier.mismatched || carrier.group.ended) continue;
         this.#deliver(carrier.group, step.value, carrier.last, carrier.answering, carrier.answeringEvent);
         carrier.last = undefined;
-        // A result without data ends the subscription (the subgraph refused or failed it): so it does the group's.
-        if (step.value.data == null) terminal = true;
+        // A result without data ends the subscription (the subgraph refused or failed it): so it
+        // does the group's, at once: a member joining while the upstream completes would
+        // otherwise land in a group whose last answer it never got.
+        if (step.value.data == null) {
+          terminal = true;
+          break;
+        }
       }
     } catch (error) {
       this.#options.logger.error({ err: error }, 'subscription group failed');
