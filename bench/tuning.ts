@@ -13,7 +13,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { TokenVerifier } from '@platform/kernel/tools';
-import { keepAliveFetcher } from '../gateway/src/data-source.js';
+import { keepAliveFetcher } from '../gateway/src/keep-alive-fetcher.js';
 import { freePorts } from './lib/platform.js';
 import { ServerProcess } from './lib/server-process.js';
 import { ROOT } from './gateway/options.js';

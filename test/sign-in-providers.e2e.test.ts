@@ -225,7 +225,7 @@ describe('sign-in with an external OpenID Connect provider', () => {
     expect(errorCode(body)).toBe('MFA_REQUIRED');
     const wrong = await gql(COMPLETE, { binding, code, totp: '000000' });
     expect(errorCode(wrong)).toBe('UNAUTHENTICATED');
-    const done = await gql<{ completeProviderSignIn: { user: { email: string } } }>(COMPLETE, {
+    const done = await gql<{ completeProviderSignIn: { user: { id: string; email: string } } }>(COMPLETE, {
       binding,
       code,
       totp: confirmed.data!.confirmTotp.recoveryCodes[0],

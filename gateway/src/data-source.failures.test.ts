@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { ErrorReporter } from '@platform/kernel/gateway';
-import { ForwardingDataSource, keepAliveFetcher } from './data-source.js';
+import { ForwardingDataSource } from './data-source.js';
+import { keepAliveFetcher } from './keep-alive-fetcher.js';
 
 /** Status, content type and body per path, as a broken (or struggling) subgraph would answer. */
 const ANSWERS: Record<string, [number, string, string]> = {

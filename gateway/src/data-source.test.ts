@@ -11,7 +11,8 @@ import {
   verifyClientAddress,
 } from '@platform/kernel/gateway';
 import { runWithRequest, waitFor } from '@platform/kernel/testing';
-import { ForwardingDataSource, keepAliveFetcher, type GatewayContext } from './data-source.js';
+import { ForwardingDataSource, type GatewayContext } from './data-source.js';
+import { keepAliveFetcher } from './keep-alive-fetcher.js';
 
 /** A subgraph stand-in that answers after `delayMs`, counting requests and the sockets they came on. */
 class SlowSubgraph {
