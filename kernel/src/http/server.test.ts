@@ -235,7 +235,8 @@ describe('HttpService.close', () => {
     const s = await start();
     s.readiness.markStarted();
     const inFlight = fetch(`${s.url}/slow`);
-    await sleep(50);
+    // In the handler: a request still on its way when closing starts is refused (seen in CI).
+    await waitFor(() => (s.slowStarted() === 1 ? true : undefined));
     const closing = s.http.close();
     expect(await s.readiness.evaluate()).toMatchObject({ ready: false, status: 'stopping' });
     await inFlight;
