@@ -121,7 +121,10 @@ export class OperationAdmission {
   async admit(state: SocketState, payload: OperationPayload): Promise<ExecutionArgs | readonly GraphQLError[]> {
     const admitted = await this.#admit(state, payload);
     if (!Array.isArray(admitted)) return admitted;
-    if (++state.refusals >= MAX_REFUSALS_PER_SOCKET) state.close(TOO_MANY_REFUSALS);
+    // Closed once the refusals decided so far were sent: graphql-ws writes each one's `error`
+    // message after this returns, and refusals decided together (a burst, answered by one Redis
+    // reply) would otherwise find the socket closed before any of them was written.
+    if (++state.refusals === MAX_REFUSALS_PER_SOCKET) setImmediate(() => state.close(TOO_MANY_REFUSALS));
     return admitted;
   }
 
