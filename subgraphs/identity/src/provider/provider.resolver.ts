@@ -1,5 +1,5 @@
 import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
-import { currentRequest } from '@platform/kernel';
+import { requestClient } from '../session/session.service.js';
 import { AuthPayload } from '../account/account.types.js';
 import type { IdentityContext } from '../context.js';
 import { actAs } from '../rules.js';
@@ -62,14 +62,7 @@ export class ProviderSignInResolver {
     })
     totp?: string | null,
   ): Promise<AuthPayload> {
-    const request = currentRequest();
-    const result = await ctx.services.providerSignIns.complete(
-      ctx.em,
-      binding,
-      code,
-      { ip: request?.ip, userAgent: request?.userAgent },
-      totp,
-    );
+    const result = await ctx.services.providerSignIns.complete(ctx.em, binding, code, requestClient(), totp);
     actAs(ctx, result.user.id);
     return result;
   }

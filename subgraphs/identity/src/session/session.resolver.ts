@@ -1,8 +1,9 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { AuthenticationError, currentRequest, requireUuid } from '@platform/kernel';
+import { AuthenticationError, requireUuid } from '@platform/kernel';
 import { AuthPayload } from '../account/account.types.js';
 import type { IdentityContext } from '../context.js';
 import { Session } from './session.entity.js';
+import { requestClient } from './session.service.js';
 import { actAs } from '../rules.js';
 
 /** Login, token refresh, logout and the caller's sessions. */
@@ -19,14 +20,7 @@ export class SessionResolver {
     })
     totp?: string | null,
   ): Promise<AuthPayload> {
-    const request = currentRequest();
-    const result = await ctx.services.sessions.login(
-      ctx.em,
-      email,
-      password,
-      { ip: request?.ip, userAgent: request?.userAgent },
-      { secondFactor: totp },
-    );
+    const result = await ctx.services.sessions.login(ctx.em, email, password, requestClient(), { secondFactor: totp });
     actAs(ctx, result.user.id);
     return result;
   }

@@ -1,5 +1,6 @@
 import {
   AuthenticationError,
+  currentRequest,
   MfaRequiredError,
   NotFoundError,
   RateLimitError,
@@ -28,6 +29,12 @@ export interface TokenSettings {
 export interface ClientInfo {
   ip?: string;
   userAgent?: string;
+}
+
+/** The current GraphQL request's client (address and agent), for the session it opens. */
+export function requestClient(): ClientInfo {
+  const request = currentRequest();
+  return { ip: request?.ip, userAgent: request?.userAgent };
 }
 
 export interface AuthResult {
