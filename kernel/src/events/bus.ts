@@ -24,7 +24,7 @@ export interface SubscribeOptions {
    * cannot be undone by a database row, so the bus makes it at most once per event id within 10
    * minutes (`liveOnce`): a redelivery (an outbox row published again after its relay died or
    * stalled, an entry claimed from a dead member, a replay after Redis lost data) is skipped, on
-   * Redis across every instance. The in-memory bus also starts such groups' deliveries of an event
+   * Redis across every instance, and of two deliveries at once one runs while the other waits. The in-memory bus also starts such groups' deliveries of an event
    * before the others': every group runs on the one event loop, and a handler whose database
    * answers without yielding (the embedded PGlite) would otherwise finish its whole transaction
    * first (measured: audit's ~6 ms append before `postCreated`'s feed).
