@@ -28,9 +28,11 @@ const kernelEntrySources = Object.values(kernelExports)
 const KERNEL_LAYERS = [
   {
     name: 'foundation',
-    comment: 'errors, version, validation, config, retry, logging and the per-request context store',
+    comment:
+      'errors and their messages\u2019 catalogs, version, validation, config, retry, logging and the per-request context store',
     paths: [
       'errors\\.ts$',
+      'i18n/',
       'version\\.ts$',
       'validation\\.ts$',
       'config/',

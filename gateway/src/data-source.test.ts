@@ -281,12 +281,13 @@ describe('ForwardingDataSource', () => {
     return headers;
   };
 
-  it("passes on the caller's request id, token, signed address, user agent and shared-answer request", () => {
+  it("passes on the caller's request id, token, signed address, user agent, language and shared-answer request", () => {
     const headers = sent({
       requestId: 'req-1',
       authorization: 'Bearer t',
       clientIp: '203.0.113.5',
       userAgent: 'agent/1',
+      locale: 'de',
       sharedAnswer: true,
       trace: ROOT_CONTEXT,
     });
@@ -294,6 +295,7 @@ describe('ForwardingDataSource', () => {
     expect(headers.get('x-request-id')).toBe('req-1');
     expect(headers.get('authorization')).toBe('Bearer t');
     expect(headers.get('user-agent')).toBe('agent/1');
+    expect(headers.get('accept-language')).toBe('de');
     expect(headers.get(SHARED_ANSWER_HEADER)).toBe('1');
     // Signed with the deployment's secret: a subgraph believes it, and no other secret verifies it.
     expect(verifyClientAddress(SECRET, headers.get(CLIENT_ADDRESS_HEADER))).toBe('203.0.113.5');
@@ -303,7 +305,13 @@ describe('ForwardingDataSource', () => {
   it('passes on only what the caller had, and only the service credential outside a request', () => {
     const guest = sent({ requestId: 'req-2', trace: ROOT_CONTEXT });
     expect(guest.get('x-request-id')).toBe('req-2');
-    for (const name of ['authorization', CLIENT_ADDRESS_HEADER, 'user-agent', SHARED_ANSWER_HEADER]) {
+    for (const name of [
+      'authorization',
+      CLIENT_ADDRESS_HEADER,
+      'user-agent',
+      'accept-language',
+      SHARED_ANSWER_HEADER,
+    ]) {
       expect(guest.get(name)).toBeNull();
     }
     // Composition and health checks run outside any client request.

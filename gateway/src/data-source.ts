@@ -20,6 +20,11 @@ export interface GatewayContext {
   /** The caller's address as the gateway saw it (behind trusted proxies: the original client). */
   clientIp?: string;
   userAgent?: string;
+  /**
+   * The caller's language, negotiated from its `Accept-Language` (a supported locale): passed on
+   * as the subgraph call's `Accept-Language`, so subgraphs answer their errors in it.
+   */
+  locale?: string;
   /** The OpenTelemetry context of the incoming request (its server span). */
   trace: Context;
   /**
@@ -33,7 +38,7 @@ export interface GatewayContext {
 /**
  * Calls one subgraph, forwarding the caller's `Authorization`, the request id and the W3C
  * trace context, so the subgraph authenticates the same user and its logs and spans join the
- * gateway's; and the client's user agent and address, the latter signed with the deployment's
+ * gateway's; the caller's language (`Accept-Language`, negotiated); and the client's user agent and address, the latter signed with the deployment's
  * service secret (`X-Platform-Client`), which subgraphs believe and clients cannot forge, for
  * sessions, rate limits and audit records.
  */
@@ -109,6 +114,9 @@ export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
     if (gateway.clientIp)
       headers.set(CLIENT_ADDRESS_HEADER, signClientAddress(this.clientAddressSecret, gateway.clientIp));
     if (gateway.userAgent) headers.set('user-agent', gateway.userAgent);
+    // The negotiated locale rather than the client's header: one of a few values, so calls that
+    // differ only in how a client phrased it still share a deduplicated answer.
+    if (gateway.locale) headers.set('accept-language', gateway.locale);
     if (gateway.sharedAnswer) headers.set(SHARED_ANSWER_HEADER, '1');
     // The subgraph's spans nest under the gateway's fetch span for this call (active here, in
     // the query plan's execution), else under the gateway's request.

@@ -340,6 +340,7 @@ function serveHttp(
         authorization: req.headers.authorization,
         clientIp: currentRequest()?.ip,
         userAgent: req.get('user-agent'),
+        locale: currentRequest()?.locale,
         trace: otelContext.active(),
       }),
     }),

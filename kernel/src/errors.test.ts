@@ -11,8 +11,11 @@ import {
   NotFoundError,
   PlatformError,
   RateLimitError,
+  fieldError,
   maskError,
+  renamedField,
 } from './errors.js';
+import { msg } from './i18n/index.js';
 
 describe('error classes', () => {
   it.each([
@@ -179,5 +182,70 @@ describe('maskError with Apollo Server', () => {
       },
     ]);
     expect(internal).toHaveLength(1);
+  });
+});
+
+describe('errors in the caller’s language', () => {
+  const mask = (error: GraphQLError, locale?: string): GraphQLFormattedError =>
+    maskError(error.toJSON(), error, 'req-1', () => undefined, locale);
+
+  it('answers keyed messages in the locale, with the same code and extensions', () => {
+    expect(mask(new AuthenticationError(), 'de')).toEqual({
+      message: 'Anmeldung erforderlich',
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
+    expect(mask(new NotFoundError('Post', 'p1'), 'de')).toEqual({
+      message: 'Post p1 nicht gefunden',
+      extensions: { code: 'NOT_FOUND', resource: 'Post' },
+    });
+    expect(mask(new RateLimitError(3), 'de')).toMatchObject({
+      message: 'Zu viele Versuche, versuche es später noch einmal',
+      extensions: { code: 'RATE_LIMITED', retryAfter: 3 },
+    });
+  });
+
+  it('keeps English byte for byte in English and without a locale', () => {
+    for (const locale of ['en', undefined]) {
+      expect(mask(new AuthenticationError(), locale).message).toBe('Authentication required');
+      expect(mask(InputError.field('id', msg('errors:validation.uuid')), locale)).toEqual({
+        message: 'id: must be a UUID',
+        extensions: { code: 'BAD_USER_INPUT', fields: [{ field: 'id', message: 'must be a UUID' }] },
+      });
+    }
+  });
+
+  it('translates field messages, keyed ones only', () => {
+    const error = new InputError('Input is invalid', [
+      fieldError('id', msg('errors:validation.uuid')),
+      { field: 'title', message: 'must not be empty' },
+    ]);
+    expect(mask(error, 'de')).toEqual({
+      message: 'Input is invalid',
+      extensions: {
+        code: 'BAD_USER_INPUT',
+        fields: [
+          { field: 'id', message: 'muss eine UUID sein' },
+          { field: 'title', message: 'must not be empty' },
+        ],
+      },
+    });
+    expect(mask(InputError.field('after', msg('errors:validation.cursor')), 'de').message).toBe(
+      'after: ist kein gültiger Cursor',
+    );
+  });
+
+  it('leaves unkeyed messages as they are', () => {
+    expect(mask(new ConflictError('email taken'), 'de').message).toBe('email taken');
+    expect(mask(new ForbiddenError('Only the author'), 'de').message).toBe('Only the author');
+  });
+
+  it('hides a field error’s key from JSON and equality, and keeps it when the field is renamed', () => {
+    const problem = fieldError('password', msg('errors:validation.uuid'));
+    expect(problem).toEqual({ field: 'password', message: 'must be a UUID' });
+    expect(JSON.parse(JSON.stringify(problem))).toEqual({ field: 'password', message: 'must be a UUID' });
+    const renamed = renamedField(problem, 'newPassword');
+    expect(mask(new InputError('bad', [renamed]), 'de').extensions?.fields).toEqual([
+      { field: 'newPassword', message: 'muss eine UUID sein' },
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { DEFAULT_LOCALE, Message, msg, textIn } from './i18n/index.js';
 
 /** The closed list of error codes clients can rely on (`extensions.code`). */
 export const ErrorCode = {
@@ -17,10 +18,44 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** One problem with one input field, e.g. `{ field: 'title', message: 'must not be empty' }`. */
+/**
+ * One problem with one input field, e.g. `{ field: 'title', message: 'must not be empty' }`.
+ * Made by {@link fieldError} from a {@link Message}, it also carries its catalog key (hidden:
+ * not in JSON, not compared by tests' `toEqual`), and is answered in the caller's language.
+ */
 export interface FieldError {
   field: string;
   message: string;
+}
+
+const FIELD_MESSAGE = Symbol('field message');
+type KeyedFieldError = FieldError & { [FIELD_MESSAGE]?: Message };
+
+/**
+ * A field error; with a Message, its English text is `message` and it is translated at response
+ * time. Spreading it (`{ ...problem }`) drops the key: rename with {@link renamedField}.
+ */
+export function fieldError(field: string, message: string | Message): FieldError {
+  const error: FieldError = { field, message: textIn(message) };
+  if (message instanceof Message) Object.defineProperty(error, FIELD_MESSAGE, { value: message, enumerable: false });
+  return error;
+}
+
+/** The same problem reported for another field (`password` → `newPassword`), keeping its key. */
+export function renamedField(error: FieldError, field: string): FieldError {
+  return fieldError(field, (error as KeyedFieldError)[FIELD_MESSAGE] ?? error.message);
+}
+
+/** The field error's text in `locale`. */
+function fieldMessageIn(error: FieldError, locale: string): string {
+  const keyed = (error as KeyedFieldError)[FIELD_MESSAGE];
+  return keyed ? keyed.in(locale) : error.message;
+}
+
+/** What a client is shown of an error, in one language. */
+export interface LocalizedError {
+  message: string;
+  extensions: Record<string, unknown>;
 }
 
 /**
@@ -32,9 +67,18 @@ export abstract class PlatformError extends GraphQLError {
   /** HTTP status used when the error surfaces outside GraphQL (REST endpoints). */
   abstract readonly httpStatus: number;
 
-  protected constructor(message: string, extensions: Record<string, unknown> = {}) {
-    super(message, { extensions });
+  /** The message's catalog key and placeholders, when it has them: answered in the caller's language. */
+  readonly text: Message | undefined;
+
+  protected constructor(message: string | Message, extensions: Record<string, unknown> = {}) {
+    super(textIn(message), { extensions });
     this.name = new.target.name;
+    this.text = message instanceof Message ? message : undefined;
+  }
+
+  /** Message and extensions in `locale`; an unkeyed message stays as it is. */
+  localized(locale: string): LocalizedError {
+    return { message: this.text ? this.text.in(locale) : this.message, extensions: this.extensions };
   }
 
   protected finish(code: ErrorCode): void {
@@ -47,21 +91,32 @@ export class InputError extends PlatformError {
   readonly code = ErrorCode.BAD_USER_INPUT;
   readonly httpStatus = 400;
   readonly fields: FieldError[];
-  constructor(message: string, fields: FieldError[] = []) {
+  constructor(message: string | Message, fields: FieldError[] = []) {
     super(message, fields.length ? { fields } : {});
     this.fields = fields;
     this.finish(this.code);
   }
-  /** Shorthand for a single invalid field. */
-  static field(field: string, message: string): InputError {
-    return new InputError(`${field}: ${message}`, [{ field, message }]);
+  /** Shorthand for a single invalid field: `InputError.field('email', msg('identity:email.invalid'))`. */
+  static field(field: string, message: string | Message): InputError {
+    const problem = fieldError(field, message);
+    return new InputError(
+      message instanceof Message ? msg('errors:field', { field, message }) : `${field}: ${message}`,
+      [problem],
+    );
+  }
+
+  override localized(locale: string): LocalizedError {
+    const localized = super.localized(locale);
+    if (!this.fields.length || locale === DEFAULT_LOCALE) return localized;
+    const fields = this.fields.map((field) => ({ field: field.field, message: fieldMessageIn(field, locale) }));
+    return { ...localized, extensions: { ...localized.extensions, fields } };
   }
 }
 
 export class AuthenticationError extends PlatformError {
   readonly code = ErrorCode.UNAUTHENTICATED;
   readonly httpStatus = 401;
-  constructor(message = 'Authentication required') {
+  constructor(message: string | Message = msg('errors:unauthenticated')) {
     super(message);
     this.finish(this.code);
   }
@@ -70,7 +125,7 @@ export class AuthenticationError extends PlatformError {
 export class ForbiddenError extends PlatformError {
   readonly code = ErrorCode.FORBIDDEN;
   readonly httpStatus = 403;
-  constructor(message = 'Forbidden', permission?: string) {
+  constructor(message: string | Message = msg('errors:forbidden'), permission?: string) {
     super(message, permission ? { permission } : {});
     this.finish(this.code);
   }
@@ -80,7 +135,9 @@ export class NotFoundError extends PlatformError {
   readonly code = ErrorCode.NOT_FOUND;
   readonly httpStatus = 404;
   constructor(resource: string, id?: string) {
-    super(id === undefined ? `${resource} not found` : `${resource} ${id} not found`, { resource });
+    super(id === undefined ? msg('errors:notFound', { resource }) : msg('errors:notFoundWithId', { resource, id }), {
+      resource,
+    });
     this.finish(this.code);
   }
 }
@@ -88,7 +145,7 @@ export class NotFoundError extends PlatformError {
 export class ConflictError extends PlatformError {
   readonly code = ErrorCode.CONFLICT;
   readonly httpStatus = 409;
-  constructor(message: string) {
+  constructor(message: string | Message) {
     super(message);
     this.finish(this.code);
   }
@@ -97,7 +154,7 @@ export class ConflictError extends PlatformError {
 export class RateLimitError extends PlatformError {
   readonly code = ErrorCode.RATE_LIMITED;
   readonly httpStatus = 429;
-  constructor(retryAfterSeconds: number, message = 'Too many attempts, try again later') {
+  constructor(retryAfterSeconds: number, message: string | Message = msg('errors:rateLimited')) {
     super(message, { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)) });
     this.finish(this.code);
   }
@@ -110,7 +167,7 @@ export class RateLimitError extends PlatformError {
 export class MfaRequiredError extends PlatformError {
   readonly code = ErrorCode.MFA_REQUIRED;
   readonly httpStatus = 401;
-  constructor(message = 'A second factor is required: send the code from your authenticator app') {
+  constructor(message: string | Message = msg('errors:mfaRequired')) {
     super(message);
     this.finish(this.code);
   }
@@ -133,12 +190,17 @@ export class QueryTooComplexError extends PlatformError {
     /** null: too large to measure (a document whose fragments expand past what is estimated). */
     readonly measured: number | null,
   ) {
-    super(`Operation exceeds the ${limit} limit: ${measured ?? 'too large to measure'} (at most ${max})`, {
-      limit,
-      max,
-      measured,
-      http: { status: 400 },
-    });
+    super(
+      measured === null
+        ? msg('errors:queryTooLargeToMeasure', { limit, max })
+        : msg('errors:queryTooComplex', { limit, measured, max }),
+      {
+        limit,
+        max,
+        measured,
+        http: { status: 400 },
+      },
+    );
     this.finish(this.code);
   }
 }
@@ -151,12 +213,7 @@ export class RequestAbortedError extends PlatformError {
   readonly code = ErrorCode.REQUEST_ABORTED;
   readonly httpStatus = 503;
   constructor(reason: 'client-gone' | 'deadline') {
-    super(
-      reason === 'deadline'
-        ? 'The request ran past its deadline and was stopped'
-        : 'The client went away; the request was stopped',
-      { reason },
-    );
+    super(reason === 'deadline' ? msg('errors:deadline') : msg('errors:clientGone'), { reason });
     this.finish(this.code);
   }
 }
@@ -221,10 +278,16 @@ export function maskError(
   error: unknown,
   requestId: string | undefined,
   onInternal: (error: unknown) => void,
+  /** The caller's language (negotiated, see `negotiateLocale`): keyed messages are answered in it. */
+  locale: string = DEFAULT_LOCALE,
 ): GraphQLFormattedError {
   const platform = findPlatformError(error);
   if (platform) {
-    return { ...formatted, extensions: { ...withoutTransport(platform.extensions), code: platform.code } };
+    if (locale === DEFAULT_LOCALE || (!platform.text && !(platform instanceof InputError))) {
+      return { ...formatted, extensions: { ...withoutTransport(platform.extensions), code: platform.code } };
+    }
+    const { message, extensions } = platform.localized(locale);
+    return { ...formatted, message, extensions: { ...withoutTransport(extensions), code: platform.code } };
   }
   const code = formatted.extensions?.code;
   // Errors relayed from a subgraph by the gateway arrive already masked and coded. Apollo

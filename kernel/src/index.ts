@@ -41,8 +41,26 @@ export {
   ConflictError,
   RateLimitError,
   MfaRequiredError,
+  fieldError,
+  renamedField,
   type FieldError,
 } from './errors.js';
+
+// Messages in the caller's language: catalogs per namespace, keys resolved at response time (docs/i18n.md).
+export {
+  msg,
+  Message,
+  registerMessages,
+  negotiateLocale,
+  isSupportedLocale,
+  SUPPORTED_LOCALES,
+  DEFAULT_LOCALE,
+  type Locale,
+  type Catalog,
+  type Catalogs,
+  type MessageParam,
+  type MessageParams,
+} from './i18n/index.js';
 // Unexpected errors a module handled itself: `runtime.errors.report(error, context)`.
 export type { ErrorKind, ErrorReportContext, ErrorReporter } from './error-bus/error-bus.js';
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { context as otelContext } from '@opentelemetry/api';
 import type { Context } from 'graphql-ws';
 import type { Extra } from 'graphql-ws/use/ws';
-import { type Logger } from '@platform/kernel';
+import { negotiateLocale, type Logger } from '@platform/kernel';
 import {
   ipBucket,
   admitSocket,
@@ -164,6 +164,7 @@ export class ClientSockets {
       requestId: randomUUID(),
       clientIp,
       userAgent: request.headers['user-agent'],
+      locale: negotiateLocale(request.headers['accept-language']),
     };
     return {
       user,

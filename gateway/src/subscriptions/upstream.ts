@@ -10,6 +10,8 @@ export interface UpstreamIdentity {
   requestId: string;
   clientIp?: string;
   userAgent?: string;
+  /** The client's language, negotiated from the upgrade request's `Accept-Language`. */
+  locale?: string;
   /** Shared-answer mode (see SubscriptionGroups): the subgraph answers for the caller's permission set, not for them. */
   sharedAnswer?: boolean;
 }
@@ -111,6 +113,7 @@ export class UpstreamConnections {
     const identity = this.#identity;
     const headers: Record<string, string> = { 'x-request-id': identity.requestId };
     if (identity.userAgent) headers['user-agent'] = identity.userAgent;
+    if (identity.locale) headers['accept-language'] = identity.locale;
     /** `ws` with the request id and the client's agent on the upgrade request (subgraph sockets record nothing by address). */
     class ForwardingWebSocket extends WebSocket {
       constructor(address: string, protocols?: string | string[]) {

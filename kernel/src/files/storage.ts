@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { msg } from '../i18n/index.js';
 
 /** What `createUploadUrl` is asked for: one object, its type, and the most bytes it may hold. */
 export interface UploadRequest {
@@ -60,10 +61,7 @@ export function isFileKey(key: unknown): key is string {
 /** The key, or an InputError naming the rule it breaks. */
 export function requireFileKey(key: string): string {
   if (!isFileKey(key)) {
-    throw InputError.field(
-      'key',
-      'must be 1-8 segments of letters, digits, ".", "_" or "-" joined by "/", none starting with "."',
-    );
+    throw InputError.field('key', msg('errors:validation.fileKey'));
   }
   return key;
 }
@@ -73,7 +71,7 @@ const CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-
 /** A content type as signed and stored: lower case, without parameters. */
 export function requireContentType(contentType: string): string {
   const type = contentType.trim().toLowerCase();
-  if (!CONTENT_TYPE.test(type)) throw InputError.field('contentType', 'must be a media type such as image/png');
+  if (!CONTENT_TYPE.test(type)) throw InputError.field('contentType', msg('errors:validation.contentType'));
   return type;
 }
 
@@ -86,7 +84,7 @@ export function checkUploadRequest(
   const contentType = requireContentType(request.contentType);
   const { maxBytes } = request;
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1 || maxBytes > limits.maxUploadBytes) {
-    throw InputError.field('maxBytes', `must be between 1 and ${limits.maxUploadBytes}`);
+    throw InputError.field('maxBytes', msg('errors:validation.maxBytes', { max: limits.maxUploadBytes }));
   }
   return { key, contentType, maxBytes, expiresInSec: lifetime(request.expiresInSec, limits.defaultTtlSec) };
 }
@@ -95,7 +93,7 @@ export function checkUploadRequest(
 export function lifetime(asked: number | undefined, fallback: number): number {
   if (asked === undefined) return fallback;
   if (!Number.isInteger(asked) || asked < 1 || asked > 7 * 24 * 3600) {
-    throw InputError.field('expiresInSec', 'must be a whole number of seconds between 1 and 604800');
+    throw InputError.field('expiresInSec', msg('errors:validation.expiresInSec'));
   }
   return asked;
 }

@@ -73,20 +73,29 @@ export function operationNamePlugin(): ApolloServerPlugin<BaseContext> {
 }
 
 /**
- * Masks unexpected errors and keeps expected ones; what is masked goes to the error bus (logged
+ * Masks unexpected errors and keeps expected ones, answering keyed messages in the request's
+ * language (`Accept-Language`); what is masked goes to the error bus (logged
  * with the request id, counted, sent to Sentry), or only to the log without one. With
  * `hideSchemaDetails`, no message suggests field, argument or type names ("Did you mean …?").
  */
 export function formatErrorWith(logger: Logger, options: { hideSchemaDetails?: boolean; errors?: ErrorReporter } = {}) {
   const message = 'unexpected error in GraphQL operation';
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const masked = maskError(withRequestErrorCode(formatted, error), error, currentRequest()?.requestId, (internal) => {
-      const path = formatted.path?.join('.');
-      // What the resolver threw (its type and stack), not GraphQL's wrapper around it.
-      const thrown = (internal as { originalError?: unknown }).originalError ?? internal;
-      if (options.errors) options.errors.report(thrown, { kind: 'resolver', message, ...(path ? { path } : {}) });
-      else logger.error({ err: internal, path: formatted.path }, message);
-    });
+    const request = currentRequest();
+    const masked = maskError(
+      withRequestErrorCode(formatted, error),
+      error,
+      request?.requestId,
+      (internal) => {
+        const path = formatted.path?.join('.');
+        // What the resolver threw (its type and stack), not GraphQL's wrapper around it.
+        const thrown = (internal as { originalError?: unknown }).originalError ?? internal;
+        if (options.errors) options.errors.report(thrown, { kind: 'resolver', message, ...(path ? { path } : {}) });
+        else logger.error({ err: internal, path: formatted.path }, message);
+      },
+      // Keyed messages in the caller's language; the log above keeps English.
+      request?.locale,
+    );
     return options.hideSchemaDetails ? withoutSuggestions(masked) : masked;
   };
 }

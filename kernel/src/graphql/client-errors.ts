@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { InputError } from '../errors.js';
+import { msg } from '../i18n/index.js';
 import {
   GraphQLError,
   Kind,
@@ -230,7 +231,7 @@ export function nulCharacterError(document: DocumentNode, variables: unknown): I
     const [name, ...keys] = inVariable;
     field = keys.filter((key) => !/^\d+$/.test(key)).at(-1) ?? scan.usedAt.get(name!) ?? name;
   }
-  return field === undefined ? undefined : InputError.field(field, 'must not contain the NUL character (U+0000)');
+  return field === undefined ? undefined : InputError.field(field, msg('errors:validation.nul'));
 }
 
 /** The status for a response whose errors are all client errors; undefined if any is not. */

@@ -1,5 +1,6 @@
 import { isUnionType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { InputError } from '../errors.js';
+import { msg } from '../i18n/index.js';
 
 /**
  * Refuses `_entities` representations this subgraph cannot resolve, before @apollo/subgraph tries:
@@ -18,7 +19,7 @@ export function guardEntityRepresentations(schema: GraphQLSchema): void {
   field.resolve = (source, args: { representations?: unknown }, context, info) => {
     const representations = Array.isArray(args.representations) ? args.representations : [];
     if (!representations.every((representation) => isResolvable(representation, entities))) {
-      throw InputError.field('representations', 'must be objects whose __typename is an entity of this subgraph');
+      throw InputError.field('representations', msg('errors:validation.representations'));
     }
     return resolve(source, args, context, info);
   };

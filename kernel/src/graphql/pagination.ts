@@ -1,5 +1,6 @@
 import { Directive, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { InputError } from '../errors.js';
+import { msg } from '../i18n/index.js';
 import { isUuid } from '../validation.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -77,7 +78,7 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /** Exactly what `Date.toISOString` writes for years 0001-9999, the range PostgreSQL's timestamptz takes too. */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-const invalidCursor = (): InputError => InputError.field('after', 'is not a valid cursor');
+const invalidCursor = (): InputError => InputError.field('after', msg('errors:validation.cursor'));
 
 /**
  * The text inside an `after` argument, or BAD_USER_INPUT naming `after`: base64url, no longer
@@ -111,7 +112,7 @@ export function decodeCursor(value: string): Cursor {
 export function pageSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
-    throw InputError.field('first', `must be between 1 and ${MAX_PAGE_SIZE}`);
+    throw InputError.field('first', msg('errors:validation.pageSize', { max: MAX_PAGE_SIZE }));
   }
   return first;
 }

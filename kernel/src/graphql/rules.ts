@@ -10,6 +10,7 @@ import {
 } from 'graphql';
 import { applyMiddleware, type IMiddlewareFunction } from 'graphql-middleware';
 import { AuthenticationError, ForbiddenError, RequestAbortedError } from '../errors.js';
+import { msg } from '../i18n/index.js';
 import type { GraphQLContext } from './context.js';
 
 export { allow, and, chain, deny, not, or, race, rule };
@@ -23,7 +24,7 @@ export const publicAccess: ShieldRule = allow;
 
 /** Any signed-in caller; anonymous callers get UNAUTHENTICATED. */
 export const authenticated: ShieldRule = rule({ cache: 'contextual' })((_parent, _args, context: GraphQLContext) => {
-  return context.user ? true : new AuthenticationError('Sign in to do this');
+  return context.user ? true : new AuthenticationError(msg('errors:signInRequired'));
 });
 
 const permissionRules = new Map<string, ShieldRule>();
@@ -38,7 +39,9 @@ export function permission(name: string): ShieldRule {
   let cached = permissionRules.get(name);
   if (!cached) {
     cached = rule(`permission:${name}`, { cache: 'contextual' })(async (_parent, _args, context: GraphQLContext) =>
-      (await context.can(name)) ? true : new ForbiddenError(`Missing permission ${name}`, name),
+      (await context.can(name))
+        ? true
+        : new ForbiddenError(msg('errors:missingPermission', { permission: name }), name),
     );
     permissionRules.set(name, cached);
     permissionOfRule.set(cached, name);
@@ -246,7 +249,7 @@ function resolvesEntity(type: GraphQLObjectType): boolean {
 }
 
 /** Denials without a rule-specific error, as shield and `enforceRule` report them. */
-const notAllowed = (): ForbiddenError => new ForbiddenError('Not allowed');
+const notAllowed = (): ForbiddenError => new ForbiddenError(msg('errors:notAllowed'));
 
 /**
  * Wraps the schema's resolvers with graphql-shield: deny by default, rule errors surfaced as

@@ -12,6 +12,12 @@ export interface RequestContext {
   ip?: string;
   userAgent?: string;
   /**
+   * The language the caller asked for (`Accept-Language`, negotiated against the supported
+   * locales): keyed error messages are answered in it, and mails it causes are written in it
+   * unless their recipient saved another.
+   */
+  locale?: string;
+  /**
    * Aborted when nobody will read the answer any more: the client went away, or the deadline
    * passed. Work on the request (resolvers, subgraph calls) stops when it fires.
    */

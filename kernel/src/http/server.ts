@@ -11,6 +11,7 @@ import type { Readiness } from '../health/health.js';
 import type { ErrorReporter } from '../error-bus/error-bus.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { extractContext, inService, tracer } from '../tracing/tracing.js';
+import { negotiateLocale } from '../i18n/index.js';
 import { currentRequest, requestIdFrom, runWithRequest, type RequestContext } from './request-context.js';
 import { ErrorCode, RequestAbortedError } from '../errors.js';
 import { CLIENT_ADDRESS_HEADER, verifyClientAddress } from './client-address.js';
@@ -250,6 +251,7 @@ export class HttpService {
       requestId,
       ip,
       userAgent: req.get('user-agent'),
+      locale: negotiateLocale(req.headers['accept-language']),
       signal: abort.signal,
       deadline: Date.now() + timeoutMs,
       ...(path.startsWith('/internal/') ? { internal: true } : {}),

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateBudget } from '../config/schema.js';
 import { RateLimitError } from '../errors.js';
+import { msg } from '../i18n/index.js';
 
 /** Where one caller stands in one budget after an operation was counted. */
 export interface RateStanding {
@@ -62,7 +63,10 @@ export class RateBudgetCounter {
 
 /** RATE_LIMITED for a refused standing, carrying `retryAfter` (seconds) and HTTP 429 + `Retry-After`. */
 export function rateLimitError(standing: RateStanding, what: string): RateLimitError {
-  const error = new RateLimitError(standing.resetSec, `Too many requests (${what}); retry in ${standing.resetSec} s`);
+  const error = new RateLimitError(
+    standing.resetSec,
+    msg('errors:tooManyRequests', { what, seconds: standing.resetSec }),
+  );
   error.extensions.http = { status: 429, headers: new Map([['retry-after', String(standing.resetSec)]]) };
   return error;
 }

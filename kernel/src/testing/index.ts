@@ -144,6 +144,8 @@ export { createRedis, closeRedis } from '../redis.js';
 export { StaticPermissions } from '../graphql/permissions.js';
 export { buildModuleSchema, SchemaRulesError } from '../graphql/schema.js';
 export { runWithRequest } from '../http/request-context.js';
+export { registeredCatalogs } from '../i18n/index.js';
+export { catalogProblems } from '../i18n/completeness.js';
 export { loadManifest } from '../module/manifest.js';
 export type { ModuleDefinition } from '../module/define.js';
 export { startSubgraph, type StartSubgraphOptions, type SubgraphHandle } from '../service/subgraph.js';
