@@ -71,9 +71,12 @@ export function registeredCatalogs(): ReadonlyMap<string, Catalogs> {
   );
 }
 
-/** Whether `key` (`namespace:path`) has a text in English, the language every other one falls back to. */
+/**
+ * Whether `key` (`namespace:path`) has a text in English, the language every other one falls
+ * back to; a plural's key (`mail.hours` for `mail.hours_one`, `mail.hours_other`) counts.
+ */
 export function hasMessage(key: string): boolean {
-  return i18n.exists(key, { lng: DEFAULT_LOCALE });
+  return i18n.exists(key, { lng: DEFAULT_LOCALE }) || i18n.exists(key, { lng: DEFAULT_LOCALE, count: 2 });
 }
 
 /**

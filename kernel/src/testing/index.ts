@@ -144,7 +144,7 @@ export { createRedis, closeRedis } from '../redis.js';
 export { StaticPermissions } from '../graphql/permissions.js';
 export { buildModuleSchema, SchemaRulesError } from '../graphql/schema.js';
 export { runWithRequest } from '../http/request-context.js';
-export { registeredCatalogs } from '../i18n/index.js';
+export { hasMessage, registeredCatalogs } from '../i18n/index.js';
 export { catalogProblems } from '../i18n/completeness.js';
 export { loadManifest } from '../module/manifest.js';
 export type { ModuleDefinition } from '../module/define.js';

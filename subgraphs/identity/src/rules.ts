@@ -151,6 +151,7 @@ export const rules: IRules = {
     updatedAt: publicAccess,
     email: or(isSelf, permission(Permission.UserRead)),
     emailVerified: or(isSelf, permission(Permission.UserRead)),
+    locale: or(isSelf, permission(Permission.UserRead)),
     totpEnabled: or(isSelf, permission(Permission.UserRead)),
     // Public like the name beside it; a signed URL, short-lived.
     avatarUrl: publicAccess,

@@ -1,6 +1,21 @@
-import type { EntityManager, Logger, ModuleMail } from '@platform/kernel';
+import { currentRequest, DEFAULT_LOCALE, type EntityManager, type Logger, type ModuleMail } from '@platform/kernel';
 import type { Greeting, IdentityMailData, IdentityMailTemplate } from '../mail/index.js';
 import type { User } from '../user/user.entity.js';
+
+/**
+ * The language of a mail to `user`: the one they saved, else the one of the request that causes
+ * the mail (its `Accept-Language`), else English.
+ */
+export function mailLocale(user: Pick<User, 'locale'>): string {
+  return user.locale ?? currentRequest()?.locale ?? DEFAULT_LOCALE;
+}
+
+/** `<appUrl>/<path>`, with `?token=…` when there is one: where a mailed link points. */
+export function appLink(appUrl: string, path: string, token?: string): string {
+  const url = new URL(path, appUrl.endsWith('/') ? appUrl : `${appUrl}/`);
+  if (token !== undefined) url.searchParams.set('token', token);
+  return url.toString();
+}
 
 /**
  * The accounts' mail, and the work that only leads to mail. Both happen after the answer: queuing
@@ -13,10 +28,7 @@ export class AccountMail {
 
   /** `<appUrl>/<path>`, with `?token=…` when there is one. */
   link(path: string, token?: string): string {
-    const base = this.deps.appUrl.endsWith('/') ? this.deps.appUrl : `${this.deps.appUrl}/`;
-    const url = new URL(path, base);
-    if (token !== undefined) url.searchParams.set('token', token);
-    return url.toString();
+    return appLink(this.deps.appUrl, path, token);
   }
 
   /** Queues `template` for `user`; a failure to queue it is logged, not thrown. */
@@ -26,7 +38,11 @@ export class AccountMail {
     args: Omit<IdentityMailData[T], keyof Greeting>,
   ): Promise<void> {
     try {
-      const greeting: Greeting = { displayName: user.displayName ?? null, productName: this.deps.productName };
+      const greeting: Greeting = {
+        displayName: user.displayName ?? null,
+        productName: this.deps.productName,
+        locale: mailLocale(user),
+      };
       await this.deps.mail.send({ to: user.email, template, data: { ...args, ...greeting } });
     } catch (error) {
       this.deps.logger.error({ err: error, userId: user.id, template }, 'could not queue email');

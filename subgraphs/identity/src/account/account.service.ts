@@ -2,21 +2,24 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import {
   AuthenticationError,
   ConflictError,
+  fieldError,
   InputError,
   NotFoundError,
+  renamedField,
   type FieldError,
   type Logger,
   type EntityManager,
   type Emit,
   type ModuleMail,
 } from '@platform/kernel';
+import { text } from '../i18n/index.js';
 import { checkPasswordPolicy } from '../password/policy.js';
 import type { PasswordHasher } from '../password/hasher.js';
 import type { ApiKeyService } from '../apikey/api-key.service.js';
 import { endCredentials } from './take-over.js';
 import type { SessionService } from '../session/session.service.js';
 import { User } from '../user/user.entity.js';
-import { cleanDisplayName, emailProblems, findUserByEmail, normaliseEmail } from '../user/user.service.js';
+import { cleanDisplayName, cleanLocale, emailProblems, findUserByEmail, normaliseEmail } from '../user/user.service.js';
 import { AccountMail } from './account-mail.js';
 import { EmailToken, type EmailTokenPurpose } from './email-token.entity.js';
 import { INVALID_LINK, newEmailToken, replaceEmailToken, useEmailToken } from './email-tokens.js';
@@ -37,6 +40,8 @@ export interface RegisterInput {
 
 export interface ProfileChanges {
   displayName?: string | null;
+  /** A supported locale, or null to follow each request's language. */
+  locale?: string | null;
 }
 
 export interface UserChanges extends ProfileChanges {
@@ -91,7 +96,7 @@ export class AccountService {
       ...checkPasswordPolicy(input.password, { email, displayName }),
       ...nameProblems,
     ];
-    if (problems.length > 0) throw new InputError('Registration input is invalid', problems);
+    if (problems.length > 0) throw new InputError(text('registration.invalid'), problems);
 
     const existing = await findUserByEmail(em, email);
     // Hashed whether or not the address is taken: the hash is most of the answer's time.
@@ -196,8 +201,8 @@ export class AccountService {
       const record = await useEmailToken(tx, token, 'reset_password');
       const found = await tx.findOne(User, { id: record.userId, deletedAt: null });
       if (!found) throw InputError.field('token', INVALID_LINK);
-      const problems = checkPasswordPolicy(newPassword, found).map((p) => ({ ...p, field: 'newPassword' }));
-      if (problems.length > 0) throw new InputError('The new password is not acceptable', problems);
+      const problems = checkPasswordPolicy(newPassword, found).map((p) => renamedField(p, 'newPassword'));
+      if (problems.length > 0) throw new InputError(text('password.notAcceptable'), problems);
       found.passwordHash = await this.deps.hasher.hash(newPassword);
       found.passwordChangedAt = new Date();
       // Whoever asked for the reset proved they read the mail: the address is verified too.
@@ -225,12 +230,11 @@ export class AccountService {
     const user = await em.findOne(User, { id: caller.id, deletedAt: null }, { populate: ['passwordHash'] });
     if (!user) throw new AuthenticationError();
     if (!user.passwordHash || !(await this.deps.hasher.verify(user.passwordHash, currentPassword))) {
-      throw InputError.field('currentPassword', 'is not your current password');
+      throw InputError.field('currentPassword', text('password.notCurrent'));
     }
-    const problems = checkPasswordPolicy(newPassword, user).map((p) => ({ ...p, field: 'newPassword' }));
-    if (newPassword === currentPassword)
-      problems.push({ field: 'newPassword', message: 'must differ from the current one' });
-    if (problems.length > 0) throw new InputError('The new password is not acceptable', problems);
+    const problems = checkPasswordPolicy(newPassword, user).map((p) => renamedField(p, 'newPassword'));
+    if (newPassword === currentPassword) problems.push(fieldError('newPassword', text('password.sameAsCurrent')));
+    if (problems.length > 0) throw new InputError(text('password.notAcceptable'), problems);
     const passwordHash = await this.deps.hasher.hash(newPassword);
     await em.transactional(async (tx) => {
       await tx.nativeUpdate(
@@ -352,13 +356,20 @@ export class AccountService {
           changed.push('displayName');
         }
       }
+      if (changes.locale !== undefined) {
+        const locale = cleanLocale(changes.locale);
+        if (locale !== (user.locale ?? null)) {
+          user.locale = locale;
+          changed.push('locale');
+        }
+      }
       if (changes.email !== undefined && changes.email !== null) {
         const email = normaliseEmail(changes.email);
         const problems = emailProblems(email);
-        if (problems.length > 0) throw new InputError('The email is not valid', problems);
+        if (problems.length > 0) throw new InputError(text('email.notValid'), problems);
         if (email !== user.email) {
           const other = await findUserByEmail(tx, email);
-          if (other && other.id !== user.id) throw new ConflictError('An account with this email already exists');
+          if (other && other.id !== user.id) throw new ConflictError(text('email.taken'));
           user.email = email;
           user.emailVerified = false;
           changed.push('email', 'emailVerified');
@@ -375,7 +386,7 @@ export class AccountService {
         await tx.flush();
       } catch (error) {
         if (error instanceof UniqueConstraintViolationException) {
-          throw new ConflictError('An account with this email already exists');
+          throw new ConflictError(text('email.taken'));
         }
         throw error;
       }

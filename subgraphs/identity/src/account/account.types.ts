@@ -18,6 +18,12 @@ export class UpdateProfileInput {
   @Field(() => String, { nullable: true, description: 'Empty or null clears it' })
   displayName?: string | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'The language of mails to you: a supported locale (`en`, `de`); null clears it',
+  })
+  locale?: string | null;
+
   @Field(() => ID, {
     nullable: true,
     description:

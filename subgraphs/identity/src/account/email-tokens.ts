@@ -1,9 +1,10 @@
 import { InputError, type EntityManager } from '@platform/kernel';
+import { text } from '../i18n/index.js';
 import { hashSecret, newSecret } from '../tokens.js';
 import { EmailToken, type EmailTokenPurpose } from './email-token.entity.js';
 
 /** The one answer for every bad link token: which of these it was is nobody's business. */
-export const INVALID_LINK = 'is invalid, expired or already used';
+export const INVALID_LINK = text('token.invalid');
 
 /**
  * Makes `userId`'s only valid link for `purpose`: earlier unused ones expire now. Returns the

@@ -1,10 +1,12 @@
 import type { MailTemplates } from '@platform/kernel';
 import { passwordChangedEmail, passwordResetEmail, registrationAttemptEmail, verificationEmail } from './templates.js';
 
-/** Whom a mail greets and the product it speaks for: every identity mail's data has them. */
+/** Whom a mail greets, the product it speaks for and the language: every identity mail's data has them. */
 export interface Greeting {
   displayName: string | null;
   productName: string;
+  /** The recipient's saved locale, else the causing request's (absent in mails queued before it existed: English). */
+  locale?: string;
 }
 
 /** identity's mail data by template: what `runtime.mail.send` carries (JSON: dates as ISO strings). */

@@ -81,3 +81,64 @@ describe('email templates', () => {
     );
   });
 });
+
+describe('email templates in German', () => {
+  it('verification: subject, greeting, link label, plural and signature in German, escaped in HTML', () => {
+    const email = verificationEmail({
+      displayName: 'Zoë <b>',
+      link: LINK,
+      expiresInHours: 1,
+      productName: 'Acme',
+      locale: 'de',
+    });
+    expect(email.subject).toBe('Bestätige deine E-Mail-Adresse für Acme');
+    expect(email.text).toBe(
+      [
+        'Hallo Zoë <b>,',
+        'Bitte bestätige, dass dies deine E-Mail-Adresse ist, indem du den Link unten öffnest.',
+        LINK,
+        'Der Link ist 1 Stunde lang gültig.',
+        'Wenn du kein Konto bei Acme angelegt hast, kannst du diese E-Mail ignorieren.',
+        '— Dein Acme-Team',
+      ].join('\n\n'),
+    );
+    expect(email.html).toContain('<html lang="de">');
+    expect(email.html).toContain('Hallo Zoë &lt;b&gt;,');
+    expect(email.html).toContain(`<a href="${escapeHtml(LINK)}">E-Mail-Adresse bestätigen</a>`);
+    expect(email.html).toContain('Oder kopiere diese Adresse in deinen Browser:');
+  });
+
+  it('reset: minutes in the plural', () => {
+    const email = passwordResetEmail({ link: LINK, expiresInMinutes: 30, locale: 'de' });
+    expect(email.subject).toBe('Setze dein Passwort für Platform zurück');
+    expect(email.text).toContain('Der Link ist 30 Minuten lang gültig und funktioniert einmal.');
+    expect(email.text.startsWith('Hallo,')).toBe(true);
+  });
+
+  it('changed and registration attempt speak German too', () => {
+    const changed = passwordChangedEmail({
+      when: new Date('2026-11-21T16:00:00Z'),
+      supportEmail: 'help@example.com',
+      locale: 'de',
+    });
+    expect(changed.subject).toBe('Dein Passwort für Platform wurde geändert');
+    expect(changed.text).toContain('am 2026-11-21 16:00 UTC geändert');
+    expect(changed.text).toContain('wende dich an den Support unter help@example.com.');
+    const attempt = registrationAttemptEmail({ resetLink: LINK, locale: 'de' });
+    expect(attempt.subject).toBe('Jemand wollte sich mit deiner E-Mail-Adresse bei Platform registrieren');
+  });
+
+  it('falls back to English for an unsupported locale', () => {
+    const email = verificationEmail({ link: LINK, expiresInHours: 2, locale: 'fr' });
+    expect(email.subject).toBe('Verify your email address for Platform');
+    expect(email.text).toContain('The link expires in 2 hours.');
+    expect(email.html).toContain('<html lang="en">');
+  });
+
+  it('renders the registered templates in the locale their data names', () => {
+    const data = JSON.parse(
+      JSON.stringify({ displayName: null, productName: 'Acme', locale: 'de', link: LINK, expiresInHours: 48 }),
+    );
+    expect(identityMailTemplates.verification(data).text).toContain('48 Stunden');
+  });
+});

@@ -1,14 +1,24 @@
-import { escapeHtml, type MailContent } from '@platform/kernel';
+import {
+  DEFAULT_LOCALE,
+  escapeHtml,
+  isSupportedLocale,
+  type Locale,
+  type MailContent,
+  type MessageParams,
+} from '@platform/kernel';
+import { text } from '../i18n/index.js';
 
 /** Subject and both bodies of one email. */
 export type EmailContent = MailContent;
 
-/** What every template takes: whom it greets and the product it speaks for. */
+/** What every template takes: whom it greets, the product it speaks for, and in which language. */
 interface Common {
   /** Null or empty greets without a name. */
   displayName?: string | null;
   /** The name shown in subject and signature (config `productName`); "Platform" by default. */
   productName?: string;
+  /** A supported locale (`en`, `de`); English when absent or unknown. */
+  locale?: string;
 }
 
 const DEFAULT_PRODUCT = 'Platform';
@@ -16,32 +26,34 @@ const DEFAULT_PRODUCT = 'Platform';
 /** Sent after sign-up and on email change: the link proves the address is the user's. */
 export function verificationEmail(input: Common & { link: string; expiresInHours: number }): EmailContent {
   const product = input.productName ?? DEFAULT_PRODUCT;
-  const expiry = plural(input.expiresInHours, 'hour');
+  const t = (key: string, params: MessageParams = {}): string =>
+    text(`mail.verification.${key}`, params).in(lang(input));
+  const expiry = text('mail.hours', { count: input.expiresInHours });
   return render({
-    subject: `Verify your email address for ${product}`,
+    subject: t('subject', { product }),
     displayName: input.displayName,
     product,
-    paragraphs: [`Please confirm that this is your email address by opening the link below.`],
-    link: { href: input.link, label: 'Verify email address' },
-    after: [`The link expires in ${expiry}.`, `If you did not create a ${product} account, you can ignore this email.`],
+    locale: input.locale,
+    paragraphs: [t('body')],
+    link: { href: input.link, label: t('link') },
+    after: [t('expires', { expiry }), t('ignore', { product })],
   });
 }
 
 /** Sent on "forgot password"; the link lets whoever holds this mailbox choose a new password. */
 export function passwordResetEmail(input: Common & { link: string; expiresInMinutes: number }): EmailContent {
   const product = input.productName ?? DEFAULT_PRODUCT;
+  const t = (key: string, params: MessageParams = {}): string =>
+    text(`mail.passwordReset.${key}`, params).in(lang(input));
+  const expiry = text('mail.minutes', { count: input.expiresInMinutes });
   return render({
-    subject: `Reset your ${product} password`,
+    subject: t('subject', { product }),
     displayName: input.displayName,
     product,
-    paragraphs: [
-      `Someone asked to reset the password of your ${product} account. To choose a new one, open the link below.`,
-    ],
-    link: { href: input.link, label: 'Reset password' },
-    after: [
-      `The link expires in ${plural(input.expiresInMinutes, 'minute')} and works once.`,
-      `If you did not ask for this, ignore this email: your password stays as it is.`,
-    ],
+    locale: input.locale,
+    paragraphs: [t('body', { product })],
+    link: { href: input.link, label: t('link') },
+    after: [t('expires', { expiry }), t('ignore')],
   });
 }
 
@@ -51,32 +63,32 @@ export function passwordResetEmail(input: Common & { link: string; expiresInMinu
  */
 export function registrationAttemptEmail(input: Common & { resetLink: string }): EmailContent {
   const product = input.productName ?? DEFAULT_PRODUCT;
+  const t = (key: string, params: MessageParams = {}): string =>
+    text(`mail.registrationAttempt.${key}`, params).in(lang(input));
   return render({
-    subject: `Someone tried to register with your email address at ${product}`,
+    subject: t('subject', { product }),
     displayName: input.displayName,
     product,
-    paragraphs: [
-      `Someone tried to create a new ${product} account with this email address. You already have an account, so no new one was made and nothing was changed.`,
-      `If it was you, sign in with your password. If you forgot it, ask for a reset link here:`,
-    ],
-    link: { href: input.resetLink, label: 'Reset your password' },
-    after: [`If it was not you, you can ignore this email: your account stays as it is.`],
+    locale: input.locale,
+    paragraphs: [t('body', { product }), t('hint')],
+    link: { href: input.resetLink, label: t('link') },
+    after: [t('ignore')],
   });
 }
 
 /** Sent after any password change, so a takeover does not go unnoticed by the real owner. */
 export function passwordChangedEmail(input: Common & { when: Date; supportEmail?: string }): EmailContent {
   const product = input.productName ?? DEFAULT_PRODUCT;
-  const support = input.supportEmail ? `contact support at ${input.supportEmail}` : 'contact support';
+  const t = (key: string, params: MessageParams = {}): string =>
+    text(`mail.passwordChanged.${key}`, params).in(lang(input));
+  const support = input.supportEmail ? t('contactSupportAt', { email: input.supportEmail }) : t('contactSupport');
   return render({
-    subject: `Your ${product} password was changed`,
+    subject: t('subject', { product }),
     displayName: input.displayName,
     product,
-    paragraphs: [`The password of your ${product} account was changed on ${formatWhen(input.when)}.`],
-    after: [
-      `If this was you, there is nothing to do.`,
-      `If it was not you, reset your password right away with "Forgot password" and ${support}.`,
-    ],
+    locale: input.locale,
+    paragraphs: [t('body', { product, when: formatWhen(input.when) })],
+    after: [t('nothingToDo'), t('notYou', { support })],
   });
 }
 
@@ -84,18 +96,26 @@ interface Layout {
   subject: string;
   displayName: string | null | undefined;
   product: string;
+  /** The language of the greeting, signature and link hint (the rest is the caller's); English by default. */
+  locale?: string;
   paragraphs: string[];
   link?: { href: string; label: string };
   after: string[];
 }
 
+/** The mail's language: its data's locale when supported, else English. */
+function lang(input: { locale?: string }): Locale {
+  return isSupportedLocale(input.locale) ? input.locale : DEFAULT_LOCALE;
+}
+
 function render(layout: Layout): EmailContent {
+  const locale = lang(layout);
   // A display name is user input: no line breaks or control characters in the text body either.
   const name = layout.displayName?.replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ').trim();
-  const greeting = name ? `Hi ${name},` : 'Hi,';
-  const signature = `— The ${layout.product} team`;
+  const greeting = (name ? text('mail.greeting', { name }) : text('mail.greetingNoName')).in(locale);
+  const signature = text('mail.signature', { product: layout.product }).in(locale);
 
-  const text = [
+  const body = [
     greeting,
     ...layout.paragraphs,
     ...(layout.link ? [layout.link.href] : []),
@@ -106,11 +126,11 @@ function render(layout: Layout): EmailContent {
   const p = (line: string): string => `<p>${escapeHtml(line)}</p>`;
   const link = layout.link
     ? `<p><a href="${escapeHtml(layout.link.href)}">${escapeHtml(layout.link.label)}</a></p>\n` +
-      `<p>Or copy this address into your browser:<br>${escapeHtml(layout.link.href)}</p>`
+      `<p>${escapeHtml(text('mail.copyLink').in(locale))}<br>${escapeHtml(layout.link.href)}</p>`
     : '';
   const html = [
     '<!doctype html>',
-    `<html><head><meta charset="utf-8"><title>${escapeHtml(layout.subject)}</title></head>`,
+    `<html lang="${locale}"><head><meta charset="utf-8"><title>${escapeHtml(layout.subject)}</title></head>`,
     '<body style="font-family: sans-serif; line-height: 1.5">',
     p(greeting),
     ...layout.paragraphs.map(p),
@@ -122,11 +142,7 @@ function render(layout: Layout): EmailContent {
     .filter(Boolean)
     .join('\n');
 
-  return { subject: layout.subject, text, html };
-}
-
-function plural(count: number, unit: string): string {
-  return `${count} ${unit}${count === 1 ? '' : 's'}`;
+  return { subject: layout.subject, text: body, html };
 }
 
 /** `2026-11-21 16:00 UTC`: unambiguous whatever the reader's locale. */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import { InputError, type FieldError } from '@platform/kernel';
+import { fieldError, InputError, type FieldError, type Message } from '@platform/kernel';
+import { text } from '../i18n/index.js';
 
 /** NIST SP 800-63B asks for at least 8; 12 leaves room for passphrases and costs users little. */
 export const PASSWORD_MIN_LENGTH = 12;
@@ -106,38 +107,45 @@ function explain(feedback: { warning: string | null; suggestions: string[] }): s
  * most the first `PASSWORD_ESTIMATE_LENGTH` characters, so a check costs a few ms at most.
  */
 export function checkPasswordPolicy(password: string, owner: PasswordOwner): FieldError[] {
-  const fields = (messages: string[]): FieldError[] => messages.map((message) => ({ field: 'password', message }));
+  return passwordProblems(password, owner).map((problem) => fieldError('password', problem));
+}
+
+/** What `checkPasswordPolicy` finds, as texts. */
+function passwordProblems(password: string, owner: PasswordOwner): Message[] {
   // Code points, not UTF-16 units: an emoji is one character to the person typing it.
   const characters = [...password];
-  if (characters.length > PASSWORD_MAX_LENGTH) return fields([`must be at most ${PASSWORD_MAX_LENGTH} characters`]);
-  const problems: string[] = [];
-  if (characters.length < PASSWORD_MIN_LENGTH) problems.push(`must be at least ${PASSWORD_MIN_LENGTH} characters`);
+  if (characters.length > PASSWORD_MAX_LENGTH) return [text('password.tooLong', { max: PASSWORD_MAX_LENGTH })];
+  const problems: Message[] = [];
+  if (characters.length < PASSWORD_MIN_LENGTH) problems.push(text('password.tooShort', { min: PASSWORD_MIN_LENGTH }));
 
   const lower = password.toLowerCase();
   const address = owner.email.trim().toLowerCase();
   const localPart = address.includes('@') ? address.slice(0, address.lastIndexOf('@')) : '';
   // The whole address anywhere: zxcvbn only sees the start, and `alice@example.com1` would pass it.
-  if (address && lower.includes(address)) problems.push('must not contain your email address');
-  else if (localPart && lower === localPart) problems.push('must not be your email address');
+  if (address && lower.includes(address)) problems.push(text('password.containsEmail'));
+  else if (localPart && lower === localPart) problems.push(text('password.isEmail'));
   const { zxcvbn, common } = estimator();
-  if (common.has(lower)) problems.push('is too common');
-  if (new Set(characters).size < PASSWORD_MIN_DISTINCT) problems.push('uses too few different characters');
+  if (common.has(lower)) problems.push(text('password.tooCommon'));
+  if (new Set(characters).size < PASSWORD_MIN_DISTINCT) problems.push(text('password.tooFewDistinct'));
 
   if (problems.length === 0) {
     const start = characters.slice(0, PASSWORD_ESTIMATE_LENGTH).join('');
     const result = zxcvbn.check(start, personalWords(owner));
     if (result.score < PASSWORD_MIN_SCORE) {
       const why = explain(result.feedback);
-      problems.push(why ? `is too easy to guess (${why})` : 'is too easy to guess');
+      problems.push(why ? text('password.guessableWhy', { why }) : text('password.guessable'));
     }
   }
-  return fields(problems);
+  return problems;
 }
 
 /** `checkPasswordPolicy` for flows: throws InputError (BAD_USER_INPUT) naming every problem. */
 export function assertPasswordPolicy(password: string, owner: PasswordOwner): void {
-  const fields = checkPasswordPolicy(password, owner);
-  if (fields.length) {
-    throw new InputError(`password ${fields.map((f) => f.message).join(', ')}`, fields);
+  const problems = passwordProblems(password, owner);
+  if (problems.length) {
+    throw new InputError(
+      text('password.problems', { problems }),
+      problems.map((problem) => fieldError('password', problem)),
+    );
   }
 }

@@ -20,6 +20,14 @@ export class User {
   @Property({ type: 'varchar', length: 100, nullable: true })
   displayName?: string | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The language mails to the user are written in (a supported locale such as `en` or `de`); null: the language of the request that causes the mail. Visible to the user themself',
+  })
+  @Property({ type: 'varchar', length: 16, nullable: true })
+  locale?: string | null;
+
   @Field(() => Boolean, { description: 'Visible to the user themself' })
   @Property({ type: 'boolean' })
   emailVerified: boolean & Opt = false;

@@ -5,7 +5,7 @@ import type { IdentityContext } from '../context.js';
 import { canSeeAccount } from '../rules.js';
 import { User } from './user.entity.js';
 import { loadUser } from './user.reference.js';
-import { cleanDisplayName, listUsers } from './user.service.js';
+import { cleanDisplayName, cleanLocale, listUsers } from './user.service.js';
 
 export const UserConnection = ConnectionType(User, 'User');
 
@@ -46,6 +46,7 @@ export class UserResolver {
     const { avatarUploadId, ...profile } = input;
     // Checked before anything changes, so a refused name leaves the avatar as it was.
     if (profile.displayName !== undefined) cleanDisplayName(profile.displayName);
+    if (profile.locale !== undefined) cleanLocale(profile.locale);
     if (avatarUploadId) await ctx.services.uploads.attachAvatar(ctx.em, ctx.user.id.toLowerCase(), avatarUploadId);
     return ctx.services.accounts.updateProfile(ctx.em, ctx.user.id, profile);
   }

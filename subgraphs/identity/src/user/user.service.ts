@@ -1,7 +1,10 @@
 import { raw } from '@mikro-orm/core';
 import {
   afterCursor,
+  fieldError,
   InputError,
+  isSupportedLocale,
+  SUPPORTED_LOCALES,
   NEWEST_FIRST,
   pageOf,
   toConnection,
@@ -9,6 +12,7 @@ import {
   type FieldError,
   type EntityManager,
 } from '@platform/kernel';
+import { text } from '../i18n/index.js';
 import { User } from './user.entity.js';
 
 /** Loads users by id in one statement, in the order asked (null where missing). */
@@ -27,19 +31,28 @@ export function normaliseEmail(email: string): string {
 
 /** Problems with an email address given by a user (field `email`). */
 export function emailProblems(email: string, field = 'email'): FieldError[] {
-  if (email.length === 0) return [{ field, message: 'is required' }];
-  if (email.length > 320) return [{ field, message: 'must be at most 320 characters' }];
-  return EMAIL.test(email) ? [] : [{ field, message: 'is not a valid email address' }];
+  if (email.length === 0) return [fieldError(field, text('email.required'))];
+  if (email.length > 320) return [fieldError(field, text('email.tooLong'))];
+  return EMAIL.test(email) ? [] : [fieldError(field, text('email.invalid'))];
 }
 
 /** A display name as stored: trimmed, null when empty. */
 export function cleanDisplayName(value: string | null | undefined, field = 'displayName'): string | null {
   if (value === null || value === undefined) return null;
   const trimmed = value.trim().replace(/\s+/g, ' ');
-  if (trimmed.length > 100) throw InputError.field(field, 'must be at most 100 characters');
+  if (trimmed.length > 100) throw InputError.field(field, text('text.atMost100'));
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw InputError.field(field, 'must not contain control characters');
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw InputError.field(field, text('text.controlCharacters'));
   return trimmed || null;
+}
+
+/** A saved locale as stored: one of the supported locales (`de`, not `de-AT` or `DE`), or null. */
+export function cleanLocale(value: string | null | undefined, field = 'locale'): string | null {
+  if (value === null || value === undefined || value.trim() === '') return null;
+  const locale = value.trim();
+  if (!isSupportedLocale(locale))
+    throw InputError.field(field, text('locale.unsupported', { locales: SUPPORTED_LOCALES.join(', ') }));
+  return locale;
 }
 
 /** A live (not deleted) account by its normalised email. */
@@ -65,7 +78,7 @@ export interface ListUsersArgs {
 export async function listUsers(em: EntityManager, args: ListUsersArgs): Promise<Connection<User>> {
   const { size, cursor } = pageOf(args);
   const search = args.search?.trim();
-  if (search && search.length > 100) throw InputError.field('search', 'must be at most 100 characters');
+  if (search && search.length > 100) throw InputError.field('search', text('text.atMost100'));
   const pattern = search ? `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;
   const scope = {
     deletedAt: null,

@@ -1,0 +1,77 @@
+import type { IdentityCatalog } from './en.js';
+
+/** identity's texts in German (informal "du", as the product speaks to its users). */
+export const de: IdentityCatalog = {
+  token: { invalid: 'ist ungültig, abgelaufen oder schon benutzt' },
+  email: {
+    required: 'ist erforderlich',
+    tooLong: 'darf höchstens 320 Zeichen lang sein',
+    invalid: 'ist keine gültige E-Mail-Adresse',
+    notValid: 'Die E-Mail-Adresse ist ungültig',
+    taken: 'Es gibt schon ein Konto mit dieser E-Mail-Adresse',
+  },
+  text: {
+    atMost100: 'darf höchstens 100 Zeichen lang sein',
+    controlCharacters: 'darf keine Steuerzeichen enthalten',
+  },
+  registration: { invalid: 'Die Angaben zur Registrierung sind ungültig' },
+  password: {
+    notAcceptable: 'Das neue Passwort ist nicht annehmbar',
+    notCurrent: 'ist nicht dein aktuelles Passwort',
+    sameAsCurrent: 'muss sich vom aktuellen unterscheiden',
+    problems: 'Passwort {{problems}}',
+    tooLong: 'darf höchstens {{max}} Zeichen lang sein',
+    tooShort: 'muss mindestens {{min}} Zeichen lang sein',
+    containsEmail: 'darf deine E-Mail-Adresse nicht enthalten',
+    isEmail: 'darf nicht deine E-Mail-Adresse sein',
+    tooCommon: 'ist zu verbreitet',
+    tooFewDistinct: 'hat zu wenige verschiedene Zeichen',
+    guessable: 'ist zu leicht zu erraten',
+    guessableWhy: 'ist zu leicht zu erraten ({{why}})',
+  },
+  login: {
+    badCredentials: 'E-Mail-Adresse oder Passwort ist falsch',
+    badSecondFactor: 'Der Code für den zweiten Faktor ist falsch oder schon benutzt',
+    badRefreshToken: 'Das Refresh-Token ist ungültig oder abgelaufen',
+  },
+  locale: { unsupported: 'muss eine von {{locales}} sein' },
+  mail: {
+    greeting: 'Hallo {{name}},',
+    greetingNoName: 'Hallo,',
+    signature: '— Dein {{product}}-Team',
+    copyLink: 'Oder kopiere diese Adresse in deinen Browser:',
+    hours_one: '{{count}} Stunde',
+    hours_other: '{{count}} Stunden',
+    minutes_one: '{{count}} Minute',
+    minutes_other: '{{count}} Minuten',
+    verification: {
+      subject: 'Bestätige deine E-Mail-Adresse für {{product}}',
+      body: 'Bitte bestätige, dass dies deine E-Mail-Adresse ist, indem du den Link unten öffnest.',
+      link: 'E-Mail-Adresse bestätigen',
+      expires: 'Der Link ist {{expiry}} lang gültig.',
+      ignore: 'Wenn du kein Konto bei {{product}} angelegt hast, kannst du diese E-Mail ignorieren.',
+    },
+    passwordReset: {
+      subject: 'Setze dein Passwort für {{product}} zurück',
+      body: 'Jemand hat darum gebeten, das Passwort deines Kontos bei {{product}} zurückzusetzen. Um ein neues zu wählen, öffne den Link unten.',
+      link: 'Passwort zurücksetzen',
+      expires: 'Der Link ist {{expiry}} lang gültig und funktioniert einmal.',
+      ignore: 'Wenn du das nicht warst, ignoriere diese E-Mail: Dein Passwort bleibt, wie es ist.',
+    },
+    registrationAttempt: {
+      subject: 'Jemand wollte sich mit deiner E-Mail-Adresse bei {{product}} registrieren',
+      body: 'Jemand wollte mit dieser E-Mail-Adresse ein neues Konto bei {{product}} anlegen. Du hast schon ein Konto, also wurde kein neues angelegt und nichts geändert.',
+      hint: 'Wenn du das warst, melde dich mit deinem Passwort an. Wenn du es vergessen hast, fordere hier einen Link zum Zurücksetzen an:',
+      link: 'Passwort zurücksetzen',
+      ignore: 'Wenn du das nicht warst, kannst du diese E-Mail ignorieren: Dein Konto bleibt, wie es ist.',
+    },
+    passwordChanged: {
+      subject: 'Dein Passwort für {{product}} wurde geändert',
+      body: 'Das Passwort deines Kontos bei {{product}} wurde am {{when}} geändert.',
+      nothingToDo: 'Wenn du das warst, ist nichts zu tun.',
+      notYou: 'Wenn du das nicht warst, setze dein Passwort sofort mit „Passwort vergessen“ zurück und {{support}}.',
+      contactSupport: 'wende dich an den Support',
+      contactSupportAt: 'wende dich an den Support unter {{email}}',
+    },
+  },
+};
