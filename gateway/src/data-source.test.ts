@@ -295,7 +295,8 @@ describe('ForwardingDataSource', () => {
     expect(headers.get('x-request-id')).toBe('req-1');
     expect(headers.get('authorization')).toBe('Bearer t');
     expect(headers.get('user-agent')).toBe('agent/1');
-    expect(headers.get('accept-language')).toBe('de');
+    expect(headers.get('accept-language')).toBeNull(); // a shared answer stays English
+    expect(sent({ requestId: 'req-1', locale: 'de', trace: ROOT_CONTEXT }).get('accept-language')).toBe('de');
     expect(headers.get(SHARED_ANSWER_HEADER)).toBe('1');
     // Signed with the deployment's secret: a subgraph believes it, and no other secret verifies it.
     expect(verifyClientAddress(SECRET, headers.get(CLIENT_ADDRESS_HEADER))).toBe('203.0.113.5');

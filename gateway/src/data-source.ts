@@ -115,8 +115,9 @@ export class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext
       headers.set(CLIENT_ADDRESS_HEADER, signClientAddress(this.clientAddressSecret, gateway.clientIp));
     if (gateway.userAgent) headers.set('user-agent', gateway.userAgent);
     // The negotiated locale rather than the client's header: one of a few values, so calls that
-    // differ only in how a client phrased it still share a deduplicated answer.
-    if (gateway.locale) headers.set('accept-language', gateway.locale);
+    // differ only in how a client phrased it still share a deduplicated answer. A shared answer
+    // goes to callers of any language: it stays English.
+    if (gateway.locale && !gateway.sharedAnswer) headers.set('accept-language', gateway.locale);
     if (gateway.sharedAnswer) headers.set(SHARED_ANSWER_HEADER, '1');
     // The subgraph's spans nest under the gateway's fetch span for this call (active here, in
     // the query plan's execution), else under the gateway's request.

@@ -113,7 +113,8 @@ export class UpstreamConnections {
     const identity = this.#identity;
     const headers: Record<string, string> = { 'x-request-id': identity.requestId };
     if (identity.userAgent) headers['user-agent'] = identity.userAgent;
-    if (identity.locale) headers['accept-language'] = identity.locale;
+    // A shared group's answers go to callers of any language: they stay English.
+    if (identity.locale && !identity.sharedAnswer) headers['accept-language'] = identity.locale;
     /** `ws` with the request id and the client's agent on the upgrade request (subgraph sockets record nothing by address). */
     class ForwardingWebSocket extends WebSocket {
       constructor(address: string, protocols?: string | string[]) {

@@ -37,6 +37,19 @@ describe('maskResult (subscription events)', () => {
     await bus.close(100);
   });
 
+  it("answers a keyed platform error in the socket's language, with its code", () => {
+    const error = new NotFoundError('Post', 'p1');
+    const german = maskResult({ data: null, errors: [error] }, pino({ level: 'silent' }), undefined, undefined, 'de');
+    expect(german.errors).toEqual([
+      expect.objectContaining({
+        message: 'Post p1 nicht gefunden',
+        extensions: { code: 'NOT_FOUND', resource: 'Post' },
+      }),
+    ]);
+    const english = maskResult({ data: null, errors: [error] }, pino({ level: 'silent' }));
+    expect(english.errors![0]!.message).toBe('Post p1 not found');
+  });
+
   it('keeps a platform error as it is and publishes nothing', async () => {
     const { bus, reports } = recordingBus();
     const expected = new GraphQLError('Post not found', { originalError: new NotFoundError('Post') });

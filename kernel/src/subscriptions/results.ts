@@ -13,24 +13,32 @@ export function maskResult(
   logger: Logger,
   requestId?: string,
   bus?: ErrorReporter,
+  /** The socket's language: keyed messages are answered in it (English by default). */
+  locale?: string,
 ): FormattedExecutionResult {
   if (!result.errors?.length) return result as FormattedExecutionResult;
   const errors = result.errors.map((error) => {
     const formatted = typeof (error as GraphQLError).toJSON === 'function' ? (error as GraphQLError).toJSON() : error;
-    return maskError(formatted, error, requestId, (internal) => {
-      const message = 'unexpected error in GraphQL subscription';
-      const path = formatted.path?.join('.');
-      // What the resolver threw (its type and stack), not GraphQL's wrapper around it.
-      const thrown = (internal as { originalError?: unknown }).originalError ?? internal;
-      if (bus)
-        bus.report(thrown, {
-          kind: 'resolver',
-          message,
-          ...(path ? { path } : {}),
-          ...(requestId ? { requestId } : {}),
-        });
-      else logger.error({ err: internal, path: formatted.path }, message);
-    });
+    return maskError(
+      formatted,
+      error,
+      requestId,
+      (internal) => {
+        const message = 'unexpected error in GraphQL subscription';
+        const path = formatted.path?.join('.');
+        // What the resolver threw (its type and stack), not GraphQL's wrapper around it.
+        const thrown = (internal as { originalError?: unknown }).originalError ?? internal;
+        if (bus)
+          bus.report(thrown, {
+            kind: 'resolver',
+            message,
+            ...(path ? { path } : {}),
+            ...(requestId ? { requestId } : {}),
+          });
+        else logger.error({ err: internal, path: formatted.path }, message);
+      },
+      locale,
+    );
   });
   return { ...result, errors } as FormattedExecutionResult;
 }

@@ -16,6 +16,7 @@ import type { AuthenticatedUser } from '../graphql/context.js';
 import { socketAsksSharedAnswer, withSharedAnswerExtensions } from '../graphql/shared-answer.js';
 import type { ErrorReporter } from '../error-bus/error-bus.js';
 import { validateSafely } from '../graphql/client-errors.js';
+import { negotiateLocale } from '../i18n/index.js';
 import {
   admitSocket,
   expiryTimer,
@@ -64,6 +65,8 @@ interface SocketState {
   user: SocketUser | undefined;
   /** `connection_init` asked for shared answers: every operation and event of the socket gets them. */
   sharedAnswer: boolean;
+  /** The language of the upgrade request's `Accept-Language` (the gateway passes its client's on). */
+  locale: string;
   close(reason: CloseReason): void;
   stopExpiry(): void;
 }
@@ -145,6 +148,7 @@ export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions
         ctx.extra.state = {
           user,
           sharedAnswer: socketAsksSharedAnswer(ctx.connectionParams),
+          locale: negotiateLocale(ctx.extra.request.headers['accept-language']),
           close,
           stopExpiry: expiryTimer(user, () => close(TOKEN_EXPIRED)),
         };
@@ -155,8 +159,8 @@ export function serveSubgraphSubscriptions(options: SubgraphSubscriptionsOptions
       },
       execute: (args) => run(stateOf(args), args),
       subscribe,
-      onNext: (_ctx, _id, _payload, _args, result): FormattedExecutionResult =>
-        maskResult(result, log, undefined, options.errors),
+      onNext: (ctx: SocketContext, _id, _payload, _args, result): FormattedExecutionResult =>
+        maskResult(result, log, undefined, options.errors, ctx.extra.state?.locale),
     },
     sockets.wss,
     0, // the socket server pings (jittered), not graphql-ws
