@@ -71,7 +71,10 @@ describe('errors in the caller’s language', () => {
     expect((await gql(REGISTER, { input: { email, password } })).errors).toBeUndefined();
     for (let attempt = 1; attempt <= 5; attempt += 1) {
       const refused = await gql(LOGIN, { email, password: `wrong passphrase ${attempt}` }, GERMAN);
-      expect(refused.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
+      expect(refused.errors![0]).toMatchObject({
+        message: 'E-Mail-Adresse oder Passwort ist falsch',
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
     }
     const locked = await gql(LOGIN, { email, password }, GERMAN);
     expect(locked.errors![0]).toMatchObject({

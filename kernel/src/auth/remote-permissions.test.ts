@@ -44,6 +44,33 @@ describe('RemotePermissions', () => {
       expect(authz.requests).toHaveLength(3);
     });
 
+    it("keeps a user's answers per active organization, and drops them all when the user's roles change", async () => {
+      const ada = authz.user({ permissions: ['blog.post.read'] });
+      const inAcme = authz.inOrganization(ada, { permissions: ['blog.post.read', 'authz.role.read'] });
+      const inGlobex = authz.inOrganization(ada, { permissions: ['blog.post.read', 'authz.role.assign'] });
+      const permissions = remote();
+      const answers = await Promise.all([ada, inAcme, inGlobex, inAcme].map((user) => permissions.permissionsOf(user)));
+      expect(answers.map((answer) => [...answer.permissions].sort())).toEqual([
+        ['blog.post.read'],
+        ['authz.role.read', 'blog.post.read'],
+        ['authz.role.assign', 'blog.post.read'],
+        ['authz.role.read', 'blog.post.read'],
+      ]);
+      expect(authz.requests).toHaveLength(3);
+      permissions.invalidate(ada.id);
+      await Promise.all([ada, inAcme, inGlobex].map((user) => permissions.permissionsOf(user)));
+      expect(authz.requests).toHaveLength(6);
+    });
+
+    it('refuses an answer for another organization than the one the token names', async () => {
+      const ada = authz.user({ permissions: ['blog.post.read'] });
+      const inAcme = authz.inOrganization(ada, { permissions: ['authz.role.read'] });
+      // The token says Acme; authz answers (wrongly) about Ada outside any organization.
+      authz.grants.get(inAcme.token)!.organizationId = undefined;
+      const error = await failure(remote().permissionsOf(inAcme));
+      expect(error.message).toMatch(/authz answered for another caller than the one asked about/);
+    });
+
     it('passes `all` through: the administrator holds permissions no list names', async () => {
       const admin = authz.user({ all: true, permissions: ['blog.post.read'] });
       const answer = await remote().permissionsOf(admin);

@@ -43,8 +43,14 @@ export const PERMISSIONS_PATH = '/internal/permissions';
 /** The guest's cache key; a user id never starts with NUL, so the two cannot meet. */
 const GUEST_KEY = '\u0000guest';
 
+/** The cache key of a caller: the guest, or a user in an organization (none: empty). */
+const keyOf = (userId: string | null | undefined, organizationId: string | null | undefined): string =>
+  userId ? `${userId.toLowerCase()}\u0000${organizationId?.toLowerCase() ?? ''}` : GUEST_KEY;
+
 const answerSchema = z.object({
   userId: z.string().nullable(),
+  /** The organization the answer is for (the token's `org`); absent from an authz that predates them. */
+  organizationId: z.string().nullable().optional(),
   all: z.boolean(),
   permissions: z.array(z.string()),
 });
@@ -145,10 +151,12 @@ export class RemotePermissions implements PermissionResolver {
       this.#changed(undefined);
       return;
     }
-    const key = userId.toLowerCase();
-    this.#cache.delete(key);
-    this.#pending.delete(key);
-    this.#changed(key);
+    // Every answer of the user: one per organization they acted in.
+    const id = userId.toLowerCase();
+    const prefix = `${id}\u0000`;
+    for (const key of [...this.#cache.keys()]) if (key.startsWith(prefix)) this.#cache.delete(key);
+    for (const key of [...this.#pending.keys()]) if (key.startsWith(prefix)) this.#pending.delete(key);
+    this.#changed(id);
   }
 
   /**
@@ -188,7 +196,8 @@ export class RemotePermissions implements PermissionResolver {
         ),
       );
     }
-    const key = user ? user.id.toLowerCase() : GUEST_KEY;
+    // Per user and active organization: what a user may do depends on the one they act in.
+    const key = keyOf(user?.id, user?.organizationId);
     const cached = this.#cache.get(key);
     if (cached) return Promise.resolve(cached);
     const inFlight = this.#pending.get(key);
@@ -270,7 +279,7 @@ export class RemotePermissions implements PermissionResolver {
     const body = parseJson(text);
     const ms = Math.round((performance.now() - started) * 10) / 10;
     this.#logger.debug(
-      { userId: key === GUEST_KEY ? null : key, status: response.status, ms },
+      { caller: key === GUEST_KEY ? 'guest' : key.replace('\u0000', ' in '), status: response.status, ms },
       'asked authz for permissions',
     );
 
@@ -286,9 +295,9 @@ export class RemotePermissions implements PermissionResolver {
     if (response.status !== 200) throw new Error(`authz answered ${response.status} (GET ${url})`);
     const parsed = answerSchema.safeParse(body);
     if (!parsed.success) throw new Error(`authz sent a malformed permissions answer (GET ${url})`);
-    const { userId, all, permissions } = parsed.data;
-    // The cache is keyed by the id this service verified; an answer about anyone else must not land under it.
-    if ((userId?.toLowerCase() ?? GUEST_KEY) !== key) {
+    const { userId, organizationId, all, permissions } = parsed.data;
+    // The cache is keyed by the caller this service verified; an answer about anyone else must not land under it.
+    if (keyOf(userId, organizationId) !== key) {
       throw new Error(`authz answered for another caller than the one asked about (GET ${url})`);
     }
     return Object.freeze({ all, permissions: new Set(permissions) });

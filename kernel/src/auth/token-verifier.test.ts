@@ -83,6 +83,7 @@ describe('TokenVerifier', () => {
     ['missing exp', 'invalid-claims', (k) => signToken(k, { omit: ['exp'] })],
     ['sub not a uuid', 'invalid-claims', (k) => signToken(k, { claims: { sub: 'admin' } })],
     ['sid not a uuid', 'invalid-claims', (k) => signToken(k, { claims: { sid: 42 } })],
+    ['org not a uuid', 'invalid-claims', (k) => signToken(k, { claims: { org: 'acme' } })],
     ['iat not a number', 'invalid-claims', (k) => signToken(k, { claims: { iat: 'yesterday' } })],
     ['exp not a number', 'invalid-claims', (k) => signToken(k, { claims: { exp: 'tomorrow' } })],
     ['iat in the future', 'invalid-claims', (k) => signToken(k, { claims: { iat: now() + 600 } })],
@@ -151,6 +152,19 @@ describe('TokenVerifier', () => {
         id: sub,
         sessionId: sid,
         token,
+      });
+    });
+
+    it("carries the token's active organization (`org`), lower-cased", async () => {
+      const sub = randomUUID();
+      const sid = randomUUID();
+      const org = randomUUID();
+      const token = await signToken(key, { claims: { sub, sid, org: org.toUpperCase() } });
+      await expect(verifier.authenticate(request(`Bearer ${token}`))).resolves.toEqual({
+        id: sub,
+        sessionId: sid,
+        token,
+        organizationId: org,
       });
     });
 

@@ -149,8 +149,9 @@ export class TokenVerifier {
     } catch (error) {
       throw asRejection(error);
     }
-    const { sub, sid, iat, exp, perm, akid } = payload as JWTPayload & {
+    const { sub, sid, iat, exp, perm, akid, org } = payload as JWTPayload & {
       sid?: unknown;
+      org?: unknown;
       iat: number;
       exp: number;
       perm?: unknown;
@@ -158,12 +159,18 @@ export class TokenVerifier {
     };
     if (!isUuid(sub)) throw new InvalidTokenError('invalid-claims', 'sub is not a uuid');
     if (!isUuid(sid)) throw new InvalidTokenError('invalid-claims', 'sid is not a uuid');
+    if (org !== undefined && !isUuid(org)) throw new InvalidTokenError('invalid-claims', 'org is not a uuid');
     // jose checks `iat` in the future only with maxTokenAge; a future `iat` would also dodge
     // user revocations, which compare against it.
     if (iat > Date.now() / 1000 + this.#clockToleranceSec) {
       throw new InvalidTokenError('invalid-claims', 'iat in the future');
     }
-    const user = { id: sub.toLowerCase(), sessionId: sid.toLowerCase(), ...apiKeyClaims(perm, akid) };
+    const user = {
+      id: sub.toLowerCase(),
+      sessionId: sid.toLowerCase(),
+      ...apiKeyClaims(perm, akid),
+      ...(org === undefined ? {} : { organizationId: org.toLowerCase() }),
+    };
     if (this.#revocations?.isRevoked({ sub: user.id, sid: user.sessionId, iat })) {
       throw new InvalidTokenError('revoked');
     }
@@ -182,8 +189,14 @@ export class TokenVerifier {
     const value = Array.isArray(header) ? (header.length === 1 ? header[0] : undefined) : header;
     const token = value === undefined ? undefined : BEARER.exec(value)?.[1];
     if (token === undefined) throw new InvalidTokenError('bad-scheme');
-    const { id, sessionId, restriction, apiKeyId } = await this.verify(token);
-    return { id, sessionId, token, ...(restriction ? { restriction, apiKeyId } : {}) };
+    const { id, sessionId, restriction, apiKeyId, organizationId } = await this.verify(token);
+    return {
+      id,
+      sessionId,
+      token,
+      ...(restriction ? { restriction, apiKeyId } : {}),
+      ...(organizationId ? { organizationId } : {}),
+    };
   }
 }
 

@@ -9,6 +9,8 @@ export interface EventMeta {
   actorId?: string;
   /** The API key `actorId` acted through, when one did. */
   actorKeyId?: string;
+  /** The organization `actorId` acted in (their active one), when one was. */
+  organizationId?: string;
   ip?: string;
   userAgent?: string;
 }
@@ -129,11 +131,12 @@ export function createEvent<P>(
     traceId: activeTraceId(),
     actorId: request?.userId,
     actorKeyId: request?.apiKeyId,
+    organizationId: request?.organizationId,
     ip: request?.ip,
     userAgent: request?.userAgent,
   };
   const merged: EventMeta = {};
-  for (const key of ['requestId', 'traceId', 'actorId', 'actorKeyId', 'ip', 'userAgent'] as const) {
+  for (const key of ['requestId', 'traceId', 'actorId', 'actorKeyId', 'organizationId', 'ip', 'userAgent'] as const) {
     const value = key in meta ? meta[key] : inferred[key];
     if (value !== undefined) merged[key] = value;
   }
@@ -146,5 +149,11 @@ export function createEvent<P>(
  * is traced back to the action that started it.
  */
 export function causedBy({ meta }: PlatformEvent): Partial<EventMeta> {
-  return { requestId: meta.requestId, traceId: meta.traceId, actorId: meta.actorId, actorKeyId: meta.actorKeyId };
+  return {
+    requestId: meta.requestId,
+    traceId: meta.traceId,
+    actorId: meta.actorId,
+    actorKeyId: meta.actorKeyId,
+    organizationId: meta.organizationId,
+  };
 }

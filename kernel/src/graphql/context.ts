@@ -20,6 +20,11 @@ export interface AuthenticatedUser {
   restriction?: readonly string[];
   /** The API key acting for the user, when one is: audit records name it beside the owner. */
   apiKeyId?: string;
+  /**
+   * The caller's active organization (the token's `org` claim): identity puts it there only for
+   * a member, chosen at login or by `switchOrganization`. Undefined: no organization is active.
+   */
+  organizationId?: string;
 }
 
 /**

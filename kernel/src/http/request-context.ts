@@ -8,6 +8,8 @@ export interface RequestContext {
   userId?: string;
   /** The API key acting for `userId`, when one is. */
   apiKeyId?: string;
+  /** The caller's active organization (their token's `org`), when one is. */
+  organizationId?: string;
   /** The client's address: the peer, a trusted proxy's `X-Forwarded-For`, or the gateway's signed word. */
   ip?: string;
   userAgent?: string;

@@ -65,6 +65,7 @@ export function createLogger(
       if (request) {
         fields.requestId = request.requestId;
         if (request.userId) fields.userId = request.userId;
+        if (request.organizationId) fields.organizationId = request.organizationId;
       }
       return fields;
     },

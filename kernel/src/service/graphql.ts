@@ -209,6 +209,7 @@ async function serveHttpGraphQL<Config, Services>(
         }
         if (request && user) request.userId = user.id;
         if (request && user?.apiKeyId) request.apiKeyId = user.apiKeyId;
+        if (request && user?.organizationId) request.organizationId = user.organizationId;
         const operation = context(
           request?.requestId ?? 'unknown',
           user,

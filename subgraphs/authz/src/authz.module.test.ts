@@ -420,7 +420,7 @@ describe('authz module', () => {
     it("answers the guest role's permissions to anonymous callers", async () => {
       expect(await effective()).toEqual({
         status: 200,
-        body: { userId: null, all: false, permissions: ['blog.post.read'] },
+        body: { userId: null, organizationId: null, all: false, permissions: ['blog.post.read'] },
       });
     });
 
@@ -429,6 +429,7 @@ describe('authz module', () => {
         status: 200,
         body: {
           userId: OTHER,
+          organizationId: null,
           all: false,
           permissions: ['blog.post.create', 'blog.post.delete', 'blog.post.read', 'blog.post.update'],
         },

@@ -10,4 +10,5 @@ export const delegatorOf = (ctx: AuthzContext): Delegator => ({
   userId: ctx.user?.id,
   logger: ctx.logger,
   ...(ctx.user?.restriction ? { restriction: ctx.user.restriction } : {}),
+  organizationId: ctx.user?.organizationId ?? null,
 });

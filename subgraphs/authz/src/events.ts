@@ -3,7 +3,8 @@
  * permissions on them; audit records them. Services record them with the kernel's `Emit<AuthzEvents>`.
  */
 export interface AuthzEvents {
-  'authz.role.created': { roleId: string; name: string };
+  /** `organizationId`: the organization the role belongs to; absent for a global role. */
+  'authz.role.created': { roleId: string; name: string; organizationId?: string };
   'authz.role.updated': { roleId: string; name: string; changed: string[] };
   /** `holders`: how many users lost the role with it. */
   'authz.role.deleted': { roleId: string; name: string; holders: number };

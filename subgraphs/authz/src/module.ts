@@ -1,6 +1,8 @@
 import { defineModule, permission, publicAccess } from '@platform/kernel';
 import { RoleAssignment } from './assignment/assignment.entity.js';
 import { identityUserConsumer } from './assignment/identity-events.js';
+import { identityOrganizationConsumer } from './assignment/organization-events.js';
+import { KnownMember, KnownOrganization } from './user/known-organization.entity.js';
 import { seedAdministratorRoles } from './assignment/seed.js';
 import { authzConfigSchema } from './config.js';
 import { RolePermission } from './grant/grant.entity.js';
@@ -19,7 +21,7 @@ import { resolveUserReference } from './user/user.type.js';
 export default defineModule<typeof authzConfigSchema, AuthzServices>({
   manifest: new URL('../module.yaml', import.meta.url),
   config: authzConfigSchema,
-  entities: [Role, RolePermission, RoleAssignment, KnownUser],
+  entities: [Role, RolePermission, RoleAssignment, KnownUser, KnownOrganization, KnownMember],
   migrations,
   resolvers: [RoleResolver, UserRolesResolver],
   references: {
@@ -33,7 +35,7 @@ export default defineModule<typeof authzConfigSchema, AuthzServices>({
   contracts: { permissions: (_runtime, services) => services.permissions },
   routes: permissionRoutes,
   // Started after onStart made the built-in roles: identity's events assign them.
-  consumers: [identityUserConsumer],
+  consumers: [identityUserConsumer, identityOrganizationConsumer],
   hooks: {
     async onStart(runtime, services) {
       const created = await services.builtInRoles.ensure(runtime.em());

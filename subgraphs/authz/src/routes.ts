@@ -8,7 +8,7 @@ import type { AuthzServices } from './services.js';
  * (the kernel's RemotePermissions). A service asks on behalf of the user whose request it
  * serves, forwarding their access token, so no service-to-service secret is needed and nobody
  * learns more than their own permissions (which `me { permissions }` shows them anyway).
- * Without a token: the guest role's.
+ * Without a token: the guest role's. With an active organization (the token's `org`): its roles' too.
  */
 export function permissionRoutes(
   router: Router,
@@ -18,15 +18,23 @@ export function permissionRoutes(
 ): void {
   router.get(PERMISSIONS_PATH, async (req: Request, res: Response) => {
     res.set('cache-control', 'no-store');
-    let userId: string | undefined;
+    let user: Awaited<ReturnType<RouteContext['authenticate']>>;
     try {
-      userId = (await kernel.authenticate(req))?.id;
+      user = await kernel.authenticate(req);
     } catch (error) {
       if (!(error instanceof PlatformError)) throw error;
       res.status(401).json({ error: error.message });
       return;
     }
-    const effective = await services.effective.of(runtime.em(), userId);
-    res.json({ userId: userId ?? null, all: effective.all, permissions: [...effective.permissions].sort() });
+    // In the caller's active organization (their token's `org`): its roles count too.
+    const userId = user?.id;
+    const organizationId = user?.organizationId ?? null;
+    const effective = await services.effective.of(runtime.em(), userId, organizationId);
+    res.json({
+      userId: userId ?? null,
+      organizationId,
+      all: effective.all,
+      permissions: [...effective.permissions].sort(),
+    });
   });
 }

@@ -2,6 +2,7 @@ import { emitter, type ModuleRuntime } from '@platform/kernel';
 import { AssignmentService } from './assignment/assignment.service.js';
 import { IdentityEventConsumer } from './assignment/identity-events.js';
 import { guestAllowList, type AuthzConfig } from './config.js';
+import { OrganizationEventConsumer } from './assignment/organization-events.js';
 import type { AuthzEvents } from './events.js';
 import { PermissionCatalogue } from './grant/catalogue.js';
 import { DelegationPolicy } from './grant/delegation.js';
@@ -22,24 +23,33 @@ export interface AuthzServices {
   permissions: LocalPermissions;
   /** identity's user events (the kernel runs `identityUserConsumer`, module.ts). */
   identityEvents: IdentityEventConsumer;
+  /** identity's organization events: organizations' built-in roles and members (`identityOrganizationConsumer`). */
+  organizationEvents: OrganizationEventConsumer;
 }
 
 export function createAuthzServices(runtime: ModuleRuntime<AuthzConfig>): AuthzServices {
   const emit = emitter<AuthzEvents>(runtime.events);
   const schema = runtime.db.schema;
   const catalogue = new PermissionCatalogue();
-  const effective = new EffectivePermissionQuery({ schema, catalogue });
+  const organizationAllowList = new Set(runtime.config.organizationAllowList);
+  const effective = new EffectivePermissionQuery({ schema, catalogue, organizationAllowList });
   const delegation = new DelegationPolicy({ effective, catalogue, guestAllowList: guestAllowList(runtime.config) });
   const assignments = new AssignmentService({ emit, schema, delegation });
   const identityEvents = new IdentityEventConsumer({ runtime, assignments });
   return {
     catalogue,
     delegation,
-    roles: new RoleService({ emit, catalogue, delegation }),
+    roles: new RoleService({ emit, catalogue, delegation, organizationAllowList }),
     builtInRoles: new BuiltInRoles({ emit, catalogue, delegation, schema }),
     assignments,
     effective,
     permissions: new LocalPermissions(effective, () => runtime.em()),
     identityEvents,
+    organizationEvents: new OrganizationEventConsumer({
+      runtime,
+      assignments,
+      emit,
+      roles: runtime.config.organizationRoles,
+    }),
   };
 }

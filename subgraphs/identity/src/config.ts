@@ -23,6 +23,18 @@ export const identityConfigSchema = z
       .min(60)
       .default(7 * 24 * 3600),
     verificationTtlHours: z.number().positive().default(24),
+    /** Organizations (docs/tenancy.md): what one user may make, one organization may hold, how long an invitation lasts. */
+    organizations: z
+      .object({
+        maxCreatedPerUser: z.number().int().min(0).default(20),
+        maxMembers: z.number().int().min(1).default(1000),
+        invitationTtlHours: z
+          .number()
+          .positive()
+          .default(7 * 24),
+      })
+      .strict()
+      .default({ maxCreatedPerUser: 20, maxMembers: 1000, invitationTtlHours: 7 * 24 }),
     resetTtlMinutes: z.number().positive().default(60),
     /**
      * Sessions expired or revoked, refresh tokens expired and email tokens expired or used are

@@ -12,7 +12,37 @@ export interface IdentityEvents {
   'identity.user.email_verified': { userId: string };
   'identity.session.revoked': { userId: string; sessionId: string; reason: string };
   /** `provider`: signed in through that external provider (`signInWithProvider`), not with a password. */
-  'identity.login.succeeded': { userId: string; sessionId: string; provider?: string };
+  'identity.login.succeeded': { userId: string; sessionId: string; provider?: string; organizationId?: string };
+  /** A user made an organization; they are its first owner. */
+  'identity.organization.created': { organizationId: string; name: string; slug: string; ownerId: string };
+  /** A member invited `email` (who has a week to accept) with `role`; a pending one of theirs was replaced. */
+  'identity.organization.member_invited': {
+    organizationId: string;
+    invitationId: string;
+    email: string;
+    role: string;
+  };
+  /** `userId` joined with `role`: by accepting `invitationId`, or as the organization's creator. */
+  'identity.organization.member_added': {
+    organizationId: string;
+    userId: string;
+    role: string;
+    invitationId: string | null;
+  };
+  /**
+   * `userId` is no longer a member: `removed` by an owner or administrator (the event's actor), or
+   * `left`. Their sessions active in it were revoked (`sessionIds`).
+   */
+  'identity.organization.member_removed': {
+    organizationId: string;
+    userId: string;
+    reason: 'removed' | 'left';
+    sessionIds: string[];
+  };
+  /** An owner or administrator (the actor) changed `userId`'s membership role. */
+  'identity.organization.member_role_changed': { organizationId: string; userId: string; from: string; to: string };
+  /** A session's active organization changed (`null`: none), by `switchOrganization`. */
+  'identity.organization.switched': { userId: string; sessionId: string; from: string | null; to: string | null };
   /**
    * An external provider's user (`subject`) was linked to `userId`'s account, at their first
    * sign-in with it. `adopted`: the account's email was unverified, so whoever had registered it

@@ -35,6 +35,9 @@ import { oidcRoutes } from './oidc/oidc.routes.js';
 import { ExternalIdentity, ProviderSignIn } from './provider/provider.entity.js';
 import { ProviderSignInResolver } from './provider/provider.resolver.js';
 import { providerRoutes } from './provider/provider.routes.js';
+import { invitationEmail, type InvitationMailData } from './organization/invitation-mail.js';
+import { Organization, OrganizationInvitation, OrganizationMember } from './organization/organization.entity.js';
+import { OrganizationMemberResolver, OrganizationResolver } from './organization/organization.resolver.js';
 
 export default defineModule<typeof identityConfigSchema, IdentityServices>({
   manifest: new URL('../module.yaml', import.meta.url),
@@ -51,6 +54,9 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
     OAuthClient,
     ExternalIdentity,
     ProviderSignIn,
+    Organization,
+    OrganizationMember,
+    OrganizationInvitation,
   ],
   migrations,
   resolvers: [
@@ -63,13 +69,20 @@ export default defineModule<typeof identityConfigSchema, IdentityServices>({
     ApiKeyResolver,
     OAuthClientResolver,
     ProviderSignInResolver,
+    OrganizationResolver,
+    OrganizationMemberResolver,
   ],
   orphanedTypes: [AuthPayload],
   // Profiles are public; `email` and `emailVerified` keep their own field rules.
   references: { User: { rule: publicAccess, resolve: resolveUserReference } },
   rules,
   services: createIdentityServices,
-  mail: { templates: identityMailTemplates },
+  mail: {
+    templates: {
+      ...identityMailTemplates,
+      organizationInvitation: (data: InvitationMailData) => invitationEmail(data),
+    },
+  },
   consumers: [revocationFeedConsumer, userFilesCleanup],
   // Run by the schedules of module.yaml, once per deployment per tick.
   jobs: {

@@ -107,6 +107,9 @@ export const rules: IRules = {
     sessions: perCaller(account),
     // The caller's own, or others' with identity.apikey.read (checked by the resolver too).
     apiKeys: perCaller(and(personal, or(ownApiKeys, permission(Permission.ApikeyRead)))),
+    // The caller's own organizations; one they are not a member of answers null (the resolvers).
+    myOrganizations: perCaller(account),
+    organization: perCaller(account),
   },
   Mutation: {
     createOAuthClient: permission(Permission.ClientCreate),
@@ -143,6 +146,15 @@ export const rules: IRules = {
     createApiKey: perCaller(and(personal, or(apiKeyForSelf, permission(Permission.ApikeyCreate)))),
     revokeApiKey: perCaller(or(ownsApiKey, permission(Permission.ApikeyRevoke))),
     createServiceAccount: and(personal, permission(Permission.ServiceaccountCreate)),
+    // Organizations are managed by people, never by API keys; who may do what in one (owners,
+    // administrators, members) is the membership's, checked by the service (docs/tenancy.md).
+    createOrganization: perCaller(account),
+    inviteMember: perCaller(account),
+    acceptInvitation: perCaller(account),
+    setMemberRole: perCaller(account),
+    removeMember: perCaller(account),
+    leaveOrganization: perCaller(account),
+    switchOrganization: perCaller(account),
   },
   User: {
     id: publicAccess,
@@ -164,6 +176,11 @@ export const rules: IRules = {
   RecoveryCodes: authenticated,
   HttpHeader: authenticated,
   SignInProvider: publicAccess,
+  // Reached only through the caller's own memberships (the queries and mutations above).
+  Organization: authenticated,
+  OrganizationMember: authenticated,
+  OrganizationMembership: authenticated,
+  OrganizationInvitation: authenticated,
   // Only ever the caller's own: returned by `signInWithProvider`.
   ProviderSignInStart: publicAccess,
   // Only ever the caller's own: returned by login/refresh and the `sessions` query.

@@ -17,6 +17,8 @@ import { TotpSecrets } from './totp/secret.js';
 import { TotpService } from './totp/totp.service.js';
 import { ProviderSignInService } from './provider/provider-sign-in.service.js';
 import { ExternalProviders } from './provider/providers.js';
+import { OrganizationService } from './organization/organization.service.js';
+import { appLink } from './account/account-mail.js';
 
 /** Everything identity's resolvers and routes use, built once the database is up. */
 export interface IdentityServices {
@@ -38,6 +40,8 @@ export interface IdentityServices {
   oauthClients: OAuthClientService;
   /** Sign-in with external OpenID Connect providers (`signInWithProvider`, its callback, `completeProviderSignIn`). */
   providerSignIns: ProviderSignInService;
+  /** Organizations, their members and invitations (`createOrganization`, `inviteMember`, …). */
+  organizations: OrganizationService;
   close(): Promise<void>;
 }
 
@@ -60,12 +64,24 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
     emit,
     productName: config.productName,
   });
-  const sessions = new SessionService({
+  const organizations: OrganizationService = new OrganizationService({
+    emit,
+    // Called at requests only, once `sessions` below exists.
+    revokeSessions: (tx, userId, organizationId, reason) =>
+      sessions.revokeInOrganization(tx, userId, organizationId, reason),
+    mail: runtime.mail,
+    logger: logger.child({ component: 'organizations' }),
+    limits: config.organizations,
+    invitationLink: (token) => appLink(config.appUrl, 'accept-invitation', token),
+    productName: config.productName,
+  });
+  const sessions: SessionService = new SessionService({
     hasher,
     keys,
     throttle,
     emit,
     secondFactor: totp,
+    isMember: (em, organizationId, userId) => organizations.isMember(em, organizationId, userId),
     tokens: {
       issuer: platform.auth.issuer,
       audience: platform.auth.audience,
@@ -110,6 +126,7 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
     keys,
     hasher,
     revocationFeed,
+    organizations,
     users,
     totp,
     uploads: new UploadService({ files: runtime.files, emit, logger, avatarMaxBytes: config.avatars.maxBytes }),

@@ -22,7 +22,7 @@ export interface Grant {
 export class FakeAuthz {
   /** The Authorization header of every request, in order (undefined when absent). */
   readonly requests: Array<string | undefined> = [];
-  readonly grants = new Map<string, Grant & { userId: string }>();
+  readonly grants = new Map<string, Grant & { userId: string; organizationId?: string }>();
   guest: Grant = { all: false, permissions: ['blog.post.read'] };
   /** Overrides the status (and body) of every answer while set. */
   failWith: { status: number; body: unknown } | undefined;
@@ -44,7 +44,15 @@ export class FakeAuthz {
       const [status, body] = this.failWith
         ? [this.failWith.status, this.failWith.body]
         : grant
-          ? [200, { userId: grant.userId, all: grant.all, permissions: [...grant.permissions] }]
+          ? [
+              200,
+              {
+                userId: grant.userId,
+                ...('organizationId' in grant ? { organizationId: grant.organizationId } : {}),
+                all: grant.all,
+                permissions: [...grant.permissions],
+              },
+            ]
           : [401, { error: 'Invalid or expired token' }];
       void (this.gate ?? Promise.resolve()).then(() => {
         if (!res.destroyed) res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -69,6 +77,17 @@ export class FakeAuthz {
     const token = `token-of-${id}`;
     this.grants.set(token, { userId: id, all: false, permissions: [], ...grant });
     return { id, token };
+  }
+
+  /** `user` acting in an organization: another token (as identity issues), with its own grants. */
+  inOrganization(
+    user: { id: string },
+    grant: Partial<Grant> = {},
+  ): Required<Pick<AuthenticatedUser, 'id' | 'token' | 'organizationId'>> {
+    const organizationId = randomUUID();
+    const token = `token-of-${user.id}-in-${organizationId}`;
+    this.grants.set(token, { userId: user.id, organizationId, all: false, permissions: [], ...grant });
+    return { id: user.id, token, organizationId };
   }
 
   grant(user: { token: string }, permissions: string[]): void {

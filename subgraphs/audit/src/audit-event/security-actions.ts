@@ -30,6 +30,10 @@ export const SECURITY_ACTIONS = [
   'authz.grant.changed',
   'authz.assignment.created',
   'authz.assignment.deleted',
+  // Who belongs to which organization, and with what say over it (docs/tenancy.md)
+  'identity.organization.member_added',
+  'identity.organization.member_role_changed',
+  'identity.organization.member_removed',
   // Credentials made for programs (docs/identity.md#api-keys-and-service-accounts)
   'identity.apikey.created',
   'identity.apikey.revoked',

@@ -21,6 +21,11 @@ describe('targetOf', () => {
     ['notes.note_item.shared', { noteItemId: 'n', userId: 'u' }, { type: 'note_item', id: 'n' }],
     ['notes.folder.moved', { parentId: 'f2', userId: 'u' }, { type: 'parent', id: 'f2' }],
     ['notes.thing.done', { count: 3 }, undefined],
+    [
+      'identity.organization.member_added',
+      { organizationId: 'o', userId: 'u', role: 'member', invitationId: 'i' },
+      { type: 'user', id: 'u' },
+    ],
   ])('%s → %j', (topic, payload, expected) => {
     expect(targetOf(topic, payload as Record<string, unknown>)).toEqual(expected);
   });
@@ -106,6 +111,26 @@ describe('mapEvent', () => {
       userAgent: 'curl/8',
       occurredAt: new Date(event.occurredAt),
     });
+  });
+
+  it('names the organization the actor was active in, beside their API key, in the metadata', () => {
+    const organizationId = randomUUID();
+    const keyId = randomUUID();
+    const event = createEvent(
+      'blog',
+      'blog.post.created',
+      { postId: 'p', authorId: ACTOR },
+      { actorId: ACTOR, actorKeyId: keyId, organizationId: organizationId.toUpperCase() },
+    );
+    expect(mapEvent(event).draft.metadata).toEqual({
+      postId: 'p',
+      authorId: ACTOR,
+      actorApiKeyId: keyId,
+      actorOrganizationId: organizationId,
+    });
+    // Without an actor, no organization: nobody acted in it.
+    const anonymous = createEvent('blog', 'blog.post.created', { postId: 'p' }, { organizationId });
+    expect(mapEvent(anonymous).draft.metadata).toEqual({ postId: 'p' });
   });
 
   it('stores whatever arrives, noting what it had to change', () => {

@@ -22,6 +22,11 @@ export const TARGETS: Readonly<Record<string, { type: string; key: string }>> = 
   'authz.grant.changed': { type: 'role', key: 'roleId' },
   'authz.assignment.created': { type: 'user', key: 'userId' },
   'authz.assignment.deleted': { type: 'user', key: 'userId' },
+  // Memberships change what a user may do; switching changes a session (docs/tenancy.md).
+  'identity.organization.member_added': { type: 'user', key: 'userId' },
+  'identity.organization.member_role_changed': { type: 'user', key: 'userId' },
+  'identity.organization.member_removed': { type: 'user', key: 'userId' },
+  'identity.organization.switched': { type: 'session', key: 'sessionId' },
 };
 
 /** Column widths of audit_event (see the migrations). */
@@ -111,6 +116,10 @@ export function mapEvent(event: PlatformEvent, now: () => Date = () => new Date(
   let metadata = scrubbed.value;
   if (actorId && isUuid(meta.actorKeyId)) {
     metadata = { ...metadata, actorApiKeyId: meta.actorKeyId.toLowerCase() };
+  }
+  // The organization the actor was active in (their token's `org`): docs/tenancy.md.
+  if (actorId && isUuid(meta.organizationId)) {
+    metadata = { ...metadata, actorOrganizationId: meta.organizationId.toLowerCase() };
   }
 
   let occurredAt = typeof event.occurredAt === 'string' ? new Date(event.occurredAt) : new Date(NaN);

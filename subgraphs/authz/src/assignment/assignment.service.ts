@@ -4,6 +4,10 @@ import { PLATFORM, type Actor, type DelegationPolicy, type DelegationSubject } f
 import { RolePermission } from '../grant/grant.entity.js';
 import { Role } from '../role/role.entity.js';
 import { KnownUser } from '../user/known-user.entity.js';
+import { KnownMember } from '../user/known-organization.entity.js';
+
+/** The `source` of assignments an organization's membership made (and takes back). */
+export const MEMBERSHIP = 'membership';
 import { RoleAssignment } from './assignment.entity.js';
 
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -113,7 +117,7 @@ export class AssignmentService {
     meta?: Partial<EventMeta>,
   ): Promise<{ assigned: string[]; removed: string[]; unknown: string[] }> {
     return em.transactional(async (tx) => {
-      const wanted = roles.length > 0 ? await tx.find(Role, { name: { $in: [...roles] } }) : [];
+      const wanted = roles.length > 0 ? await tx.find(Role, { name: { $in: [...roles] }, organizationId: null }) : [];
       const unknown = roles.filter((name) => !wanted.some((role) => role.name === name));
       const assigned: string[] = [];
       for (const role of wanted) {
@@ -159,8 +163,22 @@ export class AssignmentService {
     by: Actor,
     subject: Omit<DelegationSubject, 'role'>,
   ): Promise<Role> {
-    const found = await tx.findOne(Role, isUuid(role) ? { id: role.toLowerCase() } : { name: role });
+    // By name: a global role (the platform's own calls); by id: any role the caller may see.
+    const found = await tx.findOne(
+      Role,
+      isUuid(role) ? { id: role.toLowerCase() } : { name: role, organizationId: null },
+    );
     if (!found) throw new NotFoundError('Role', role);
+    await this.#delegation.requireVisible(tx, by, found);
+    // An organization's roles go to its members only.
+    if (
+      found.organizationId &&
+      subject.targetUserId &&
+      subject.action === 'assignRole' &&
+      (await tx.count(KnownMember, { organizationId: found.organizationId, userId: subject.targetUserId })) === 0
+    ) {
+      throw new NotFoundError("Member of the role's organization", subject.targetUserId);
+    }
     if (by !== PLATFORM) {
       const grants = await tx.find(RolePermission, { role: found.id });
       const needed = this.#delegation.authorityOf(
@@ -188,11 +206,80 @@ export class AssignmentService {
     });
   }
 
-  /** The roles of each user in one query, in the order asked, each list sorted by name. */
-  async rolesOf(em: EntityManager, userIds: readonly string[]): Promise<Role[][]> {
+  /**
+   * Makes `userId` hold the built-in role of `organizationId` that goes with their membership role
+   * (`admin` for owners and administrators, `member` for members), and not the other one, as far
+   * as membership gave it (`source: membership`). What someone assigned by hand stays.
+   */
+  async syncMembership(
+    em: EntityManager,
+    organizationId: string,
+    userId: string,
+    membershipRole: string,
+    meta?: Partial<EventMeta>,
+  ): Promise<{ assigned: string[]; removed: string[] }> {
+    const wantedName = membershipRole === 'member' ? 'member' : 'admin';
+    return em.transactional(async (tx) => {
+      const builtIn = await tx.find(Role, { organizationId, builtIn: true, name: { $in: ['admin', 'member'] } });
+      const assigned: string[] = [];
+      const removed: string[] = [];
+      for (const role of builtIn) {
+        if (role.name === wantedName) {
+          const inserted = await tx
+            .createQueryBuilder(RoleAssignment)
+            .insert({ userId, role: role.id, assignedAt: new Date(), source: MEMBERSHIP })
+            .onConflict(['userId', 'role'])
+            .ignore()
+            .returning(['userId'])
+            .execute('all');
+          if (inserted.length === 0) continue;
+          assigned.push(role.name);
+          await this.#emit(tx, 'authz.assignment.created', { userId, roleId: role.id, roleName: role.name }, meta);
+        } else if ((await tx.nativeDelete(RoleAssignment, { userId, role: role.id, source: MEMBERSHIP })) > 0) {
+          removed.push(role.name);
+          await this.#emit(tx, 'authz.assignment.deleted', { userId, roleId: role.id, roleName: role.name }, meta);
+        }
+      }
+      return { assigned, removed };
+    });
+  }
+
+  /** Takes every role of `organizationId` from `userId` (no longer a member); returns how many went. */
+  async unassignOrganization(
+    em: EntityManager,
+    organizationId: string,
+    userId: string,
+    meta?: Partial<EventMeta>,
+  ): Promise<number> {
+    return em.transactional(async (tx) => {
+      const removed = await tx.execute<Array<{ role_id: string; name: string }>>(
+        `delete from ${this.#tables.assignment} a using ${this.#tables.role} r
+          where a.user_id = ? and r.id = a.role_id and r.organization_id = ? returning a.role_id, r.name`,
+        [userId, organizationId],
+      );
+      for (const { role_id: roleId, name: roleName } of removed) {
+        await this.#emit(tx, 'authz.assignment.deleted', { userId, roleId, roleName }, meta);
+      }
+      return removed.length;
+    });
+  }
+
+  /**
+   * The roles of each user in one query, in the order asked, each list sorted by name: global
+   * roles, and those of `organizationId` when one is given.
+   */
+  async rolesOf(
+    em: EntityManager,
+    userIds: readonly string[],
+    organizationId: string | null = null,
+  ): Promise<Role[][]> {
     const rows = await em.find(
       RoleAssignment,
-      { userId: { $in: [...userIds] } },
+      {
+        userId: { $in: [...userIds] },
+        // `in (null, …)` never matches null in SQL: global roles are asked for by `is null`.
+        role: organizationId ? { $or: [{ organizationId: null }, { organizationId }] } : { organizationId: null },
+      },
       { populate: ['role'], orderBy: { role: { name: 'asc' } } },
     );
     const byUser = new Map<string, Role[]>();

@@ -245,7 +245,12 @@ describe('delegation', () => {
         catalogue,
         guestAllowList: new Set(['blog.post.read', 'blog.post.create']),
       });
-      const roles = new RoleService({ emit: () => Promise.resolve(), catalogue, delegation: wider });
+      const roles = new RoleService({
+        emit: () => Promise.resolve(),
+        catalogue,
+        delegation: wider,
+        organizationAllowList: new Set(),
+      });
       const admin = { userId: users.admin, logger: handle.runtime.logger };
       await roles.grant(em(), ids.guest!, ['blog.post.create'], admin);
       expect(await effective(undefined)).toEqual(['blog.post.create', 'blog.post.read']);

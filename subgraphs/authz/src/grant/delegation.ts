@@ -1,4 +1,4 @@
-import { ForbiddenError, type Logger, type EntityManager } from '@platform/kernel';
+import { ForbiddenError, NotFoundError, type Logger, type EntityManager } from '@platform/kernel';
 import { restrictTo, type EffectivePermissions } from '@platform/kernel/contracts';
 import type { Role } from '../role/role.entity.js';
 import type { PermissionCatalogue } from './catalogue.js';
@@ -18,6 +18,8 @@ export interface Delegator {
    * so a key cannot hand out (to roles, to other users) what it may not use itself.
    */
   restriction?: readonly string[];
+  /** The organization the caller acts in (their token's `org`); null or absent: none. */
+  organizationId?: string | null;
 }
 
 /** The platform itself (identity's events, start-up): not bound by delegation, only by the guest allow-list. */
@@ -31,7 +33,7 @@ export type DelegationAction =
 /** What a refused change was about, for the message and the log. */
 export interface DelegationSubject {
   action: DelegationAction;
-  role?: { id?: string; name: string };
+  role?: { id?: string; name: string; organizationId?: string | null };
   targetUserId?: string;
 }
 
@@ -61,6 +63,17 @@ export class DelegationError extends ForbiddenError {
   }
 }
 
+/** The permission each kind of change needs (the shield rule checks it too, in the caller's active organization). */
+const ACTION_PERMISSION: Record<DelegationAction, string> = {
+  createRole: 'authz.role.create',
+  updateRole: 'authz.role.update',
+  grantPermissions: 'authz.role.update',
+  revokePermission: 'authz.role.update',
+  deleteRole: 'authz.role.delete',
+  assignRole: 'authz.role.assign',
+  unassignRole: 'authz.role.assign',
+};
+
 /** What the caller holds that `needed` asks for, sorted; `['*']` when only `all` is lacking. */
 export function lacking(holder: EffectivePermissions, needed: Authority): string[] {
   if (holder.all) return [];
@@ -89,6 +102,12 @@ const VERB: Partial<Record<DelegationAction, string>> = {
  *
  * An administrator (a role granting every permission) passes every delegation check. A role that
  * grants every permission needs a caller who holds every permission in that sense too.
+ *
+ * Organizations (docs/tenancy.md): a change to a role of an organization is weighed against what
+ * the caller holds while active in that organization (its roles' grants and their global ones);
+ * any other change, to a global role or another organization's, against their global authority
+ * only. Either way the authority must include the change's own permission (`authz.role.*`), so an
+ * organization administrator can never reach a global role nor another organization's.
  */
 export class DelegationPolicy {
   readonly #effective: EffectivePermissionQuery;
@@ -127,12 +146,42 @@ export class DelegationPolicy {
    */
   async requireHeld(em: EntityManager, actor: Actor, needed: Authority, subject: DelegationSubject): Promise<void> {
     if (actor === PLATFORM) return;
-    const held = await this.#effective.of(em, actor.userId);
-    const authority =
-      actor.restriction && actor.userId ? restrictTo(held, { id: actor.userId, restriction: actor.restriction }) : held;
-    const missing = lacking(authority, needed);
+    const authority = await this.authorityIn(em, actor, subject.role?.organizationId ?? null);
+    const action = ACTION_PERMISSION[subject.action];
+    const missing = lacking(authority, { all: needed.all, permissions: [action, ...needed.permissions] });
     if (missing.length === 0) return;
-    throw this.#refuse(actor, subject, missing, 'delegation', this.#delegationMessage(subject, missing));
+    const message = missing.includes(action)
+      ? `Missing permission ${action}: ${
+          subject.role?.organizationId
+            ? "an organization's roles are changed by those who hold it there (acting in that organization) or globally"
+            : 'global roles are changed only by those who hold it globally, not through an organization'
+        }`
+      : this.#delegationMessage(subject, missing);
+    throw this.#refuse(actor, subject, missing.includes(action) ? [action] : missing, 'delegation', message);
+  }
+
+  /**
+   * What `actor` may wield over roles of `organizationId` (null: global roles): their permissions
+   * in it when it is the organization they act in, their global ones otherwise; an API key's
+   * restriction applies.
+   */
+  async authorityIn(em: EntityManager, actor: Delegator, organizationId: string | null): Promise<EffectivePermissions> {
+    const inside = organizationId !== null && actor.organizationId === organizationId;
+    const held = await this.#effective.of(em, actor.userId, inside ? organizationId : null);
+    return actor.restriction && actor.userId
+      ? restrictTo(held, { id: actor.userId, restriction: actor.restriction })
+      : held;
+  }
+
+  /**
+   * NOT_FOUND for a role of an organization the caller does not act in, unless they may read
+   * roles globally (platform staff): another organization's roles do not exist for its members.
+   */
+  async requireVisible(em: EntityManager, actor: Actor, role: Pick<Role, 'id' | 'organizationId'>): Promise<void> {
+    if (actor === PLATFORM || !role.organizationId || actor.organizationId === role.organizationId) return;
+    const global = await this.authorityIn(em, actor, null);
+    if (global.all || global.permissions.has('authz.role.read')) return;
+    throw new NotFoundError('Role', role.id);
   }
 
   /** Throws DelegationError when `role` is the guest role and any of `permissions` is outside the allow-list. */

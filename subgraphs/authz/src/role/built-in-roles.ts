@@ -50,7 +50,9 @@ export class BuiltInRoles {
    */
   async ensure(em: EntityManager): Promise<string[]> {
     const existing = new Set(
-      (await em.find(Role, { name: { $in: BUILT_IN_ROLES.map((r) => r.name) } })).map((r) => r.name),
+      (await em.find(Role, { name: { $in: BUILT_IN_ROLES.map((r) => r.name) }, organizationId: null })).map(
+        (r) => r.name,
+      ),
     );
     const missing = BUILT_IN_ROLES.filter((role) => !existing.has(role.name));
     if (missing.length === 0) return [];
@@ -59,20 +61,14 @@ export class BuiltInRoles {
       const created: string[] = [];
       for (const role of missing) {
         const id = randomUUID();
-        const inserted = await tx
-          .createQueryBuilder(Role)
-          .insert({
-            id,
-            name: role.name,
-            description: role.description,
-            builtIn: true,
-            grantsAll: role.grantsAll,
-            createdAt: now,
-          })
-          .onConflict(['name'])
-          .ignore()
-          .returning(['id'])
-          .execute('all');
+        // The conflict target names the global roles' unique index (its predicate included).
+        const inserted = await tx.execute<Array<{ id: string }>>(
+          `insert into ${this.#roles} (id, name, description, built_in, grants_all, created_at)
+           values (?, ?, ?, true, ?, ?)
+           on conflict (name) where organization_id is null do nothing
+           returning id`,
+          [id, role.name, role.description, role.grantsAll, now],
+        );
         if (inserted.length === 0) continue; // another process made it first
         const grants = role.grants.filter(
           (permission) =>
@@ -101,7 +97,7 @@ export class BuiltInRoles {
       // One statement that names what it removed, so concurrent starts report each grant once.
       const removed = await tx.execute<Array<{ role_id: string; name: string; permission: string }>>(
         `delete from ${this.#grants} p using ${this.#roles} r
-          where r.id = p.role_id and r.name = ? and r.built_in
+          where r.id = p.role_id and r.name = ? and r.built_in and r.organization_id is null
             and not (p.permission = any(?::text[]))
         returning p.role_id, r.name, p.permission`,
         [GUEST_ROLE, `{${allowed.map((name) => `"${name}"`).join(',')}}`],

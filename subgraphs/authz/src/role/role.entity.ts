@@ -14,8 +14,16 @@ export class Role {
   id: string & Opt = randomUUID();
 
   @Field()
-  @Property({ type: 'varchar', length: 64, unique: 'role_name_key' })
+  /** Unique among global roles, and within its organization (two partial unique indexes). */
+  @Property({ type: 'varchar', length: 64 })
   name!: string;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The organization the role belongs to (it holds only there); null for a global role',
+  })
+  @Property({ type: 'uuid', nullable: true })
+  organizationId?: string | null;
 
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })

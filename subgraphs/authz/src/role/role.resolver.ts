@@ -15,13 +15,20 @@ export class RoleResolver {
     return loadRole(ctx, requireUuid(id));
   }
 
-  @Query(() => RoleConnection, { description: 'Roles, newest first' })
-  roles(
+  @Query(() => RoleConnection, {
+    description:
+      "Roles, newest first: the global ones and those of the caller's active organization, or of `organizationId` (acting in it, or reading roles globally)",
+  })
+  async roles(
     @Ctx() ctx: AuthzContext,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('organizationId', () => ID, { nullable: true }) organizationId?: string | null,
   ) {
-    return listRoles(ctx.em, { first, after });
+    const scope = organizationId ? requireUuid(organizationId, 'organizationId') : (ctx.user?.organizationId ?? null);
+    // Another organization's roles are for those who read roles globally.
+    await ctx.services.delegation.requireVisible(ctx.em, delegatorOf(ctx), { id: scope ?? '', organizationId: scope });
+    return listRoles(ctx.em, { first, after, organizationId: scope });
   }
 
   @Query(() => [Permission], { description: "Every permission the platform's modules declare, by name" })

@@ -7,6 +7,7 @@ import {
   NEWEST_FIRST,
   NotFoundError,
   pageOf,
+  requireUuid,
   toConnection,
   type Connection,
   type PageArgs,
@@ -17,19 +18,25 @@ import type { AuthzEvents } from '../events.js';
 import { RoleAssignment } from '../assignment/assignment.entity.js';
 import { RolePermission } from '../grant/grant.entity.js';
 import type { PermissionCatalogue } from '../grant/catalogue.js';
-import type { Actor, DelegationAction, DelegationPolicy } from '../grant/delegation.js';
+import { PLATFORM, type Actor, type DelegationAction, type DelegationPolicy } from '../grant/delegation.js';
+import { KnownOrganization } from '../user/known-organization.entity.js';
 import { Role } from './role.entity.js';
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]{1,63}$/;
 const MAX_DESCRIPTION = 500;
 const MAX_PERMISSIONS_PER_CALL = 200;
 
-export type ListRolesArgs = PageArgs;
+export type ListRolesArgs = PageArgs & {
+  /** Global roles and those of this organization (null: global roles only). */
+  organizationId: string | null;
+};
 
 export interface CreateRoleInput {
   name: string;
   description?: string | null;
   permissions?: string[] | null;
+  /** The organization it belongs to; null: a global role; undefined: the caller's active organization, else global. */
+  organizationId?: string | null;
 }
 
 export interface UpdateRoleInput {
@@ -40,9 +47,13 @@ export interface UpdateRoleInput {
 /** Reads roles; newest first with keyset cursors. */
 export async function listRoles(em: EntityManager, args: ListRolesArgs): Promise<Connection<Role>> {
   const { size, cursor } = pageOf(args);
+  // `in (null, …)` never matches null in SQL: global roles are asked for by `is null`.
+  const scope = args.organizationId
+    ? { $or: [{ organizationId: null }, { organizationId: args.organizationId }] }
+    : { organizationId: null };
   const [rows, totalCount] = await Promise.all([
-    em.find(Role, afterCursor(cursor), { orderBy: NEWEST_FIRST, limit: size + 1 }),
-    em.count(Role, {}),
+    em.find(Role, { $and: [afterCursor(cursor), scope] }, { orderBy: NEWEST_FIRST, limit: size + 1 }),
+    em.count(Role, scope),
   ]);
   return toConnection(rows, size, totalCount);
 }
@@ -85,30 +96,65 @@ export class RoleService {
   readonly #emit: Emit<AuthzEvents>;
   readonly #catalogue: PermissionCatalogue;
   readonly #delegation: DelegationPolicy;
+  readonly #organizationAllowList: ReadonlySet<string>;
 
-  constructor(deps: { emit: Emit<AuthzEvents>; catalogue: PermissionCatalogue; delegation: DelegationPolicy }) {
+  constructor(deps: {
+    emit: Emit<AuthzEvents>;
+    catalogue: PermissionCatalogue;
+    delegation: DelegationPolicy;
+    /** What a role of an organization may grant (`modules.authz.organizationAllowList`). */
+    organizationAllowList: ReadonlySet<string>;
+  }) {
     this.#emit = deps.emit;
     this.#catalogue = deps.catalogue;
     this.#delegation = deps.delegation;
+    this.#organizationAllowList = deps.organizationAllowList;
+  }
+
+  /** The organization a new role belongs to: as asked, else the caller's active one, else none (global). */
+  #scopeOf(input: CreateRoleInput, by: Actor): string | null {
+    if (input.organizationId === null) return null;
+    if (input.organizationId !== undefined) return requireUuid(input.organizationId, 'organizationId');
+    return by === PLATFORM ? null : (by.organizationId ?? null);
+  }
+
+  /** INPUT error unless a role of an organization may grant every one of `permissions`. */
+  #requireOrganizationGrantable(role: { organizationId?: string | null }, permissions: readonly string[]): void {
+    if (!role.organizationId) return;
+    const outside = permissions.filter((name) => !this.#organizationAllowList.has(name)).sort();
+    if (outside.length === 0) return;
+    throw new InputError(
+      `An organization's role cannot grant ${outside.join(', ')}: only the permissions of modules.authz.organizationAllowList`,
+      outside.map((name) => ({ field: 'permissions', message: `${name} is not grantable within an organization` })),
+    );
   }
 
   async create(em: EntityManager, input: CreateRoleInput, by: Actor): Promise<Role> {
     const name = roleName(input.name);
     const description = roleDescription(input.description);
     const permissions = this.#known(input.permissions ?? [], 'permissions');
+    const organizationId = this.#scopeOf(input, by);
+    this.#requireOrganizationGrantable({ organizationId }, permissions);
     try {
       return await em.transactional(async (tx) => {
+        if (organizationId && (await tx.count(KnownOrganization, { id: organizationId })) === 0) {
+          throw new NotFoundError('Organization', organizationId);
+        }
         await this.#delegation.requireHeld(
           tx,
           by,
           { all: false, permissions },
-          { action: 'createRole', role: { name } },
+          { action: 'createRole', role: { name, organizationId } },
         );
-        const role = tx.create(Role, { name, description });
+        const role = tx.create(Role, { name, description, organizationId });
         await tx.flush();
         for (const permission of permissions) tx.create(RolePermission, { role, permission });
         await tx.flush();
-        await this.#emit(tx, 'authz.role.created', { roleId: role.id, name });
+        await this.#emit(tx, 'authz.role.created', {
+          roleId: role.id,
+          name,
+          ...(organizationId ? { organizationId } : {}),
+        });
         if (permissions.length > 0) {
           await this.#emit(tx, 'authz.grant.changed', {
             roleId: role.id,
@@ -137,7 +183,7 @@ export class RoleService {
     }
     try {
       return await em.transactional(async (tx) => {
-        const role = await this.#find(tx, id);
+        const role = await this.#find(tx, id, by);
         const changed: string[] = [];
         if (name !== undefined && name !== role.name) {
           if (role.builtIn) throw new ConflictError(`Built-in role ${role.name} cannot be renamed`);
@@ -164,7 +210,7 @@ export class RoleService {
   /** Deletes a role with its grants and assignments; built-in roles stay (CONFLICT). */
   async delete(em: EntityManager, id: string, by: Actor): Promise<boolean> {
     return em.transactional(async (tx) => {
-      const role = await this.#find(tx, id);
+      const role = await this.#find(tx, id, by);
       if (role.builtIn) throw new ConflictError(`Built-in role ${role.name} cannot be deleted`);
       await this.#requireHoldsRole(tx, by, role, [], 'deleteRole');
       const holders = await tx.count(RoleAssignment, { role: role.id });
@@ -180,8 +226,9 @@ export class RoleService {
     const wanted = this.#known(permissions, 'permissions');
     if (wanted.length === 0) throw InputError.field('permissions', 'name at least one permission');
     return em.transactional(async (tx) => {
-      const role = await this.#find(tx, roleId);
+      const role = await this.#find(tx, roleId, by);
       if (role.grantsAll) throw new ConflictError(`Role ${role.name} already holds every permission`);
+      this.#requireOrganizationGrantable(role, wanted);
       const subject = { action: 'grantPermissions', role } as const;
       this.#delegation.requireGuestAllows(by, role, wanted, subject);
       await this.#requireHoldsRole(tx, by, role, wanted, 'grantPermissions');
@@ -204,7 +251,7 @@ export class RoleService {
   async revoke(em: EntityManager, roleId: string, permission: string, by: Actor): Promise<Role> {
     const name = typeof permission === 'string' ? permission.trim() : '';
     return em.transactional(async (tx) => {
-      const role = await this.#find(tx, roleId);
+      const role = await this.#find(tx, roleId, by);
       if (role.grantsAll) throw new ConflictError(`Role ${role.name} holds every permission; none can be revoked`);
       await this.#requireHoldsRole(tx, by, role, [], 'revokePermission');
       const removed = await tx.nativeDelete(RolePermission, { role: role.id, permission: name });
@@ -242,11 +289,12 @@ export class RoleService {
    * The role, locked until the transaction ends: changes to one role happen one at a time, so
    * what the delegation check read is what the change applies to.
    */
-  async #find(tx: EntityManager, id: string): Promise<Role> {
+  async #find(tx: EntityManager, id: string, by: Actor): Promise<Role> {
     const role = isUuid(id)
       ? await tx.findOne(Role, { id: id.toLowerCase() }, { lockMode: LockMode.PESSIMISTIC_WRITE })
       : null;
     if (!role) throw new NotFoundError('Role', id);
+    await this.#delegation.requireVisible(tx, by, role);
     return role;
   }
 

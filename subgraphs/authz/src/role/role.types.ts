@@ -1,8 +1,11 @@
-import { Field, InputType, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, ObjectType } from 'type-graphql';
 
 @InputType({ description: 'A new role' })
 export class CreateRoleInput {
-  @Field({ description: '2-64 lower-case letters, digits, "-" or "_", starting with a letter; unique' })
+  @Field({
+    description:
+      '2-64 lower-case letters, digits, "-" or "_", starting with a letter; unique among global roles, or within its organization',
+  })
   name!: string;
 
   @Field(() => String, { nullable: true })
@@ -10,6 +13,13 @@ export class CreateRoleInput {
 
   @Field(() => [String], { nullable: true, description: 'Permissions it grants from the start' })
   permissions?: string[] | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "The organization it belongs to (its roles grant only within modules.authz.organizationAllowList); null: a global role; left out: the caller's active organization, else global",
+  })
+  organizationId?: string | null;
 }
 
 @InputType({ description: 'Changes to a role; built-in roles keep their names' })

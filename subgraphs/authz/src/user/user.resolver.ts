@@ -6,20 +6,28 @@ import { User, userOf } from './user.type.js';
 
 @Resolver(() => User)
 export class UserRolesResolver {
-  @FieldResolver(() => [Role], { description: 'The roles the user holds, by name' })
+  @FieldResolver(() => [Role], {
+    description: "The roles the user holds, by name: global ones and those of the caller's active organization",
+  })
   roles(@Root() user: User, @Ctx() ctx: AuthzContext): Promise<Role[]> {
+    const organizationId = ctx.user?.organizationId ?? null;
     return ctx
-      .loader<string, Role[]>('User.roles', (ids) => ctx.services.assignments.rolesOf(ctx.em, ids))
+      .loader<string, Role[]>('User.roles', (ids) => ctx.services.assignments.rolesOf(ctx.em, ids, organizationId))
       .load(user.id);
   }
 
   @FieldResolver(() => [String], {
-    description: "Everything the user may do: their roles' grants and the guest role's, sorted",
+    description:
+      "Everything the user may do: their roles' grants and the guest role's, in the caller's active organization, sorted",
   })
   async permissions(@Root() user: User, @Ctx() ctx: AuthzContext): Promise<string[]> {
+    const organizationId = ctx.user?.organizationId ?? null;
     const effective = await ctx
       .loader<string, Awaited<ReturnType<AuthzContext['services']['effective']['of']>>>('User.permissions', (ids) =>
-        ctx.services.effective.ofMany(ctx.em, ids),
+        ctx.services.effective.ofMany(
+          ctx.em,
+          ids.map((userId) => ({ userId, organizationId })),
+        ),
       )
       .load(user.id);
     return [...effective.permissions].sort();

@@ -1,3 +1,4 @@
+import { OrganizationMember } from '../organization/organization.entity.js';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import {
   AuthenticationError,
@@ -281,6 +282,8 @@ export class AccountService {
       await tx.nativeDelete(EmailToken, { userId });
       // Sessions, second factor, API keys and provider links go with the account.
       await endCredentials(tx, userId, this.deps, 'user_deleted');
+      // Memberships go too (an organization may be left without an owner: platform staff decide).
+      await tx.nativeDelete(OrganizationMember, { userId });
       await this.deps.emit(tx, 'identity.user.deleted', { userId });
     });
     return true;

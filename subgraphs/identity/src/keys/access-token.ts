@@ -2,10 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, type CryptoKey } from 'jose';
 import { SIGNING_ALG } from './key-material.js';
 
-/** Who the token is for: the user (`sub`) and the session it belongs to (`sid`, for revocation). */
+/**
+ * Who the token is for: the user (`sub`), the session it belongs to (`sid`, for revocation) and
+ * the organization active in it (`org`, only for a member; absent: none).
+ */
 export interface AccessTokenClaims {
   sub: string;
   sid: string;
+  org?: string | null;
 }
 
 export interface AccessTokenOptions {
@@ -16,7 +20,7 @@ export interface AccessTokenOptions {
 
 /**
  * A short-lived JWT signed with the current key: header `{ alg: 'EdDSA', kid, typ: 'JWT' }`,
- * claims `sub`, `sid`, `iat`, `exp`, `iss`, `aud` and a unique `jti`. Verifiers find the key
+ * claims `sub`, `sid`, `org` (when one is active), `iat`, `exp`, `iss`, `aud` and a unique `jti`. Verifiers find the key
  * by `kid` in `SigningKeys.jwks()`.
  */
 export async function signAccessToken(
@@ -26,7 +30,7 @@ export async function signAccessToken(
 ): Promise<{ token: string; expiresIn: number }> {
   const { kid, privateKey } = keys.current();
   const issuedAt = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ sid: claims.sid })
+  const token = await new SignJWT({ sid: claims.sid, ...(claims.org ? { org: claims.org } : {}) })
     .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuer(options.issuer)

@@ -92,7 +92,7 @@ export function passwordChangedEmail(input: Common & { when: Date; supportEmail?
   });
 }
 
-interface Layout {
+export interface Layout {
   subject: string;
   displayName: string | null | undefined;
   product: string;
@@ -108,7 +108,7 @@ function lang(input: { locale?: string }): Locale {
   return isSupportedLocale(input.locale) ? input.locale : DEFAULT_LOCALE;
 }
 
-function render(layout: Layout): EmailContent {
+export function render(layout: Layout): EmailContent {
   const locale = lang(layout);
   // A display name is user input: no line breaks or control characters in the text body either.
   const name = layout.displayName?.replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ').trim();

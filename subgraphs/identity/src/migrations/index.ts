@@ -10,6 +10,7 @@ import { Migration20261208200000_totp } from './Migration20261208200000_totp.js'
 import { Migration20261208100000_api_keys } from './Migration20261208100000_api_keys.js';
 import { Migration20261213000000_sign_in_providers } from './Migration20261213000000_sign_in_providers.js';
 import { Migration20261215000000_user_locale } from './Migration20261215000000_user_locale.js';
+import { Migration20261216000000_organizations } from './Migration20261216000000_organizations.js';
 
 /** Every migration of this module, oldest first. Add new ones at the end. */
 export const migrations: MigrationObject[] = [
@@ -24,4 +25,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261208300000_oidc', class: Migration20261208300000_oidc },
   { name: 'Migration20261213000000_sign_in_providers', class: Migration20261213000000_sign_in_providers },
   { name: 'Migration20261215000000_user_locale', class: Migration20261215000000_user_locale },
+  { name: 'Migration20261216000000_organizations', class: Migration20261216000000_organizations },
 ];

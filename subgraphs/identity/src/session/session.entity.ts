@@ -31,6 +31,11 @@ export class Session {
   @Property({ type: 'varchar', length: 40, nullable: true })
   revokedReason?: string | null;
 
+  /** The organization the session is active in (its access tokens' `org`); null: none. */
+  @Field(() => ID, { nullable: true, description: 'The organization this session is active in' })
+  @Property({ type: 'uuid', nullable: true })
+  organizationId?: string | null;
+
   @Field(() => String, { nullable: true })
   @Property({ type: 'varchar', length: 512, nullable: true })
   userAgent?: string | null;

@@ -19,8 +19,16 @@ export class SessionResolver {
       description: 'With two-factor sign-in: a code from the authenticator app, or a recovery code',
     })
     totp?: string | null,
+    @Arg('organizationId', () => ID, {
+      nullable: true,
+      description: 'The organization to be active in (the caller must be a member); none when left out',
+    })
+    organizationId?: string | null,
   ): Promise<AuthPayload> {
-    const result = await ctx.services.sessions.login(ctx.em, email, password, requestClient(), { secondFactor: totp });
+    const result = await ctx.services.sessions.login(ctx.em, email, password, requestClient(), {
+      secondFactor: totp,
+      organizationId,
+    });
     actAs(ctx, result.user.id);
     return result;
   }

@@ -1,7 +1,9 @@
 import {
   AuthenticationError,
   currentRequest,
+  ForbiddenError,
   MfaRequiredError,
+  requireUuid,
   NotFoundError,
   RateLimitError,
   type Emit,
@@ -11,6 +13,7 @@ import type { LoginThrottle, ThrottleVerdict } from '../throttle/login-throttle.
 import type { PasswordHasher } from '../password/hasher.js';
 import { signAccessToken, type SigningKeys } from '../keys/signing-keys.js';
 import { hashSecret, newSecret } from '../tokens.js';
+import { text } from '../i18n/index.js';
 import { User } from '../user/user.entity.js';
 import { findUserByEmail, normaliseEmail } from '../user/user.service.js';
 import { RefreshToken, Session } from './session.entity.js';
@@ -46,7 +49,7 @@ export interface AuthResult {
 }
 
 /** One generic answer for unknown emails and wrong passwords: no account enumeration. */
-const BAD_CREDENTIALS = 'Invalid email or password';
+const BAD_CREDENTIALS = text('login.badCredentials');
 
 /**
  * The second-factor check login makes after a right password (`TotpService`): it consumes the
@@ -70,7 +73,10 @@ export type RevocationReason =
   /** A first sign-in with a provider joined the account, whose email nobody had verified. */
   | 'provider_adopted'
   /** An OAuth client's secret was rotated or the client deleted: its client_credentials tokens end. */
-  | 'oauth_client_changed';
+  | 'oauth_client_changed'
+  /** The user was removed from, or left, the organization the session was active in. */
+  | 'organization_removed'
+  | 'organization_left';
 
 /**
  * Sessions and tokens: login issues a short-lived access JWT and an opaque refresh token;
@@ -90,6 +96,8 @@ export class SessionService {
       emit: Emit<IdentityEvents>;
       /** Two-factor sign-in; without it, a password is enough. */
       secondFactor?: SecondFactorCheck;
+      /** Whether `userId` is a member of `organizationId` (login and switching into it need it). */
+      isMember?: (em: EntityManager, organizationId: string, userId: string) => Promise<boolean>;
     },
   ) {
     this.#loginEvents = new LoginEvents({
@@ -115,7 +123,7 @@ export class SessionService {
     email: string,
     password: string,
     client: ClientInfo,
-    options: { secondFactor?: string | null } = {},
+    options: { secondFactor?: string | null; organizationId?: string | null } = {},
   ): Promise<AuthResult> {
     const account = normaliseEmail(email);
     const { hasher, throttle, emit } = this.deps;
@@ -151,9 +159,11 @@ export class SessionService {
     }
     if (second.status === 'invalid') {
       await fail('wrong_second_factor');
-      throw new AuthenticationError('Invalid or already used two-factor code');
+      throw new AuthenticationError(text('login.badSecondFactor'));
     }
     await throttle.recordSuccess(account, client.ip);
+    // Told only to whoever proved the password: whether the account is in that organization.
+    const organizationId = await this.#activeOrganization(em, user.id, options.organizationId);
 
     return em.transactional(async (tx) => {
       await this.#loginEvents.ended(tx, verdict.ended, attempt);
@@ -162,7 +172,7 @@ export class SessionService {
         // Parameters were raised since this hash was made: upgrade it while we know the password.
         await tx.nativeUpdate(User, { id: user.id }, { passwordHash: await hasher.hash(password) });
       }
-      return this.#openSession(tx, user, client);
+      return this.#openSession(tx, user, client, undefined, organizationId);
     });
   }
 
@@ -196,7 +206,7 @@ export class SessionService {
         await emit(tx, 'identity.login.failed', { userId: user.id, reason: 'wrong_second_factor' });
         await this.#loginEvents.started(tx, started, attempt);
       });
-      throw new AuthenticationError('Invalid or already used two-factor code');
+      throw new AuthenticationError(text('login.badSecondFactor'));
     }
     await throttle.recordSuccess(account, client.ip);
     return em.transactional(async (tx) => {
@@ -206,10 +216,27 @@ export class SessionService {
     });
   }
 
+  /** `organizationId` (lower-cased) when `userId` is a member; FORBIDDEN when not; null when none is asked for. */
+  async #activeOrganization(em: EntityManager, userId: string, organizationId?: string | null): Promise<string | null> {
+    if (!organizationId) return null;
+    const id = requireUuid(organizationId, 'organizationId');
+    if (!(await this.deps.isMember?.(em, id, userId))) {
+      throw new ForbiddenError('You are not a member of that organization');
+    }
+    return id;
+  }
+
   /** A new session for `user`, its tokens and `identity.login.succeeded`; inside the caller's transaction. */
-  async #openSession(tx: EntityManager, user: User, client: ClientInfo, provider?: string): Promise<AuthResult> {
+  async #openSession(
+    tx: EntityManager,
+    user: User,
+    client: ClientInfo,
+    provider?: string,
+    organizationId: string | null = null,
+  ): Promise<AuthResult> {
     const session = tx.create(Session, {
       userId: user.id,
+      organizationId,
       expiresAt: new Date(Date.now() + this.deps.tokens.refreshTokenTtlSec * 1000),
       lastUsedAt: new Date(),
       ip: client.ip?.slice(0, 64) ?? null,
@@ -220,7 +247,12 @@ export class SessionService {
     await this.deps.emit(
       tx,
       'identity.login.succeeded',
-      { userId: user.id, sessionId: session.id, ...(provider ? { provider } : {}) },
+      {
+        userId: user.id,
+        sessionId: session.id,
+        ...(provider ? { provider } : {}),
+        ...(organizationId ? { organizationId } : {}),
+      },
       { actorId: user.id },
     );
     return result;
@@ -273,7 +305,51 @@ export class SessionService {
       return { result: await this.issue(tx, user, session) };
     });
     if ('result' in outcome && outcome.result) return outcome.result;
-    throw new AuthenticationError('Invalid or expired refresh token');
+    throw new AuthenticationError(text('login.badRefreshToken'));
+  }
+
+  /**
+   * Makes `organizationId` (null: none) the session's active organization and answers new tokens
+   * naming it. The session's refresh token is replaced, as by a refresh. FORBIDDEN for an
+   * organization the user is not a member of; UNAUTHENTICATED for a session that ended.
+   */
+  async switchOrganization(
+    em: EntityManager,
+    caller: { userId: string; sessionId: string },
+    organizationId: string | null,
+  ): Promise<AuthResult> {
+    const target = await this.#activeOrganization(em, caller.userId, organizationId);
+    return em.transactional(async (tx) => {
+      const session = await tx.findOne(Session, { id: caller.sessionId, userId: caller.userId });
+      if (!session || session.revokedAt || session.expiresAt <= new Date()) throw new AuthenticationError();
+      const user = await tx.findOne(User, { id: caller.userId, deletedAt: null });
+      if (!user) throw new AuthenticationError();
+      const from = session.organizationId ?? null;
+      session.organizationId = target;
+      session.lastUsedAt = new Date();
+      // The refresh tokens handed out so far are spent: the session goes on with the new one.
+      await tx.nativeUpdate(RefreshToken, { sessionId: session.id, usedAt: null }, { usedAt: new Date() });
+      const result = await this.issue(tx, user, session);
+      await this.deps.emit(tx, 'identity.organization.switched', {
+        userId: user.id,
+        sessionId: session.id,
+        from,
+        to: target,
+      });
+      return result;
+    });
+  }
+
+  /** Revokes `userId`'s live sessions active in `organizationId`, inside the caller's transaction. */
+  async revokeInOrganization(
+    tx: EntityManager,
+    userId: string,
+    organizationId: string,
+    reason: RevocationReason,
+  ): Promise<string[]> {
+    const sessions = await tx.find(Session, { userId, organizationId, revokedAt: null });
+    for (const session of sessions) await this.revokeIn(tx, session, reason);
+    return sessions.map((session) => session.id);
   }
 
   /** Ends the session a refresh token belongs to, or the caller's current one. */
@@ -281,12 +357,12 @@ export class SessionService {
     let sessionId = options.sessionId;
     if (options.refreshToken) {
       const token = await em.findOne(RefreshToken, { tokenHash: hashSecret(options.refreshToken) });
-      if (!token) throw new AuthenticationError('Invalid or expired refresh token');
+      if (!token) throw new AuthenticationError(text('login.badRefreshToken'));
       sessionId = token.sessionId;
     }
     if (!sessionId) throw new AuthenticationError();
     const session = await em.findOne(Session, { id: sessionId });
-    if (!session) throw new AuthenticationError('Invalid or expired refresh token');
+    if (!session) throw new AuthenticationError(text('login.badRefreshToken'));
     if (options.userId && session.userId !== options.userId) throw new AuthenticationError();
     await this.revoke(em, [session], 'logout');
     return true;
@@ -357,7 +433,7 @@ export class SessionService {
     await tx.flush();
     const access = await signAccessToken(
       keys,
-      { sub: user.id, sid: session.id },
+      { sub: user.id, sid: session.id, org: session.organizationId ?? null },
       { issuer: tokens.issuer, audience: tokens.audience, ttlSec: tokens.accessTokenTtlSec },
     );
     return { accessToken: access.token, refreshToken, expiresIn: access.expiresIn, user, session };
