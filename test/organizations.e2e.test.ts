@@ -77,6 +77,18 @@ describe('organizations through the gateway', () => {
     );
     const taken = await gql(CREATE, { input: { name: 'Other Acme', slug: 'acme-corp' } }, owner.accessToken);
     expect(errorCode(taken)).toBe('CONFLICT');
+    expect(taken.errors![0]!.message).toBe('The slug acme-corp is taken');
+    // In the caller's language (docs/i18n.md), the code unchanged.
+    const german = await platform.graphql(
+      { query: CREATE, variables: { input: { name: 'Other Acme', slug: 'acme-corp' } } },
+      { authorization: `Bearer ${owner.accessToken}`, 'accept-language': 'de' },
+    );
+    expect(
+      ((await german.json()) as { errors: Array<{ message: string; extensions: unknown }> }).errors[0],
+    ).toMatchObject({
+      message: 'Die Kennung acme-corp ist vergeben',
+      extensions: { code: 'CONFLICT' },
+    });
     const after = await gql<{ myOrganizations: unknown[] }>(MINE, {}, owner.accessToken);
     expect(after.data!.myOrganizations).toHaveLength(1);
     // Anonymous callers have none to ask about.

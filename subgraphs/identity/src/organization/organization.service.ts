@@ -11,6 +11,7 @@ import {
   type ModuleMail,
 } from '@platform/kernel';
 import type { IdentityEvents } from '../events.js';
+import { text } from '../i18n/index.js';
 import type { RevocationReason } from '../session/session.service.js';
 import { hashSecret, newSecret } from '../tokens.js';
 import { User } from '../user/user.entity.js';
@@ -70,14 +71,14 @@ export class OrganizationService {
   /** Makes an organization; its creator is its first owner. */
   async create(em: EntityManager, actor: Actor, input: { name: string; slug: string }): Promise<Organization> {
     const name = input.name.trim();
-    if (name.length < 1 || name.length > 100) throw InputError.field('name', 'must be 1 to 100 characters');
+    if (name.length < 1 || name.length > 100) throw InputError.field('name', text('organization.name'));
     const slug = input.slug.trim();
     if (!SLUG.test(slug)) {
-      throw InputError.field('slug', 'must be 2 to 63 lower-case letters, digits and single hyphens inside');
+      throw InputError.field('slug', text('organization.slug'));
     }
     const created = await em.count(Organization, { createdBy: actor.userId });
     if (created >= this.deps.limits.maxCreatedPerUser) {
-      throw new ForbiddenError(`You may create at most ${this.deps.limits.maxCreatedPerUser} organizations`);
+      throw new ForbiddenError(text('organization.tooMany', { max: this.deps.limits.maxCreatedPerUser }));
     }
     try {
       return await em.transactional(async (tx) => {
@@ -105,7 +106,7 @@ export class OrganizationService {
       });
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) {
-        throw new ConflictError(`The slug ${slug} is taken`);
+        throw new ConflictError(text('organization.slugTaken', { slug }));
       }
       throw error;
     }
@@ -151,16 +152,16 @@ export class OrganizationService {
   ): Promise<OrganizationInvitation> {
     const inviter = await this.#manager(em, input.organizationId, actor);
     if (input.role === MemberRole.OWNER && inviter.role !== MemberRole.OWNER) {
-      throw new ForbiddenError('Only owners may invite owners');
+      throw new ForbiddenError(text('organization.ownersInvite'));
     }
     const email = normaliseEmail(input.email);
     if (!email || email.length > 320 || !/^[^\s@]+@[^\s@]+$/.test(email)) {
-      throw InputError.field('email', 'must be an email address');
+      throw InputError.field('email', text('organization.email'));
     }
     const organization = await em.findOneOrFail(Organization, { id: inviter.organizationId });
     const existing = await em.findOne(User, { email, deletedAt: null });
     if (existing && (await this.isMember(em, organization.id, existing.id))) {
-      throw new ConflictError('That user is already a member');
+      throw new ConflictError(text('organization.alreadyMember'));
     }
     const token = newSecret();
     const invitation = await em.transactional(async (tx) => {
@@ -173,7 +174,7 @@ export class OrganizationService {
           expiresAt: { $gt: new Date() },
         }));
       if (occupied >= this.deps.limits.maxMembers) {
-        throw new ForbiddenError(`An organization has at most ${this.deps.limits.maxMembers} members and invitations`);
+        throw new ForbiddenError(text('organization.full', { max: this.deps.limits.maxMembers }));
       }
       const created = tx.create(OrganizationInvitation, {
         organizationId: organization.id,
@@ -224,7 +225,7 @@ export class OrganizationService {
     if (!invitation || invitation.acceptedAt || invitation.expiresAt <= new Date()) throw invalid();
     const user = await em.findOne(User, { id: actor.userId, deletedAt: null });
     if (!user || normaliseEmail(user.email) !== invitation.email) throw invalid();
-    if (!user.emailVerified) throw new ForbiddenError('Verify your email address before accepting an invitation');
+    if (!user.emailVerified) throw new ForbiddenError(text('organization.verifyFirst'));
     return em.transactional(async (tx) => {
       // Once: of two acceptances at the same time, one marks it.
       const marked = await tx.nativeUpdate(
@@ -234,7 +235,7 @@ export class OrganizationService {
       );
       if (marked === 0) throw invalid();
       if (await this.isMember(tx, invitation.organizationId, user.id)) {
-        throw new ConflictError('You are already a member');
+        throw new ConflictError(text('organization.youAreMember'));
       }
       tx.create(OrganizationMember, {
         organizationId: invitation.organizationId,
@@ -264,7 +265,7 @@ export class OrganizationService {
     });
     if (!target) throw new NotFoundError('Member', userId);
     if (target.role === MemberRole.OWNER && manager.role !== MemberRole.OWNER) {
-      throw new ForbiddenError('Only owners may remove owners');
+      throw new ForbiddenError(text('organization.ownersRemove'));
     }
     await this.#end(em, target, 'removed');
     return true;
@@ -289,7 +290,7 @@ export class OrganizationService {
       );
       if (!target) throw new NotFoundError('Member', userId);
       if (manager.role !== MemberRole.OWNER && (target.role === MemberRole.OWNER || input.role === MemberRole.OWNER)) {
-        throw new ForbiddenError('Only owners may make or unmake owners');
+        throw new ForbiddenError(text('organization.ownersMake'));
       }
       if (target.role === input.role) return target;
       if (target.role === MemberRole.OWNER) await this.#keepAnOwner(tx, target);
@@ -345,7 +346,7 @@ export class OrganizationService {
       { lockMode: LockMode.PESSIMISTIC_WRITE },
     );
     if (owners.every((o) => o.userId === owner.userId)) {
-      throw new ConflictError('An organization keeps at least one owner: make another member owner first');
+      throw new ConflictError(text('organization.keepOwner'));
     }
   }
 
@@ -353,7 +354,7 @@ export class OrganizationService {
   async #manager(em: EntityManager, organizationId: string, actor: Actor): Promise<OrganizationMember> {
     const member = await this.membership(em, organizationId, actor.userId);
     if (member.role === MemberRole.MEMBER) {
-      throw new ForbiddenError("Only the organization's owners and administrators manage its members");
+      throw new ForbiddenError(text('organization.managers'));
     }
     return member;
   }

@@ -221,7 +221,7 @@ export class SessionService {
     if (!organizationId) return null;
     const id = requireUuid(organizationId, 'organizationId');
     if (!(await this.deps.isMember?.(em, id, userId))) {
-      throw new ForbiddenError('You are not a member of that organization');
+      throw new ForbiddenError(text('organization.notMember'));
     }
     return id;
   }
