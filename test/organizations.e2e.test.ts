@@ -245,6 +245,19 @@ describe('organizations through the gateway', () => {
     // The member works in Globex in one session and outside it in another; removal ends the first only.
     const inGlobex = await login(member.email, org);
     const outside = await login(member.email);
+    // A key made in Globex acts in Globex (its tokens name it) while its owner belongs to it.
+    const key = await gql<{ createApiKey: { key: string; organizationId: string | null } }>(
+      `mutation { createApiKey(input: { name: "globex script", permissions: ["blog.post.read"] }) { key organizationId } }`,
+      {},
+      inGlobex.accessToken,
+    );
+    expect(key.errors).toBeUndefined();
+    expect(key.data!.createApiKey.organizationId).toBe(org);
+    const viaKey = async (): Promise<unknown> => {
+      const response = await platform.graphql({ query: '{ me { id } }' }, { 'x-api-key': key.data!.createApiKey.key });
+      return (await response.json()) as unknown;
+    };
+    expect(await viaKey()).toEqual({ data: { me: { id: member.id } } });
     const removed = await gql(remove, { org, user: member.id }, adminSession.accessToken);
     expect(removed).toEqual({ data: { removeMember: true } });
     await eventually(async () => {
@@ -252,6 +265,8 @@ describe('organizations through the gateway', () => {
     }, 5_000);
     expect(errorCode(await gql(REFRESH, { token: inGlobex.refreshToken }))).toBe('UNAUTHENTICATED');
     expect((await gql(`{ me { id } }`, {}, outside.accessToken)).data).toEqual({ me: { id: member.id } });
+    // The key went with the membership.
+    await eventually(async () => expect(errorCode((await viaKey()) as { errors?: [] })).toBe('UNAUTHENTICATED'), 5_000);
     expect(errorCode(await gql(SWITCH, { id: org }, outside.accessToken))).toBe('FORBIDDEN');
 
     // Ownership handed over, the former owner may leave.

@@ -31,13 +31,15 @@ export interface IdentityEvents {
   };
   /**
    * `userId` is no longer a member: `removed` by an owner or administrator (the event's actor), or
-   * `left`. Their sessions active in it were revoked (`sessionIds`).
+   * `left`. Their sessions active in it were revoked (`sessionIds`), and their API keys acting in it (`apiKeyIds`).
    */
   'identity.organization.member_removed': {
     organizationId: string;
     userId: string;
     reason: 'removed' | 'left';
     sessionIds: string[];
+    /** Their API keys acting in it, revoked. */
+    apiKeyIds: string[];
   };
   /** An owner or administrator (the actor) changed `userId`'s membership role. */
   'identity.organization.member_role_changed': { organizationId: string; userId: string; from: string; to: string };
@@ -114,6 +116,8 @@ export interface IdentityEvents {
     name: string;
     permissions: string[];
     expiresAt: string | null;
+    /** The organization the key acts in, when it does. */
+    organizationId?: string;
   };
   /** `reason`: `revoked` (by its owner or an administrator of keys). */
   'identity.apikey.revoked': { keyId: string; ownerId: string; reason: string };

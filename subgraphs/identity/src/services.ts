@@ -69,6 +69,7 @@ export async function createIdentityServices(runtime: ModuleRuntime<IdentityConf
     // Called at requests only, once `sessions` below exists.
     revokeSessions: (tx, userId, organizationId, reason) =>
       sessions.revokeInOrganization(tx, userId, organizationId, reason),
+    revokeApiKeys: (tx, userId, organizationId) => apiKeys.revokeInOrganization(tx, userId, organizationId),
     mail: runtime.mail,
     logger: logger.child({ component: 'organizations' }),
     limits: config.organizations,

@@ -57,4 +57,11 @@ export class ApiKey {
   @Field(() => Date, { nullable: true })
   @Property({ columnType: 'timestamptz', type: 'datetime', nullable: true })
   revokedAt?: Date | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The organization the key acts in (its tokens name it); it stops when its owner leaves it',
+  })
+  @Property({ type: 'uuid', nullable: true })
+  organizationId?: string | null;
 }

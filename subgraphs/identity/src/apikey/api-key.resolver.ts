@@ -55,6 +55,9 @@ export class ApiKeyResolver {
       expiresAt: input.expiresAt ?? null,
       ownerId,
       createdBy: caller.id,
+      // A key for oneself acts in the organization its creator acts in (docs/tenancy.md); service
+      // accounts belong to none, so their keys neither.
+      organizationId: ownerId === caller.id.toLowerCase() ? (ctx.user?.organizationId ?? null) : null,
     });
     return {
       id: apiKey.id,
@@ -64,6 +67,7 @@ export class ApiKeyResolver {
       permissions: apiKey.permissions,
       expiresAt: apiKey.expiresAt ?? null,
       ownerId: apiKey.ownerId,
+      organizationId: apiKey.organizationId ?? null,
     };
   }
 

@@ -1,3 +1,4 @@
+import { OrganizationMember } from '../organization/organization.entity.js';
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type CryptoKey } from 'jose';
 import { AuthenticationError, InputError, NotFoundError, type EntityManager, type Emit } from '@platform/kernel';
@@ -30,6 +31,8 @@ export interface NewApiKey {
   expiresAt?: Date | null;
   ownerId: string;
   createdBy: string;
+  /** The organization the key acts in (its owner's active one at creation); null: none. */
+  organizationId?: string | null;
 }
 
 /** What the gateway (or any service) gets for a valid key: a token that acts as the key. */
@@ -75,6 +78,7 @@ export class ApiKeyService {
         secretHash: hashSecret(key),
         permissions,
         expiresAt: input.expiresAt ?? null,
+        organizationId: input.organizationId ?? null,
       });
       await tx.flush();
       await this.deps.emit(tx, 'identity.apikey.created', {
@@ -83,6 +87,7 @@ export class ApiKeyService {
         name,
         permissions,
         expiresAt: apiKey.expiresAt?.toISOString() ?? null,
+        ...(apiKey.organizationId ? { organizationId: apiKey.organizationId } : {}),
       });
       return { apiKey, key };
     });
@@ -123,6 +128,13 @@ export class ApiKeyService {
     });
   }
 
+  /** Revokes `userId`'s keys acting in `organizationId` (they left it), inside the caller's transaction. */
+  async revokeInOrganization(tx: EntityManager, userId: string, organizationId: string): Promise<string[]> {
+    const keys = await tx.find(ApiKey, { ownerId: userId, organizationId, revokedAt: null });
+    for (const key of keys) await this.revoke(tx, key, 'organization_left');
+    return keys.map((key) => key.id);
+  }
+
   /**
    * Trades a key for an access token that acts as it: `sub` its owner, `sid` the key (so revoking
    * the key revokes the token like a session), `akid` the key and `perm` its permissions, which
@@ -138,6 +150,13 @@ export class ApiKeyService {
     }
     const owner = await em.findOne(User, { id: apiKey.ownerId, deletedAt: null }, { fields: ['id'] });
     if (!owner) throw new AuthenticationError(INVALID_API_KEY);
+    // A key of an organization acts in it while its owner belongs to it (leaving revokes it too).
+    if (
+      apiKey.organizationId &&
+      (await em.count(OrganizationMember, { organizationId: apiKey.organizationId, userId: apiKey.ownerId })) === 0
+    ) {
+      throw new AuthenticationError(INVALID_API_KEY);
+    }
     if (!apiKey.lastUsedAt || now - apiKey.lastUsedAt.getTime() >= LAST_USED_INTERVAL_MS) {
       // Conditional, so concurrent exchanges on several instances write once.
       await em.nativeUpdate(
@@ -152,7 +171,12 @@ export class ApiKeyService {
     if (apiKey.expiresAt) expiresAtSec = Math.min(expiresAtSec, Math.floor(apiKey.expiresAt.getTime() / 1000));
     if (expiresAtSec <= issuedAt) throw new AuthenticationError(INVALID_API_KEY);
     const { kid, privateKey } = this.deps.keys.current();
-    const accessToken = await new SignJWT({ sid: apiKey.id, akid: apiKey.id, perm: apiKey.permissions })
+    const accessToken = await new SignJWT({
+      sid: apiKey.id,
+      akid: apiKey.id,
+      perm: apiKey.permissions,
+      ...(apiKey.organizationId ? { org: apiKey.organizationId } : {}),
+    })
       .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: 'JWT' })
       .setSubject(apiKey.ownerId)
       .setIssuer(this.deps.tokens.issuer)

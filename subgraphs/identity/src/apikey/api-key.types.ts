@@ -40,6 +40,9 @@ export class CreatedApiKey {
 
   @Field(() => ID)
   ownerId!: string;
+
+  @Field(() => ID, { nullable: true, description: 'The organization it acts in: the one its creator acted in' })
+  organizationId?: string | null;
 }
 
 @InputType()

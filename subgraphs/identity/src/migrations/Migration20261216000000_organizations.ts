@@ -4,7 +4,8 @@ import { Migration } from '@mikro-orm/migrations';
  * Organizations (issue 22): `organization`, its members (one row per user and organization, the
  * membership role), its pending invitations (only the token's SHA-256), and the organization a
  * session is active in (`session.organization_id`, null: none; every access token of the session
- * names it). Existing users and sessions belong to none.
+ * names it), and the organization an API key acts in (`api_key.organization_id`). Existing users,
+ * sessions and keys belong to none.
  */
 export class Migration20261216000000_organizations extends Migration {
   override up(): void {
@@ -44,9 +45,13 @@ export class Migration20261216000000_organizations extends Migration {
     this.addSql(
       'alter table "session" add column "organization_id" uuid null references "organization" ("id") on delete set null',
     );
+    this.addSql(
+      'alter table "api_key" add column "organization_id" uuid null references "organization" ("id") on delete cascade',
+    );
   }
 
   override down(): void {
+    this.addSql('alter table "api_key" drop column if exists "organization_id"');
     this.addSql('alter table "session" drop column if exists "organization_id"');
     this.addSql('drop table if exists "organization_invitation"');
     this.addSql('drop table if exists "organization_member"');

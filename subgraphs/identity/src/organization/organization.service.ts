@@ -47,6 +47,8 @@ export class OrganizationService {
         organizationId: string,
         reason: RevocationReason,
       ) => Promise<string[]>;
+      /** Revokes `userId`'s API keys acting in `organizationId` (ApiKeyService.revokeInOrganization). */
+      revokeApiKeys: (tx: EntityManager, userId: string, organizationId: string) => Promise<string[]>;
       mail: ModuleMail;
       logger: Logger;
       limits: OrganizationLimits;
@@ -326,11 +328,13 @@ export class OrganizationService {
         member.organizationId,
         reason === 'left' ? 'organization_left' : 'organization_removed',
       );
+      const apiKeyIds = await this.deps.revokeApiKeys(tx, member.userId, member.organizationId);
       await this.deps.emit(tx, 'identity.organization.member_removed', {
         organizationId: member.organizationId,
         userId: member.userId,
         reason,
         sessionIds,
+        apiKeyIds,
       });
     });
   }
