@@ -26,6 +26,8 @@ interface Started {
   exited: Promise<number | null>;
 }
 
+const READY_WITHIN_MS = 75_000;
+
 /** Runs the same entry point as `npm start`, with JSON logs, on free ports. */
 async function start(env: Record<string, string>, gatewayPort: number): Promise<Started> {
   const child = spawn(process.execPath, ['--import', './scripts/register.mjs', 'scripts/src/start.ts'], {
@@ -47,7 +49,9 @@ async function start(env: Record<string, string>, gatewayPort: number): Promise<
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
+  // Readiness is not what this measures: on this shared 2-core machine, with the other suites'
+  // workers busy, a cold start (embedded database, every migration, the seed) has taken over 30 s.
+  const deadline = Date.now() + READY_WITHIN_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`platform exited early (${child.exitCode}): ${stderr}`);
     try {
@@ -56,7 +60,7 @@ async function start(env: Record<string, string>, gatewayPort: number): Promise<
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`platform not ready in 30 s: ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`platform not ready in ${READY_WITHIN_MS / 1000} s: ${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return { child, lines, exited };
@@ -113,34 +117,38 @@ describe('npm start (the whole supergraph as one process)', () => {
     }
   });
 
-  it('serves the cross-subgraph query, correlates logs, stops on Ctrl-C in 5 s and keeps data across restarts', async () => {
-    const first = await start(env, gatewayPort);
-    let ids: string[];
-    try {
-      ids = await postIds(gatewayPort);
-      expect(ids).toHaveLength(5);
+  it(
+    'serves the cross-subgraph query, correlates logs, stops on Ctrl-C in 5 s and keeps data across restarts',
+    async () => {
+      const first = await start(env, gatewayPort);
+      let ids: string[];
+      try {
+        ids = await postIds(gatewayPort);
+        expect(ids).toHaveLength(5);
 
-      // The gateway's and the subgraphs' lines for request `abc` carry the same trace id.
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const tagged = first.lines.filter((line) => line.requestId === 'abc');
-      const modules = new Set(tagged.map((line) => line.module));
-      expect(modules).toEqual(new Set(['gateway', 'blog', 'identity']));
-      const traceIds = new Set(tagged.map((line) => line.traceId));
-      expect(traceIds.size).toBe(1);
-      expect([...traceIds][0]).toMatch(/^[0-9a-f]{32}$/);
-    } finally {
-      const stopped = Date.now();
-      first.child.kill('SIGINT');
-      expect(await first.exited).toBe(0);
-      expect(Date.now() - stopped).toBeLessThan(5000);
-    }
+        // The gateway's and the subgraphs' lines for request `abc` carry the same trace id.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const tagged = first.lines.filter((line) => line.requestId === 'abc');
+        const modules = new Set(tagged.map((line) => line.module));
+        expect(modules).toEqual(new Set(['gateway', 'blog', 'identity']));
+        const traceIds = new Set(tagged.map((line) => line.traceId));
+        expect(traceIds.size).toBe(1);
+        expect([...traceIds][0]).toMatch(/^[0-9a-f]{32}$/);
+      } finally {
+        const stopped = Date.now();
+        first.child.kill('SIGINT');
+        expect(await first.exited).toBe(0);
+        expect(Date.now() - stopped).toBeLessThan(5000);
+      }
 
-    const second = await start(env, gatewayPort);
-    try {
-      expect(await postIds(gatewayPort)).toEqual(ids);
-    } finally {
-      second.child.kill('SIGINT');
-      expect(await second.exited).toBe(0);
-    }
-  }, 120_000);
+      const second = await start(env, gatewayPort);
+      try {
+        expect(await postIds(gatewayPort)).toEqual(ids);
+      } finally {
+        second.child.kill('SIGINT');
+        expect(await second.exited).toBe(0);
+      }
+    },
+    4 * READY_WITHIN_MS,
+  );
 });

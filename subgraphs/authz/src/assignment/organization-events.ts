@@ -66,7 +66,16 @@ export class OrganizationEventConsumer {
     this.#logger = deps.runtime.logger.child({ component: 'organization-events' });
   }
 
+  /** What authz keeps from each topic; invitations and switches change nothing here. */
+  static readonly TOPICS = new Set([
+    'identity.organization.created',
+    'identity.organization.member_added',
+    'identity.organization.member_role_changed',
+    'identity.organization.member_removed',
+  ]);
+
   async handle(event: PlatformEvent): Promise<void> {
+    if (!OrganizationEventConsumer.TOPICS.has(event.topic)) return;
     const { organizationId, userId, role } = event.payload as Record<string, unknown>;
     if (!isUuid(organizationId)) return this.#skipMalformed(event);
     const organization = organizationId.toLowerCase();
@@ -110,7 +119,6 @@ export class OrganizationEventConsumer {
         return;
       }
       default:
-      // Invitations and switches change nothing authz keeps.
     }
   }
 
